@@ -1,0 +1,1 @@
+"""aiogram routers: Telegram in and out, thin. Each module exposes build_router()."""
