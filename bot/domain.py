@@ -87,3 +87,25 @@ class Community:
     language: str = "en"
     is_active: bool = True
     settings: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    """What Telegram tells us about a chat with each update."""
+
+    chat_id: int
+    title: str
+    type: str  # private | group | supergroup | channel
+    is_forum: bool = False
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """One recorded group message, handed to every listener (escalation, FAQ, analytics)."""
+
+    msg: IncomingMessage
+    community: Community
+    sentiment: Sentiment
+    thread_key: str
+    is_question: bool

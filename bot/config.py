@@ -1,0 +1,223 @@
+"""Settings: a TOML file, overridden key by key from the environment.
+
+Precedence (highest first): STEWARD_<SECTION>__<KEY> environment variables, BOT_TOKEN
+(for telegram.token only), the TOML file given by --config or STEWARD_CONFIG, defaults.
+Unknown keys are errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
+SUPPORTED_LANGUAGES = ("en", "ru", "he")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(Section):
+    token: SecretStr | None = None
+    api_base: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    polling_timeout: int = Field(default=30, ge=0, le=60)
+    drop_pending_updates: bool = False
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens on all interfaces by design
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not TOKEN_PATTERN.match(value.get_secret_value()):
+            # Never echo the value: it may be a real token with a typo.
+            raise ValueError("does not look like a bot token (expected <digits>:<letters>)")
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8081")
+        return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
+            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        return value
+
+
+class DatabaseSettings(Section):
+    path: Path = Path("steward-data/steward.db")
+
+
+class ManagersSettings(Section):
+    ids: list[int] = Field(default_factory=list)
+    chat_id: int | None = None
+    receipts: Literal["all", "failures"] = "all"
+
+
+class CommunitySettings(Section):
+    language: str = "en"
+    timezone: str = "UTC"
+    admin_cache_ttl_s: int = Field(default=300, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+
+class SentimentSettings(Section):
+    enabled: bool = True
+    # "default" is the bundled offline model; otherwise a local directory or a hub model name.
+    model: str = "default"
+    max_batch: int = Field(default=32, ge=1, le=256)
+    max_wait_ms: float = Field(default=10.0, ge=0, le=1000)
+    queue_size: int = Field(default=512, ge=1)
+
+
+class FaqSettings(Section):
+    enabled: bool = True
+    mode: Literal["off", "mention", "auto"] = "auto"
+    encoder: str = "default"
+    answer_threshold: float = Field(default=0.80, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.60, ge=0, le=1)
+    cooldown_minutes: int = Field(default=30, ge=0)
+    member_answers_per_hour: int = Field(default=5, ge=1)
+
+
+class EscalationSettings(Section):
+    enabled: bool = True
+    observe: bool = False
+    very_negative: float = Field(default=0.90, ge=0, le=1)
+    negative: float = Field(default=0.60, ge=0, le=1)
+    pile_on_members: int = Field(default=3, ge=2)
+    window_minutes: int = Field(default=60, ge=1)
+    keywords: list[str] = Field(default_factory=lambda: ["refund", "scam"])
+    sla_minutes: int = Field(default=30, ge=1)
+    reminder_minutes: int = Field(default=30, ge=1)
+
+
+class SchedulerSettings(Section):
+    enabled: bool = True
+    lateness_minutes: int = Field(default=60, ge=0)
+    feed_poll_minutes: int = Field(default=15, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STEWARD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    managers: ManagersSettings = Field(default_factory=ManagersSettings)
+    community: CommunitySettings = Field(default_factory=CommunitySettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    faq: FaqSettings = Field(default_factory=FaqSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init data; the environment must win over it.
+        return (env_settings, init_settings)
+
+    def require_token(self) -> str:
+        if self.telegram.token is None:
+            raise ConfigError(
+                "telegram.token: missing; set it in the config file, STEWARD_TELEGRAM__TOKEN or BOT_TOKEN"
+            )
+        return self.telegram.token.get_secret_value()
+
+    @property
+    def manager_ids(self) -> frozenset[int]:
+        return frozenset(self.managers.ids)
+
+
+def validate_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {value!r} (for example Europe/Berlin)") from None
+    return value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind in {"missing"}:
+        return f"{key}: missing"
+    return f"{key}: {message}"
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load settings or raise ConfigError with one line naming the offending key."""
+    env = os.environ
+    if path is None and env.get("STEWARD_CONFIG"):
+        path = env["STEWARD_CONFIG"]
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        try:
+            with file.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config: file not found: {file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {file} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config: cannot read {file}: {exc.strerror}") from None
+    token_from_env = env.get("BOT_TOKEN")
+    if token_from_env and not env.get("STEWARD_TELEGRAM__TOKEN"):
+        data.setdefault("telegram", {})
+        if isinstance(data["telegram"], dict):
+            data["telegram"]["token"] = token_from_env
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0])) from None

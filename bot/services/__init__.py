@@ -1,0 +1,1 @@
+"""Application logic. Services never import aiogram: they speak bot.domain types."""

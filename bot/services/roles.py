@@ -1,0 +1,75 @@
+"""Who may manage what: managers from the config, and each chat's administrators.
+
+Checked on every call by user id (never by username). Chat administrators are cached per
+chat with a TTL and refreshed when Telegram reports an admin change (chat_member).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+AdminFetcher = Callable[[int], Awaitable[set[int]]]
+
+
+class RoleService:
+    def __init__(
+        self,
+        manager_ids: frozenset[int],
+        fetch_admins: AdminFetcher,
+        *,
+        ttl_s: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.manager_ids = manager_ids
+        self._fetch_admins = fetch_admins
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._admins: dict[int, tuple[float, set[int]]] = {}
+
+    def is_manager(self, user_id: int) -> bool:
+        return user_id in self.manager_ids
+
+    async def chat_admins(self, chat_id: int) -> set[int]:
+        cached = self._admins.get(chat_id)
+        now = self._monotonic()
+        if cached is not None and now - cached[0] < self._ttl_s:
+            return cached[1]
+        try:
+            admins = await self._fetch_admins(chat_id)
+        except Exception as exc:  # the API may refuse (bot removed); fail closed
+            log.warning("could not fetch administrators of chat %s: %s", chat_id, exc)
+            return cached[1] if cached is not None else set()
+        self._admins[chat_id] = (now, admins)
+        return admins
+
+    async def is_chat_admin(self, chat_id: int, user_id: int, *, sender_chat_id: int | None = None) -> bool:
+        # An anonymous admin posts as the group itself; only admins can do that.
+        if sender_chat_id is not None and sender_chat_id == chat_id:
+            return True
+        return user_id in await self.chat_admins(chat_id)
+
+    async def can_manage(self, chat_id: int | None, user_id: int, *, sender_chat_id: int | None = None) -> bool:
+        """Managers manage every community; a chat's admins manage that chat."""
+        if self.is_manager(user_id):
+            return True
+        if chat_id is None or chat_id > 0:
+            return False
+        return await self.is_chat_admin(chat_id, user_id, sender_chat_id=sender_chat_id)
+
+    def admin_changed(self, chat_id: int, user_id: int, is_admin: bool) -> None:
+        cached = self._admins.get(chat_id)
+        if cached is None:
+            return
+        admins = set(cached[1])
+        if is_admin:
+            admins.add(user_id)
+        else:
+            admins.discard(user_id)
+        self._admins[chat_id] = (cached[0], admins)
+
+    def forget(self, chat_id: int) -> None:
+        self._admins.pop(chat_id, None)

@@ -1,0 +1,116 @@
+"""Communities: the groups Steward serves."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from bot.domain import Community
+from bot.storage.db import Database
+from bot.timeutil import epoch_now
+
+
+def _row_to_community(row: aiosqlite.Row) -> Community:
+    try:
+        settings = json.loads(row["settings"])
+    except (TypeError, ValueError):
+        settings = {}
+    return Community(
+        chat_id=int(row["chat_id"]),
+        title=str(row["title"]),
+        type=str(row["type"]),
+        is_forum=bool(row["is_forum"]),
+        username=row["username"],
+        timezone=str(row["timezone"]),
+        language=str(row["language"]),
+        is_active=bool(row["is_active"]),
+        settings=settings if isinstance(settings, dict) else {},
+    )
+
+
+class CommunityRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Community | None:
+        row = await self.db.fetchone("SELECT * FROM communities WHERE chat_id = ?", (chat_id,))
+        return None if row is None else _row_to_community(row)
+
+    async def list(self, *, active_only: bool = True) -> list[Community]:
+        sql = "SELECT * FROM communities"
+        if active_only:
+            sql += " WHERE is_active = 1"
+        rows = await self.db.fetchall(sql + " ORDER BY chat_id")
+        return [_row_to_community(row) for row in rows]
+
+    async def upsert(
+        self,
+        *,
+        chat_id: int,
+        title: str,
+        type: str,
+        is_forum: bool,
+        username: str | None,
+        timezone: str,
+        language: str,
+        bot_status: str = "member",
+        added_by: int | None = None,
+    ) -> Community:
+        """Register a community or refresh its Telegram-side facts; local choices are kept."""
+        now = epoch_now()
+        await self.db.execute(
+            """
+            INSERT INTO communities (chat_id, title, type, is_forum, username, timezone, language,
+                                     bot_status, added_by, is_active, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+            ON CONFLICT (chat_id) DO UPDATE SET
+                title = excluded.title, type = excluded.type, is_forum = excluded.is_forum,
+                username = excluded.username, bot_status = excluded.bot_status,
+                added_by = COALESCE(excluded.added_by, communities.added_by),
+                is_active = 1, updated_at = excluded.updated_at
+            """,
+            (chat_id, title, type, int(is_forum), username, timezone, language, bot_status, added_by, now, now),
+        )
+        community = await self.get(chat_id)
+        assert community is not None
+        return community
+
+    async def set_active(self, chat_id: int, active: bool, *, bot_status: str | None = None) -> None:
+        await self.db.execute(
+            "UPDATE communities SET is_active = ?, bot_status = COALESCE(?, bot_status), updated_at = ?"
+            " WHERE chat_id = ?",
+            (int(active), bot_status, epoch_now(), chat_id),
+        )
+
+    async def mark_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
+        await self.db.execute(
+            "UPDATE communities SET is_active = 0, migrated_to = ?, updated_at = ? WHERE chat_id = ?",
+            (new_chat_id, epoch_now(), old_chat_id),
+        )
+
+    async def update_settings(self, chat_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        async with self.db.transaction():
+            row = await self.db.fetchone("SELECT settings FROM communities WHERE chat_id = ?", (chat_id,))
+            if row is None:
+                raise KeyError(chat_id)
+            current = json.loads(row["settings"] or "{}")
+            current.update(changes)
+            await self.db.execute(
+                "UPDATE communities SET settings = ?, updated_at = ? WHERE chat_id = ?",
+                (json.dumps(current, ensure_ascii=False), epoch_now(), chat_id),
+            )
+        return dict(current)
+
+    async def set_language(self, chat_id: int, language: str) -> None:
+        await self.db.execute(
+            "UPDATE communities SET language = ?, updated_at = ? WHERE chat_id = ?",
+            (language, epoch_now(), chat_id),
+        )
+
+    async def set_timezone(self, chat_id: int, timezone: str) -> None:
+        await self.db.execute(
+            "UPDATE communities SET timezone = ?, updated_at = ? WHERE chat_id = ?",
+            (timezone, epoch_now(), chat_id),
+        )

@@ -1,0 +1,114 @@
+"""Group messages: one row per message, written once with its sentiment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.domain import IncomingMessage, Sentiment
+from bot.storage.db import Database
+from bot.timeutil import epoch_now, to_epoch
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    chat_id: int
+    message_id: int
+    thread_key: str
+    user_id: int
+    text: str
+    date: int
+    reply_to_message_id: int | None
+    reply_to_user_id: int | None
+    thread_id: int | None
+    sentiment_label: str | None
+    sentiment_score: float | None
+
+
+def own_thread_key(msg: IncomingMessage) -> str:
+    """The key a message has on its own: its forum topic, or itself as a new root."""
+    if msg.thread_id is not None and msg.is_topic_message:
+        return f"t:{msg.thread_id}"
+    return f"m:{msg.message_id}"
+
+
+class MessageRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool) -> str:
+        """Insert (or, for an edit, update) the message in one statement; return its thread key.
+
+        A reply joins the thread of the message it answers (looked up in the same statement),
+        or starts a chain rooted at that message when we never saw it.
+        """
+        topic_key = own_thread_key(msg) if msg.is_topic_message else None
+        reply_root = f"m:{msg.reply_to_message_id}" if msg.reply_to_message_id is not None else None
+        fallback = topic_key or reply_root or f"m:{msg.message_id}"
+        label = sentiment.label.value if sentiment is not None else None
+        score = sentiment.score if sentiment is not None else None
+        date = to_epoch(msg.date)
+        row = await self.db.fetchone(
+            """
+            INSERT INTO messages (chat_id, message_id, thread_id, reply_to_message_id, reply_to_user_id,
+                                  thread_key, user_id, sender_chat_id, text, date, is_question,
+                                  sentiment_label, sentiment_score)
+            VALUES (?, ?, ?, ?, ?,
+                    COALESCE(?, (SELECT thread_key FROM messages WHERE chat_id = ? AND message_id = ?), ?),
+                    ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id, message_id) DO UPDATE SET
+                text = excluded.text, edited_at = ?, is_question = excluded.is_question,
+                sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score
+            RETURNING thread_key
+            """,
+            (
+                msg.chat_id, msg.message_id, msg.thread_id, msg.reply_to_message_id, msg.reply_to_user_id,
+                topic_key, msg.chat_id, msg.reply_to_message_id, fallback,
+                msg.author.user_id, msg.author.sender_chat_id, msg.text, date, int(is_question),
+                label, score, epoch_now() if msg.is_edit else None,
+            ),
+        )
+        assert row is not None
+        return str(row[0])
+
+    async def get(self, chat_id: int, message_id: int) -> StoredMessage | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM messages WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+        return None if row is None else _to_stored(row)
+
+    async def thread_window(self, chat_id: int, thread_key: str, *, since: int, limit: int = 50) -> list[StoredMessage]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM messages WHERE chat_id = ? AND thread_key = ? AND date >= ?"
+            " ORDER BY date DESC, message_id DESC LIMIT ?",
+            (chat_id, thread_key, since, limit),
+        )
+        return [_to_stored(row) for row in reversed(rows)]
+
+    async def count(self, chat_id: int | None = None) -> int:
+        if chat_id is None:
+            return int(await self.db.fetchval("SELECT COUNT(*) FROM messages"))
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (chat_id,)))
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """After a group became a supergroup, its history continues under the new id."""
+        await self.db.execute(
+            "UPDATE OR IGNORE messages SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+
+
+def _to_stored(row: aiosqlite.Row) -> StoredMessage:
+    return StoredMessage(
+        chat_id=int(row["chat_id"]),
+        message_id=int(row["message_id"]),
+        thread_key=str(row["thread_key"]),
+        user_id=int(row["user_id"]),
+        text=str(row["text"]),
+        date=int(row["date"]),
+        reply_to_message_id=row["reply_to_message_id"],
+        reply_to_user_id=row["reply_to_user_id"],
+        thread_id=row["thread_id"],
+        sentiment_label=row["sentiment_label"],
+        sentiment_score=row["sentiment_score"],
+    )
