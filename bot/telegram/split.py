@@ -1,0 +1,200 @@
+"""Split long message texts into parts that Telegram accepts.
+
+Telegram limits a message to 4096 characters and a caption to 1024, counted *after*
+entity parsing and in UTF-16 code units (an emoji outside the BMP counts as two).
+For HTML texts this module:
+
+* never cuts inside a tag (``<a href="...">``) or an entity (``&amp;``, ``&#128512;``);
+* prefers paragraph breaks, then line breaks, then spaces, and only then a hard cut;
+* keeps formatting balanced: tags still open at the end of a part are closed there and
+  reopened (with their attributes) at the start of the next part;
+* drops the whitespace it cut at (Telegram trims it anyway) and never yields a part
+  with no visible text.
+
+Measuring is conservative: tags count zero, the four named entities Telegram knows and
+numeric entities count as the character they stand for, anything else counts raw.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "CAPTION_LIMIT",
+    "TEXT_LIMIT",
+    "split_html",
+    "split_plain",
+    "split_text",
+    "utf16_len",
+    "visible_html_len",
+]
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+_MIN_LIMIT = 16
+
+# A tag, or an entity Telegram decodes, or one character.
+_TOKEN_RE = re.compile(
+    r"<[a-zA-Z/][^<>]*>"  # a tag (Telegram's HTML has no comments or doctypes)
+    r"|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
+    r"|.",
+    re.DOTALL,
+)
+_TAG_NAME_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z][\w-]*)")
+
+_TEXT, _OPEN, _CLOSE, _ENTITY = 0, 1, 2, 3
+_PARA, _LINE, _WORD = 0, 1, 2
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units, the way Telegram counts it."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    raw: str
+    width: int  # visible UTF-16 units after entity parsing
+    kind: int
+    name: str = ""  # tag name for _OPEN/_CLOSE
+
+
+def _entity_width(raw: str) -> int:
+    decoded = html.unescape(raw)
+    if decoded == raw:  # not something we could decode: count it raw
+        return utf16_len(raw)
+    return max(1, utf16_len(decoded))
+
+
+def _tokenize_html(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for m in _TOKEN_RE.finditer(text):
+        raw = m.group(0)
+        if len(raw) > 1 and raw[0] == "<":
+            nm = _TAG_NAME_RE.match(raw)
+            if nm is None:  # pragma: no cover - the token regex guarantees a name
+                toks.append(_Tok(raw, utf16_len(raw), _TEXT))
+                continue
+            kind = _CLOSE if nm.group(1) else _OPEN
+            toks.append(_Tok(raw, 0, kind, nm.group(2).lower()))
+        elif len(raw) > 1 and raw[0] == "&":
+            toks.append(_Tok(raw, _entity_width(raw), _ENTITY))
+        else:
+            toks.append(_Tok(raw, utf16_len(raw), _TEXT))
+    return toks
+
+
+def _tokenize_plain(text: str) -> list[_Tok]:
+    return [_Tok(ch, utf16_len(ch), _TEXT) for ch in text]
+
+
+def visible_html_len(text: str) -> int:
+    """Visible length of an HTML text in UTF-16 units (tags count zero)."""
+    return sum(t.width for t in _tokenize_html(text))
+
+
+def _apply(stack: list[_Tok], tok: _Tok) -> None:
+    if tok.kind == _OPEN:
+        stack.append(tok)
+    elif tok.kind == _CLOSE:
+        for k in range(len(stack) - 1, -1, -1):
+            if stack[k].name == tok.name:
+                del stack[k]
+                break
+
+
+def _has_content(toks: list[_Tok]) -> bool:
+    return any(t.kind in (_TEXT, _ENTITY) and not t.raw.isspace() for t in toks)
+
+
+@dataclass(slots=True)
+class _Cut:
+    end: int  # tokens[start:end] go into the part
+    resume: int  # the next part starts here (the separator is skipped)
+    width: int  # visible width of the part up to `end`
+    stack: tuple[_Tok, ...]  # tags open at `end`
+
+
+def _split_tokens(toks: list[_Tok], limit: int) -> list[str]:
+    if limit < _MIN_LIMIT:
+        raise ValueError(f"limit must be at least {_MIN_LIMIT}")
+    parts: list[str] = []
+    n = len(toks)
+    i = 0
+    carried: tuple[_Tok, ...] = ()  # tags to reopen at the start of the part
+    while i < n:
+        stack = list(carried)
+        width = 0
+        j = i
+        best: list[_Cut | None] = [None, None, None]
+        while j < n:
+            tok = toks[j]
+            if width + tok.width > limit:
+                break
+            if tok.kind == _TEXT and tok.raw.isspace() and j > i:
+                if tok.raw == "\n":
+                    prev = toks[j - 1]
+                    if prev.kind == _TEXT and prev.raw == "\n" and j - 1 > i:
+                        best[_PARA] = _Cut(j - 1, j + 1, width - 1, tuple(stack))
+                    best[_LINE] = _Cut(j, j + 1, width, tuple(stack))
+                best[_WORD] = _Cut(j, j + 1, width, tuple(stack))
+            _apply(stack, tok)
+            width += tok.width
+            j += 1
+        if j >= n:
+            cut = _Cut(n, n, width, tuple(stack))
+        else:
+            cut = _choose(best, limit) or _Cut(j, j, width, tuple(stack))
+        body = toks[i : cut.end]
+        if _has_content(body):
+            opening = "".join(t.raw for t in carried)
+            closing = "".join(f"</{t.name}>" for t in reversed(cut.stack))
+            parts.append(opening + "".join(t.raw for t in body) + closing)
+        # tags opened or closed inside the skipped separator still count
+        after = list(cut.stack)
+        for tok in toks[cut.end : cut.resume]:
+            _apply(after, tok)
+        carried = tuple(after)
+        i = cut.resume
+    return parts
+
+
+def _choose(best: list[_Cut | None], limit: int) -> _Cut | None:
+    """Prefer the strongest boundary that still fills at least half of the part."""
+    floor = limit // 2
+    for kind in (_PARA, _LINE, _WORD):
+        cut = best[kind]
+        if cut is not None and cut.width >= floor:
+            return cut
+    candidates = [c for c in best if c is not None and c.width > 0]
+    if candidates:
+        return max(candidates, key=lambda c: c.end)
+    return None
+
+
+def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split an HTML-formatted text into balanced parts of at most ``limit`` visible units."""
+    if visible_html_len(text) <= limit:
+        return [text] if text.strip() else []
+    return _split_tokens(_tokenize_html(text), limit)
+
+
+def split_plain(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split a text sent without a parse mode."""
+    if utf16_len(text) <= limit:
+        return [text] if text.strip() else []
+    return _split_tokens(_tokenize_plain(text), limit)
+
+
+def split_text(text: str, parse_mode: str | None, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split ``text`` for ``parse_mode``.
+
+    HTML is split entity-aware. Without a parse mode the raw text is measured. Markdown
+    is split on boundaries and measured raw (raw is never shorter than parsed, so the
+    parts fit), but a Markdown entity spanning a cut is not repaired: prefer HTML.
+    """
+    if parse_mode is not None and parse_mode.lower() == "html":
+        return split_html(text, limit)
+    return split_plain(text, limit)
