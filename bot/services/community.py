@@ -79,6 +79,9 @@ class CommunityService:
         log.info("registering community %s (%s) from a message", chat.chat_id, chat.title)
         return await self.register(chat)
 
+    def cached(self, chat_id: int) -> Community | None:
+        return self._known.get(chat_id)
+
     def invalidate(self, chat_id: int) -> None:
         self._known.pop(chat_id, None)
 

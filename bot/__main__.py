@@ -1,0 +1,107 @@
+"""The `steward` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = settings.require_token()
+
+    from bot.app import Steward
+    from bot.logs import setup_logging
+    from bot.webhook import run_webhook
+
+    setup_logging(level=logging.DEBUG if args.verbose else logging.INFO, secrets=[token])
+
+    async def main() -> None:
+        app = Steward(settings)
+        await app.start()
+        try:
+            if settings.telegram.mode == "webhook":
+                await run_webhook(app)
+            else:
+                await app.run_polling()
+        finally:
+            await app.stop()
+            await app.close_session()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    settings = _settings(args)
+    return asyncio.run(run_check(settings, args.config))
+
+
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]", argparse.ArgumentParser], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config and -v are accepted before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="TOML config file (or STEWARD_CONFIG)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    parser = argparse.ArgumentParser(
+        prog="steward",
+        description="Steward: an assistant for community managers on Telegram.",
+        parents=[common],
+    )
+    parser.set_defaults(config=None, verbose=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run the bot (long polling or webhook, as configured)")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", parents=[common], help="validate the config, the database and the bot's rights")
+    check.set_defaults(func=cmd_check)
+
+    for register in feature_commands():
+        register(sub, common)
+    return parser
+
+
+def feature_commands() -> list[Registrar]:
+    """Subcommands that live next to their features (faq, posts, stats, analyze, demo)."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"steward: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Composition root: builds the same bot, services and dispatcher for production and tests.
+
+Start order: database → model → outbox → scheduler → dispatcher. Stop is the reverse, after
+the updates already being handled have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import TelegramObject, Update
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.domain import ChatInfo
+from bot.i18n import pick_locale
+from bot.services.community import CommunityService
+from bot.services.inference import Classifier, SentimentService
+from bot.services.roles import RoleService
+from bot.storage.communities import CommunityRepository
+from bot.storage.db import Database
+from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
+from bot.storage.messages import MessageRepository
+from bot.telegram.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "chat_member",
+    "message_reaction_count",
+]
+GROUP_TYPES = {"group", "supergroup"}
+ClassifierLoader = Callable[[], Classifier]
+
+
+def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None and settings.telegram.api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+    return Bot(
+        token=settings.require_token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True),
+    )
+
+
+def default_classifier_loader(settings: Settings) -> ClassifierLoader:
+    name = settings.sentiment.model
+
+    def load() -> Classifier:
+        from models import sentiment
+
+        return sentiment.load_default() if name == "default" else sentiment.load(name)
+
+    return load
+
+
+class InFlight:
+    """Counts updates being handled, so shutdown can wait for them before closing the database."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Steward:
+    """Everything the running bot owns, built in one place."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bot: Bot | None = None,
+        session: BaseSession | None = None,
+        classifier_loader: ClassifierLoader | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bot = bot if bot is not None else build_bot(settings, session)
+        self.db = Database(settings.database.path)
+        self.communities = CommunityRepository(self.db)
+        self.messages = MessageRepository(self.db)
+        self.members = MemberRepository(self.db)
+        self.managers = ManagerRepository(self.db)
+        self.state = StateRepository(self.db)
+        self.roles = RoleService(
+            settings.manager_ids, self._fetch_admins, ttl_s=settings.community.admin_cache_ttl_s
+        )
+        self.sentiment: SentimentService | None = None
+        if settings.sentiment.enabled:
+            self.sentiment = SentimentService(
+                classifier_loader or default_classifier_loader(settings),
+                max_batch=settings.sentiment.max_batch,
+                max_wait_ms=settings.sentiment.max_wait_ms,
+                max_queue=settings.sentiment.queue_size,
+            )
+        self.community_service = CommunityService(
+            self.communities,
+            self.messages,
+            self.members,
+            self.sentiment,
+            default_language=settings.community.language,
+            default_timezone=settings.community.timezone,
+        )
+        self.outbox = Outbox(self.bot, on_forbidden=self._on_forbidden, on_migrated=self._on_migrated)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.in_flight = InFlight()
+        self.dispatcher = self._build_dispatcher()
+        self._started = False
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def _build_dispatcher(self) -> Dispatcher:
+        from aiogram.utils.i18n import I18n
+
+        from bot.i18n import DEFAULT, DOMAIN, LOCALES_DIR
+        from handlers import common, community, membership
+
+        dp = Dispatcher()
+        dp.update.outer_middleware(self.in_flight)
+        i18n = I18n(path=LOCALES_DIR, default_locale=DEFAULT, domain=DOMAIN)
+        LocaleMiddleware(i18n, self.community_service).setup(dp)
+        dp.workflow_data.update(self.workflow_data())
+        # Order matters: commands and membership before the catch-all community handler.
+        dp.include_router(common.build_router())
+        dp.include_router(membership.build_router())
+        dp.include_router(community.build_router())
+        return dp
+
+    def workflow_data(self) -> dict[str, Any]:
+        """Dependencies handlers declare as parameters."""
+        return {
+            "settings": self.settings,
+            "roles": self.roles,
+            "outbox": self.outbox,
+            "community_service": self.community_service,
+            "communities": self.communities,
+            "managers": self.managers,
+            "state": self.state,
+            "db": self.db,
+        }
+
+    async def _fetch_admins(self, chat_id: int) -> set[int]:
+        admins = await self.bot.get_chat_administrators(chat_id)
+        return {admin.user.id for admin in admins}
+
+    async def _on_forbidden(self, chat_id: int, description: str) -> None:
+        if chat_id < 0:
+            log.warning("chat %s refused the bot (%s); marking it inactive", chat_id, description)
+            await self.community_service.deactivate(chat_id, bot_status="kicked")
+
+    async def _on_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
+        old = await self.communities.get(old_chat_id)
+        title = old.title if old is not None else str(new_chat_id)
+        await self.community_service.migrate(old_chat_id, ChatInfo(new_chat_id, title, "supergroup"))
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.db.open()
+        if self.sentiment is not None:
+            await self.sentiment.start()
+        await self.outbox.start()
+        self.scheduler.start()
+        self._started = True
+
+    async def stop(self, *, drain_timeout: float = 10.0) -> None:
+        if not self._started:
+            await self.db.close()
+            return
+        self._started = False
+        if not await self.in_flight.wait_idle(drain_timeout):
+            log.warning("stopping with %d updates still in flight", self.in_flight.count)
+        with suppress(Exception):
+            self.scheduler.shutdown(wait=False)
+        await self.outbox.close(drain_timeout=drain_timeout)
+        if self.sentiment is not None:
+            await self.sentiment.close()
+        await self.db.close()
+
+    async def run_polling(self, *, handle_signals: bool = True) -> None:
+        """deleteWebhook, then long polling until SIGINT/SIGTERM or stop_polling()."""
+        await self.bot.delete_webhook(drop_pending_updates=self.settings.telegram.drop_pending_updates)
+        await self.dispatcher.start_polling(
+            self.bot,
+            allowed_updates=ALLOWED_UPDATES,
+            polling_timeout=self.settings.telegram.polling_timeout,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            # Bounded concurrency keeps memory flat under a flood; the rest waits in Telegram.
+            tasks_concurrency_limit=256,
+        )
+
+    async def close_session(self) -> None:
+        await self.bot.session.close()
+
+
+async def feed_raw_update(app: Steward, update: dict[str, Any]) -> Any:
+    """Handle one update outside polling (tests and benchmarks)."""
+    return await app.dispatcher.feed_update(app.bot, Update.model_validate(update, context={"bot": app.bot}))
+
+
+class LocaleMiddleware:
+    """Community language in groups; the user's language_code in private."""
+
+    def __init__(self, i18n: Any, community_service: CommunityService) -> None:
+        from aiogram.utils.i18n import I18nMiddleware
+
+        outer = self
+
+        class _Middleware(I18nMiddleware):
+            async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+                return await outer.locale_for(data)
+
+        self._middleware = _Middleware(i18n)
+        self.community_service = community_service
+
+    def setup(self, dp: Dispatcher) -> None:
+        self._middleware.setup(dp)
+
+    async def locale_for(self, data: dict[str, Any]) -> str:
+        chat = data.get("event_chat")
+        user = data.get("event_from_user")
+        if chat is not None and chat.type in GROUP_TYPES:
+            community = self.community_service.cached(chat.id) or await self.community_service.communities.get(
+                chat.id
+            )
+            if community is not None:
+                return pick_locale(community.language)
+        return pick_locale(getattr(user, "language_code", None))

@@ -1,0 +1,109 @@
+"""`steward check`: validate the config, the database and the rights that can be verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
+
+from bot.config import Settings
+from bot.storage.communities import CommunityRepository
+from bot.storage.db import Database
+
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.problems = 0
+
+    def ok(self, text: str) -> None:
+        self.lines.append(f"  ok    {text}")
+
+    def warn(self, text: str) -> None:
+        self.lines.append(f"  warn  {text}")
+
+    def fail(self, text: str) -> None:
+        self.problems += 1
+        self.lines.append(f"  FAIL  {text}")
+
+    def section(self, title: str) -> None:
+        self.lines.append(f"\n{title}")
+
+
+async def run_check(settings: Settings, config_path: Path | None) -> int:
+    report = Report()
+    report.section("Configuration")
+    report.ok(f"loaded from {config_path}" if config_path else "loaded from defaults and environment")
+    if settings.telegram.token is None:
+        report.fail("telegram.token is missing (config, STEWARD_TELEGRAM__TOKEN or BOT_TOKEN)")
+    else:
+        report.ok("telegram.token is set")
+    report.ok(f"mode: {settings.telegram.mode}; API: {settings.telegram.api_base or 'api.telegram.org'}")
+    if settings.managers.ids:
+        report.ok(f"{len(settings.managers.ids)} manager(s) by user id")
+    else:
+        report.warn("managers.ids is empty: only chat admins can manage their own chats")
+    if settings.managers.chat_id is None:
+        report.warn("managers.chat_id is unset: cases and receipts go to managers in private")
+
+    report.section("Database")
+    db = Database(settings.database.path)
+    communities = []
+    try:
+        await db.open()
+        report.ok(f"{settings.database.path} at schema version {await db.schema_version()}")
+        integrity = await db.integrity_check()
+        (report.ok if integrity == "ok" else report.fail)(f"integrity check: {integrity}")
+        communities = await CommunityRepository(db).list()
+        report.ok(f"{len(communities)} active communit{'y' if len(communities) == 1 else 'ies'}")
+    except Exception as exc:
+        report.fail(f"cannot open {settings.database.path}: {exc}")
+    finally:
+        await db.close()
+
+    report.section("Model")
+    model = settings.sentiment.model
+    report.ok(f"sentiment model: {'bundled default' if model == 'default' else model}")
+    from bot.services.languages import weak_language_note
+
+    for community in communities:
+        note = weak_language_note(community.language, model)
+        if note:
+            report.warn(f"{community.title}: {note}")
+
+    report.section("Telegram")
+    if settings.telegram.token is not None:
+        await _check_telegram(settings, communities, report)
+    print("Steward check" + "\n".join(["", *report.lines]))
+    print(f"\n{'All good.' if report.problems == 0 else f'{report.problems} problem(s) found.'}")
+    return 0 if report.problems == 0 else 1
+
+
+async def _check_telegram(settings: Settings, communities: list, report: Report) -> None:  # type: ignore[type-arg]
+    from bot.app import build_bot
+
+    bot = build_bot(settings)
+    try:
+        me = await bot.get_me()
+        report.ok(f"bot @{me.username} (id {me.id})")
+        if not me.can_read_all_group_messages:
+            report.warn("privacy mode is on: the bot must be an admin to read group messages")
+        for community in communities:
+            try:
+                member = await bot.get_chat_member(community.chat_id, me.id)
+            except TelegramAPIError as exc:
+                report.fail(f"{community.title} ({community.chat_id}): {exc.message}")
+                continue
+            if isinstance(member, ChatMemberOwner | ChatMemberAdministrator):
+                report.ok(f"{community.title}: admin")
+            elif me.can_read_all_group_messages:
+                report.warn(f"{community.title}: member only (no pinning, invite links or join tracking)")
+            else:
+                report.fail(f"{community.title}: cannot read messages (not admin, privacy mode on)")
+    except TelegramNetworkError as exc:
+        report.fail(f"cannot reach the Bot API: {exc.message}")
+    except TelegramAPIError as exc:
+        report.fail(f"the Bot API refused the token: {exc.message}")
+    finally:
+        await bot.session.close()

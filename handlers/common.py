@@ -1,0 +1,47 @@
+"""/start and /help in private: what the bot does and what this user may do here."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain import Author
+from bot.services.roles import RoleService
+from bot.storage.members import ManagerRepository
+
+
+def build_router() -> Router:
+    router = Router(name="common")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(CommandStart())
+    @router.message(Command("help"))
+    async def start(message: Message, roles: RoleService, managers: ManagerRepository) -> None:
+        user = message.from_user
+        if user is None:
+            return
+        text = _(
+            "Hi! I am Steward, an assistant for community managers.\n\n"
+            "In your groups I answer frequent questions, notice threads that turn negative "
+            "and bring them to the managers, post scheduled content and report analytics.\n\n"
+            "To use me, add me to a group and make me an admin (or turn off privacy mode "
+            "in @BotFather), so that I can read the conversation."
+        )
+        if roles.is_manager(user.id):
+            await managers.started_private_chat(
+                Author(user.id, user.first_name, user.username, user.language_code)
+            )
+            text += "\n\n" + _(
+                "You are a manager. Here you receive case cards and receipts, and you can use:\n"
+                "/queue: open cases by priority\n"
+                "/help: this message"
+            )
+        else:
+            text += "\n\n" + _(
+                "In a group where you are an admin, you can manage me with commands there."
+            )
+        await message.answer(text)
+
+    return router
