@@ -30,6 +30,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
+from bot.telegram.managers import ManagerDesk
 from bot.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,13 @@ class Steward:
             default_timezone=settings.community.timezone,
         )
         self.outbox = Outbox(self.bot, on_forbidden=self._on_forbidden, on_migrated=self._on_migrated)
+        self.desk = ManagerDesk(
+            self.bot,
+            self.outbox,
+            self.managers,
+            manager_ids=settings.manager_ids,
+            chat_id=settings.managers.chat_id,
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.in_flight = InFlight()
         self.dispatcher = self._build_dispatcher()
@@ -167,6 +175,7 @@ class Steward:
             "settings": self.settings,
             "roles": self.roles,
             "outbox": self.outbox,
+            "desk": self.desk,
             "community_service": self.community_service,
             "communities": self.communities,
             "managers": self.managers,

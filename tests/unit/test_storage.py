@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain import Author, ChatInfo, IncomingMessage, Sentiment, SentimentLabel
+from bot.services.community import CommunityService
+from bot.storage.communities import CommunityRepository
+from bot.storage.db import Database, load_migrations
+from bot.storage.members import MemberRepository, StateRepository
+from bot.storage.messages import MessageRepository
+
+GROUP = ChatInfo(-1001234567890123, "Fans", "supergroup")
+FORUM = ChatInfo(-1009876543210, "Forum", "supergroup", is_forum=True)
+ALICE = Author(11, "Alice")
+BOB = Author(12, "Bob")
+
+
+class StaticSentiment:
+    async def classify(self, text: str) -> Sentiment:
+        return Sentiment(SentimentLabel.NEGATIVE, 0.9, 0.9, 0.05, 0.05) if "bad" in text else Sentiment(
+            SentimentLabel.NEUTRAL, 0.8, 0.1, 0.8, 0.1
+        )
+
+
+def message(chat: ChatInfo, message_id: int, text: str, author: Author = ALICE, **extra: object) -> IncomingMessage:
+    return IncomingMessage(
+        chat_id=chat.chat_id,
+        message_id=message_id,
+        author=author,
+        text=text,
+        date=datetime(2026, 11, 1, 12, 0, message_id % 60, tzinfo=UTC),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    database = Database(tmp_path / "steward.db")
+    await database.open()
+    yield database  # type: ignore[misc]
+    await database.close()
+
+
+@pytest.fixture
+def service(db: Database) -> CommunityService:
+    return CommunityService(
+        CommunityRepository(db),
+        MessageRepository(db),
+        MemberRepository(db),
+        StaticSentiment(),
+        default_language="en",
+        default_timezone="Europe/Berlin",
+    )
+
+
+async def test_migrations_are_numbered_and_tracked(db: Database) -> None:
+    numbers = [number for number, _, _ in load_migrations()]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    assert await db.schema_version() == numbers[-1]
+    assert await db.migrate() == 0  # idempotent
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+
+
+async def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
+    first = Database(tmp_path / "a.db")
+    await first.open()
+    await StateRepository(first).set("last_update_id", "41")
+    version = await first.schema_version()
+    await first.close()
+    second = Database(tmp_path / "a.db")
+    await second.open()
+    assert await second.schema_version() == version
+    assert await StateRepository(second).get("last_update_id") == "41"
+    await second.close()
+
+
+async def test_first_message_registers_the_community_with_64bit_id(service: CommunityService) -> None:
+    ctx = await service.on_message(GROUP, message(GROUP, 1, "hello"))
+    assert ctx.community.chat_id == GROUP.chat_id
+    assert ctx.community.timezone == "Europe/Berlin"
+    stored = await service.communities.get(GROUP.chat_id)
+    assert stored is not None and stored.title == "Fans"
+
+
+async def test_reply_chain_shares_the_root_thread_key(service: CommunityService) -> None:
+    root = await service.on_message(GROUP, message(GROUP, 10, "root"))
+    reply = await service.on_message(GROUP, message(GROUP, 11, "reply", BOB, reply_to_message_id=10))
+    deeper = await service.on_message(GROUP, message(GROUP, 12, "deeper", reply_to_message_id=11))
+    other = await service.on_message(GROUP, message(GROUP, 13, "standalone"))
+    assert root.thread_key == reply.thread_key == deeper.thread_key == "m:10"
+    assert other.thread_key == "m:13"
+
+
+async def test_reply_to_unseen_message_roots_at_that_message(service: CommunityService) -> None:
+    ctx = await service.on_message(GROUP, message(GROUP, 20, "re", reply_to_message_id=5))
+    assert ctx.thread_key == "m:5"
+
+
+async def test_forum_topic_is_the_thread(service: CommunityService) -> None:
+    ctx = await service.on_message(FORUM, message(FORUM, 30, "in topic", thread_id=7, is_topic_message=True))
+    reply = await service.on_message(
+        FORUM, message(FORUM, 31, "reply in topic", thread_id=7, is_topic_message=True, reply_to_message_id=30)
+    )
+    assert ctx.thread_key == reply.thread_key == "t:7"
+    stored = await service.messages.get(FORUM.chat_id, 30)
+    assert stored is not None and stored.thread_id == 7
+
+
+async def test_sentiment_is_stored_with_the_message(service: CommunityService) -> None:
+    await service.on_message(GROUP, message(GROUP, 40, "this is bad"))
+    stored = await service.messages.get(GROUP.chat_id, 40)
+    assert stored is not None
+    assert stored.sentiment_label == "negative" and stored.sentiment_score == pytest.approx(0.9)
+
+
+async def test_edit_updates_the_row_and_keeps_one_record(service: CommunityService) -> None:
+    await service.on_message(GROUP, message(GROUP, 50, "first"))
+    await service.on_message(GROUP, message(GROUP, 50, "now bad", is_edit=True))
+    assert await service.messages.count(GROUP.chat_id) == 1
+    stored = await service.messages.get(GROUP.chat_id, 50)
+    assert stored is not None and stored.text == "now bad" and stored.sentiment_label == "negative"
+
+
+async def test_one_write_per_message(service: CommunityService, db: Database) -> None:
+    await service.on_message(GROUP, message(GROUP, 60, "warm up"))
+    before = db.conn.total_changes
+    await service.on_message(GROUP, message(GROUP, 61, "counted"))
+    assert db.conn.total_changes - before == 1
+
+
+async def test_listener_failure_does_not_lose_the_message(service: CommunityService) -> None:
+    seen: list[int] = []
+
+    class Broken:
+        async def on_message(self, ctx: object) -> None:
+            raise RuntimeError("boom")
+
+    class Recorder:
+        async def on_message(self, ctx: object) -> None:
+            seen.append(ctx.msg.message_id)  # type: ignore[attr-defined]
+
+    service.add_listener(Broken())
+    service.add_listener(Recorder())
+    await service.on_message(GROUP, message(GROUP, 70, "hi"))
+    assert seen == [70]
+    assert await service.messages.get(GROUP.chat_id, 70) is not None
+
+
+async def test_migration_moves_history_and_settings(service: CommunityService) -> None:
+    old = ChatInfo(-4242, "Old group", "group")
+    await service.on_message(old, message(old, 1, "before"))
+    await service.communities.update_settings(old.chat_id, {"faq_mode": "mention"})
+    new = ChatInfo(-1004242, "Old group", "supergroup")
+    community = await service.migrate(old.chat_id, new)
+    assert community.settings == {"faq_mode": "mention"}
+    assert await service.messages.count(new.chat_id) == 1
+    old_row = await service.communities.get(old.chat_id)
+    assert old_row is not None and not old_row.is_active
