@@ -44,7 +44,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.domain import Button, Keyboard
+from bot.domain import Button, Delivery, ErrorKind, Keyboard, Priority
 from bot.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_text, utf16_len, visible_html_len
 
 __all__ = [
@@ -102,47 +101,6 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 OnForbidden = Callable[[int, str], Awaitable[None]]
 OnMigrated = Callable[[int, int], Awaitable[None]]
-
-
-class Priority(IntEnum):
-    REPLY = 0  # replies to members, callback-driven edits
-    NORMAL = 1  # manager notifications, case cards
-    BULK = 2  # scheduled posts, feeds, welcomes
-
-
-class ErrorKind:
-    """Values of :attr:`Delivery.error_kind`."""
-
-    FORBIDDEN = "forbidden"  # 403: kicked, blocked, not a member
-    BAD_REQUEST = "bad_request"  # other 400s
-    NOT_FOUND = "not_found"  # chat, topic or message gone
-    NO_RIGHTS = "no_rights"  # 400 "not enough rights ..."
-    RATE_LIMITED = "rate_limited"  # gave up after too many 429s
-    NETWORK = "network"  # could not reach Telegram
-    SERVER = "server"  # Telegram answered 5xx / garbage
-    TOO_LONG = "too_long"  # text cannot be split (edits) or Telegram said so
-    TOO_LARGE = "too_large"  # file too large
-    UNAUTHORIZED = "unauthorized"  # the token was rejected
-    INVALID = "invalid"  # we refused before calling (empty text, bad keyboard)
-    SHUTDOWN = "shutdown"  # the outbox was closing
-    INTERNAL = "internal"  # a bug: see the log
-    API = "api"  # any other Telegram error
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What happened to one outbox call. ``chat_id`` is final (after a migration)."""
-
-    ok: bool
-    chat_id: int
-    message_ids: list[int] = field(default_factory=list)
-    error: str | None = None  # plain words for a human
-    error_kind: str | None = None  # see ErrorKind
-
-    @property
-    def message_id(self) -> int | None:
-        """The first message id (the one to link to), if any."""
-        return self.message_ids[0] if self.message_ids else None
 
 
 class OutboxError(Exception):
