@@ -30,12 +30,15 @@ class Harness:
         """Wait until the sandbox has no undelivered updates and the bot is idle."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if not self.sandbox.pending_updates() and self.app.in_flight.count == 0 and self.app.outbox.pending == 0:
+            if self._idle():
                 await asyncio.sleep(0.05)
-                if not self.sandbox.pending_updates() and self.app.in_flight.count == 0:
+                if self._idle():
                     return
             await asyncio.sleep(0.02)
         raise TimeoutError("the bot did not settle")
+
+    def _idle(self) -> bool:
+        return not self.sandbox.pending_updates() and self.app.in_flight.count == 0 and self.app.outbox.pending == 0
 
 
 def make_settings(tmp_path: Path, api_base: str, **sections: dict[str, Any]) -> Settings:
