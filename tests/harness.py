@@ -38,7 +38,8 @@ class Harness:
         raise TimeoutError("the bot did not settle")
 
     def _idle(self) -> bool:
-        return not self.sandbox.pending_updates() and self.app.in_flight.count == 0 and self.app.outbox.pending == 0
+        app = self.app
+        return not self.sandbox.pending_updates() and app.in_flight.count == 0 and app.outbox.pending == 0
 
 
 def make_settings(tmp_path: Path, api_base: str, **sections: dict[str, Any]) -> Settings:
