@@ -176,9 +176,12 @@ def _choose(best: list[_Cut | None], limit: int) -> _Cut | None:
 
 def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split an HTML-formatted text into balanced parts of at most ``limit`` visible units."""
-    if visible_html_len(text) <= limit:
-        return [text] if text.strip() else []
-    return _split_tokens(_tokenize_html(text), limit)
+    toks = _tokenize_html(text)
+    if not _has_content(toks):
+        return []
+    if sum(t.width for t in toks) <= limit:
+        return [text]
+    return _split_tokens(toks, limit)
 
 
 def split_plain(text: str, limit: int = TEXT_LIMIT) -> list[str]:
