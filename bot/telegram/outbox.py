@@ -263,9 +263,10 @@ class Outbox:
         if group_per_minute < 1 or max_attempts < 1 or max_in_flight < 1:
             raise ValueError("group_per_minute, max_attempts and max_in_flight must be at least 1")
         self._bot = bot
-        self._group_per_minute = group_per_minute
-        self._private_per_second = private_per_second
-        _Window.per_second(private_per_second)  # validate early
+        self._group_limit = group_per_minute
+        self._group_period = 60.0
+        private = _Window.per_second(private_per_second)
+        self._private_limit, self._private_period = private.limit, private.period
         self._global = _Window.per_second(global_per_second)
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
@@ -326,6 +327,32 @@ class Outbox:
                 self._finish(chat, job, self._failure(job, ErrorKind.SHUTDOWN, "shutting down"))
         self._pending.clear()
         self._idle.set()
+
+    def set_group_rate(self, limit: int, *, period_s: float = 60.0) -> None:
+        """At most ``limit`` calls per ``period_s`` seconds to each group or channel
+        (tests and benchmarks shrink the window; the default is 20 per 60 s)."""
+        if limit < 1 or period_s <= 0:
+            raise ValueError("the group rate needs limit >= 1 and period_s > 0")
+        self._group_limit, self._group_period = limit, period_s
+        for key, chat in self._chats.items():
+            if key is not None and key < 0 and chat.window is not None:
+                chat.window.limit, chat.window.period = limit, period_s
+        self._wakeup.set()
+
+    def set_private_rate(self, per_second: float) -> None:
+        """Calls per second to each private chat (default 1)."""
+        window = _Window.per_second(per_second)
+        self._private_limit, self._private_period = window.limit, window.period
+        for key, chat in self._chats.items():
+            if key is not None and key > 0 and chat.window is not None:
+                chat.window.limit, chat.window.period = window.limit, window.period
+        self._wakeup.set()
+
+    def set_global_rate(self, per_second: float) -> None:
+        """Calls per second across all chats (default 30)."""
+        window = _Window.per_second(per_second)
+        self._global.limit, self._global.period = window.limit, window.period
+        self._wakeup.set()
 
     @property
     def closed(self) -> bool:
@@ -671,9 +698,9 @@ class Outbox:
             if key is None:
                 window = None
             elif key < 0:
-                window = _Window(self._group_per_minute, 60.0)
+                window = _Window(self._group_limit, self._group_period)
             else:
-                window = _Window.per_second(self._private_per_second)
+                window = _Window(self._private_limit, self._private_period)
             chat = self._chats[key] = _Chat(key, window)
         return chat
 
@@ -782,7 +809,13 @@ class Outbox:
             self._finish(chat, job, self._failure(job, ErrorKind.SHUTDOWN, "shutting down"))
             raise
         except Exception as e:  # a bug: never let it kill the outbox
-            log.error("outbox: unexpected error in %s to chat %s: %s", job.label, job.chat_id, self._scrub(e))
+            log.error(
+                "outbox: unexpected %s in %s to chat %s: %s",
+                type(e).__name__,
+                job.label,
+                job.chat_id,
+                self._scrub(e),
+            )
             self._finish(chat, job, self._failure(job, ErrorKind.INTERNAL, "internal error (see the log)"))
         finally:
             chat.busy = False

@@ -206,6 +206,14 @@ async def test_a_throttled_chat_does_not_block_other_chats(make: Any) -> None:
     assert h.times(GROUP)[-1] >= 60.0
 
 
+async def test_group_rate_can_be_tuned(make: Any) -> None:
+    h = make()
+    h.outbox.set_group_rate(3, period_s=2.0)
+    await asyncio.gather(*(h.outbox.send_message(GROUP, f"p{i}") for i in range(7)))
+    assert max_in_window(h.times(GROUP), 2.0) == 3
+    assert h.times(GROUP)[-1] >= 4.0
+
+
 # ---------------------------------------------------------------------------- priorities
 
 
@@ -506,6 +514,49 @@ async def test_metrics_are_plain_numbers(make: Any) -> None:
     assert all(isinstance(v, int) for v in metrics.values())
 
 
+async def test_queued_messages_follow_a_migration(make: Any) -> None:
+    h = make()
+    old, new = -777, -1000000000777
+    h.bot.session.auto_respond = False
+    h.bot.add_result_for(
+        SendMessage, ok=False, error_code=400, description="Bad Request: upgraded", migrate_to_chat_id=new
+    )
+    first = asyncio.ensure_future(h.outbox.send_message(old, "one"))
+    queued = [asyncio.ensure_future(h.outbox.send_message(old, f"q{i}")) for i in range(3)]
+    await h.until_sent(1)
+    h.bot.session.auto_respond = True
+    results = await asyncio.gather(first, *queued)
+    assert [r.chat_id for r in results] == [new] * 4
+    assert [getattr(m, "chat_id", None) for _, m in h.sent] == [old, new, new, new, new]
+    assert h.texts() == ["one", "one", "q0", "q1", "q2"]
+    assert h.migrated == [(old, new)]
+
+
+async def test_a_caller_that_gives_up_does_not_take_the_message_back(make: Any) -> None:
+    h = make()
+    h.outbox.set_group_rate(1, period_s=60.0)
+    await h.outbox.send_message(GROUP, "first")
+    waiting = asyncio.ensure_future(h.outbox.send_message(GROUP, "second"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await h.outbox.close(drain_timeout=120.0)
+    assert h.texts() == ["first", "second"]
+
+
+async def test_an_unexpected_error_fails_one_call_and_the_outbox_goes_on(make: Any) -> None:
+    h = make()
+
+    def boom(method: TelegramMethod[Any]) -> BaseException:
+        return RuntimeError("boom")
+
+    h.bot.add_error(boom)
+    broken = await h.outbox.send_message(PRIVATE, "one")
+    assert not broken.ok and broken.error_kind == ErrorKind.INTERNAL
+    assert (await h.outbox.send_message(PRIVATE, "two")).ok
+
+
 # ---------------------------------------------------------------------------- shutdown
 
 
@@ -527,6 +578,7 @@ async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
     await asyncio.sleep(0)
     await h.outbox.close(drain_timeout=10.0)
     results = await asyncio.gather(*pending)
+    assert h.time.now == pytest.approx(10.0)
     assert sum(r.ok for r in results) == 20
     failed = [r for r in results if not r.ok]
     assert len(failed) == 5
