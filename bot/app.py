@@ -25,6 +25,7 @@ from bot.domain import ChatInfo
 from bot.i18n import pick_locale
 from bot.services.community import CommunityService
 from bot.services.inference import Classifier, SentimentService
+from bot.services.ledger import UpdateLedger
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
@@ -69,9 +70,11 @@ def default_classifier_loader(settings: Settings) -> ClassifierLoader:
 
 
 class InFlight:
-    """Counts updates being handled, so shutdown can wait for them before closing the database."""
+    """Counts updates being handled (shutdown waits for them before closing the database)
+    and skips updates an earlier run already handled."""
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: UpdateLedger) -> None:
+        self.ledger = ledger
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -82,11 +85,17 @@ class InFlight:
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        update_id = event.update_id if isinstance(event, Update) else None
+        if update_id is not None and not self.ledger.begin(update_id):
+            log.info("update %s was handled before a restart; skipping it", update_id)
+            return None
         self.count += 1
         self._idle.clear()
         try:
             return await handler(event, data)
         finally:
+            if update_id is not None:
+                self.ledger.done(update_id)
             self.count -= 1
             if self.count == 0:
                 self._idle.set()
@@ -146,7 +155,9 @@ class Steward:
             chat_id=settings.managers.chat_id,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.in_flight = InFlight()
+        self.ledger = UpdateLedger(self.state)
+        self.in_flight = InFlight(self.ledger)
+        self._flusher: asyncio.Task[None] | None = None
         self.dispatcher = self._build_dispatcher()
         self._started = False
 
@@ -201,6 +212,8 @@ class Steward:
 
     async def start(self) -> None:
         await self.db.open()
+        await self.ledger.load()
+        self._flusher = asyncio.create_task(self._flush_ledger(), name="ledger-flush")
         if self.sentiment is not None:
             await self.sentiment.start()
         await self.outbox.start()
@@ -214,12 +227,25 @@ class Steward:
         self._started = False
         if not await self.in_flight.wait_idle(drain_timeout):
             log.warning("stopping with %d updates still in flight", self.in_flight.count)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.ledger.flush()
         with suppress(Exception):
             self.scheduler.shutdown(wait=False)
         await self.outbox.close(drain_timeout=drain_timeout)
         if self.sentiment is not None:
             await self.sentiment.close()
         await self.db.close()
+
+    async def _flush_ledger(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.ledger.flush()
+            except Exception:
+                log.exception("could not record the last handled update id")
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """deleteWebhook, then long polling until SIGINT/SIGTERM or stop_polling()."""

@@ -108,10 +108,10 @@ class CommunityService:
         community = await self.community_for(chat)
         sentiment = await self._classify(msg.text)
         is_question = self._is_question(msg.text)
-        thread_key = await self.messages.record(msg, sentiment, is_question=is_question)
+        thread_key, first_time = await self.messages.record(msg, sentiment, is_question=is_question)
         await self._note_member(msg)
         ctx = MessageContext(msg, community, sentiment, thread_key, is_question)
-        if not msg.is_edit:
+        if first_time and not msg.is_edit:
             for listener in self.listeners:
                 try:
                     await listener.on_message(ctx)

@@ -37,8 +37,13 @@ class MessageRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool) -> str:
-        """Insert (or, for an edit, update) the message in one statement; return its thread key.
+    async def record(
+        self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool
+    ) -> tuple[str, bool]:
+        """Insert (or, for an edit, update) the message in one statement.
+
+        Returns its thread key and whether this is the first time we saw the message: a
+        redelivered update (after a crash) must not trigger answers twice.
 
         A reply joins the thread of the message it answers (looked up in the same statement),
         or starts a chain rooted at that message when we never saw it.
@@ -59,8 +64,9 @@ class MessageRepository:
                     ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (chat_id, message_id) DO UPDATE SET
                 text = excluded.text, edited_at = ?, is_question = excluded.is_question,
-                sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score
-            RETURNING thread_key
+                sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score,
+                seen_count = messages.seen_count + 1
+            RETURNING thread_key, seen_count
             """,
             (
                 msg.chat_id, msg.message_id, msg.thread_id, msg.reply_to_message_id, msg.reply_to_user_id,
@@ -70,7 +76,7 @@ class MessageRepository:
             ),
         )
         assert row is not None
-        return str(row[0])
+        return str(row[0]), int(row[1]) == 1
 
     async def get(self, chat_id: int, message_id: int) -> StoredMessage | None:
         row = await self.db.fetchone(

@@ -160,3 +160,17 @@ async def test_migration_moves_history_and_settings(service: CommunityService) -
     assert await service.messages.count(new.chat_id) == 1
     old_row = await service.communities.get(old.chat_id)
     assert old_row is not None and not old_row.is_active
+
+
+async def test_redelivered_message_does_not_reach_listeners_twice(service: CommunityService) -> None:
+    seen: list[int] = []
+
+    class Recorder:
+        async def on_message(self, ctx: object) -> None:
+            seen.append(ctx.msg.message_id)  # type: ignore[attr-defined]
+
+    service.add_listener(Recorder())
+    await service.on_message(GROUP, message(GROUP, 80, "question?"))
+    await service.on_message(GROUP, message(GROUP, 80, "question?"))  # Telegram resends after a crash
+    assert seen == [80]
+    assert await service.messages.count(GROUP.chat_id) == 1

@@ -57,6 +57,7 @@ CREATE TABLE messages (
     is_question          INTEGER,
     sentiment_label      TEXT,                    -- negative | neutral | positive | unclassified
     sentiment_score      REAL,
+    seen_count           INTEGER NOT NULL DEFAULT 1,  -- >1: an edit or a redelivered update
     UNIQUE (chat_id, message_id)
 );
 CREATE INDEX messages_thread ON messages (chat_id, thread_key, date);
