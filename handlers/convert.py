@@ -49,9 +49,8 @@ def mentions_user(message: Message, username: str | None) -> bool:
     entities = message.entities or message.caption_entities or []
     needle = f"@{username}".lower()
     for entity in entities:
-        if entity.type == "mention":
-            if entity.extract_from(text).lower() == needle:
-                return True
+        if entity.type == "mention" and entity.extract_from(text).lower() == needle:
+            return True
         if entity.type == "bot_command" and entity.extract_from(text).lower().endswith(needle):
             return True
     return False

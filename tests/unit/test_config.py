@@ -78,7 +78,7 @@ def test_token_value_is_never_echoed(tmp_path: Path) -> None:
 
 def test_missing_token_is_reported_when_needed(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "[telegram]\n"))
-    with pytest.raises(ConfigError, match="telegram.token: missing"):
+    with pytest.raises(ConfigError, match=r"telegram\.token: missing"):
         settings.require_token()
 
 
