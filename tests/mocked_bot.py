@@ -27,7 +27,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import Chat, Message, ResponseParameters, User
+from aiogram.types import Chat, Message, ResponseParameters, Update, User
 
 ErrorFactory = Callable[[TelegramMethod[Any]], BaseException]
 
@@ -177,6 +177,10 @@ def make_chat(chat_id: int, *, title: str = "Test group", is_forum: bool = False
     return Chat(id=chat_id, type=kind, title=title, is_forum=is_forum or None)
 
 
+def make_user(user_id: int, *, first_name: str = "Member", username: str | None = None) -> User:
+    return User(id=user_id, is_bot=False, first_name=first_name, username=username)
+
+
 def make_message(
     message_id: int,
     chat_id: int,
@@ -184,12 +188,33 @@ def make_message(
     text: str | None = "ok",
     thread_id: int | None = None,
     date: datetime | None = None,
+    from_user: User | None = None,
 ) -> Message:
-    """A minimal message as the Bot API returns it for send methods."""
+    """A minimal message as the Bot API returns it for send methods (or, with
+    ``from_user``, as a member sends it)."""
     return Message(
         message_id=message_id,
         date=date or datetime.now(UTC),
         chat=make_chat(chat_id),
         text=text,
         message_thread_id=thread_id,
+        is_topic_message=True if thread_id is not None else None,
+        from_user=from_user,
     )
+
+
+_update_ids = itertools.count(1)
+
+
+def message_update(
+    chat_id: int,
+    user_id: int,
+    text: str,
+    *,
+    message_id: int = 1,
+    thread_id: int | None = None,
+    update_id: int | None = None,
+) -> Update:
+    """An Update for ``Dispatcher.feed_update(bot, update)``."""
+    message = make_message(message_id, chat_id, text=text, thread_id=thread_id, from_user=make_user(user_id))
+    return Update(update_id=update_id if update_id is not None else next(_update_ids), message=message)

@@ -523,9 +523,7 @@ class Outbox:
         method = EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
         return await self._submit(chat_id, [method], priority, preset_ids=[message_id])
 
-    async def delete(
-        self, chat_id: int, message_id: int, *, priority: Priority = Priority.NORMAL
-    ) -> Delivery:
+    async def delete(self, chat_id: int, message_id: int, *, priority: Priority = Priority.NORMAL) -> Delivery:
         return await self._submit(
             chat_id,
             [DeleteMessage(chat_id=chat_id, message_id=message_id)],
@@ -711,17 +709,26 @@ class Outbox:
 
     async def _run(self) -> None:
         while True:
-            self._wakeup.clear()
-            now = self._clock()
-            chat, wait = self._pick(now)
-            if chat is not None:
-                self._dispatch(chat, now)
-                continue
-            if not self._has_work():
-                self._idle.set()
-            elif wait is not None:
-                self.metrics.throttled += 1
-            await self._wait(wait)
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a bug in the scheduler must not silence the bot
+                log.error("outbox: scheduler error %s: %s", type(e).__name__, self._scrub(e))
+                await self._sleep(1.0)
+
+    async def _step(self) -> None:
+        self._wakeup.clear()
+        now = self._clock()
+        chat, wait = self._pick(now)
+        if chat is not None:
+            self._dispatch(chat, now)
+            return
+        if not self._has_work():
+            self._idle.set()
+        elif wait is not None:
+            self.metrics.throttled += 1
+        await self._wait(wait)
 
     def _pick(self, now: float) -> tuple[_Chat | None, float | None]:
         """The chat whose head job goes next, or how long until one may."""
@@ -871,9 +878,7 @@ class Outbox:
         if job.collect_ids and isinstance(result, Message):
             job.message_ids.append(result.message_id)
         if not job.steps:
-            self._finish(
-                chat, job, Delivery(ok=True, chat_id=self._final_chat(job), message_ids=job.message_ids)
-            )
+            self._finish(chat, job, Delivery(ok=True, chat_id=self._final_chat(job), message_ids=job.message_ids))
 
     async def _on_retry_after(self, chat: _Chat, job: _Job, e: TelegramRetryAfter) -> None:
         self.metrics.rate_limited += 1
@@ -933,9 +938,7 @@ class Outbox:
             except Exception as err:
                 log.error("outbox: on_forbidden(%s) failed: %s", chat_id, self._scrub(err))
 
-    def _on_bad_request(
-        self, chat: _Chat, job: _Job, method: TelegramMethod[Any], e: TelegramBadRequest
-    ) -> None:
+    def _on_bad_request(self, chat: _Chat, job: _Job, method: TelegramMethod[Any], e: TelegramBadRequest) -> None:
         description = _describe(e)
         text = description.lower()
         if "message is not modified" in text:

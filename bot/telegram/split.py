@@ -143,10 +143,8 @@ def _split_tokens(toks: list[_Tok], limit: int) -> list[str]:
             _apply(stack, tok)
             width += tok.width
             j += 1
-        if j >= n:
-            cut = _Cut(n, n, width, tuple(stack))
-        else:
-            cut = _choose(best, limit) or _Cut(j, j, width, tuple(stack))
+        here = _Cut(j, j, width, tuple(stack))  # the end of the text, or a hard cut
+        cut = here if j >= n else (_choose(best, limit) or here)
         body = toks[i : cut.end]
         if _has_content(body):
             opening = "".join(t.raw for t in carried)

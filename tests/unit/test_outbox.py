@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiogram import Dispatcher
 from aiogram.methods import (
     DeleteMessage,
     EditMessageText,
@@ -22,12 +23,13 @@ from aiogram.methods import (
     SendPhoto,
     TelegramMethod,
 )
+from aiogram.types import Message
 
 from bot.domain import Button
 from bot.telegram import links
 from bot.telegram.outbox import Delivery, ErrorKind, Outbox, OutboxError, Priority
 from bot.telegram.split import TEXT_LIMIT, visible_html_len
-from tests.mocked_bot import MockedBot, make_message, network_error, timeout_error
+from tests.mocked_bot import MockedBot, make_message, message_update, network_error, timeout_error
 
 GROUP = -1001234567890
 OTHER_GROUP = -1009876543210
@@ -195,8 +197,7 @@ async def test_global_limit_across_chats(make: Any) -> None:
 async def test_a_throttled_chat_does_not_block_other_chats(make: Any) -> None:
     h = make()
     busy = [
-        asyncio.ensure_future(h.outbox.send_message(GROUP, f"flood {i}", priority=Priority.REPLY))
-        for i in range(25)
+        asyncio.ensure_future(h.outbox.send_message(GROUP, f"flood {i}", priority=Priority.REPLY)) for i in range(25)
     ]
     await asyncio.sleep(0)
     other = await h.outbox.send_message(OTHER_GROUP, "meanwhile", priority=Priority.BULK)
@@ -264,9 +265,7 @@ async def test_parts_of_a_split_message_are_not_interleaved(make: Any) -> None:
 async def test_retry_after_is_honoured_for_that_chat(make: Any) -> None:
     h = make(auto_respond=False, max_attempts=1)
     for _ in range(3):  # not counted as attempts: max_attempts=1 still succeeds
-        h.bot.add_result_for(
-            SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=7
-        )
+        h.bot.add_result_for(SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=7)
     h.bot.add_result_for(SendMessage, ok=True, result=make_message(10, GROUP))
     delivery = await h.outbox.send_message(GROUP, "hello")
     assert delivery == Delivery(ok=True, chat_id=GROUP, message_ids=[10])
@@ -279,9 +278,7 @@ async def test_retry_after_is_honoured_for_that_chat(make: Any) -> None:
 async def test_retry_after_in_one_chat_does_not_hold_others(make: Any) -> None:
     h = make()
     h.bot.session.auto_respond = False
-    h.bot.add_result_for(
-        SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=30
-    )
+    h.bot.add_result_for(SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=30)
     first = asyncio.ensure_future(h.outbox.send_message(GROUP, "slow"))
     await h.until_sent(1)
     h.bot.session.auto_respond = True
@@ -294,9 +291,7 @@ async def test_retry_after_in_one_chat_does_not_hold_others(make: Any) -> None:
 async def test_too_many_retry_afters_give_up(make: Any) -> None:
     h = make(auto_respond=False, max_rate_limit_waits=2)
     for _ in range(3):
-        h.bot.add_result_for(
-            SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=1
-        )
+        h.bot.add_result_for(SendMessage, ok=False, error_code=429, description="Too Many Requests", retry_after=1)
     delivery = await h.outbox.send_message(GROUP, "hello")
     assert not delivery.ok and delivery.error_kind == ErrorKind.RATE_LIMITED
 
@@ -412,9 +407,7 @@ async def test_not_modified_edit_counts_as_ok(make: Any) -> None:
 
 async def test_deleted_topic_fails_in_plain_words(make: Any) -> None:
     h = make(auto_respond=False)
-    h.bot.add_result_for(
-        SendMessage, ok=False, error_code=400, description="Bad Request: message thread not found"
-    )
+    h.bot.add_result_for(SendMessage, ok=False, error_code=400, description="Bad Request: message thread not found")
     delivery = await h.outbox.send_message(GROUP, "hello", thread_id=99)
     assert not delivery.ok
     assert delivery.error_kind == ErrorKind.NOT_FOUND
@@ -424,9 +417,7 @@ async def test_deleted_topic_fails_in_plain_words(make: Any) -> None:
 
 async def test_other_bad_requests_fail_with_their_description(make: Any) -> None:
     h = make(auto_respond=False)
-    h.bot.add_result_for(
-        SendMessage, ok=False, error_code=400, description="Bad Request: BUTTON_DATA_INVALID"
-    )
+    h.bot.add_result_for(SendMessage, ok=False, error_code=400, description="Bad Request: BUTTON_DATA_INVALID")
     delivery = await h.outbox.send_message(GROUP, "hello")
     assert not delivery.ok
     assert delivery.error_kind == ErrorKind.BAD_REQUEST
@@ -435,9 +426,7 @@ async def test_other_bad_requests_fail_with_their_description(make: Any) -> None
 
 async def test_invalid_input_is_refused_without_a_request(make: Any) -> None:
     h = make()
-    bad = await h.outbox.send_message(
-        GROUP, "hi", keyboard=[[Button("both", url="https://x", callback_data="y")]]
-    )
+    bad = await h.outbox.send_message(GROUP, "hi", keyboard=[[Button("both", url="https://x", callback_data="y")]])
     empty = await h.outbox.send_message(GROUP, "  <b> </b> ")
     too_long = await h.outbox.edit_text(GROUP, 1, "x" * (TEXT_LIMIT + 1))
     assert [d.error_kind for d in (bad, empty, too_long)] == [
@@ -498,9 +487,7 @@ async def test_delete_pin_and_call(make: Any) -> None:
     h.bot.session.auto_respond = False
     h.bot.add_result_for(GetChatMemberCount, ok=True, result=12)
     assert await h.outbox.call(GROUP, GetChatMemberCount(chat_id=GROUP)) == 12
-    h.bot.add_result_for(
-        GetChatMemberCount, ok=False, error_code=400, description="Bad Request: chat not found"
-    )
+    h.bot.add_result_for(GetChatMemberCount, ok=False, error_code=400, description="Bad Request: chat not found")
     with pytest.raises(OutboxError) as raised:
         await h.outbox.call(GROUP, GetChatMemberCount(chat_id=GROUP))
     assert raised.value.delivery.error_kind == ErrorKind.NOT_FOUND
@@ -583,6 +570,27 @@ async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
     failed = [r for r in results if not r.ok]
     assert len(failed) == 5
     assert all(r.error == "shutting down" for r in failed)
+
+
+# ---------------------------------------------------------------------------- MockedBot
+
+
+async def test_mocked_bot_is_fifo_and_feeds_updates() -> None:
+    bot = MockedBot()
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(f"echo: {message.text}")
+        await message.answer("second")
+
+    bot.add_result_for(SendMessage, ok=True, result=make_message(1, PRIVATE, text="echo: hi"))
+    bot.add_result_for(SendMessage, ok=True, result=make_message(2, PRIVATE, text="second"))
+    await dp.feed_update(bot, message_update(PRIVATE, PRIVATE, "hi"))
+    first, second = bot.get_request(), bot.get_request()
+    assert isinstance(first, SendMessage) and first.text == "echo: hi"
+    assert isinstance(second, SendMessage) and second.text == "second"
+    assert (await bot.me()).username == "steward_test_bot"
 
 
 # ---------------------------------------------------------------------------- links
