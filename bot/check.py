@@ -8,6 +8,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
 
 from bot.config import Settings
+from bot.domain import Community
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 
@@ -49,7 +50,7 @@ async def run_check(settings: Settings, config_path: Path | None) -> int:
 
     report.section("Database")
     db = Database(settings.database.path)
-    communities = []
+    communities: list[Community] = []
     try:
         await db.open()
         report.ok(f"{settings.database.path} at schema version {await db.schema_version()}")
@@ -80,7 +81,7 @@ async def run_check(settings: Settings, config_path: Path | None) -> int:
     return 0 if report.problems == 0 else 1
 
 
-async def _check_telegram(settings: Settings, communities: list, report: Report) -> None:  # type: ignore[type-arg]
+async def _check_telegram(settings: Settings, communities: list[Community], report: Report) -> None:
     from bot.app import build_bot
 
     bot = build_bot(settings)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiogram.types import Chat, Message, User
 
 from bot.domain import Author, ChatInfo, IncomingMessage
-from bot.timeutil import utc_now
+from bot.timeutil import from_epoch, utc_now
 
 # Telegram's placeholder user for anonymous group admins and for channel posts in groups.
 GROUP_ANONYMOUS_BOT_ID = 1087968824
@@ -63,13 +65,14 @@ def incoming(message: Message, *, bot_id: int, bot_username: str | None, is_edit
         reply is not None and message.is_topic_message and reply.message_id == message.message_thread_id
     )
     reply_to = None if reply is None or is_topic_root_reply else reply
-    date = message.edit_date if is_edit and message.edit_date is not None else message.date
+    raw_date = message.edit_date if is_edit and message.edit_date is not None else message.date
+    date = raw_date if isinstance(raw_date, datetime) else from_epoch(raw_date) if raw_date else utc_now()
     return IncomingMessage(
         chat_id=message.chat.id,
         message_id=message.message_id,
         author=author_of(message),
         text=message_text(message),
-        date=date if date is not None and date.tzinfo is not None else utc_now(),
+        date=date if date.tzinfo is not None else date.replace(tzinfo=UTC),
         thread_id=message.message_thread_id if message.is_topic_message else None,
         reply_to_message_id=reply_to.message_id if reply_to is not None else None,
         reply_to_user_id=reply_to.from_user.id if reply_to is not None and reply_to.from_user else None,

@@ -19,7 +19,7 @@ def community_setting(community: Community, key: str, default: T) -> T:
     if isinstance(default, bool):
         return value if isinstance(value, bool) else default  # type: ignore[return-value]
     if isinstance(default, int | float) and isinstance(value, int | float) and not isinstance(value, bool):
-        return type(default)(value)  # type: ignore[return-value]
+        return type(default)(value)
     if isinstance(default, list) and isinstance(value, list):
         return value  # type: ignore[return-value]
     if isinstance(default, str) and isinstance(value, str):
