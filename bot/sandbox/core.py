@@ -798,6 +798,8 @@ class SandboxCore:
             raise ApiError(400, "Bad Request: chat not found")
         chat_id = p.get_int(key, required=True)
         chat = self.chats.get(chat_id) if chat_id is not None else None
+        if chat is None and chat_id is not None and chat_id in self.users:
+            chat = self.private_chat(chat_id)  # a user the bot knows of: 403 "can't initiate" follows
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
         return chat
