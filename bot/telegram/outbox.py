@@ -288,6 +288,7 @@ class Outbox:
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._dispatches = 0
@@ -307,6 +308,7 @@ class Outbox:
         outbox's clock), then fail what is left with ``"shutting down"``. New calls fail
         at once after ``close`` began."""
         if self._closing:
+            await self._closed.wait()
             return
         self._closing = True
         self._wakeup.set()
@@ -320,13 +322,18 @@ class Outbox:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for chat in list(self._pending.values()):
-            jobs = [item[2] for item in chat.heap]
+            jobs = [item[2] for item in sorted(chat.heap)]
             if chat.active is not None:
                 jobs.insert(0, chat.active)
+            chat.heap.clear()
+            chat.active = None
             for job in jobs:
-                self._finish(chat, job, self._failure(job, ErrorKind.SHUTDOWN, "shutting down"))
+                if not job.future.done():
+                    self.metrics.failed += 1
+                    job.future.set_result(self._failure(job, ErrorKind.SHUTDOWN, "shutting down"))
         self._pending.clear()
         self._idle.set()
+        self._closed.set()
 
     def set_group_rate(self, limit: int, *, period_s: float = 60.0) -> None:
         """At most ``limit`` calls per ``period_s`` seconds to each group or channel

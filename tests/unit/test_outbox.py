@@ -572,6 +572,15 @@ async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
     assert all(r.error == "shutting down" for r in failed)
 
 
+async def test_a_second_close_waits_for_the_first(make: Any) -> None:
+    h = make()
+    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(22)]
+    await asyncio.sleep(0)
+    await asyncio.gather(h.outbox.close(drain_timeout=120.0), h.outbox.close(drain_timeout=0.0))
+    assert all(task.done() for task in pending)
+    assert all(r.ok for r in await asyncio.gather(*pending))
+
+
 # ---------------------------------------------------------------------------- MockedBot
 
 
