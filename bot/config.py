@@ -136,12 +136,66 @@ class EscalationSettings(Section):
     keywords: list[str] = Field(default_factory=lambda: ["refund", "scam"])
     sla_minutes: int = Field(default=30, ge=1)
     reminder_minutes: int = Field(default=30, ge=1)
+    # What communities are about (brand, product, service): tells "about us" from "about the weather".
+    about: str = ""
+    about_keywords: list[str] = Field(default_factory=list)
+    # Topics outside anyone's control; None: the built-in list (weather, traffic, politics … in en/ru/he).
+    outside_topics: list[str] | None = None
+    snooze_minutes: int = Field(default=60, ge=1)
+    reply_timeout_minutes: int = Field(default=30, ge=1)
+    check_seconds: int = Field(default=60, ge=5)
+    card_messages: int = Field(default=5, ge=1, le=20)
+    # Feedback: a Dismiss raises the thresholds of a chat whose precision fell below the target.
+    tune_target_precision: float = Field(default=0.6, ge=0, le=1)
+    tune_min_cases: int = Field(default=3, ge=1)
+    max_very_negative: float = Field(default=0.98, ge=0, le=1)
+    max_negative: float = Field(default=0.90, ge=0, le=1)
+    max_pile_on_members: int = Field(default=8, ge=2)
 
 
 class SchedulerSettings(Section):
     enabled: bool = True
     lateness_minutes: int = Field(default=60, ge=0)
     feed_poll_minutes: int = Field(default=15, ge=1)
+
+
+class GrowthSettings(Section):
+    # Welcome (each can be overridden per community as "growth.<key>").
+    welcome_enabled: bool = True
+    welcome_text: str = ""  # empty: the built-in text in the community's language
+    rules_url: str = ""
+    welcome_delete_minutes: int = Field(default=0, ge=0, le=10_080)
+    welcome_max_age_minutes: int = Field(default=10, ge=1)
+    # Raid-aware batching: more joins than this within one minute are welcomed together.
+    raid_joins_per_minute: int = Field(default=5, ge=1, le=15)
+    raid_batch_seconds: float = Field(default=30.0, gt=0, le=600)
+    batch_names: int = Field(default=3, ge=1, le=20)
+    # /stats in the group itself (otherwise the figures go to the asker in private).
+    stats_in_group: bool = False
+    # Weekly digest to the managers' destination.
+    digest_enabled: bool = True
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_time: str = "09:00"
+    digest_timezone: str = "UTC"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be a time of day as HH:MM, for example 09:00")
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _digest_zone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @field_validator("rules_url")
+    @classmethod
+    def _rules_url(cls, value: str) -> str:
+        if value and not re.match(r"^(https?://|tg://)\S+$", value):
+            raise ValueError("must be an http(s):// or tg:// link")
+        return value
 
 
 class Settings(BaseSettings):
@@ -160,6 +214,7 @@ class Settings(BaseSettings):
     faq: FaqSettings = Field(default_factory=FaqSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    growth: GrowthSettings = Field(default_factory=GrowthSettings)
 
     @classmethod
     def settings_customise_sources(
