@@ -1,0 +1,322 @@
+"""Scheduled posts and their runs: the schedule lives here, APScheduler is only the timer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiosqlite
+
+from bot.domain import Button, Keyboard
+from bot.storage.db import Database
+
+# Statuses of a post row.
+PENDING = "pending"
+SENDING = "sending"
+PAUSED = "paused"
+SENT = "sent"
+FAILED = "failed"
+MISSED = "missed"
+UNCERTAIN = "uncertain"
+CANCELLED = "cancelled"
+OPEN_STATUSES = (PENDING, SENDING, PAUSED, UNCERTAIN)
+ALL_STATUSES = (PENDING, SENDING, PAUSED, SENT, FAILED, MISSED, UNCERTAIN, CANCELLED)
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post and its schedule. ``due_at`` is the next fire (unix seconds UTC)."""
+
+    chat_id: int
+    text: str = ""
+    thread_id: int | None = None
+    media_kind: str | None = None  # None | "photo" | "document"
+    media: str | None = None  # file_id or URL
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    pin: bool = False
+    unpin_after_min: int | None = None
+    silent: bool = False
+    protect: bool = False
+    at_local: str | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    lateness_s: int = 3600
+    due_at: int | None = None
+    status: str = PENDING
+    id: int = 0
+    claimed_at: int | None = None
+    last_error: str | None = None
+    source: str = "dialog"
+    feed_item_id: int | None = None
+    created_by: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def recurring(self) -> bool:
+        return self.cron is not None
+
+    @property
+    def keyboard(self) -> Keyboard | None:
+        rows = [[Button(b["text"], url=b["url"]) for b in row] for row in self.buttons if row]
+        return rows or None
+
+    def with_(self, **changes: Any) -> Post:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class PostRun:
+    id: int
+    post_id: int
+    due_at: int
+    status: str
+    chat_id: int
+    thread_id: int | None
+    message_id: int | None
+    error: str | None
+    late_s: int
+    unpin_at: int | None
+    replies: int
+    reactions: int
+    created_at: int
+
+
+_POST_COLUMNS = (
+    "chat_id", "thread_id", "text", "media_kind", "media", "buttons", "pin", "unpin_after_min", "silent",
+    "protect", "at_local", "cron", "timezone", "lateness_s", "due_at", "status", "source", "feed_item_id",
+    "created_by", "created_at", "updated_at",
+)
+
+
+def _row_to_post(row: aiosqlite.Row) -> Post:
+    try:
+        buttons = json.loads(row["buttons"] or "[]")
+    except ValueError:
+        buttons = []
+    return Post(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        thread_id=row["thread_id"],
+        text=str(row["text"]),
+        media_kind=row["media_kind"],
+        media=row["media"],
+        buttons=buttons if isinstance(buttons, list) else [],
+        pin=bool(row["pin"]),
+        unpin_after_min=row["unpin_after_min"],
+        silent=bool(row["silent"]),
+        protect=bool(row["protect"]),
+        at_local=row["at_local"],
+        cron=row["cron"],
+        timezone=str(row["timezone"]),
+        lateness_s=int(row["lateness_s"]),
+        due_at=row["due_at"],
+        status=str(row["status"]),
+        claimed_at=row["claimed_at"],
+        last_error=row["last_error"],
+        source=str(row["source"]),
+        feed_item_id=row["feed_item_id"],
+        created_by=row["created_by"],
+        created_at=int(row["created_at"]),
+        updated_at=int(row["updated_at"]),
+    )
+
+
+def _row_to_run(row: aiosqlite.Row) -> PostRun:
+    return PostRun(
+        id=int(row["id"]),
+        post_id=int(row["post_id"]),
+        due_at=int(row["due_at"]),
+        status=str(row["status"]),
+        chat_id=int(row["chat_id"]),
+        thread_id=row["thread_id"],
+        message_id=row["message_id"],
+        error=row["error"],
+        late_s=int(row["late_s"]),
+        unpin_at=row["unpin_at"],
+        replies=int(row["replies"]),
+        reactions=int(row["reactions"]),
+        created_at=int(row["created_at"]),
+    )
+
+
+class PostRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _values(self, post: Post) -> tuple[Any, ...]:
+        return (
+            post.chat_id, post.thread_id, post.text, post.media_kind, post.media,
+            json.dumps(post.buttons, ensure_ascii=False), int(post.pin), post.unpin_after_min, int(post.silent),
+            int(post.protect), post.at_local, post.cron, post.timezone, post.lateness_s, post.due_at, post.status,
+            post.source, post.feed_item_id, post.created_by, post.created_at, post.updated_at,
+        )
+
+    async def add(self, post: Post) -> Post:
+        placeholders = ", ".join("?" for _ in _POST_COLUMNS)
+        new_id = await self.db.insert(
+            f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - fixed names
+            self._values(post),
+        )
+        return post.with_(id=new_id)
+
+    async def get(self, post_id: int) -> Post | None:
+        row = await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,))
+        return None if row is None else _row_to_post(row)
+
+    async def list(
+        self, *, statuses: tuple[str, ...] | None = None, chat_id: int | None = None, limit: int = 1000
+    ) -> list[Post]:
+        sql = "SELECT * FROM posts WHERE 1 = 1"
+        params: list[Any] = []
+        if statuses is not None:
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(statuses)
+        if chat_id is not None:
+            sql += " AND chat_id = ?"
+            params.append(chat_id)
+        sql += " ORDER BY COALESCE(due_at, 9223372036854775807), id LIMIT ?"
+        params.append(limit)
+        return [_row_to_post(row) for row in await self.db.fetchall(sql, params)]
+
+    async def update_content(self, post: Post, now: int) -> bool:
+        """Rewrite a post's content and schedule unless it is being sent right now."""
+        sets = ", ".join(f"{c} = ?" for c in _POST_COLUMNS if c not in ("created_at", "created_by", "source"))
+        values = [v for c, v in zip(_POST_COLUMNS, self._values(post), strict=True)
+                  if c not in ("created_at", "created_by", "source")]
+        values[-1] = now  # updated_at
+        changed = await self.db.execute(
+            f"UPDATE posts SET {sets} WHERE id = ? AND status != 'sending'",  # noqa: S608 - fixed names
+            (*values, post.id),
+        )
+        return changed > 0
+
+    async def set_status(
+        self, post_id: int, status: str, now: int, *, expect: tuple[str, ...] | None = None,
+        due_at: int | None | bool = False, error: str | None | bool = False,
+    ) -> bool:
+        """Move a post to ``status`` (only from ``expect`` when given). ``due_at``/``error``: False keeps them."""
+        sets = ["status = ?", "updated_at = ?"]
+        params: list[Any] = [status, now]
+        if due_at is not False:
+            sets.append("due_at = ?")
+            params.append(due_at)
+        if error is not False:
+            sets.append("last_error = ?")
+            params.append(error)
+        if status != SENDING:
+            sets.append("claimed_at = NULL")
+        sql = f"UPDATE posts SET {', '.join(sets)} WHERE id = ?"
+        params.append(post_id)
+        if expect is not None:
+            sql += f" AND status IN ({', '.join('?' for _ in expect)})"
+            params.extend(expect)
+        return await self.db.execute(sql, params) > 0
+
+    async def claim(self, post_id: int, due_at: int, now: int) -> bool:
+        """pending → sending for exactly this fire; False if someone else changed the row."""
+        changed = await self.db.execute(
+            "UPDATE posts SET status = 'sending', claimed_at = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'pending' AND due_at = ?",
+            (now, now, post_id, due_at),
+        )
+        return changed > 0
+
+    async def finish_fire(
+        self, post_id: int, *, status: str, next_due: int | None, error: str | None, now: int
+    ) -> None:
+        await self.db.execute(
+            "UPDATE posts SET status = ?, due_at = ?, last_error = ?, claimed_at = NULL, updated_at = ?"
+            " WHERE id = ?",
+            (status, next_due, error, now, post_id),
+        )
+
+    async def due(self, now: int) -> list[Post]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM posts WHERE status = 'pending' AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id",
+            (now,),
+        )
+        return [_row_to_post(row) for row in rows]
+
+    async def pending(self) -> list[Post]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM posts WHERE status = 'pending' AND due_at IS NOT NULL ORDER BY due_at, id"
+        )
+        return [_row_to_post(row) for row in rows]
+
+    async def stuck_sending(self) -> list[Post]:
+        rows = await self.db.fetchall("SELECT * FROM posts WHERE status = 'sending' ORDER BY id")
+        return [_row_to_post(row) for row in rows]
+
+    async def busy_slots(self, chat_id: int, start: int, end: int) -> set[int]:
+        rows = await self.db.fetchall(
+            "SELECT due_at FROM posts WHERE chat_id = ? AND status IN ('pending', 'paused')"
+            " AND due_at BETWEEN ? AND ?",
+            (chat_id, start, end),
+        )
+        return {int(row[0]) for row in rows}
+
+    # --- runs ----------------------------------------------------------------------------
+
+    async def add_run(
+        self, post_id: int, *, due_at: int, status: str, chat_id: int, thread_id: int | None,
+        message_ids: list[int], error: str | None, late_s: int, unpin_at: int | None, now: int,
+    ) -> int:
+        return await self.db.insert(
+            "INSERT INTO post_runs (post_id, due_at, status, chat_id, thread_id, message_id, message_ids, error,"
+            " late_s, unpin_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                post_id, due_at, status, chat_id, thread_id, message_ids[0] if message_ids else None,
+                json.dumps(message_ids), error, late_s, unpin_at, now,
+            ),
+        )
+
+    async def runs(self, post_id: int) -> list[PostRun]:
+        rows = await self.db.fetchall("SELECT * FROM post_runs WHERE post_id = ? ORDER BY id", (post_id,))
+        return [_row_to_run(row) for row in rows]
+
+    async def all_runs(self) -> list[PostRun]:
+        rows = await self.db.fetchall("SELECT * FROM post_runs ORDER BY id")
+        return [_row_to_run(row) for row in rows]
+
+    async def pending_unpins(self) -> list[PostRun]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM post_runs WHERE unpin_at IS NOT NULL AND unpinned = 0 AND message_id IS NOT NULL"
+        )
+        return [_row_to_run(row) for row in rows]
+
+    async def mark_unpinned(self, run_id: int) -> None:
+        await self.db.execute("UPDATE post_runs SET unpinned = 1 WHERE id = ?", (run_id,))
+
+    async def resolve_run(self, run_id: int, status: str) -> None:
+        await self.db.execute("UPDATE post_runs SET status = ? WHERE id = ?", (status, run_id))
+
+    async def run_for_message(self, chat_id: int, message_id: int) -> PostRun | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM post_runs WHERE chat_id = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
+            (chat_id, message_id),
+        )
+        return None if row is None else _row_to_run(row)
+
+    async def add_reply(self, run_id: int) -> None:
+        await self.db.execute("UPDATE post_runs SET replies = replies + 1 WHERE id = ?", (run_id,))
+
+    async def set_reactions(self, run: PostRun, counts: dict[str, int], now: int) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "DELETE FROM post_reactions WHERE chat_id = ? AND message_id = ?", (run.chat_id, run.message_id)
+            )
+            await self.db.executemany(
+                "INSERT INTO post_reactions (chat_id, message_id, emoji, count, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [(run.chat_id, run.message_id, emoji, count, now) for emoji, count in counts.items()],
+            )
+            await self.db.execute(
+                "UPDATE post_runs SET reactions = ? WHERE id = ?", (sum(counts.values()), run.id)
+            )
+
+    async def reactions(self, chat_id: int, message_id: int) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT emoji, count FROM post_reactions WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
