@@ -1,0 +1,210 @@
+"""Growth records: invite campaigns, joins and leaves, welcome messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.storage.db import Database
+
+# A join reported by both the chat_member update and the service message is one join when
+# the two reports are this close.
+DUPLICATE_WINDOW_S = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: int
+    chat_id: int
+    name: str
+    invite_link: str
+    created_by: int | None
+    created_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFigures:
+    campaign: Campaign
+    joins: int
+    leaves: int  # of the members who joined through it
+    still_members: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """What recording a join or leave did."""
+
+    event_id: int
+    is_new: bool  # False: a second report of an event we already had
+    campaign: Campaign | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeRecord:
+    chat_id: int
+    message_id: int
+    delete_at: int | None
+
+
+def _campaign(row: aiosqlite.Row) -> Campaign:
+    return Campaign(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        name=str(row["name"]),
+        invite_link=str(row["invite_link"]),
+        created_by=row["created_by"],
+        created_at=int(row["created_at"]),
+        revoked_at=row["revoked_at"],
+    )
+
+
+class GrowthRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- campaigns -------------------------------------------------------------------
+
+    async def add_campaign(
+        self, chat_id: int, name: str, invite_link: str, *, created_by: int | None, at: int
+    ) -> Campaign:
+        campaign_id = await self.db.insert(
+            "INSERT INTO invite_campaigns (chat_id, name, invite_link, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (chat_id, name, invite_link, created_by, at),
+        )
+        return Campaign(campaign_id, chat_id, name, invite_link, created_by, at)
+
+    async def campaign_by_name(self, chat_id: int, name: str) -> Campaign | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM invite_campaigns WHERE chat_id = ? AND name = ? COLLATE NOCASE", (chat_id, name)
+        )
+        return None if row is None else _campaign(row)
+
+    async def campaign_by_link(self, invite_link: str) -> Campaign | None:
+        row = await self.db.fetchone("SELECT * FROM invite_campaigns WHERE invite_link = ?", (invite_link,))
+        return None if row is None else _campaign(row)
+
+    async def campaigns(self, chat_id: int) -> list[CampaignFigures]:
+        rows = await self.db.fetchall(
+            """
+            SELECT c.*,
+                   (SELECT COUNT(*) FROM member_events j
+                     WHERE j.campaign_id = c.id AND j.kind = 'join') AS joins,
+                   (SELECT COUNT(*) FROM member_events l
+                     WHERE l.chat_id = c.chat_id AND l.kind = 'leave'
+                       AND l.user_id IN (SELECT user_id FROM member_events j2
+                                          WHERE j2.campaign_id = c.id AND j2.kind = 'join')) AS leaves,
+                   (SELECT COUNT(*) FROM members m
+                     WHERE m.chat_id = c.chat_id AND m.invite_link = c.invite_link
+                       AND m.status IN ('member', 'administrator', 'creator', 'restricted')) AS still_members
+              FROM invite_campaigns c
+             WHERE c.chat_id = ?
+             ORDER BY c.created_at, c.id
+            """,
+            (chat_id,),
+        )
+        return [
+            CampaignFigures(_campaign(row), int(row["joins"]), int(row["leaves"]), int(row["still_members"]))
+            for row in rows
+        ]
+
+    # --- joins and leaves ------------------------------------------------------------
+
+    async def record_join(
+        self,
+        chat_id: int,
+        user_id: int,
+        at: int,
+        *,
+        source: str,
+        invite_link: str | None,
+        via: str | None,
+    ) -> RecordedEvent:
+        """Record a join once, whichever report (chat_member or service message) comes first.
+
+        The chat_member report carries the invite link; when it arrives second it completes
+        the row the service message made.
+        """
+        async with self.db.transaction():
+            campaign = await self.campaign_by_link(invite_link) if invite_link else None
+            last = await self.db.fetchone(
+                "SELECT id, kind, at, source, invite_link FROM member_events"
+                " WHERE chat_id = ? AND user_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+                (chat_id, user_id),
+            )
+            if last is not None and last["kind"] == "join" and abs(int(last["at"]) - at) <= DUPLICATE_WINDOW_S:
+                if invite_link and not last["invite_link"]:
+                    await self.db.execute(
+                        "UPDATE member_events SET invite_link = ?, campaign_id = ?, via = COALESCE(?, via),"
+                        " source = ? WHERE id = ?",
+                        (invite_link, campaign.id if campaign else None, via, source, last["id"]),
+                    )
+                    await self._set_member_link(chat_id, user_id, invite_link)
+                elif last["source"] != "chat_member" and source == "chat_member" and via:
+                    await self.db.execute("UPDATE member_events SET via = ? WHERE id = ?", (via, last["id"]))
+                return RecordedEvent(int(last["id"]), False, campaign)
+            event_id = await self.db.insert(
+                "INSERT INTO member_events (chat_id, user_id, kind, at, source, invite_link, campaign_id, via)"
+                " VALUES (?, ?, 'join', ?, ?, ?, ?, ?)",
+                (chat_id, user_id, at, source, invite_link, campaign.id if campaign else None, via),
+            )
+            return RecordedEvent(event_id, True, campaign)
+
+    async def _set_member_link(self, chat_id: int, user_id: int, invite_link: str) -> None:
+        await self.db.execute(
+            "UPDATE members SET invite_link = ? WHERE chat_id = ? AND user_id = ?", (invite_link, chat_id, user_id)
+        )
+
+    async def record_leave(self, chat_id: int, user_id: int, at: int, *, source: str) -> RecordedEvent:
+        async with self.db.transaction():
+            last = await self.db.fetchone(
+                "SELECT id, kind, at FROM member_events"
+                " WHERE chat_id = ? AND user_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+                (chat_id, user_id),
+            )
+            if last is not None and last["kind"] == "leave" and abs(int(last["at"]) - at) <= DUPLICATE_WINDOW_S:
+                return RecordedEvent(int(last["id"]), False)
+            event_id = await self.db.insert(
+                "INSERT INTO member_events (chat_id, user_id, kind, at, source) VALUES (?, ?, 'leave', ?, ?)",
+                (chat_id, user_id, at, source),
+            )
+            return RecordedEvent(event_id, True)
+
+    async def mark_welcomed(self, event_ids: list[int]) -> None:
+        await self.db.executemany("UPDATE member_events SET welcomed = 1 WHERE id = ?", [(i,) for i in event_ids])
+
+    async def join_count(self, chat_id: int, *, since: int = 0) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM member_events WHERE chat_id = ? AND kind = 'join' AND at >= ?",
+                (chat_id, since),
+            )
+        )
+
+    # --- welcome messages ------------------------------------------------------------
+
+    async def add_welcome(
+        self, chat_id: int, message_id: int, *, members: int, sent_at: int, delete_at: int | None
+    ) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO welcome_messages (chat_id, message_id, members, sent_at, delete_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (chat_id, message_id, members, sent_at, delete_at),
+        )
+
+    async def due_welcomes(self, now: int, *, limit: int = 100) -> list[WelcomeRecord]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id, message_id, delete_at FROM welcome_messages"
+            " WHERE deleted_at IS NULL AND delete_at IS NOT NULL AND delete_at <= ?"
+            " ORDER BY delete_at LIMIT ?",
+            (now, limit),
+        )
+        return [WelcomeRecord(int(r["chat_id"]), int(r["message_id"]), r["delete_at"]) for r in rows]
+
+    async def welcome_deleted(self, chat_id: int, message_id: int, at: int) -> None:
+        await self.db.execute(
+            "UPDATE welcome_messages SET deleted_at = ? WHERE chat_id = ? AND message_id = ?",
+            (at, chat_id, message_id),
+        )
