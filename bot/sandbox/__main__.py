@@ -34,13 +34,15 @@ async def _chatter(api: SandboxBotAPI, interval: float) -> None:
 async def _serve(host: str, port: int, token: str, demo: bool, interval: float) -> None:
     api = SandboxBotAPI(token=token)
     await api.start(host, port)
-    print(f"Sandbox Bot API on {api.base_url}  (bot token {api.token}; any '<digits>:<secret>' token works)")
-    print(f"  STEWARD_TELEGRAM__API_BASE={api.base_url} BOT_TOKEN={api.token} steward run ...")
+    print(
+        f"Sandbox Bot API on {api.base_url}  (bot token {api.token}; any '<digits>:<secret>' token works)", flush=True
+    )
+    print(f"  STEWARD_TELEGRAM__API_BASE={api.base_url} BOT_TOKEN={api.token} steward run ...", flush=True)
     tasks: list[asyncio.Task[None]] = []
     if demo:
         _scripted_group(api)
         tasks.append(asyncio.create_task(_chatter(api, interval)))
-        print(f"  demo: group -1001234567890 with Ann (1001) and Ben (1002); a message every {interval:g}s")
+        print(f"  demo: group -1001234567890 with Ann (1001) and Ben (1002); a message every {interval:g}s", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

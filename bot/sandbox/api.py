@@ -217,9 +217,7 @@ class SandboxBotAPI(SandboxCore):
             self._require_user(user_id)
         chat.members[user_id] = self._make_member(chat, user_id, status, rights)
 
-    def _make_member(
-        self, chat: ChatState, user_id: int, status: str, rights: Mapping[str, bool] | None
-    ) -> Member:
+    def _make_member(self, chat: ChatState, user_id: int, status: str, rights: Mapping[str, bool] | None) -> Member:
         if status == "administrator":
             return Member(user_id, status, rights=self.admin_rights(chat.type, dict(rights or {})))
         if status == "restricted":
@@ -235,9 +233,7 @@ class SandboxBotAPI(SandboxCore):
             raise KeyError(f"unknown user {user_id}; call add_user() first")
         return self.users[user_id]
 
-    def add_topic(
-        self, chat_id: int, name: str, *, by_user_id: int | None = None, icon_color: int = 7322096
-    ) -> int:
+    def add_topic(self, chat_id: int, name: str, *, by_user_id: int | None = None, icon_color: int = 7322096) -> int:
         """Create a forum topic (as its creator, else the chat owner). The bot gets the forum_topic_created
         service message. Returns the topic's ``message_thread_id``."""
         chat = self.chat(chat_id)
@@ -257,11 +253,7 @@ class SandboxBotAPI(SandboxCore):
         return next((uid for uid, m in chat.members.items() if m.status == "creator"), None)
 
     def _by(self, chat: ChatState, by_user_id: int | None, fallback: int | None = None) -> JSON:
-        uid = (
-            by_user_id
-            if by_user_id is not None
-            else (fallback if fallback is not None else self._owner_id(chat))
-        )
+        uid = by_user_id if by_user_id is not None else (fallback if fallback is not None else self._owner_id(chat))
         return self._render_user(uid) if uid is not None else dict(_ANONYMOUS_ADMIN)
 
     # ------------------------------------------------------------------ delivery
@@ -283,9 +275,7 @@ class SandboxBotAPI(SandboxCore):
         reply = msg.get("reply_to_message") or {}
         return bool(reply.get("from", {}).get("id") == self.bot_id)
 
-    def _deliver(
-        self, chat: ChatState, msg: JSON, *, service: bool = False, edited: bool = False
-    ) -> JSON | None:
+    def _deliver(self, chat: ChatState, msg: JSON, *, service: bool = False, edited: bool = False) -> JSON | None:
         if not self._bot_sees(chat, msg, service=service):
             return None
         if chat.type == "channel":
@@ -337,9 +327,7 @@ class SandboxBotAPI(SandboxCore):
         """The user removes (``kicked=True``: bans) the bot. Queues ``my_chat_member``."""
         chat = self.chat(chat_id)
         by = self._render_user(by_user_id)
-        update = self.member_changed(
-            chat, self.bot_id, Member(self.bot_id, "kicked" if kicked else "left"), by
-        )
+        update = self.member_changed(chat, self.bot_id, Member(self.bot_id, "kicked" if kicked else "left"), by)
         if via_service_message and chat.type != "channel":
             # the bot no longer sees the chat, so this service message is stored but not delivered
             self._service_message(
@@ -438,14 +426,10 @@ class SandboxBotAPI(SandboxCore):
         new = Member(user_id, "kicked" if kicked_by is not None else "left")
         update = self.member_changed(chat, user_id, new, actor)
         if via_service_message and chat.type != "channel":
-            self._service_message(
-                chat, actor, {"left_chat_member": dict(user), "left_chat_participant": dict(user)}
-            )
+            self._service_message(chat, actor, {"left_chat_member": dict(user), "left_chat_participant": dict(user)})
         return update
 
-    def request_join(
-        self, chat_id: int, user_id: int, invite_link: str | None = None, bio: str | None = None
-    ) -> JSON:
+    def request_join(self, chat_id: int, user_id: int, invite_link: str | None = None, bio: str | None = None) -> JSON:
         """The user asks to join through a join-request link. Queues ``chat_join_request``."""
         chat = self.chat(chat_id)
         user = self._require_user(user_id)
@@ -580,9 +564,7 @@ class SandboxBotAPI(SandboxCore):
             if chat.migrated_to is not None:
                 raise ValueError(f"chat {chat_id} migrated to {chat.migrated_to}")
             if sender_chat_id is None and not is_automatic_forward and not chat.member(user_id).present:
-                raise ValueError(
-                    f"user {user_id} is not a member of chat {chat_id}; use join() or add_member()"
-                )
+                raise ValueError(f"user {user_id} is not a member of chat {chat_id}; use join() or add_member()")
         reply_msg: JSON | None = None
         if reply_to is not None:
             reply_msg = chat.messages.get(reply_to)
@@ -738,9 +720,7 @@ class SandboxBotAPI(SandboxCore):
         if rows is not None:
             datas = [b.get("callback_data") for row in rows for b in row]
             if callback_data not in datas:
-                raise ValueError(
-                    f"message {message_id} has no button with callback_data {callback_data!r}: {datas}"
-                )
+                raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}: {datas}")
         qid = str(secrets.randbits(63))
         query: JSON = {
             "id": qid,
@@ -769,8 +749,7 @@ class SandboxBotAPI(SandboxCore):
             "message_id": message_id,
             "date": self.unix_now(),
             "reactions": [
-                {"type": {"type": "emoji", "emoji": emoji}, "total_count": count}
-                for emoji, count in counts.items()
+                {"type": {"type": "emoji", "emoji": emoji}, "total_count": count} for emoji, count in counts.items()
             ],
         }
         if not chat.member(self.bot_id).is_admin:

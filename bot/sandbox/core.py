@@ -11,6 +11,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -129,6 +130,12 @@ _JSON_FIELDS = frozenset(
     }
 )
 
+_SENDING_METHODS = frozenset(
+    {
+        "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendAnimation", "sendVoice",
+        "sendSticker", "sendMediaGroup", "copyMessage", "forwardMessage",
+    }
+)  # fmt: skip
 _MEDIA_KINDS = ("photo", "document", "video", "audio", "animation", "voice", "video_note", "sticker")
 
 
@@ -271,9 +278,7 @@ class SandboxCore:
         self.chats: dict[int, ChatState] = {}
         self.blocked_by: set[int] = set()  # users who blocked the bot
         self.started_by: set[int] = set()  # users who have a private chat with the bot
-        self.files: dict[
-            str, JSON
-        ] = {}  # file_id → {"kind", "file_unique_id", "file_name", "data", "url", ...}
+        self.files: dict[str, JSON] = {}  # file_id → {"kind", "file_unique_id", "file_name", "data", "url", ...}
         self.uploads: list[tuple[str, bytes]] = []  # (filename, data) in upload order
         self.callback_queries: dict[str, JSON] = {}  # id → {"query", "answered", "answer"}
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope json, language) → commands
@@ -284,6 +289,11 @@ class SandboxCore:
         self._journal: list[Call] = []
         self._sent: list[tuple[int, int]] = []  # (chat id, message id) of the bot's messages, in order
         self.poll_count = 0  # getUpdates requests received (counted on arrival)
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = no connection)
+        self._delivered: set[int] = set()  # update ids returned by getUpdates or accepted by the webhook
+        self._flood: dict[str, tuple[int | None, float]] = {}
+        self._flood_log: dict[tuple[str, int | None], list[float]] = {}
+        self._webhook_task: asyncio.Task[None] | None = None
 
         self._updates: list[JSON] = []
         self._next_update_id = first_update_id
@@ -326,6 +336,11 @@ class SandboxCore:
         self._closing = True
         self._pulse_updates()
         self._pulse_journal()
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
@@ -429,15 +444,17 @@ class SandboxCore:
         stays here until its next poll)."""
         return [copy.deepcopy(u) for u in self._updates]
 
+    def undelivered_updates(self) -> list[JSON]:
+        """Queued updates no getUpdates call (or webhook POST) has handed out yet."""
+        return [copy.deepcopy(u) for u in self._updates if int(u["update_id"]) not in self._delivered]
+
     @staticmethod
     def update_type(update: JSON) -> str:
         return next((k for k in update if k != "update_id"), "")
 
     # ------------------------------------------------------------------ journal
 
-    def calls(
-        self, method: str | None = None, chat_id: int | None = None, *, ok: bool | None = None
-    ) -> list[Call]:
+    def calls(self, method: str | None = None, chat_id: int | None = None, *, ok: bool | None = None) -> list[Call]:
         """Journaled calls, optionally filtered by method (case-insensitive), chat id and outcome."""
         out = []
         for call in self._journal:
@@ -489,9 +506,7 @@ class SandboxCore:
                 return call
             remaining = deadline - loop.time()
             if remaining <= 0:
-                seen = [
-                    f"{c.method}({c.chat_id})={'ok' if c.ok else c.error_code}" for c in self._journal[since:]
-                ]
+                seen = [f"{c.method}({c.chat_id})={'ok' if c.ok else c.error_code}" for c in self._journal[since:]]
                 seen = [s for s in seen if not s.startswith("getUpdates")][-20:]
                 raise TimeoutError(f"no {method} call matched within {timeout}s; calls since {since}: {seen}")
             event = self._journal_changed
@@ -632,9 +647,7 @@ class SandboxCore:
         return None
 
     def _json_response(self, body: JSON, status: int = 200) -> web.Response:
-        return web.Response(
-            text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
-        )
+        return web.Response(text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
@@ -643,24 +656,55 @@ class SandboxCore:
         if not match:
             return self._json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
         bot_id = int(match.group(1))
-        self._ensure_bot_user(bot_id)
         raw_method = request.match_info["method"]
-        entry = self._methods.get(raw_method.lower())
-        method = entry[0] if entry else raw_method
-        params: dict[str, Any] = {}
-        chat_id: int | None = None
-        fault: Fault | None = None
-
-        def fail(error: ApiError) -> web.Response:
-            self._record(method, params, started, wall, chat_id, bot_id, error=error, fault=fault)
-            return self._json_response(error.payload(), error.code)
-
         try:
             params, uploads = await self._read_params(request)
         except ApiError as exc:
-            return fail(exc)
+            entry = self._methods.get(raw_method.lower())
+            self._record(entry[0] if entry else raw_method, {}, started, wall, None, bot_id, error=exc)
+            return self._json_response(exc.payload(), exc.code)
+        outcome = await self._execute(bot_id, raw_method, params, uploads, started=started, wall=wall)
+        if outcome is None:  # an injected timeout that drops the connection
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError()
+        status, body = outcome
+        return self._json_response(body, status)
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Run a Bot API method in-process, as the bot (journaled and fault-injected like an HTTP call).
+        Returns the result or raises :class:`ApiError`."""
+        outcome = await self._execute(self.bot_id, method, dict(params), {})
+        if outcome is None:
+            raise ApiError(0, "connection dropped by injected timeout")
+        _status, body = outcome
+        if not body.get("ok"):
+            raise ApiError(int(body["error_code"]), str(body["description"]), body.get("parameters"))
+        return body["result"]
+
+    async def _execute(
+        self,
+        bot_id: int,
+        raw_method: str,
+        params: dict[str, Any],
+        uploads: dict[str, _Upload],
+        *,
+        started: float | None = None,
+        wall: datetime | None = None,
+    ) -> tuple[int, JSON] | None:
+        """Run one call: faults, flood limits, the method, the journal. None means "drop the connection"."""
+        started = time.monotonic() if started is None else started
+        wall = datetime.now(UTC) if wall is None else wall
+        self._ensure_bot_user(bot_id)
+        entry = self._methods.get(raw_method.lower())
+        method = entry[0] if entry else raw_method
         chat_id = self._call_chat_id(method, params)
         fault = self._take_fault(method, chat_id)
+
+        def fail(error: ApiError) -> tuple[int, JSON]:
+            self._record(method, params, started, wall, chat_id, bot_id, error=error, fault=fault)
+            return error.code, error.payload()
+
         if fault is not None:
             if fault.kind == "error":
                 return fail(fault.api_error())
@@ -670,11 +714,12 @@ class SandboxCore:
                     method, params, started, wall, chat_id, bot_id,
                     error=ApiError(0, "connection dropped by injected timeout"), fault=fault,
                 )  # fmt: skip
-                if request.transport is not None:
-                    request.transport.abort()
-                raise asyncio.CancelledError()
+                return None
         if entry is None:
             return fail(ApiError(404, "Not Found: method not found"))
+        flood = self._flood_check(method, chat_id)
+        if flood is not None:
+            return fail(flood)
         try:
             result = await entry[1](_Ctx(bot_id, method, uploads), _Params(params))
         except ApiError as exc:
@@ -683,7 +728,142 @@ class SandboxCore:
             log.exception("sandbox failed on %s", method)
             return fail(ApiError(500, f"Internal Server Error: sandbox failed: {exc!r}"))
         self._record(method, params, started, wall, chat_id, bot_id, result=result, fault=fault)
-        return self._json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
+
+    # ------------------------------------------------------------------ flood limits (opt-in)
+
+    def set_flood_limits(
+        self,
+        *,
+        per_group_per_minute: int | None = 20,
+        per_private_chat_per_second: int | None = 1,
+        global_per_second: int | None = 30,
+    ) -> None:
+        """Answer 429 (with a computed ``retry_after``) like Telegram does when the bot sends faster than
+        these limits: messages per group per minute, per private chat per second, and overall per second.
+        Only calls that create messages count. Off by default; :meth:`clear_flood_limits` turns it off."""
+        self._flood = {
+            "group": (per_group_per_minute, 60.0),
+            "private": (per_private_chat_per_second, 1.0),
+            "global": (global_per_second, 1.0),
+        }
+        self._flood_log.clear()
+
+    def clear_flood_limits(self) -> None:
+        self._flood = {}
+        self._flood_log.clear()
+
+    def _flood_check(self, method: str, chat_id: int | None) -> ApiError | None:
+        if not self._flood or method not in _SENDING_METHODS:
+            return None
+        now = time.monotonic()
+        chat = self.chats.get(chat_id) if chat_id is not None else None
+        keys: list[tuple[str, int | None]] = [("global", None)]
+        if chat is not None:
+            keys.append(("private" if chat.type == "private" else "group", chat.id))
+        wait = 0.0
+        for kind, cid in keys:
+            limit, window = self._flood.get(kind, (None, 0.0))
+            if not limit:
+                continue
+            stamps = self._flood_log.setdefault((kind, cid), [])
+            stamps[:] = [t for t in stamps if now - t < window]
+            if len(stamps) >= limit:
+                wait = max(wait, window - (now - stamps[-limit]))
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            return ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        for kind, cid in keys:
+            if self._flood.get(kind, (None, 0.0))[0]:
+                self._flood_log.setdefault((kind, cid), []).append(now)
+        return None
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def _webhook_is_local(self, url: str) -> bool:
+        return bool(re.match(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", url))
+
+    def _ensure_webhook_pusher(self) -> None:
+        url = str(self.webhook.get("url") or "")
+        if not url or not self._webhook_is_local(url) or self._closing:
+            return
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._push_webhook())
+
+    async def _push_webhook(self) -> None:
+        """POST queued updates one at a time to a local webhook (like Telegram: in order, retrying on errors),
+        and run a method the webhook answers with (aiogram's ``handle_in_background=False``)."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            while not self._closing and self.webhook.get("url"):
+                url = str(self.webhook["url"])
+                bot_id = int(self.webhook.get("bot_id") or self.bot_id)
+                wanted = self._allowed.get(bot_id, DEFAULT_UPDATE_TYPES) if self.strict_allowed_updates else None
+                if wanted is not None:
+                    self._updates = [u for u in self._updates if self.update_type(u) in wanted]
+                if not self._updates:
+                    event = self._updates_changed
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), 1.0)
+                    continue
+                update = self._updates[0]
+                headers = {}
+                if self.webhook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+                try:
+                    async with http.post(url, json=update, headers=headers) as resp:
+                        status = resp.status
+                        reply = await self._read_webhook_reply(resp)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status, reply = 0, None
+                    self.webhook["last_error_message"] = f"Connection failed: {exc!r}"
+                self.webhook_deliveries.append((int(update["update_id"]), status))
+                if 200 <= status < 300:
+                    self._delivered.add(int(update["update_id"]))
+                    if self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+                    self._pulse_updates()
+                    if reply and reply.get("method"):
+                        method = str(reply.pop("method"))
+                        uploads = reply.pop("__uploads__", {})
+                        await self._execute(bot_id, method, reply, uploads)
+                else:
+                    self.webhook["last_error_date"] = self.unix_now()
+                    if status:
+                        self.webhook["last_error_message"] = f"Wrong response from the webhook: {status}"
+                    await asyncio.sleep(0.2)
+
+    @staticmethod
+    async def _read_webhook_reply(resp: Any) -> dict[str, Any] | None:
+        import aiohttp
+
+        ctype = resp.content_type
+        if ctype == "application/json":
+            try:
+                body = await resp.json()
+            except ValueError:
+                return None
+            return body if isinstance(body, dict) else None
+        if ctype == "multipart/form-data":
+            out: dict[str, Any] = {}
+            uploads: dict[str, _Upload] = {}
+            reader = aiohttp.MultipartReader.from_response(resp)
+            while True:
+                part = await reader.next()
+                if part is None:
+                    break
+                if not isinstance(part, aiohttp.BodyPartReader) or not part.name:
+                    continue
+                if part.filename:
+                    uploads[part.name] = _Upload(part.name, part.filename, await part.read(), None)
+                    out[part.name] = uploads[part.name]
+                else:
+                    out[part.name] = _coerce_form_value(part.name, await part.text())
+            if isinstance(out.get("method"), str):
+                out["__uploads__"] = uploads
+                return out
+        return None
 
     def _record(
         self,
@@ -743,6 +923,7 @@ class SandboxCore:
             "sendAnimation": self._m_send_media,
             "sendVoice": self._m_send_media,
             "sendSticker": self._m_send_media,
+            "sendMediaGroup": self._m_send_media_group,
             "copyMessage": self._m_copy_message,
             "forwardMessage": self._m_forward_message,
             "editMessageText": self._m_edit_message_text,
@@ -836,9 +1017,7 @@ class SandboxCore:
             if not (member.status == "creator" or member.can("can_post_messages")):
                 raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
         elif (member.status == "restricted" and not member.rights.get(what, False)) or (
-            chat.type in ("group", "supergroup")
-            and member.status == "member"
-            and not chat.permissions.get(what, True)
+            chat.type in ("group", "supergroup") and member.status == "member" and not chat.permissions.get(what, True)
         ):
             raise ApiError(400, "Bad Request: not enough rights to send text messages to the chat")
 
@@ -899,9 +1078,7 @@ class SandboxCore:
         if rows is None:
             return None
         if not isinstance(rows, list):
-            raise ApiError(
-                400, "Bad Request: can't parse inline keyboard button: InlineKeyboardMarkup expected"
-            )
+            raise ApiError(400, "Bad Request: can't parse inline keyboard button: InlineKeyboardMarkup expected")
         for row in rows:
             for button in row:
                 if not button.get("text"):
@@ -988,9 +1165,7 @@ class SandboxCore:
             msg["message_thread_id"] = thread_id
             chat.thread_roots[mid] = chat.thread_roots.get(thread_id, thread_id)
         if reply_to is not None:
-            msg["reply_to_message"] = {
-                k: copy.deepcopy(v) for k, v in reply_to.items() if k != "reply_to_message"
-            }
+            msg["reply_to_message"] = {k: copy.deepcopy(v) for k, v in reply_to.items() if k != "reply_to_message"}
         msg.update(copy.deepcopy(body))
         chat.messages[mid] = msg
         return msg
@@ -1133,7 +1308,9 @@ class SandboxCore:
                 self._updates = [u for u in self._updates if self.update_type(u) in wanted]
             ready = [u for u in self._updates if offset <= 0 or u["update_id"] >= offset]
             if ready or self._closing:
-                return copy.deepcopy(ready[:limit])
+                batch = ready[:limit]
+                self._delivered.update(int(u["update_id"]) for u in batch)
+                return copy.deepcopy(batch)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []
@@ -1143,8 +1320,7 @@ class SandboxCore:
             if self._poll_generation.get(ctx.bot_id) != generation:
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
-                    "is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
 
     def _confirm(self, offset: int) -> None:
@@ -1161,8 +1337,11 @@ class SandboxCore:
 
     async def _m_set_webhook(self, ctx: _Ctx, p: _Params) -> Any:
         url = p.get_str("url") or ""
-        if url and not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        if url and not url.startswith("https://") and not self._webhook_is_local(url):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p.get_str("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         self.webhook = {
             "url": url,
             "secret_token": p.get_str("secret_token"),
@@ -1171,8 +1350,10 @@ class SandboxCore:
         }
         if isinstance(self.webhook["allowed_updates"], list):
             self._allowed[ctx.bot_id] = frozenset(self.webhook["allowed_updates"]) or DEFAULT_UPDATE_TYPES
+        self.webhook["bot_id"] = ctx.bot_id
         if p.get_bool("drop_pending_updates"):
             self._updates.clear()
+        self._ensure_webhook_pusher()
         return True
 
     async def _m_get_webhook_info(self, ctx: _Ctx, p: _Params) -> Any:
@@ -1183,6 +1364,9 @@ class SandboxCore:
         }
         if info["url"]:
             info["max_connections"] = self.webhook.get("max_connections", 40)
+            for key in ("last_error_date", "last_error_message"):
+                if self.webhook.get(key):
+                    info[key] = self.webhook[key]
             if self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
         return info
@@ -1212,9 +1396,7 @@ class SandboxCore:
             "sendsticker": "sticker",
         }[ctx.method.lower()]
         chat = self._resolve_chat(p)
-        perm = {"photo": "can_send_photos", "document": "can_send_documents"}.get(
-            kind, "can_send_other_messages"
-        )
+        perm = {"photo": "can_send_photos", "document": "can_send_documents"}.get(kind, "can_send_other_messages")
         self._check_can_send(ctx, chat, perm)
         info = self._file_for(ctx, kind, p.get(kind))
         body: JSON = {kind: self._media_object(kind, info)}
@@ -1227,6 +1409,45 @@ class SandboxCore:
             body["has_media_spoiler"] = True
         return self._bot_message(ctx, chat, body, p)
 
+    async def _m_send_media_group(self, ctx: _Ctx, p: _Params) -> Any:
+        chat = self._resolve_chat(p)
+        self._check_can_send(ctx, chat, "can_send_photos")
+        media = p.get_obj("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media items: there must be 2-10")
+        group_id = str(secrets.randbits(62))
+        bodies: list[JSON] = []
+        for item in media:
+            kind = str(item.get("type", ""))
+            if kind not in ("photo", "video", "document", "audio"):
+                raise ApiError(400, f"Bad Request: unsupported media type {kind!r} in a media group")
+            info = self._file_for(ctx, kind, item.get("media"))
+            body: JSON = {kind: self._media_object(kind, info), "media_group_id": group_id}
+            caption = item.get("caption")
+            if caption:
+                sub = _Params(
+                    {"caption": caption, "parse_mode": item.get("parse_mode"),
+                     "caption_entities": item.get("caption_entities")}
+                )  # fmt: skip
+                text, entities = self._text_and_entities(sub, "caption", "caption_entities", 1024, required=False)
+                body["caption"] = text
+                if entities:
+                    body["caption_entities"] = entities
+            bodies.append(body)
+        reply_to = self._resolve_reply(chat, p)
+        thread_id = self._resolve_thread(chat, p, reply_to)
+        out = []
+        for body in bodies:
+            if chat.type == "channel":
+                msg = self.new_message(chat, body, from_user=None, sender_chat=chat.render(), thread_id=thread_id)
+            else:
+                msg = self.new_message(
+                    chat, body, from_user=self.bot_user(ctx.bot_id), thread_id=thread_id, reply_to=reply_to
+                )
+            self._sent.append((chat.id, msg["message_id"]))
+            out.append(msg)
+        return out
+
     def _content_of(self, msg: JSON) -> JSON:
         keys = ("text", "entities", "caption", "caption_entities", *_MEDIA_KINDS)
         return {k: copy.deepcopy(msg[k]) for k in keys if k in msg}
@@ -1235,20 +1456,13 @@ class SandboxCore:
         chat = self._resolve_chat(p)
         source_chat = self._resolve_chat(p, "from_chat_id")
         self._check_access(ctx, source_chat)
-        source = self._get_message(
-            source_chat, p.get_int("message_id"), "Bad Request: message to copy not found"
-        )
-        if any(
-            k in source
-            for k in ("new_chat_members", "left_chat_member", "forum_topic_created", "pinned_message")
-        ):
+        source = self._get_message(source_chat, p.get_int("message_id"), "Bad Request: message to copy not found")
+        if any(k in source for k in ("new_chat_members", "left_chat_member", "forum_topic_created", "pinned_message")):
             raise ApiError(400, "Bad Request: message can't be copied")
         self._check_can_send(ctx, chat)
         body = self._content_of(source)
         if p.has("caption") and "text" not in body:
-            caption, entities = self._text_and_entities(
-                p, "caption", "caption_entities", 1024, required=False
-            )
+            caption, entities = self._text_and_entities(p, "caption", "caption_entities", 1024, required=False)
             body.pop("caption_entities", None)
             body["caption"] = caption
             if entities:
@@ -1260,9 +1474,7 @@ class SandboxCore:
         chat = self._resolve_chat(p)
         source_chat = self._resolve_chat(p, "from_chat_id")
         self._check_access(ctx, source_chat)
-        source = self._get_message(
-            source_chat, p.get_int("message_id"), "Bad Request: message to forward not found"
-        )
+        source = self._get_message(source_chat, p.get_int("message_id"), "Bad Request: message to forward not found")
         self._check_can_send(ctx, chat)
         body = self._content_of(source)
         if "forward_origin" in source:
@@ -1337,9 +1549,7 @@ class SandboxCore:
             return True
         if "text" in msg:
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
-        return self._apply_edit(
-            chat, msg, {"caption": caption, "caption_entities": entities, "reply_markup": markup}
-        )
+        return self._apply_edit(chat, msg, {"caption": caption, "caption_entities": entities, "reply_markup": markup})
 
     async def _m_edit_message_reply_markup(self, ctx: _Ctx, p: _Params) -> Any:
         chat, msg = self._editable(ctx, p, "Bad Request: message to edit not found")
@@ -1378,9 +1588,7 @@ class SandboxCore:
         qid = p.get_str("callback_query_id") or ""
         entry = self.callback_queries.get(qid)
         if entry is None or entry["answered"]:
-            raise ApiError(
-                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         text = p.get_str("text")
         if text is not None and len(text) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -1562,9 +1770,7 @@ class SandboxCore:
             "can_pin_messages" if chat.type != "channel" else "can_edit_messages",
             "Bad Request: not enough rights to manage pinned messages in the chat",
         )
-        msg = self._get_message(
-            chat, p.get_int("message_id", required=True), "Bad Request: message to pin not found"
-        )
+        msg = self._get_message(chat, p.get_int("message_id", required=True), "Bad Request: message to pin not found")
         if msg["message_id"] in chat.pinned:
             chat.pinned.remove(msg["message_id"])
         chat.pinned.append(msg["message_id"])
@@ -1614,9 +1820,7 @@ class SandboxCore:
         if not chat.is_forum:
             raise ApiError(400, "Bad Request: the chat is not a forum")
         if not 1 <= len(name) <= 128:
-            raise ApiError(
-                400, "Bad Request: TOPIC_TITLE_EMPTY" if not name else "Bad Request: topic name is too long"
-            )
+            raise ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY" if not name else "Bad Request: topic name is too long")
         created: JSON = {"name": name, "icon_color": icon_color}
         if icon_custom_emoji_id:
             created["icon_custom_emoji_id"] = icon_custom_emoji_id
@@ -1636,9 +1840,7 @@ class SandboxCore:
         self._check_access(ctx, chat)
         if not chat.is_forum:
             raise ApiError(400, "Bad Request: the chat is not a forum")
-        self._check_admin_right(
-            ctx, chat, "can_manage_topics", "Bad Request: not enough rights to create a topic"
-        )
+        self._check_admin_right(ctx, chat, "can_manage_topics", "Bad Request: not enough rights to create a topic")
         color = p.get_int("icon_color") or 7322096
         if color not in (7322096, 16766590, 13338331, 9367192, 16749490, 16478047):
             raise ApiError(400, "Bad Request: invalid icon color specified")
@@ -1653,9 +1855,7 @@ class SandboxCore:
         self._check_access(ctx, chat)
         if not chat.is_forum:
             raise ApiError(400, "Bad Request: the chat is not a forum")
-        self._check_admin_right(
-            ctx, chat, "can_manage_topics", "Bad Request: not enough rights to manage topics"
-        )
+        self._check_admin_right(ctx, chat, "can_manage_topics", "Bad Request: not enough rights to manage topics")
         topic = chat.topics.get(p.get_int("message_thread_id", required=True) or 0)
         if topic is None:
             raise ApiError(400, "Bad Request: message thread not found")
@@ -1757,9 +1957,7 @@ class SandboxCore:
     async def _m_set_message_reaction(self, ctx: _Ctx, p: _Params) -> Any:
         chat = self._resolve_chat(p)
         self._check_access(ctx, chat)
-        msg = self._get_message(
-            chat, p.get_int("message_id", required=True), "Bad Request: message to react not found"
-        )
+        msg = self._get_message(chat, p.get_int("message_id", required=True), "Bad Request: message to react not found")
         reaction = p.get_obj("reaction") or []
         if not isinstance(reaction, list):
             raise ApiError(400, "Bad Request: reaction must be a list")
@@ -1824,9 +2022,7 @@ class SandboxCore:
     async def _m_ban_chat_member(self, ctx: _Ctx, p: _Params) -> Any:
         chat, user_id = self._moderate(ctx, p)
         until = p.get_int("until_date") or 0
-        self.member_changed(
-            chat, user_id, Member(user_id, "kicked", until_date=until), self.bot_user(ctx.bot_id)
-        )
+        self.member_changed(chat, user_id, Member(user_id, "kicked", until_date=until), self.bot_user(ctx.bot_id))
         return True
 
     async def _m_unban_chat_member(self, ctx: _Ctx, p: _Params) -> Any:

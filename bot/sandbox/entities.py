@@ -50,9 +50,7 @@ def detect_entities(text: str) -> list[dict[str, Any]]:
     for m in _HASHTAG.finditer(text):
         add(m.start(), m.end(), "hashtag")
     spans.sort()
-    return [
-        {"type": kind, "offset": utf16_len(text[:s]), "length": utf16_len(text[s:e])} for s, e, kind in spans
-    ]
+    return [{"type": kind, "offset": utf16_len(text[:s]), "length": utf16_len(text[s:e])} for s, e, kind in spans]
 
 
 class EntityParseError(ValueError):
@@ -102,9 +100,7 @@ class _HtmlToEntities(HTMLParser):
                 try:
                     extra["user"] = {"id": int(href.split("=", 1)[1]), "is_bot": False, "first_name": "User"}
                 except ValueError as exc:
-                    raise EntityParseError(
-                        f"Bad Request: can't parse entities: wrong user id {href}"
-                    ) from exc
+                    raise EntityParseError(f"Bad Request: can't parse entities: wrong user id {href}") from exc
             else:
                 kind = "text_link"
                 extra["url"] = href
@@ -157,9 +153,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     if re.search(r"<(?![A-Za-z/!])", text):
         pos = re.search(r"<(?![A-Za-z/!])", text)
         offset = len(text[: pos.start() if pos else 0].encode())
-        raise EntityParseError(
-            f'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset {offset}'
-        )
+        raise EntityParseError(f'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset {offset}')
     parser = _HtmlToEntities()
     parser.feed(text)
     parser.close()

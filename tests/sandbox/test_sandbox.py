@@ -36,14 +36,17 @@ from aiogram.types import (
     ForumTopic,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
     MessageReactionCountUpdated,
     ReactionTypeEmoji,
     ReplyParameters,
     Update,
 )
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
-from bot.sandbox import ANONYMOUS_ADMIN_ID, Fault, SandboxBotAPI
+from bot.sandbox import ANONYMOUS_ADMIN_ID, ApiError, Fault, SandboxBotAPI
 from tests.sandbox.conftest import FORUM, GROUP, MEMBER, OWNER, TOKEN
 
 BOT_ID = int(TOKEN.split(":")[0])
@@ -738,3 +741,76 @@ async def test_cli_serves_until_interrupted() -> None:
         proc.send_signal(2)  # SIGINT, like Ctrl-C
         await asyncio.wait_for(proc.wait(), 20)
     assert proc.returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------- more
+
+
+async def test_flood_limits_answer_429_with_retry_after(community: SandboxBotAPI, bot: Bot) -> None:
+    community.set_flood_limits(per_group_per_minute=3, per_private_chat_per_second=None, global_per_second=None)
+    for i in range(3):
+        await bot.send_message(GROUP, f"m{i}")
+    with pytest.raises(TelegramRetryAfter) as flood:
+        await bot.send_message(GROUP, "one too many")
+    assert 55 <= flood.value.retry_after <= 60
+    assert (await bot.send_message(FORUM, "other group has its own budget")).text
+    community.clear_flood_limits()
+    assert (await bot.send_message(GROUP, "limits off")).text
+    refused = community.calls("sendMessage", ok=False)
+    assert len(refused) == 1 and refused[0].error_code == 429 and refused[0].fault is None
+
+
+async def test_media_group_and_in_process_call(community: SandboxBotAPI, bot: Bot) -> None:
+    album = await bot.send_media_group(
+        GROUP,
+        [
+            InputMediaPhoto(media=BufferedInputFile(b"1", "a.jpg"), caption="<i>one</i>", parse_mode="HTML"),
+            InputMediaPhoto(media="https://example.invalid/b.jpg"),
+        ],
+    )
+    assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id is not None
+    assert album[0].caption == "one" and album[0].caption_entities is not None
+    result = await community.call("sendMessage", chat_id=GROUP, text="in-process")
+    assert result["text"] == "in-process" and community.calls("sendMessage")[-1].ok
+    with pytest.raises(ApiError) as err:
+        await community.call("sendMessage", chat_id=GROUP, text="")
+    assert err.value.code == 400 and "text is empty" in err.value.description
+
+
+async def test_undelivered_versus_pending_updates(community: SandboxBotAPI, bot: Bot) -> None:
+    assert len(community.undelivered_updates()) == len(community.pending_updates()) == 4
+    batch = await bot.get_updates(timeout=0)
+    assert community.undelivered_updates() == [] and len(community.pending_updates()) == 4
+    community.send_message(GROUP, MEMBER, "new")
+    assert [u["message"]["text"] for u in community.undelivered_updates()] == ["new"]
+    await bot.get_updates(offset=batch[-1].update_id + 1, timeout=0)
+    assert [u["message"]["text"] for u in community.pending_updates()] == ["new"]
+
+
+async def test_webhook_mode_delivers_to_a_local_aiogram_handler(community: SandboxBotAPI, bot: Bot) -> None:
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> Any:
+        return message.answer(f"webhook got: {message.text}")  # answered inside the webhook response
+
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, secret_token="hook-secret", handle_in_background=False).register(app, "/hook")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        await bot.get_updates(offset=-1, timeout=0)
+        skip = community.pending_updates()[-1]["update_id"] + 1
+        await bot.get_updates(offset=skip, timeout=0)
+        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="hook-secret")
+        community.send_message(GROUP, MEMBER, "ping")
+        call = await community.wait_for("sendMessage", chat_id=GROUP, timeout=10)
+        assert call.params["text"] == "webhook got: ping"
+        assert community.webhook_deliveries and community.webhook_deliveries[-1][1] == 200
+        assert community.pending_updates() == []
+        assert await bot.delete_webhook()
+    finally:
+        await runner.cleanup()
