@@ -7,9 +7,10 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Author
+from bot.domain import Author, Priority
 from bot.services.roles import RoleService
 from bot.storage.members import ManagerRepository
+from bot.telegram.outbox import Outbox
 
 
 def build_router() -> Router:
@@ -18,7 +19,7 @@ def build_router() -> Router:
 
     @router.message(CommandStart())
     @router.message(Command("help"))
-    async def start(message: Message, roles: RoleService, managers: ManagerRepository) -> None:
+    async def start(message: Message, roles: RoleService, managers: ManagerRepository, outbox: Outbox) -> None:
         user = message.from_user
         if user is None:
             return
@@ -42,6 +43,6 @@ def build_router() -> Router:
             text += "\n\n" + _(
                 "In a group where you are an admin, you can manage me with commands there."
             )
-        await message.answer(text)
+        await outbox.send_message(message.chat.id, text, priority=Priority.REPLY)
 
     return router

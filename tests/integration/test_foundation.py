@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.sandbox import Fault
@@ -54,12 +55,15 @@ async def test_start_in_russian_for_a_russian_user(tmp_path: Path) -> None:
 async def test_bot_added_to_group_registers_and_reports_rights(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         populate(h.sandbox)
+        started = h.sandbox.mark()
         h.sandbox.send_message(ADMIN_ID, ADMIN_ID, "/start")
+        await h.sandbox.wait_for("sendMessage", since=started, chat_id=ADMIN_ID)
         since = h.sandbox.mark()
         h.sandbox.add_bot_to_group(GROUP, ADMIN_ID, as_admin=False)
         call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=ADMIN_ID)
         # Privacy mode is on in the sandbox and the bot is no admin: the adder is told how to fix it.
-        assert "privacy mode" in call.params["text"]
+        assert call.params["text"].startswith("Thanks for adding me to Coffee lovers")
+        assert "/setprivacy" in call.params["text"]
         community = await h.app.communities.get(GROUP)
         assert community is not None and community.title == "Coffee lovers" and community.is_active
 
@@ -124,12 +128,11 @@ async def test_outbox_keeps_the_per_group_rate(tmp_path: Path) -> None:
         await h.settle()
         # Shrink the window so the test is quick: 3 messages per 2 seconds per group.
         h.app.outbox.set_group_rate(3, period_s=2.0)
+        since = h.sandbox.mark()
         deliveries = [h.app.outbox.send_message(GROUP, f"post {i}") for i in range(5)]
-        import asyncio
-
         results = await asyncio.gather(*deliveries)
         assert all(result.ok for result in results)
-        times = sorted(c.at for c in h.sandbox.calls("sendMessage", chat_id=GROUP) if c.ok)
+        times = sorted(c.at for c in h.sandbox.journal[since:] if c.method == "sendMessage" and c.ok)
         assert len(times) == 5
         for i in range(len(times) - 3):
             assert times[i + 3] - times[i] >= 2.0 - 0.05

@@ -1,0 +1,136 @@
+"""Maintain the gettext catalogs: ``python -m bot.i18n_catalogs update|compile|check``.
+
+``update`` extracts every text from bot/ and handlers/ and merges it into each locale's .po
+file; ``compile`` writes the .mo files aiogram and Translator read; ``check`` lists texts that
+are untranslated, fuzzy, or whose {placeholders} differ, and .mo files that are stale.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import DOMAIN, LOCALES_DIR, SUPPORTED
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("bot", "handlers")
+# `_` and `gettext` in handlers; `t`/`tr` are Translator instances in services.
+KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "__": None, "t": None, "tr": None, "ngettext": (1, 2)}
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def extract() -> Catalog:
+    template = Catalog(project="steward", domain=DOMAIN, charset="utf-8")
+    for source in SOURCES:
+        for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True
+        ):
+            if not message or (isinstance(message, str) and not message.strip()):
+                continue
+            template.add(message, locations=[(f"{source}/{filename}", lineno)], auto_comments=comments,
+                         context=context)
+    return template
+
+
+def po_path(locale: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(locale: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def load(locale: str) -> Catalog:
+    path = po_path(locale)
+    if not path.exists():
+        return Catalog(locale=locale, domain=DOMAIN, project="steward", charset="utf-8")
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale, domain=DOMAIN)
+
+
+def save(catalog: Catalog, locale: str) -> None:
+    path = po_path(locale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100, omit_header=False, sort_output=True, include_lineno=False)
+
+
+def compiled(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return buffer.getvalue()
+
+
+def update() -> None:
+    for locale in SUPPORTED:
+        catalog = load(locale)
+        # A fresh template each time: Catalog.update shares message objects with the template.
+        catalog.update(extract(), no_fuzzy_matching=True)
+        if locale == "en":
+            # English texts are their own translation.
+            for message in catalog:
+                if message.id and not message.string:
+                    message.string = message.id
+        save(catalog, locale)
+
+
+def compile_all() -> None:
+    for locale in SUPPORTED:
+        mo_path(locale).write_bytes(compiled(load(locale)))
+
+
+def placeholders(text: str | tuple[str, ...]) -> set[str]:
+    texts = (text,) if isinstance(text, str) else text
+    return {name for part in texts for name in PLACEHOLDER.findall(part)}
+
+
+def problems() -> list[str]:
+    found: list[str] = []
+    template = extract()
+    for locale in SUPPORTED:
+        catalog = load(locale)
+        for message in template:
+            if not message.id:
+                continue
+            translated = catalog.get(message.id)
+            label = message.id if isinstance(message.id, str) else message.id[0]
+            if translated is None or not translated.string or (
+                isinstance(translated.string, tuple) and not all(translated.string)
+            ):
+                found.append(f"{locale}: untranslated: {label[:70]!r}")
+            elif translated.fuzzy:
+                found.append(f"{locale}: fuzzy: {label[:70]!r}")
+            elif placeholders(translated.string) != placeholders(message.id):
+                found.append(f"{locale}: placeholders differ: {label[:70]!r}")
+        if not mo_path(locale).exists() or mo_path(locale).read_bytes() != compiled(catalog):
+            stale = mo_path(locale).relative_to(ROOT)
+            found.append(f"{locale}: {stale} is stale: run `python -m bot.i18n_catalogs compile`")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "update":
+        update()
+        compile_all()
+    elif command == "compile":
+        compile_all()
+    elif command == "check":
+        issues = problems()
+        print("\n".join(issues) or "catalogs complete")
+        return 1 if issues else 0
+    else:
+        print("usage: python -m bot.i18n_catalogs update|compile|check", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
