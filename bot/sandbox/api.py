@@ -152,8 +152,11 @@ class SandboxBotAPI(SandboxCore):
         *,
         last_name: str | None = None,
         is_premium: bool = False,
+        started: bool = False,
     ) -> JSON:
-        """Register a Telegram user (no update is sent). Returns the User object."""
+        """Register a Telegram user (no update is sent). Returns the User object. The bot may only message
+        users who wrote to it first (else 403 "can't initiate conversation"); ``started=True`` means the
+        user already did (without queuing their /start)."""
         if id <= 0:
             raise ValueError("user ids are positive")
         user: JSON = {"id": id, "is_bot": is_bot, "first_name": first_name}
@@ -166,6 +169,9 @@ class SandboxBotAPI(SandboxCore):
         if is_premium:
             user["is_premium"] = True
         self.users[id] = user
+        if started:
+            self.private_chat(id)
+            self.started_by.add(id)
         return dict(user)
 
     def add_group(
@@ -385,6 +391,8 @@ class SandboxBotAPI(SandboxCore):
         user = self._require_user(user_id)
         if chat.member(user_id).status == "kicked":
             raise ValueError(f"user {user_id} is banned in {chat_id}")
+        if chat.member(user_id).present:
+            raise ValueError(f"user {user_id} is already a member of {chat_id}")
         link_obj: JSON | None = None
         if invite_link is not None:
             link_obj = chat.invite_links.get(invite_link)

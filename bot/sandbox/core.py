@@ -471,6 +471,10 @@ class SandboxCore:
     def journal(self) -> list[Call]:
         return list(self._journal)
 
+    def clear_journal(self) -> None:
+        """Forget every journaled call (indices from :meth:`mark` restart at 0)."""
+        self._journal.clear()
+
     def mark(self) -> int:
         """The current journal length: pass it as ``since=`` to wait only for later calls."""
         return len(self._journal)
@@ -1156,7 +1160,12 @@ class SandboxCore:
             msg["is_topic_message"] = True
             if reply_to is None and self.topic_replies_point_to_topic and thread_id != mid:
                 reply_to = chat.messages.get(thread_id)
-        elif reply_to is not None and chat.type == "supergroup" and self.reply_threads_in_supergroups:
+        elif (
+            reply_to is not None
+            and chat.type == "supergroup"
+            and not chat.is_forum
+            and self.reply_threads_in_supergroups
+        ):
             target_id = int(reply_to["message_id"])
             root = chat.thread_roots.get(target_id, target_id)
             chat.thread_roots[mid] = root

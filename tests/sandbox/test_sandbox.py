@@ -814,3 +814,30 @@ async def test_webhook_mode_delivers_to_a_local_aiogram_handler(community: Sandb
         assert await bot.delete_webhook()
     finally:
         await runner.cleanup()
+
+
+async def test_polling_survives_injected_get_updates_failures(community: SandboxBotAPI) -> None:
+    dp = Dispatcher()
+    got: list[str] = []
+
+    @dp.message(F.text)
+    async def on_text(message: Message) -> None:
+        got.append(message.text or "")
+        await message.answer("seen")
+
+    community.inject_schedule("getUpdates", [None, Fault.server_error(502), Fault.retry_after(1)])
+    async with community.polling(dp):
+        community.send_message(GROUP, MEMBER, "after the outage")
+        await community.wait_for("sendMessage", chat_id=GROUP, timeout=15)
+    codes = [c.error_code for c in community.calls("getUpdates")]
+    assert codes[:3] == [None, 502, 429]
+    assert "after the outage" in got
+
+
+async def test_started_users_and_duplicate_joins(api: SandboxBotAPI, bot: Bot) -> None:
+    api.add_user(40, "Manager", started=True)
+    assert (await bot.send_message(40, "case card")).chat.id == 40
+    api.add_user(41, "Member")
+    api.add_group(GROUP, "Club", owner_id=40, members=[41])
+    with pytest.raises(ValueError, match="already a member"):
+        api.join(GROUP, 41)
