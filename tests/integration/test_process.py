@@ -1,0 +1,74 @@
+"""`steward run` as a real process against a Bot API emulator on 127.0.0.1, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from bot.sandbox import SandboxBotAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:TEST"
+GROUP = -1001555000111
+ALICE = 2001
+
+
+async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    db_path = tmp_path / "data" / "steward.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_") and k != "BOT_TOKEN"}
+    env.update(
+        {
+            "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
+            "BOT_TOKEN": TOKEN,
+            "STEWARD_DATABASE__PATH": str(db_path),
+            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
+            # The model has its own tests; this one is about the process and the protocol.
+            "STEWARD_SENTIMENT__ENABLED": "false",
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await sandbox.wait_for("getUpdates", timeout=60)
+        assert sandbox.calls("deleteWebhook"), "polling must start with deleteWebhook"
+        allowed = sandbox.calls("getUpdates")[0].params.get("allowed_updates") or []
+        assert {"chat_member", "my_chat_member"} <= set(allowed)
+
+        sandbox.add_user(ALICE, "Alice")
+        sandbox.add_group(GROUP, "Process group", owner_id=ALICE)
+        sandbox.add_bot_to_group(GROUP, ALICE)
+        since = sandbox.mark()
+        sandbox.send_message(ALICE, ALICE, "/start")
+        reply = await sandbox.wait_for("sendMessage", since=since, chat_id=ALICE, timeout=30)
+        assert "Steward" in reply.params["text"]
+        message = sandbox.send_message(GROUP, ALICE, "Hello from a real process")
+        for _ in range(200):
+            if not sandbox.pending_updates():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # let the handler finish writing
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 60)
+        await sandbox.stop()
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "Traceback" not in text
+    assert TOKEN not in text  # the token never reaches the logs
+    # A clean close checkpoints and removes the WAL file.
+    assert not Path(f"{db_path}-wal").exists()
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute(
+            "SELECT text, thread_key FROM messages WHERE chat_id = ? AND message_id = ?",
+            (GROUP, message["message_id"]),
+        ).fetchone()
+        assert row == ("Hello from a real process", f"m:{message['message_id']}")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
