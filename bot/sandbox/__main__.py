@@ -11,7 +11,7 @@ from bot.sandbox.api import SandboxBotAPI
 
 
 def _scripted_group(api: SandboxBotAPI) -> None:
-    api.add_user(1001, "Ann", "ann")
+    api.add_user(1001, "Ann", "ann", started=True)
     api.add_user(1002, "Ben", "ben", language_code="ru")
     api.add_group(-1001234567890, "Sandbox club", owner_id=1001, members=[1002])
     api.add_bot_to_group(-1001234567890, by_user_id=1001)

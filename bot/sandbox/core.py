@@ -584,13 +584,14 @@ class SandboxCore:
         self.injections.clear()
 
     def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
-        for rule in self.injections:
+        chosen: Fault | None = None
+        for rule in self.injections:  # in order; the first rule that fires takes the call, later ones skip it
             if rule.active and rule.matches(method, chat_id):
-                fault = rule.take()
-                if fault is not None:
-                    return fault
+                chosen = rule.take()
+                if chosen is not None:
+                    break
         self.injections = [r for r in self.injections if r.active]
-        return None
+        return chosen
 
     # ------------------------------------------------------------------ HTTP front
 
