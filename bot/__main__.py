@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def feature_commands() -> list[Registrar]:
     """Subcommands that live next to their features (faq, posts, stats, analyze, demo)."""
-    return []
+    from bot import posts_io
+
+    return [posts_io.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,13 +24,22 @@ from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
 from bot.services.community import CommunityService
+from bot.services.escalation import EscalationService
+from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
+from bot.services.languages import LanguageTracker
 from bot.services.ledger import UpdateLedger
+from bot.services.posts import PostService
 from bot.services.roles import RoleService
+from bot.services.stats import StatsService, digest_trigger_args
+from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
+from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
+from bot.storage.posts import PostRepository
+from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.outbox import Outbox
 
@@ -154,7 +163,44 @@ class Steward:
             manager_ids=settings.manager_ids,
             chat_id=settings.managers.chat_id,
         )
+        self.languages = LanguageTracker(
+            self.communities,
+            self.state,
+            self.desk.post,
+            model=settings.sentiment.model,
+            managers_locale=settings.community.language,
+            on_change=self.community_service.invalidate,
+        )
+        self.community_service.add_listener(self.languages)
+        self.cases = CaseRepository(self.db)
+        self.escalation = self._build_escalation()
+        self.community_service.add_listener(self.escalation)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # Growth: joins, welcomes, invite campaigns; reports (/stats, weekly digest).
+        self.growth = GrowthService(
+            GrowthRepository(self.db),
+            self.members,
+            self.community_service,
+            self.outbox,
+            settings.growth,
+            make_invite_link=invite_link_maker(self.outbox),
+        )
+        self.stats = StatsService(self.db, self.communities, self.outbox, self.desk, self.state)
+        # Scheduled posts: our table is the schedule, self.scheduler only the timer.
+        self.posts = PostService(
+            PostRepository(self.db),
+            self.communities,
+            self.outbox,
+            self.desk,
+            self.scheduler if settings.scheduler.enabled else None,
+            lateness_s=settings.scheduler.lateness_minutes * 60,
+            receipts=settings.managers.receipts,
+            default_timezone=settings.community.timezone,
+            sync_seconds=settings.scheduler.sync_seconds,
+            locale=settings.community.language,
+        )
+        self.community_service.add_listener(self.posts)
+        self._posts_catch_up: asyncio.Task[Any] | None = None
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)
         self._flusher: asyncio.Task[None] | None = None
@@ -162,6 +208,24 @@ class Steward:
         self._started = False
 
     # --- wiring -------------------------------------------------------------------------
+
+    def _build_escalation(self) -> EscalationService:
+        from handlers.escalation import pack_case_action
+
+        return EscalationService(
+            self.settings.escalation,
+            self.cases,
+            self.messages,
+            self.communities,
+            self.roles,
+            self.outbox,
+            self.desk,
+            bot_id=self.bot.id,
+            managers_chat_id=self.settings.managers.chat_id,
+            locale=self.settings.community.language,
+            pack=pack_case_action,
+            settings_cache=self.community_service,
+        )
 
     def _build_dispatcher(self) -> Dispatcher:
         from aiogram.utils.i18n import I18n
@@ -177,6 +241,15 @@ class Steward:
         # Order matters: commands and membership before the catch-all community handler.
         dp.include_router(common.build_router())
         dp.include_router(membership.build_router())
+        from handlers import growth as growth_handlers
+
+        dp.include_router(growth_handlers.build_router())
+        from handlers import posts as post_handlers
+
+        dp.include_router(post_handlers.build_router())
+        from handlers import escalation as escalation_handlers
+
+        dp.include_router(escalation_handlers.build_router())
         dp.include_router(community.build_router())
         return dp
 
@@ -187,11 +260,16 @@ class Steward:
             "roles": self.roles,
             "outbox": self.outbox,
             "desk": self.desk,
+            "escalation": self.escalation,
+            "cases": self.cases,
             "community_service": self.community_service,
             "communities": self.communities,
             "managers": self.managers,
             "state": self.state,
             "db": self.db,
+            "growth": self.growth,
+            "stats_service": self.stats,
+            "posts": self.posts,
         }
 
     async def _fetch_admins(self, chat_id: int) -> set[int]:
@@ -218,6 +296,23 @@ class Steward:
             await self.sentiment.start()
         await self.outbox.start()
         self.scheduler.start()
+        self._start_growth_jobs()
+        if self.settings.escalation.enabled:
+            # SLA reminders, snooze wake-ups and expired Replies; the timing itself lives in the DB.
+            self.scheduler.add_job(
+                self.escalation.tick,
+                "interval",
+                seconds=self.settings.escalation.check_seconds,
+                id="escalation-check",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
+        if self.settings.scheduler.enabled:
+            # Rows a crash left in 'sending' become uncertain before anything can claim a row;
+            # the catch-up (late sends, missed reports, re-arming) runs in the background.
+            stuck = await self.posts.resolve_interrupted()
+            self._posts_catch_up = asyncio.create_task(self.posts.catch_up(stuck), name="posts-catch-up")
         self._started = True
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
@@ -232,12 +327,35 @@ class Steward:
             with suppress(asyncio.CancelledError):
                 await self._flusher
         await self.ledger.flush()
+        if self._posts_catch_up is not None and not self._posts_catch_up.done():
+            self._posts_catch_up.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._posts_catch_up
         with suppress(Exception):
             self.scheduler.shutdown(wait=False)
+        await self.growth.close()
+        await self.posts.close()
         await self.outbox.close(drain_timeout=drain_timeout)
         if self.sentiment is not None:
             await self.sentiment.close()
         await self.db.close()
+
+    def _start_growth_jobs(self) -> None:
+        from datetime import UTC, datetime
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        # Self-deleting welcomes: due ones go every minute (and at once after a restart).
+        self.scheduler.add_job(
+            self.growth.delete_due, "interval", seconds=60, id="growth-welcome-delete",
+            replace_existing=True, coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
+        )
+        if self.settings.growth.digest_enabled:
+            self.scheduler.add_job(
+                self.stats.send_digest, CronTrigger(**digest_trigger_args(self.settings.growth)),
+                id="growth-digest", replace_existing=True, coalesce=True, max_instances=1,
+                misfire_grace_time=6 * 3600,
+            )
 
     async def _flush_ledger(self) -> None:
         while True:

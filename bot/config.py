@@ -122,6 +122,7 @@ class FaqSettings(Section):
     encoder: str = "default"
     answer_threshold: float = Field(default=0.80, ge=0, le=1)
     suggest_threshold: float = Field(default=0.60, ge=0, le=1)
+    margin: float = Field(default=0.02, ge=0, le=1)
     cooldown_minutes: int = Field(default=30, ge=0)
     member_answers_per_hour: int = Field(default=5, ge=1)
 
@@ -157,6 +158,24 @@ class SchedulerSettings(Section):
     enabled: bool = True
     lateness_minutes: int = Field(default=60, ge=0)
     feed_poll_minutes: int = Field(default=15, ge=1)
+    sync_seconds: float = Field(default=30.0, gt=0, le=3600)
+    feeds_enabled: bool = True
+    feed_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    feed_max_backoff_minutes: int = Field(default=720, ge=1)
+    feed_max_items: int = Field(default=20, ge=1, le=200)
+    feed_relevance: float = Field(default=0.35, ge=0, le=1)
+    feed_duplicate_similarity: float = Field(default=0.92, ge=0, le=1)
+    feed_auto_post: bool = False
+    feed_slots: list[str] = Field(default_factory=list)
+    encoder: str = "default"
+
+    @field_validator("feed_slots")
+    @classmethod
+    def _slot_shape(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            if not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", slot):
+                raise ValueError(f"{slot!r} is not a time of day (HH:MM)")
+        return value
 
 
 class GrowthSettings(Section):

@@ -9,6 +9,7 @@ from aiogram.types import ChatMemberAdministrator, ChatMemberOwner, ChatMemberUp
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.community import CommunityService
+from bot.services.growth import GrowthService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, Priority
 from handlers.convert import chat_info
@@ -84,8 +85,15 @@ def build_router() -> Router:
             await outbox.send_message(chat_id, text, priority=Priority.NORMAL)
 
     @router.chat_member()
-    async def member_changed(event: ChatMemberUpdated, roles: RoleService) -> None:
+    async def member_changed(
+        event: ChatMemberUpdated, roles: RoleService, growth: GrowthService | None = None
+    ) -> None:
         user_id = event.new_chat_member.user.id
         roles.admin_changed(event.chat.id, user_id, isinstance(event.new_chat_member, ADMIN_TYPES))
+        if growth is not None:
+            # Joins, leaves, invite-link attribution and welcomes (handlers/growth.py).
+            from handlers.growth import handle_chat_member
+
+            await handle_chat_member(event, growth)
 
     return router

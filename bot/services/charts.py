@@ -57,9 +57,9 @@ def _date_axis(ax: Any, days: Sequence[date]) -> None:
     for label in ax.get_xticklabels():
         label.set_rotation(0)
     if days:
-        from datetime import timedelta
+        from matplotlib.dates import date2num
 
-        ax.set_xlim(days[0] - timedelta(hours=14), days[-1] + timedelta(hours=14))
+        ax.set_xlim(date2num(days[0]) - 0.6, date2num(days[-1]) + 0.6)
 
 
 def _save(fig: Any, path: Path) -> Path:

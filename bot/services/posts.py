@@ -361,11 +361,26 @@ class PostService:
 
     async def recover(self) -> dict[str, int]:
         """Resolve interrupted sends, catch up missed fires, re-arm the rest. Call once at startup."""
-        counts = {"uncertain": 0, "late": 0, "missed": 0, "armed": 0, "unpins": 0}
+        stuck = await self.resolve_interrupted()
+        return await self.catch_up(stuck)
+
+    async def resolve_interrupted(self) -> list[Post]:
+        """Rows left in 'sending' by a crash become uncertain (database only, fast: run it before
+        anything else can claim a row). Returns them for :meth:`catch_up` to report."""
         now = self.now()
-        for post in await self.repo.stuck_sending():
-            counts["uncertain"] += 1
+        stuck = await self.repo.stuck_sending()
+        for post in stuck:
             await self._mark_uncertain(post, now)
+        return stuck
+
+    async def catch_up(self, stuck: list[Post] | None = None) -> dict[str, int]:
+        """Tell the managers about uncertain posts, send (or mark missed) what came due while we
+        were down, and arm every pending post. May take a while under rate limits."""
+        counts = {"uncertain": 0, "late": 0, "missed": 0, "armed": 0, "unpins": 0}
+        for post in stuck or []:
+            counts["uncertain"] += 1
+            await self._report_uncertain(post)
+        now = self.now()
         due_now: list[Post] = []
         for post in await self.repo.pending():
             assert post.due_at is not None
@@ -385,6 +400,7 @@ class PostService:
         for run in await self.repo.pending_unpins():
             counts["unpins"] += 1
             self._arm_unpin(run)
+        self.start()
         log.info("scheduled posts recovered: %s", counts)
         return counts
 
@@ -405,6 +421,8 @@ class PostService:
             await self.repo.finish_fire(post.id, status=UNCERTAIN, next_due=due,
                                         error="interrupted while sending", now=now)
         log.warning("post #%s was interrupted while sending; marked uncertain", post.id)
+
+    async def _report_uncertain(self, post: Post) -> None:
         community = await self.communities.get(post.chat_id)
         text = self.t(
             "⚠️ Post #{id} for {chat} may or may not have been posted: the bot stopped while sending it. "

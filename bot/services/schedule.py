@@ -187,7 +187,7 @@ class Cron:
             seen: set[datetime] = set()
             for hour in hours:
                 for minute in minutes:
-                    instant = local_to_utc(datetime.combine(day, time(hour, minute)), tz)  # noqa: DTZ001
+                    instant = local_to_utc(datetime.combine(day, time(hour, minute)), tz)
                     if instant in seen:
                         continue
                     seen.add(instant)

@@ -75,7 +75,8 @@ async def build_report(
 
 
 async def community_report(db: Database, community: Community, *, days: int, now: int | None = None) -> Report:
-    until = epoch_now() if now is None else now
+    # Up to and including the current second: the period is half-open.
+    until = (epoch_now() if now is None else now) + 1
     return await build_report(
         db, community.chat_id, since=until - days * DAY, until=until, timezone=community.timezone,
         title=community.title,

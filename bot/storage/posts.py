@@ -194,7 +194,7 @@ class PostRepository:
 
     async def set_status(
         self, post_id: int, status: str, now: int, *, expect: tuple[str, ...] | None = None,
-        due_at: int | None | bool = False, error: str | None | bool = False,
+        due_at: int | bool | None = False, error: str | bool | None = False,
     ) -> bool:
         """Move a post to ``status`` (only from ``expect`` when given). ``due_at``/``error``: False keeps them."""
         sets = ["status = ?", "updated_at = ?"]
@@ -207,7 +207,7 @@ class PostRepository:
             params.append(error)
         if status != SENDING:
             sets.append("claimed_at = NULL")
-        sql = f"UPDATE posts SET {', '.join(sets)} WHERE id = ?"
+        sql = f"UPDATE posts SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed column names
         params.append(post_id)
         if expect is not None:
             sql += f" AND status IN ({', '.join('?' for _ in expect)})"

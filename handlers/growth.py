@@ -1,0 +1,482 @@
+"""Growth in Telegram: join/leave service messages (fallback), welcome settings, invite
+campaigns and /stats. The chat_member side lives in handlers/membership.py and calls
+:func:`handle_chat_member` here."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import ChatMemberUpdated, Message, User
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.domain import Author, Community
+from bot.services.community import CommunityService
+from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
+from bot.services.roles import RoleService
+from bot.services.settings import community_setting
+from bot.services.stats import StatsService, Target
+from bot.storage.communities import CommunityRepository
+from bot.telegram.outbox import Outbox, Priority
+from handlers.convert import chat_info
+from handlers.filters import CanManage
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = {"group", "supergroup"}
+PRESENT = {"member", "administrator", "creator"}
+COMMAND_PREFIX = re.compile(r"^\s*/\S+\s*")
+MAX_WELCOME = 3000
+MAX_REPORTS = 10
+
+
+def _author(user: User) -> Author:
+    return Author(user.id, user.first_name, user.username, user.language_code, user.is_bot)
+
+
+def _is_present(member: object) -> bool:
+    status = str(getattr(member, "status", ""))
+    if status == "restricted":
+        return bool(getattr(member, "is_member", False))
+    return status in PRESENT
+
+
+async def handle_chat_member(event: ChatMemberUpdated, growth: GrowthService) -> None:
+    """A member's status changed (the bot is an admin): record joins and leaves."""
+    if event.chat.type not in GROUP_TYPES:
+        return
+    was, now = _is_present(event.old_chat_member), _is_present(event.new_chat_member)
+    if was == now:
+        return
+    user = event.new_chat_member.user
+    at = int(event.date.timestamp())
+    chat = chat_info(event.chat)
+    if now:
+        link = event.invite_link.invite_link if event.invite_link is not None else None
+        if event.via_join_request:
+            via = "join_request"
+        elif event.via_chat_folder_invite_link:
+            via = "folder"
+        elif link is not None:
+            via = "link"
+        elif event.from_user.id != user.id:
+            via = "added"
+        else:
+            via = "self"
+        await growth.on_join(chat, _author(user), at, source="chat_member", invite_link=link, via=via)
+    else:
+        await growth.on_leave(chat, _author(user), at, source="chat_member", status=str(event.new_chat_member.status))
+
+
+def _current_locale() -> str:
+    try:
+        return str(get_i18n().current_locale)
+    except LookupError:
+        return "en"
+
+
+def _args(command: CommandObject) -> str:
+    return (command.args or "").strip()
+
+
+def _rest_html(message: Message) -> str:
+    """The message after its /command, with the sender's formatting kept as HTML."""
+    return COMMAND_PREFIX.sub("", message.html_text or "", count=1).strip()
+
+
+def build_router() -> Router:
+    router = Router(name="growth")
+
+    # --- joins and leaves from service messages (the fallback when the bot is not an admin) ---
+
+    @router.message(F.chat.type.in_(GROUP_TYPES), F.new_chat_members)
+    async def members_joined(message: Message, growth: GrowthService) -> None:
+        at = int(message.date.timestamp())
+        adder = message.from_user
+        for user in message.new_chat_members or []:
+            via = "self" if adder is None or adder.id == user.id else "added"
+            await growth.on_join(chat_info(message.chat), _author(user), at, source="service", via=via)
+
+    @router.message(F.chat.type.in_(GROUP_TYPES), F.left_chat_member)
+    async def member_left(message: Message, growth: GrowthService) -> None:
+        user = message.left_chat_member
+        if user is None:
+            return
+        at = int(message.date.timestamp())
+        await growth.on_leave(chat_info(message.chat), _author(user), at, source="service")
+
+    # --- welcome settings (in the group, by its admins and the managers) ---
+
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome"), CanManage())
+    async def welcome(
+        message: Message,
+        command: CommandObject,
+        growth: GrowthService,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+    ) -> None:
+        community = await community_service.community_for(chat_info(message.chat))
+        args = _args(command)
+        changes: dict[str, object] = {}
+        if args.lower() in {"off", "on"}:
+            changes["growth.welcome_enabled"] = args.lower() == "on"
+        elif args.lower() == "reset":
+            changes["growth.welcome_text"] = None
+        elif args:
+            text = _rest_html(message)
+            if len(text) > MAX_WELCOME:
+                await outbox.send_message(
+                    message.chat.id,
+                    _("That welcome is too long ({length} characters); keep it under {limit}.").format(
+                        length=len(text), limit=MAX_WELCOME
+                    ),
+                    reply_to=message.message_id, thread_id=message.message_thread_id, priority=Priority.REPLY,
+                )
+                return
+            changes["growth.welcome_text"] = text
+            changes["growth.welcome_enabled"] = True
+        if changes:
+            await communities.update_settings(community.chat_id, changes)
+            community_service.invalidate(community.chat_id)
+            community = await communities.get(community.chat_id) or community
+        await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
+
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), CanManage())
+    async def welcome_rules(
+        message: Message,
+        command: CommandObject,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+    ) -> None:
+        args = _args(command)
+        community = await community_service.community_for(chat_info(message.chat))
+        if args.lower() == "off":
+            value: str | None = ""
+            text = _("The welcome has no rules button now.")
+        elif re.fullmatch(r"(https?://|tg://)\S+", args):
+            value = args
+            text = _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
+        else:
+            await outbox.send_message(
+                message.chat.id,
+                _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)"),
+                reply_to=message.message_id, thread_id=message.message_thread_id, priority=Priority.REPLY,
+            )
+            return
+        await communities.update_settings(community.chat_id, {"growth.rules_url": value})
+        community_service.invalidate(community.chat_id)
+        await outbox.send_message(
+            message.chat.id, text, reply_to=message.message_id, thread_id=message.message_thread_id,
+            priority=Priority.REPLY,
+        )
+
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), CanManage())
+    async def welcome_delete(
+        message: Message,
+        command: CommandObject,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+    ) -> None:
+        args = _args(command)
+        community = await community_service.community_for(chat_info(message.chat))
+        if not re.fullmatch(r"\d{1,5}", args) or int(args) > 10_080:
+            text = _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
+        else:
+            minutes = int(args)
+            await communities.update_settings(community.chat_id, {"growth.welcome_delete_minutes": minutes})
+            community_service.invalidate(community.chat_id)
+            text = (
+                _("Welcomes now stay in the chat.")
+                if minutes == 0
+                else _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
+            )
+        await outbox.send_message(
+            message.chat.id, text, reply_to=message.message_id, thread_id=message.message_thread_id,
+            priority=Priority.REPLY,
+        )
+
+    # --- invite campaigns ---
+
+    @router.message(Command("invite_new"))
+    async def invite_new(
+        message: Message,
+        command: CommandObject,
+        growth: GrowthService,
+        roles: RoleService,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+    ) -> None:
+        target = await _target_community(message, _args(command), roles, community_service, communities, outbox)
+        if target is None:
+            return
+        community, name = target
+        reply = _reply_in(message, outbox)
+        if not name:
+            await reply(_("Usage: /invite_new CAMPAIGN (for example /invite_new spring_newsletter)"))
+            return
+        try:
+            campaign, created = await growth.create_campaign(
+                community.chat_id, name, created_by=message.from_user.id if message.from_user else None
+            )
+        except CampaignError as exc:
+            if exc.code == "bad_name":
+                await reply(_("A campaign name has 1 to 32 letters, digits, spaces, dots, dashes or underscores."))
+            else:
+                await reply(_("Invite links cannot be created here."))
+            return
+        except InviteLinkError as exc:
+            if exc.no_rights:
+                await reply(_("I need to be an admin with the right to invite users to create invite links."))
+            else:
+                await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
+            return
+        if created:
+            text = _("New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
+                     "Joins through it are counted in /stats and /invites.")
+        else:
+            text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
+        await reply(
+            text.format(
+                name=html.escape(campaign.name),
+                chat=html.escape(community.title),
+                link=html.escape(campaign.invite_link),
+            )
+        )
+
+    @router.message(Command("invites"))
+    async def invites(
+        message: Message,
+        command: CommandObject,
+        growth: GrowthService,
+        roles: RoleService,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+    ) -> None:
+        target = await _target_community(message, _args(command), roles, community_service, communities, outbox)
+        if target is None:
+            return
+        community, _rest = target
+        figures = await growth.campaigns(community.chat_id)
+        reply = _reply_in(message, outbox)
+        if not figures:
+            await reply(_("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
+                chat=html.escape(community.title)
+            ))
+            return
+        lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
+        for f in figures:
+            lines.append(
+                _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
+                    name=html.escape(f.campaign.name), joins=f.joins, leaves=f.leaves, still=f.still_members,
+                    link=html.escape(f.campaign.invite_link),
+                )
+            )
+        await reply("\n".join(lines))
+
+    # --- /stats ---
+
+    @router.message(Command("stats"))
+    async def stats(
+        message: Message,
+        command: CommandObject,
+        roles: RoleService,
+        stats_service: StatsService,
+        community_service: CommunityService,
+        communities: CommunityRepository,
+        settings: Settings,
+        outbox: Outbox,
+    ) -> None:
+        await _stats(message, _args(command), roles, stats_service, community_service, communities, settings, outbox)
+
+    return router
+
+
+def _reply_in(message: Message, outbox: Outbox) -> Callable[[str], Awaitable[None]]:
+    async def reply(text: str) -> None:
+        await outbox.send_message(
+            message.chat.id,
+            text,
+            reply_to=message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+            priority=Priority.REPLY,
+        )
+
+    return reply
+
+
+async def _target_community(
+    message: Message,
+    args: str,
+    roles: RoleService,
+    community_service: CommunityService,
+    communities: CommunityRepository,
+    outbox: Outbox,
+) -> tuple[Community, str] | None:
+    """In a group: that group. Elsewhere the first argument is the chat id. Checks the rights
+    (managers everywhere, a group's admins for that group) by user id. Returns (community, the
+    remaining arguments)."""
+    reply = _reply_in(message, outbox)
+    user = message.from_user
+    if user is None:
+        return None
+    sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
+    if message.chat.type in GROUP_TYPES:
+        if not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat_id):
+            return None  # members' commands are ignored, as everywhere
+        return await community_service.community_for(chat_info(message.chat)), args
+    first, _sep, rest = args.partition(" ")
+    if not re.fullmatch(r"-\d{5,20}", first):
+        if roles.is_manager(user.id) or message.chat.type == "private":
+            await reply(_("Name the group: the command followed by its chat id, e.g. -1001234567890."))
+        return None
+    chat_id = int(first)
+    community = await communities.get(chat_id)
+    if community is None or not await roles.can_manage(chat_id, user.id):
+        await reply(_("I do not know a group {chat_id} that you manage.").format(chat_id=chat_id))
+        return None
+    return community, rest.strip()
+
+
+def _parse_stats_args(args: str) -> tuple[int, int | None] | None:
+    days, chat_id = 7, None
+    for token in args.split():
+        token = token.lower()
+        if m := re.fullmatch(r"(\d{1,3})d?", token):
+            days = int(m.group(1))
+            if not 1 <= days <= 365:
+                return None
+        elif m := re.fullmatch(r"(\d{1,2})w", token):
+            days = 7 * int(m.group(1))
+            if not 1 <= days <= 365:
+                return None
+        elif re.fullmatch(r"-\d{5,20}", token):
+            chat_id = int(token)
+        else:
+            return None
+    return days, chat_id
+
+
+async def _stats(
+    message: Message,
+    args: str,
+    roles: RoleService,
+    stats_service: StatsService,
+    community_service: CommunityService,
+    communities: CommunityRepository,
+    settings: Settings,
+    outbox: Outbox,
+) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    reply = _reply_in(message, outbox)
+    sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
+    in_group = message.chat.type in GROUP_TYPES
+    managers_chat = in_group and message.chat.id == settings.managers.chat_id
+    if in_group and not managers_chat and not await roles.can_manage(
+        message.chat.id, user.id, sender_chat_id=sender_chat_id
+    ):
+        return  # not for members; say nothing in the group
+    if managers_chat and not roles.is_manager(user.id):
+        return
+    parsed = _parse_stats_args(args)
+    if parsed is None:
+        await reply(_("Usage: /stats [7d|30d] — the figures of the last 7 or 30 days (up to 365d)."))
+        return
+    days, chat_id = parsed
+    locale = _current_locale()
+    here = Target(
+        message.chat.id,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id,
+    )
+
+    if in_group and not managers_chat:
+        community = await community_service.community_for(chat_info(message.chat))
+        if chat_id is not None and chat_id != community.chat_id:
+            await reply(_("Ask for another group's figures in private or in the managers' chat."))
+            return
+        allowed = community_setting(community, "growth.stats_in_group", settings.growth.stats_in_group)
+        if allowed:
+            await stats_service.send(here, community, days, locale=locale)
+            return
+        if sender_chat_id is not None:
+            await reply(_("Figures are not posted in this group. Ask me in private: /stats {days}d {chat_id}").format(
+                days=days, chat_id=community.chat_id
+            ))
+            return
+        if await stats_service.send(Target(user.id), community, days, locale=locale):
+            await reply(_("I sent you the figures in private."))
+        else:
+            await reply(_("I could not message you in private. Open a chat with me, press Start, and ask again."))
+        return
+
+    # Private chat or the managers' chat: one community, or every one this person manages.
+    if chat_id is not None:
+        chosen = await communities.get(chat_id)
+        if chosen is None or not await roles.can_manage(chat_id, user.id):
+            await reply(_("I do not know a group {chat_id} that you manage.").format(chat_id=chat_id))
+            return
+        targets = [chosen]
+    else:
+        active = [c for c in await communities.list(active_only=True) if c.chat_id != settings.managers.chat_id]
+        if roles.is_manager(user.id):
+            targets = active
+        else:
+            targets = [c for c in active if await roles.is_chat_admin(c.chat_id, user.id)]
+        if not targets:
+            await reply(_("There are no groups you manage yet."))
+            return
+        if len(targets) > MAX_REPORTS:
+            listing = "\n".join(f"{html.escape(c.title)}: <code>{c.chat_id}</code>" for c in targets[:50])
+            await reply(_("You manage {n} groups; ask for one: /stats 7d CHAT_ID\n\n{list}").format(
+                n=len(targets), list=listing
+            ))
+            return
+    for community in targets:
+        await stats_service.send(here, community, days, locale=locale)
+
+
+async def _describe_welcome(
+    message: Message, community: Community, growth: GrowthService, outbox: Outbox, *, saved: bool
+) -> None:
+    settings = growth.settings
+    enabled = community_setting(community, "growth.welcome_enabled", settings.welcome_enabled)
+    minutes = community_setting(community, "growth.welcome_delete_minutes", settings.welcome_delete_minutes)
+    rules = community_setting(community, "growth.rules_url", settings.rules_url)
+    lines = [_("Saved.") if saved else _("Welcome settings for this group:")]
+    lines.append(_("Welcomes are on.") if enabled else _("Welcomes are off (/welcome on to turn them on)."))
+    lines.append(
+        _("Self-delete after {minutes} min.").format(minutes=minutes) if minutes else _("Welcomes are not deleted.")
+    )
+    lines.append(_("Rules button: {url}").format(url=html.escape(rules)) if rules else _("No rules button."))
+    lines.append(
+        _("Change it with /welcome TEXT ({name} and {chat} are filled in), /welcome reset, /welcome off, "
+          "/welcome_rules URL, /welcome_delete MINUTES.")
+    )
+    lines.append("")
+    lines.append(_("Preview:"))
+    user = message.from_user
+    joiner = Joiner(user.id if user else 0, user.first_name if user else "", 0)
+    reply = _reply_in(message, outbox)
+    await reply("\n".join(lines))
+    delivery = await outbox.send_message(
+        message.chat.id,
+        growth.welcome_text(community, [joiner]),
+        keyboard=growth.welcome_keyboard(community),
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        priority=Priority.REPLY,
+    )
+    if not delivery.ok:
+        await reply(_("Telegram refused this welcome: {error}").format(error=html.escape(delivery.error or "")))
