@@ -69,7 +69,8 @@ async def run_check(settings: Settings, config_path: Path | None) -> int:
     from bot.services.languages import weak_language_note
 
     for community in communities:
-        note = weak_language_note(community.language, model)
+        detected = community.settings.get("detected_language")
+        note = weak_language_note(detected if isinstance(detected, str) else community.language, model)
         if note:
             report.warn(f"{community.title}: {note}")
 

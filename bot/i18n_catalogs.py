@@ -86,7 +86,7 @@ def compile_all() -> None:
         mo_path(locale).write_bytes(compiled(load(locale)))
 
 
-def placeholders(text: str | tuple[str, ...]) -> set[str]:
+def placeholders(text: str | tuple[str, ...] | list[str]) -> set[str]:
     texts = (text,) if isinstance(text, str) else text
     return {name for part in texts for name in PLACEHOLDER.findall(part)}
 
