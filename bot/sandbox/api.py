@@ -590,6 +590,7 @@ class SandboxBotAPI(SandboxCore):
 
         body: JSON = {}
         if photo or document is not None:
+            caption = caption if caption is not None else (text or None)
             kind = "photo" if photo else "document"
             info = self._new_file(kind, name=document, mime=None)
             body[kind] = self._media_object(kind, info)
