@@ -397,14 +397,14 @@ _HUMAN_ANSWERS = """
 
 async def _bot_answer_sql(db: Database) -> str | None:
     """SQL selecting (qid, bot_at) for questions the FAQ answered, when its table exists."""
-    if not await table_exists(db, "faq_events"):
+    if not await table_exists(db, "faq_answers"):
         return None
-    cols = await columns_of(db, "faq_events")
-    if not {"chat_id", "message_id", "action", "created_at"} <= cols:
+    if not {"chat_id", "question_message_id", "how", "created_at"} <= await columns_of(db, "faq_answers"):
         return None
     return (
-        "SELECT message_id AS qid, MIN(created_at) AS bot_at FROM faq_events"
-        " WHERE chat_id = ? AND action = 'answered' GROUP BY message_id"
+        "SELECT question_message_id AS qid, MIN(created_at) AS bot_at FROM faq_answers"
+        " WHERE chat_id = ? AND how IN ('answer', 'cooldown') AND question_message_id IS NOT NULL"
+        " GROUP BY question_message_id"
     )
 
 
@@ -478,7 +478,41 @@ async def top_helpers(db: Database, period: Period, *, limit: int = 5) -> list[H
 
 
 async def faq_figures(db: Database, period: Period) -> FaqFigures:
-    return FaqFigures(available=False)
+    """FAQ answers and "Did you mean" suggestions the bot gave in the period, questions it
+    recorded as unanswered, and the 👍/👎 votes on the answers of the period."""
+    if not await table_exists(db, "faq_answers") or not await table_exists(db, "faq_unanswered"):
+        return FaqFigures(available=False)
+    p = period
+    row = await db.fetchone(
+        """
+        SELECT SUM(how IN ('answer', 'cooldown')), SUM(how = 'suggestion')
+          FROM faq_answers WHERE chat_id = ? AND created_at >= ? AND created_at < ?
+        """,
+        (p.chat_id, p.since, p.until),
+    )
+    unanswered = await db.fetchval(
+        "SELECT COUNT(*) FROM faq_unanswered WHERE chat_id = ? AND created_at >= ? AND created_at < ?",
+        (p.chat_id, p.since, p.until),
+    )
+    votes = None
+    if await table_exists(db, "faq_votes"):
+        votes = await db.fetchone(
+            """
+            SELECT SUM(v.vote > 0), SUM(v.vote < 0)
+              FROM faq_votes v JOIN faq_answers fa ON fa.id = v.answer_id
+             WHERE fa.chat_id = ? AND fa.created_at >= ? AND fa.created_at < ?
+            """,
+            (p.chat_id, p.since, p.until),
+        )
+    assert row is not None
+    return FaqFigures(
+        True,
+        answered=int(row[0] or 0),
+        suggested=int(row[1] or 0),
+        unanswered=int(unanswered or 0),
+        helpful=int(votes[0] or 0) if votes is not None else 0,
+        unhelpful=int(votes[1] or 0) if votes is not None else 0,
+    )
 
 
 async def case_figures(db: Database, period: Period) -> CaseFigures:

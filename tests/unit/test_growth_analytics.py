@@ -107,6 +107,55 @@ async def test_median_of_an_even_count_averages_the_middle_pair(db: Database) ->
     assert q.asked == 2 and q.median_answer_s == 450
 
 
+async def test_bot_answers_count_and_the_earlier_answer_wins(db: Database) -> None:
+    if not await a.table_exists(db, "faq_answers"):
+        pytest.skip("the FAQ migration is not present")
+    s = Seeder(db)
+    await seed_questions(s)
+    # Q4 (message 8, asked at T0 + 5000) gets the bot's answer after 30 s; Q1 (message 1) got a
+    # suggestion only, which is not an answer.
+    await db.execute(
+        "INSERT INTO faq_answers (chat_id, question_message_id, user_id, how, created_at)"
+        " VALUES (?, 8, 2, 'answer', ?), (?, 1, 1, 'suggestion', ?)",
+        (CHAT, T0 + 5030, CHAT, T0 + 110),
+    )
+    q = await a.questions(db, a.Period(CHAT, T0, T0 + DAY))
+    assert (q.asked, q.answered, q.by_human, q.by_bot) == (4, 4, 3, 1)
+    assert q.median_answer_s == 450  # 30, 300, 600, 1200
+    # When the bot is faster than the members, the question counts as answered by the bot.
+    await db.execute(
+        "INSERT INTO faq_answers (chat_id, question_message_id, user_id, how, created_at)"
+        " VALUES (?, 4, 1, 'cooldown', ?)",
+        (CHAT, T0 + 2010),
+    )
+    q = await a.questions(db, a.Period(CHAT, T0, T0 + DAY))
+    assert (q.by_human, q.by_bot) == (2, 2)
+    assert q.median_answer_s == 165  # 10, 30, 300, 1200
+
+
+async def test_faq_figures(db: Database) -> None:
+    if not await a.table_exists(db, "faq_answers"):
+        pytest.skip("the FAQ migration is not present")
+    rows = [("answer", T0 + 1), ("answer", T0 + 2), ("cooldown", T0 + 3), ("suggestion", T0 + 4),
+            ("answer", T0 - 10)]
+    for i, (how, at) in enumerate(rows, start=1):
+        await db.execute(
+            "INSERT INTO faq_answers (id, chat_id, user_id, how, created_at) VALUES (?, ?, 1, ?, ?)",
+            (i, CHAT, how, at),
+        )
+    votes = [(1, 10, 1), (1, 11, 1), (2, 10, -1), (3, 12, 1), (5, 10, -1)]  # answer 5 is out of the period
+    await db.executemany("INSERT INTO faq_votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, 0)", votes)
+    for i, at in enumerate([T0 + 5, T0 + 6, T0 + DAY + 1]):
+        await db.execute(
+            "INSERT INTO faq_unanswered (chat_id, message_id, user_id, text, created_at) VALUES (?, ?, 1, 'q', ?)",
+            (CHAT, 100 + i, at),
+        )
+    f = await a.faq_figures(db, a.Period(CHAT, T0, T0 + DAY))
+    assert f.available
+    assert (f.answered, f.suggested, f.unanswered, f.helpful, f.unhelpful) == (3, 1, 2, 3, 1)
+    assert f.helpful_rate == pytest.approx(0.75)
+
+
 async def test_top_helpers_rank_by_answered_questions_then_speed(db: Database) -> None:
     s = Seeder(db)
     await seed_questions(s)
@@ -250,8 +299,13 @@ async def test_missing_feature_tables_report_not_available(db: Database) -> None
     await db.execute("DROP TABLE IF EXISTS case_pending_replies")
     await db.execute("DROP TABLE IF EXISTS cases")
     await db.execute("DROP TABLE IF EXISTS post_runs")
+    await db.execute("DROP TABLE IF EXISTS faq_votes")
+    await db.execute("DROP TABLE IF EXISTS faq_answers")
     period = a.Period(CHAT, T0, T0 + DAY)
     assert not (await a.case_figures(db, period)).available
     assert not (await a.post_figures(db, period)).available
-    if not await a.table_exists(db, "faq_events"):
-        assert not (await a.faq_figures(db, period)).available
+    assert not (await a.faq_figures(db, period)).available
+    s = Seeder(db)
+    await seed_questions(s)
+    q = await a.questions(db, period)  # without the FAQ tables: members' answers only
+    assert (q.asked, q.by_human, q.by_bot) == (4, 3, 0)
