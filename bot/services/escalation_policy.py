@@ -71,7 +71,7 @@ _STOPWORDS = frozenset(
     это этот эта эти для как что или так все всех наш наша наши ваш ваша чат группа сообщество
     обсуждение здесь тут который которые только также есть
     של את על עם זה זו זאת כל גם אבל או אם כי לא יש אין קבוצה קהילה צאט צ'אט דיון כאן
-    """.split()
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
 
@@ -291,7 +291,8 @@ class EscalationPolicy:
             reasons.append(Reason.PILE_ON)
             minutes = settings.window_seconds // 60
             notes.append(f"{len(unhappy_members)} members negative within {minutes} min")
-            trigger = trigger or counted[-1]
+            # Link the start of the pile-on: the earliest message that counts.
+            trigger = trigger or min(counted, key=lambda m: (m.date, m.message_id))
 
         severity = max((m.negative_score for m in counted), default=0.0)
         if not reasons:

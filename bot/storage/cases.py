@@ -485,7 +485,7 @@ class CaseRepository:
                    COALESCE(NULLIF(mb.first_name, ''), mb.username, CAST(m.user_id AS TEXT)) AS name
             FROM messages AS m
             LEFT JOIN members AS mb ON mb.chat_id = m.chat_id AND mb.user_id = m.user_id
-            WHERE m.chat_id = ? AND m.thread_key = ?
+            WHERE m.chat_id = ? AND m.thread_key = ? AND m.text != ''
             ORDER BY m.date DESC, m.message_id DESC
             LIMIT ?
             """,

@@ -50,7 +50,7 @@ def test_pile_on_of_distinct_members_trips() -> None:
     assert decision.escalate
     assert decision.reasons == (Reason.PILE_ON,)
     assert decision.negative_members == 3
-    assert decision.trigger_message_id == 3
+    assert decision.trigger_message_id == 1  # the start of the pile-on
     assert decision.severity == pytest.approx(0.75)
 
 
@@ -181,8 +181,8 @@ def test_a_keyword_in_a_positive_message_does_not_trip() -> None:
 def test_window_expiry() -> None:
     settings = PolicySettings(window_seconds=600)
     old = [neg(1, 11, ago=1200), neg(2, 12, ago=900)]
-    assert not decide(old + [neg(3, 13, ago=10)], settings).escalate
-    assert decide(old + [neg(3, 13, ago=10)], PolicySettings(window_seconds=3600)).reasons == (Reason.PILE_ON,)
+    assert not decide([*old, neg(3, 13, ago=10)], settings).escalate
+    assert decide([*old, neg(3, 13, ago=10)], PolicySettings(window_seconds=3600)).reasons == (Reason.PILE_ON,)
     # A very negative message that left the window no longer trips either.
     assert not decide([neg(1, 11, score=0.99, ago=601)], settings).escalate
     assert decide([neg(1, 11, score=0.99, ago=599)], settings).escalate

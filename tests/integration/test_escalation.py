@@ -1,0 +1,232 @@
+"""The escalation queue end to end: the real polling loop against the sandbox Bot API over HTTP.
+
+Members pile on in a forum topic → one card in the managers' group → a non-manager's Take is refused →
+the manager takes, replies (the answer lands in the community, in the topic, as a reply) → a restart in the
+middle of the Reply keeps everything → resolve → the response time is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.sandbox import SandboxBotAPI
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+
+CLUB = -1001000000001  # a private forum supergroup: t.me/c/1000000001/... links
+DESK = -1009000000001  # the managers' group
+ANN, BOB, CID, DAN = 1001, 1002, 1003, 1004
+NICK = 700  # in the managers' group, but not a manager and not an admin of the club
+
+ESCALATION: dict[str, Any] = {"managers": {"chat_id": DESK}}
+
+
+def populate(sb: SandboxBotAPI) -> int:
+    for uid, name in ((ANN, "Ann"), (BOB, "Bob"), (CID, "Cid"), (DAN, "Dan"), (NICK, "Nick")):
+        sb.add_user(uid, name)
+    sb.add_user(ADMIN_ID, "Ada")
+    sb.add_user(MANAGER_ID, "Mia", "mia")
+    sb.add_group(CLUB, "Acme Club", is_forum=True, owner_id=ADMIN_ID, members=[ANN, BOB, CID, DAN])
+    sb.add_group(DESK, "Acme managers", owner_id=MANAGER_ID, members=[NICK])
+    sb.add_member(CLUB, sb.bot_id, "administrator")
+    sb.add_member(DESK, sb.bot_id, "administrator")
+    # The sandbox numbers topics by their creation message; id 1 is Telegram's General topic, so make one first.
+    sb.add_topic(CLUB, "Announcements")
+    return sb.add_topic(CLUB, "Billing")
+
+
+def cards(sb: SandboxBotAPI, chat_id: int = DESK) -> list[dict[str, Any]]:
+    """Messages the bot sent with case buttons."""
+    out = []
+    for message in sb.sent_messages(chat_id):
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+        if any(str(button.get("callback_data", "")).startswith("case:") for row in rows for button in row):
+            out.append(message)
+    return out
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+def card_now(sb: SandboxBotAPI, message_id: int) -> dict[str, Any]:
+    return next(m for m in sb.messages(DESK) if m["message_id"] == message_id)
+
+
+async def press(h: Harness, user_id: int, card: dict[str, Any], label: str) -> dict[str, Any]:
+    data = buttons(card_now(h.sandbox, card["message_id"]))[label]
+    assert len(data.encode()) <= 64
+    since = h.sandbox.mark()
+    query_id = h.sandbox.press_button(DESK, user_id, card["message_id"], data)
+    await h.sandbox.wait_for(
+        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id, since=since
+    )
+    await h.settle()
+    answer = h.sandbox.callback_answer(query_id)
+    assert answer is not None
+    return answer
+
+
+async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        topic = populate(sandbox)
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
+            # Three members, one thread (the Billing topic), negative within the window: a pile-on.
+            first = sandbox.send_message(CLUB, ANN, "The billing page is terrible today", thread_id=topic)
+            sandbox.send_message(CLUB, BOB, "Same here, terrible", reply_to=first["message_id"])
+            await h.settle()
+            assert cards(sandbox) == []  # two members are not a pile-on yet
+            since = sandbox.mark()
+            sandbox.send_message(CLUB, CID, "this is awful, I cannot pay", thread_id=topic)
+            await sandbox.wait_for("sendMessage", since=since, chat_id=DESK)
+            await h.settle()
+            [card] = cards(sandbox)
+            text = card["text"]
+            assert "Case #1" in text and "Acme Club" in text
+            assert "pile-on: 3 members negative" in text
+            assert f"https://t.me/c/1000000001/{topic}/{first['message_id']}" in json.dumps(card)
+            assert "Ann" in text and "Cid" in text and "negative 0.75" in text
+            assert set(buttons(card)) == {"Take", "Reply", "Resolve", "Dismiss", "Snooze"}
+
+            # More messages update the same case: still exactly one card, edited in place.
+            since = sandbox.mark()
+            last = sandbox.send_message(CLUB, DAN, "still broken for me too", thread_id=topic)
+            await sandbox.wait_for("editMessageText", since=since, chat_id=DESK)
+            await h.settle()
+            assert len(cards(sandbox)) == 1
+            assert "Dan" in card_now(sandbox, card["message_id"])["text"]
+            case = await h.app.cases.get(1)
+            assert case is not None and case.state == "open" and case.last_message_id == last["message_id"]
+            assert await h.app.cases.count() == 1
+
+            # A non-manager presses Take: refused, nothing changes.
+            since = sandbox.mark()
+            answer = await press(h, NICK, card, "Take")
+            assert answer.get("show_alert") is True and "Only managers" in answer["text"]
+            assert [c for c in sandbox.journal[since:] if c.method == "editMessageText"] == []
+            case = await h.app.cases.get(1)
+            assert case is not None and case.state == "open" and case.taken_by is None
+
+            # The manager takes it; a second Take (by anyone) is told it is taken.
+            answer = await press(h, MANAGER_ID, card, "Take")
+            assert "yours" in answer["text"]
+            assert "Taken by Mia" in card_now(sandbox, card["message_id"])["text"]
+            assert "Take" not in buttons(card_now(sandbox, card["message_id"]))
+            refused = await h.app.escalation.take(1, _actor(ADMIN_ID, "Ada"))
+            assert not refused.ok and "Mia already took" in refused.text
+
+            # Reply: the bot asks for the answer in the managers' chat.
+            since = sandbox.mark()
+            await press(h, MANAGER_ID, card, "Reply")
+            prompt = await sandbox.wait_for("sendMessage", since=since, chat_id=DESK)
+            assert "write your answer to case #1" in prompt.params["text"]
+            assert await h.app.cases.pending(MANAGER_ID, DESK) is not None
+
+        # Restart between Reply and the answer: a new Steward on the same database.
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h2:
+            case = await h2.app.cases.get(1)
+            assert case is not None and case.state == "taken" and case.taken_by == MANAGER_ID
+            since = sandbox.mark()
+            sandbox.send_message(DESK, MANAGER_ID, "Sorry about that! <b>Billing</b> is fixed now, please retry.")
+            posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
+            await h2.settle()
+            answer_msg = sandbox.sent_messages(CLUB)[-1]
+            # The manager's text arrives as typed: their literal "<b>" is escaped, not interpreted.
+            assert answer_msg["text"] == "Sorry about that! <b>Billing</b> is fixed now, please retry."
+            assert posted.params["message_thread_id"] == topic
+            assert answer_msg["message_thread_id"] == topic
+            assert answer_msg["reply_to_message"]["message_id"] == last["message_id"]
+            confirmations = [t for t in sandbox.sent_texts(DESK) if "Posted your answer to case #1" in t]
+            assert confirmations
+            case = await h2.app.cases.get(1)
+            assert case is not None and case.state == "answered" and case.answered_by == MANAGER_ID
+            assert case.response_seconds is not None and case.response_seconds >= 0
+            assert case.first_response_at is not None
+            assert await h2.app.cases.pending(MANAGER_ID, DESK) is None
+            # The old card (posted by the first instance) is still edited in place.
+            assert "Answered by Mia" in card_now(sandbox, card["message_id"])["text"]
+
+            answer = await press(h2, MANAGER_ID, card, "Resolve")
+            assert "resolved" in answer["text"]
+            final = card_now(sandbox, card["message_id"])
+            assert "resolved" in final["text"].lower() and not buttons(final)
+            assert len(cards(sandbox)) == 1 or all(c["message_id"] == card["message_id"] for c in cards(sandbox))
+
+        # Another restart: every case, its state and its history are still there.
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h3:
+            case = await h3.app.cases.get(1)
+            assert case is not None
+            assert case.state == "resolved" and case.closed_by == MANAGER_ID and case.response_seconds is not None
+            actions = [e.action for e in await h3.app.cases.events(1)]
+            assert actions == ["opened", "taken", "answered", "resolved"]
+            assert all(e.at > 0 for e in await h3.app.cases.events(1))
+            feedback = await h3.app.cases.feedback(CLUB)
+            assert (feedback.resolved, feedback.dismissed, feedback.precision) == (1, 0, 1.0)
+            # The thread's old messages were dealt with: a new one does not reopen a case.
+            sandbox.send_message(CLUB, ANN, "ok it works now, thanks", thread_id=topic)
+            await h3.settle()
+            assert await h3.app.cases.count() == 1
+    finally:
+        await sandbox.stop()
+
+
+async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        populate(sandbox)
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
+            await h.settle()
+            before = await h.app.messages.count(CLUB)
+            root = sandbox.send_message(CLUB, ANN, "This rain is terrible")
+            sandbox.reply(CLUB, BOB, root["message_id"], "awful weather all week")
+            sandbox.reply(CLUB, CID, root["message_id"], "the traffic in the rain is terrible too")
+            other = sandbox.send_message(CLUB, DAN, "the export button is broken, bad")
+            sandbox.reply(CLUB, ANN, other["message_id"], "Try the menu: Export moved there")
+            sandbox.reply(CLUB, DAN, other["message_id"], "found it, thanks, great")
+            await h.settle()
+            assert await h.app.messages.count(CLUB) == before + 6
+            assert await h.app.cases.count() == 0
+            assert cards(sandbox) == []
+    finally:
+        await sandbox.stop()
+
+
+async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        populate(sandbox)
+        sections = {"managers": {"chat_id": DESK}, "escalation": {"observe": True}}
+        async with running_bot(tmp_path, sandbox=sandbox, **sections) as h:
+            sandbox.send_message(CLUB, ANN, "this is the worst service, I hate it")
+            await h.settle()
+            [case] = await h.app.cases.shadow_since(0)
+            assert case.shadow and "very_negative" in case.reasons
+            assert cards(sandbox) == [] and sandbox.sent_messages(DESK) == []
+            since = sandbox.mark()
+            sandbox.send_message(MANAGER_ID, MANAGER_ID, "/shadow_report")
+            report = await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+            assert "Acme Club" in report.params["text"] and "1 would-be cases" in report.params["text"]
+            # /queue only lists live cases.
+            since = sandbox.mark()
+            sandbox.send_message(MANAGER_ID, MANAGER_ID, "/queue")
+            queue = await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+            assert "queue is empty" in queue.params["text"]
+            # Non-managers are refused, clearly.
+            since = sandbox.mark()
+            sandbox.send_message(NICK, NICK, "/shadow_report")
+            refused = await sandbox.wait_for("sendMessage", since=since, chat_id=NICK)
+            assert "Only Steward's managers" in refused.params["text"]
+    finally:
+        await sandbox.stop()
+
+
+def _actor(user_id: int, name: str) -> Any:
+    from bot.services.escalation import Actor
+
+    return Actor(user_id, name)
