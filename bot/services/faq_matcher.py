@@ -1,0 +1,169 @@
+"""FAQ matching: a hybrid of sentence-embedding similarity and a character n-gram lexical score,
+with three bands (answer, suggest, abstain). Pure numpy: no aiogram, no storage, no model loading.
+
+For every entry the matcher computes
+
+* ``semantic`` = ``(1 - centroid_weight) * max_v cos(q, v) + centroid_weight * cos(q, centroid)``
+  over the entry's question variants ``v`` (the centroid is the normalised mean of the variants);
+* ``lexical`` = the best TF-IDF cosine of character 3–5-grams between the query and a variant
+  (any script, see :mod:`bot.services.faq_lexical`);
+* ``score`` = ``(semantic + lexical_weight * lexical) / (1 + lexical_weight)`` (so it stays in [-1, 1]).
+
+The best entry is **answered** when its score reaches ``answer`` *and* beats the second-best
+entry by at least ``margin`` (two near-equal entries mean the bot is not sure which one is
+meant); otherwise entries scoring at least ``suggest`` are **suggested** (up to three);
+otherwise the matcher **abstains**.
+
+Scores live on the encoder's cosine scale: multilingual-e5 compresses cosines into roughly
+0.7–0.95, so its thresholds sit high (see docs/faq.md and benchmarks/faq.py for the curve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.services.faq_lexical import CharNgramTfidf
+
+__all__ = [
+    "Band",
+    "Candidate",
+    "FaqIndex",
+    "IndexedEntry",
+    "Match",
+    "MatcherParams",
+    "TextEncoder",
+    "Thresholds",
+]
+
+Band = Literal["answer", "suggest", "abstain"]
+Vectors = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """The contract of models.encoder: L2-normalised float32 rows, e5 prefixes applied inside."""
+
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> Vectors: ...
+
+    def encode_passages(self, texts: list[str]) -> Vectors: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    answer: float
+    suggest: float
+    margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.suggest > self.answer:
+            raise ValueError(f"suggest threshold {self.suggest} is above the answer threshold {self.answer}")
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherParams:
+    centroid_weight: float = 0.5
+    lexical_weight: float = 0.1
+    max_suggestions: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedEntry:
+    entry_id: int
+    variants: tuple[str, ...]
+    vectors: Vectors  # one L2-normalised row per variant
+    thread_id: int | None = None  # only matches in this forum topic when set
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry_id: int
+    score: float
+    semantic: float
+    lexical: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    band: Band
+    candidates: list[Candidate] = field(default_factory=list)  # best first, at most max_suggestions
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+class FaqIndex:
+    """An immutable index over one community's entries (its own plus the global ones)."""
+
+    def __init__(self, entries: Sequence[IndexedEntry], params: MatcherParams | None = None) -> None:
+        self.params = params or MatcherParams()
+        self.entries = [e for e in entries if len(e.variants) and e.vectors.shape[0] == len(e.variants)]
+        self._owner = np.array(
+            [i for i, e in enumerate(self.entries) for _ in e.variants], dtype=np.int64
+        )
+        texts = [v for e in self.entries for v in e.variants]
+        if self.entries:
+            self._vectors = np.concatenate([e.vectors for e in self.entries]).astype(np.float32)
+            centroids = np.stack([e.vectors.mean(axis=0) for e in self.entries])
+            norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+            self._centroids = (centroids / np.maximum(norms, 1e-12)).astype(np.float32)
+        else:
+            self._vectors = np.zeros((0, 0), dtype=np.float32)
+            self._centroids = np.zeros((0, 0), dtype=np.float32)
+        self._lexical = CharNgramTfidf(texts)
+        self._threads = np.array(
+            [-1 if e.thread_id is None else e.thread_id for e in self.entries], dtype=np.int64
+        )
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _per_entry_max(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.full(len(self.entries), -np.inf, dtype=np.float32)
+        np.maximum.at(out, self._owner, values)
+        return out
+
+    def scores(self, text: str, query: Vectors) -> tuple[Vectors, Vectors, Vectors]:
+        """(score, semantic, lexical) per entry for one query (``query`` is one normalised row)."""
+        p = self.params
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        best_variant = self._per_entry_max(self._vectors @ q)
+        centroid = self._centroids @ q
+        semantic = (1.0 - p.centroid_weight) * best_variant + p.centroid_weight * centroid
+        lexical = self._per_entry_max(self._lexical.scores(text))
+        return (semantic + p.lexical_weight * lexical) / (1.0 + p.lexical_weight), semantic, lexical
+
+    def match(
+        self, text: str, query: Vectors, thresholds: Thresholds, *, thread_id: int | None = None
+    ) -> Match:
+        if not self.entries:
+            return Match("abstain")
+        score, semantic, lexical = self.scores(text, query)
+        # Topic-bound entries only match in their topic.
+        allowed = (self._threads < 0) | (self._threads == (-2 if thread_id is None else thread_id))
+        score = np.where(allowed, score, -np.inf)
+        order = np.argsort(-score, kind="stable")
+        order = order[np.isfinite(score[order])]
+        if not len(order):
+            return Match("abstain")
+
+        def cand(i: int) -> Candidate:
+            return Candidate(
+                self.entries[i].entry_id, float(score[i]), float(semantic[i]), float(lexical[i])
+            )
+
+        best = float(score[order[0]])
+        second = float(score[order[1]]) if len(order) > 1 else -np.inf
+        if best >= thresholds.answer and best - second >= thresholds.margin:
+            return Match("answer", [cand(int(i)) for i in order[: self.params.max_suggestions]])
+        suggested = [cand(int(i)) for i in order[: self.params.max_suggestions] if score[i] >= thresholds.suggest]
+        if suggested:
+            return Match("suggest", suggested)
+        return Match("abstain", [cand(int(order[0]))])

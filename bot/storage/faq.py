@@ -1,0 +1,415 @@
+"""FAQ storage: entries with their variants and embeddings, answers given, votes, unanswered questions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+import numpy as np
+import numpy.typing as npt
+
+from bot.storage.db import Database
+from bot.timeutil import epoch_now
+
+GLOBAL = 0  # chat_id of the global set
+REVISION_KEY = "faq:revision"
+
+Vectors = npt.NDArray[np.float32]
+
+
+def to_blob(vector: npt.NDArray[np.floating]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> Vectors:
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    chat_id: int
+    key: str
+    answer: str
+    questions: tuple[str, ...]
+    answers: dict[str, str] = field(default_factory=dict)
+    buttons: tuple[tuple[str, str], ...] = ()
+    thread_id: int | None = None
+    enabled: bool = True
+    created_by: int | None = None
+    updated_at: int = 0
+
+    @property
+    def is_global(self) -> bool:
+        return self.chat_id == GLOBAL
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVectors:
+    entry: StoredEntry
+    encoders: tuple[str, ...]
+    vectors: Vectors  # one row per question
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    id: int
+    chat_id: int
+    entry_id: int | None
+    message_id: int | None
+    thread_id: int | None
+    question_message_id: int | None
+    user_id: int
+    how: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    id: int
+    chat_id: int
+    message_id: int
+    thread_id: int | None
+    user_id: int
+    text: str
+    created_at: int
+    vector: Vectors | None
+    encoder: str | None
+
+
+def _entry(row: aiosqlite.Row, questions: Sequence[str]) -> StoredEntry:
+    return StoredEntry(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        key=str(row["key"]),
+        answer=str(row["answer"]),
+        questions=tuple(questions),
+        answers=dict(json.loads(row["answers"] or "{}")),
+        buttons=tuple((str(b["text"]), str(b["url"])) for b in json.loads(row["buttons"] or "[]")),
+        thread_id=row["thread_id"],
+        enabled=bool(row["enabled"]),
+        created_by=row["created_by"],
+        updated_at=int(row["updated_at"]),
+    )
+
+
+class FaqRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- revision: bumped on every change, so a running bot notices a CLI import ------------
+
+    async def revision(self) -> int:
+        value = await self.db.fetchval("SELECT value FROM state WHERE key = ?", (REVISION_KEY,))
+        return int(value) if value is not None else 0
+
+    async def _bump(self) -> None:
+        await self.db.execute(
+            "INSERT INTO state (key, value) VALUES (?, '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+            (REVISION_KEY,),
+        )
+
+    # --- entries -------------------------------------------------------------------------------
+
+    async def get(self, entry_id: int) -> StoredEntry | None:
+        row = await self.db.fetchone("SELECT * FROM faq_entries WHERE id = ?", (entry_id,))
+        if row is None:
+            return None
+        questions = await self.db.fetchall(
+            "SELECT text FROM faq_variants WHERE entry_id = ? ORDER BY position, id", (entry_id,)
+        )
+        return _entry(row, [str(q["text"]) for q in questions])
+
+    async def get_by_key(self, chat_id: int, key: str) -> StoredEntry | None:
+        entry_id = await self.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
+        return None if entry_id is None else await self.get(int(entry_id))
+
+    async def list(self, chat_ids: Sequence[int], *, enabled_only: bool = False) -> list[StoredEntry]:
+        return [ev.entry for ev in await self.with_vectors(chat_ids, enabled_only=enabled_only, vectors=False)]
+
+    async def with_vectors(
+        self, chat_ids: Sequence[int], *, enabled_only: bool = True, vectors: bool = True
+    ) -> list[EntryVectors]:
+        if not chat_ids:
+            return []
+        marks = ",".join("?" for _ in chat_ids)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM faq_entries WHERE chat_id IN ({marks})"  # noqa: S608 - only placeholders
+            + (" AND enabled = 1" if enabled_only else "")
+            + " ORDER BY chat_id = 0, id",
+            tuple(chat_ids),
+        )
+        if not rows:
+            return []
+        ids = [int(r["id"]) for r in rows]
+        id_marks = ",".join("?" for _ in ids)
+        variants = await self.db.fetchall(
+            f"SELECT entry_id, text, encoder, embedding FROM faq_variants WHERE entry_id IN ({id_marks})"  # noqa: S608
+            " ORDER BY entry_id, position, id",
+            tuple(ids),
+        )
+        by_entry: dict[int, list[aiosqlite.Row]] = {i: [] for i in ids}
+        for v in variants:
+            by_entry[int(v["entry_id"])].append(v)
+        out = []
+        for row in rows:
+            vs = by_entry[int(row["id"])]
+            entry = _entry(row, [str(v["text"]) for v in vs])
+            if vectors and vs:
+                matrix = np.stack([from_blob(v["embedding"]) for v in vs])
+            else:
+                matrix = np.zeros((len(vs), 0), dtype=np.float32)
+            out.append(EntryVectors(entry, tuple(str(v["encoder"]) for v in vs), matrix))
+        return out
+
+    async def save(
+        self,
+        *,
+        chat_id: int,
+        key: str,
+        questions: Sequence[str],
+        vectors: Vectors,
+        encoder: str,
+        answer: str,
+        answers: dict[str, str] | None = None,
+        buttons: Sequence[tuple[str, str]] = (),
+        thread_id: int | None = None,
+        enabled: bool = True,
+        created_by: int | None = None,
+        in_transaction: bool = False,
+    ) -> int:
+        """Create or replace (by chat and key) an entry with its questions and their embeddings."""
+        if len(questions) != len(vectors):
+            raise ValueError("one embedding per question is required")
+        if in_transaction:
+            return await self._save(chat_id, key, questions, vectors, encoder, answer, answers or {}, buttons,
+                                    thread_id, enabled, created_by)
+        async with self.db.transaction():
+            return await self._save(chat_id, key, questions, vectors, encoder, answer, answers or {}, buttons,
+                                    thread_id, enabled, created_by)
+
+    async def _save(
+        self,
+        chat_id: int,
+        key: str,
+        questions: Sequence[str],
+        vectors: Vectors,
+        encoder: str,
+        answer: str,
+        answers: dict[str, str],
+        buttons: Sequence[tuple[str, str]],
+        thread_id: int | None,
+        enabled: bool,
+        created_by: int | None,
+    ) -> int:
+        now = epoch_now()
+        buttons_json = json.dumps([{"text": t, "url": u} for t, u in buttons], ensure_ascii=False)
+        row = await self.db.fetchone(
+            """
+            INSERT INTO faq_entries (chat_id, key, answer, answers, buttons, thread_id, enabled, created_by,
+                                     created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id, key) DO UPDATE SET
+                answer = excluded.answer, answers = excluded.answers, buttons = excluded.buttons,
+                thread_id = excluded.thread_id, enabled = excluded.enabled, updated_at = excluded.updated_at
+            RETURNING id
+            """,
+            (chat_id, key, answer, json.dumps(answers, ensure_ascii=False), buttons_json, thread_id,
+             int(enabled), created_by, now, now),
+        )
+        assert row is not None
+        entry_id = int(row[0])
+        await self.db.execute("DELETE FROM faq_variants WHERE entry_id = ?", (entry_id,))
+        await self.db.executemany(
+            "INSERT INTO faq_variants (entry_id, position, text, encoder, embedding) VALUES (?, ?, ?, ?, ?)",
+            [(entry_id, i, q, encoder, to_blob(v)) for i, (q, v) in enumerate(zip(questions, vectors, strict=True))],
+        )
+        await self._bump()
+        return entry_id
+
+    async def add_questions(self, entry_id: int, questions: Sequence[str], vectors: Vectors, encoder: str) -> None:
+        async with self.db.transaction():
+            start = await self.db.fetchval(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM faq_variants WHERE entry_id = ?", (entry_id,)
+            )
+            await self.db.executemany(
+                "INSERT INTO faq_variants (entry_id, position, text, encoder, embedding) VALUES (?, ?, ?, ?, ?)",
+                [(entry_id, int(start) + i, q, encoder, to_blob(v))
+                 for i, (q, v) in enumerate(zip(questions, vectors, strict=True))],
+            )
+            await self.db.execute("UPDATE faq_entries SET updated_at = ? WHERE id = ?", (epoch_now(), entry_id))
+            await self._bump()
+
+    async def set_answer(self, entry_id: int, answer: str) -> None:
+        await self.db.execute(
+            "UPDATE faq_entries SET answer = ?, updated_at = ? WHERE id = ?", (answer, epoch_now(), entry_id)
+        )
+        await self._bump()
+
+    async def set_enabled(self, entry_id: int, enabled: bool) -> None:
+        await self.db.execute(
+            "UPDATE faq_entries SET enabled = ?, updated_at = ? WHERE id = ?", (int(enabled), epoch_now(), entry_id)
+        )
+        await self._bump()
+
+    async def delete(self, entry_id: int) -> bool:
+        changed = await self.db.execute("DELETE FROM faq_entries WHERE id = ?", (entry_id,))
+        await self._bump()
+        return changed > 0
+
+    async def stale_variants(self, encoder: str) -> list[tuple[int, str]]:
+        rows = await self.db.fetchall("SELECT id, text FROM faq_variants WHERE encoder != ?", (encoder,))
+        return [(int(r["id"]), str(r["text"])) for r in rows]
+
+    async def set_variant_vectors(self, rows: Sequence[tuple[int, npt.NDArray[np.floating]]], encoder: str) -> None:
+        async with self.db.transaction():
+            await self.db.executemany(
+                "UPDATE faq_variants SET embedding = ?, encoder = ? WHERE id = ?",
+                [(to_blob(v), encoder, vid) for vid, v in rows],
+            )
+            await self._bump()
+
+    # --- answers, votes ------------------------------------------------------------------------
+
+    async def record_answer(
+        self,
+        *,
+        chat_id: int,
+        entry_id: int | None,
+        thread_id: int | None,
+        question_message_id: int | None,
+        user_id: int,
+        score: float | None,
+        how: str,
+        at: int,
+    ) -> int:
+        return await self.db.insert(
+            "INSERT INTO faq_answers (chat_id, entry_id, thread_id, question_message_id, user_id, score, how,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (chat_id, entry_id, thread_id, question_message_id, user_id, score, how, at),
+        )
+
+    async def set_answer_message(self, answer_id: int, message_id: int | None) -> None:
+        await self.db.execute("UPDATE faq_answers SET message_id = ? WHERE id = ?", (message_id, answer_id))
+
+    async def forget_answer(self, answer_id: int) -> None:
+        await self.db.execute("DELETE FROM faq_answers WHERE id = ?", (answer_id,))
+
+    async def get_answer(self, answer_id: int) -> AnswerRecord | None:
+        row = await self.db.fetchone("SELECT * FROM faq_answers WHERE id = ?", (answer_id,))
+        return None if row is None else _answer(row)
+
+    async def recent_answer(self, chat_id: int, entry_id: int, since: int) -> AnswerRecord | None:
+        """The latest real answer (not a cooldown note) of an entry in a chat since ``since``."""
+        row = await self.db.fetchone(
+            "SELECT * FROM faq_answers WHERE chat_id = ? AND entry_id = ? AND created_at >= ?"
+            " AND how IN ('answer', 'pick') AND message_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+            (chat_id, entry_id, since),
+        )
+        return None if row is None else _answer(row)
+
+    async def answered_question(self, chat_id: int, question_message_id: int) -> AnswerRecord | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how IN ('answer', 'pick')"
+            " ORDER BY id LIMIT 1",
+            (chat_id, question_message_id),
+        )
+        return None if row is None else _answer(row)
+
+    async def member_replies_since(self, chat_id: int, user_id: int, since: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM faq_answers WHERE chat_id = ? AND user_id = ? AND created_at >= ?",
+                (chat_id, user_id, since),
+            )
+        )
+
+    async def vote(self, answer_id: int, user_id: int, vote: int, at: int) -> tuple[int, int]:
+        """Store (or change) one member's vote; return (up, down) for the answer."""
+        await self.db.execute(
+            "INSERT INTO faq_votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
+            (answer_id, user_id, 1 if vote > 0 else -1, at),
+        )
+        return await self.votes(answer_id)
+
+    async def votes(self, answer_id: int) -> tuple[int, int]:
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM faq_votes WHERE answer_id = ?",
+            (answer_id,),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def entry_votes(self, entry_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        if not entry_ids:
+            return {}
+        marks = ",".join("?" for _ in entry_ids)
+        rows = await self.db.fetchall(
+            "SELECT a.entry_id, COALESCE(SUM(v.vote = 1), 0) AS up, COALESCE(SUM(v.vote = -1), 0) AS down"
+            f" FROM faq_votes v JOIN faq_answers a ON a.id = v.answer_id WHERE a.entry_id IN ({marks})"
+            " GROUP BY a.entry_id",
+            tuple(entry_ids),
+        )
+        return {int(r["entry_id"]): (int(r["up"]), int(r["down"])) for r in rows}
+
+    # --- unanswered ----------------------------------------------------------------------------
+
+    async def record_unanswered(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        thread_id: int | None,
+        user_id: int,
+        text: str,
+        language: str | None,
+        best_entry_id: int | None,
+        best_score: float | None,
+        encoder: str | None,
+        vector: npt.NDArray[np.floating] | None,
+        at: int,
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO faq_unanswered (chat_id, message_id, thread_id, user_id, text, language, best_entry_id,"
+            " best_score, encoder, embedding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id, message_id) DO UPDATE SET text = excluded.text, embedding = excluded.embedding",
+            (chat_id, message_id, thread_id, user_id, text, language, best_entry_id, best_score, encoder,
+             None if vector is None else to_blob(vector), at),
+        )
+
+    async def open_unanswered(self, chat_id: int, *, limit: int = 500) -> list[Unanswered]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM faq_unanswered WHERE chat_id = ? AND status = 'open' ORDER BY created_at DESC LIMIT ?",
+            (chat_id, limit),
+        )
+        return [
+            Unanswered(
+                id=int(r["id"]), chat_id=int(r["chat_id"]), message_id=int(r["message_id"]),
+                thread_id=r["thread_id"], user_id=int(r["user_id"]), text=str(r["text"]),
+                created_at=int(r["created_at"]),
+                vector=None if r["embedding"] is None else from_blob(r["embedding"]), encoder=r["encoder"],
+            )
+            for r in rows
+        ]
+
+    async def unanswered_by_ids(self, chat_id: int, ids: Sequence[int]) -> list[Unanswered]:
+        wanted = set(ids)
+        return [u for u in await self.open_unanswered(chat_id, limit=5000) if u.id in wanted]
+
+    async def resolve_unanswered(self, chat_id: int, ids: Sequence[int], entry_id: int | None, status: str) -> None:
+        await self.db.executemany(
+            "UPDATE faq_unanswered SET status = ?, entry_id = ? WHERE chat_id = ? AND id = ?",
+            [(status, entry_id, chat_id, i) for i in ids],
+        )
+
+
+def _answer(row: aiosqlite.Row) -> AnswerRecord:
+    return AnswerRecord(
+        id=int(row["id"]), chat_id=int(row["chat_id"]), entry_id=row["entry_id"], message_id=row["message_id"],
+        thread_id=row["thread_id"], question_message_id=row["question_message_id"], user_id=int(row["user_id"]),
+        how=str(row["how"]), created_at=int(row["created_at"]),
+    )
