@@ -1,0 +1,153 @@
+"""``steward stats``: the /stats figures from the command line, as text, CSV files and charts.
+
+    steward stats --chat -1001234567890 --since 30d --csv out/
+    steward stats --chat -1001234567890 --since 2026-11-01 --until 2026-11-30 --charts out/
+
+``--since`` takes ``7d`` / ``4w`` (before now) or a date (``2026-11-01``, midnight in the
+community's timezone) or an ISO date-time with an offset. ``--until`` (default: now) takes a
+date (the end of that day, inclusive) or an ISO date-time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings, load_settings
+
+EXIT_INPUT = 1
+
+
+class InputError(ValueError):
+    """A bad command-line value, worded for the person who typed it."""
+
+
+def parse_moment(value: str, *, zone: str, now: datetime, end_of_day: bool) -> int:
+    """Unix seconds for a relative span (before ``now``), a date or an ISO date-time."""
+    text = value.strip()
+    tz = ZoneInfo(zone)
+    if m := re.fullmatch(r"(\d{1,4})([dw])", text):
+        days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+        return int((now - timedelta(days=days)).timestamp())
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"{value!r} is not a valid date") from None
+        if end_of_day:
+            day += timedelta(days=1)
+        return int(datetime.combine(day, time(0), tz).timestamp())
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{value!r} is not a span (7d, 4w), a date (2026-11-01) or a date-time (2026-11-01T09:00+02:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return int(moment.timestamp())
+
+
+async def run_stats(
+    settings: Settings,
+    *,
+    chat_id: int | None,
+    since: str,
+    until: str | None,
+    csv_dir: Path | None,
+    charts_dir: Path | None,
+    language: str | None,
+) -> int:
+    from bot.i18n import Translator
+    from bot.services.stats import build_report, export_csv, plain_text, summary_text
+    from bot.storage.communities import CommunityRepository
+    from bot.storage.db import Database
+
+    def say(text: str) -> None:
+        print(text, file=sys.stdout)
+
+    def fail(text: str) -> int:
+        print(f"steward stats: {text}", file=sys.stderr)
+        return EXIT_INPUT
+
+    path = settings.database.path
+    if not await asyncio.to_thread(Path(path).exists):
+        return fail(f"no database at {path} (set database.path in the config or use --config)")
+    db = Database(path)
+    await db.open()
+    try:
+        communities = CommunityRepository(db)
+        known = await communities.list(active_only=False)
+        if chat_id is None:
+            listing = "".join(
+                f"\n  {c.chat_id}  {c.title}{'' if c.is_active else '  (inactive)'}" for c in known
+            )
+            return fail("name the group with --chat ID. Groups in this database:" + (listing or " none"))
+        community = next((c for c in known if c.chat_id == chat_id), None)
+        if community is None:
+            return fail(f"no group {chat_id} in {path}; known: " + (", ".join(str(c.chat_id) for c in known) or "none"))
+        now = datetime.now(ZoneInfo("UTC"))
+        try:
+            start = parse_moment(since, zone=community.timezone, now=now, end_of_day=False)
+            end = (
+                int(now.timestamp()) + 1
+                if until is None
+                else parse_moment(until, zone=community.timezone, now=now, end_of_day=True)
+            )
+        except InputError as exc:
+            return fail(str(exc))
+        if end <= start:
+            return fail("--until must be after --since")
+        report = await build_report(
+            db, chat_id, since=start, until=end, timezone=community.timezone, title=community.title
+        )
+        say(plain_text(summary_text(report, Translator(language or community.language))))
+        if csv_dir is not None:
+            for written in await asyncio.to_thread(export_csv, report, csv_dir):
+                say(f"wrote {written}")
+        if charts_dir is not None:
+            from bot.services.charts import render_report
+
+            for written in await asyncio.to_thread(render_report, report, charts_dir):
+                say(f"wrote {written}")
+        return 0
+    finally:
+        await db.close()
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    return asyncio.run(
+        run_stats(
+            settings,
+            chat_id=args.chat,
+            since=args.since,
+            until=args.until,
+            csv_dir=args.csv,
+            charts_dir=args.charts,
+            language=args.lang,
+        )
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """The ``stats`` subcommand (see bot.__main__.feature_commands)."""
+    stats = sub.add_parser(
+        "stats",
+        parents=[common],
+        help="a community's figures (the same as /stats) as text, CSV files and PNG charts",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stats.add_argument("--chat", type=int, default=None, help="the group's chat id (omit to list the groups)")
+    stats.add_argument("--since", default="7d", help="7d, 4w, 2026-11-01 or an ISO date-time (default 7d)")
+    stats.add_argument("--until", default=None, help="a date (inclusive) or an ISO date-time (default: now)")
+    stats.add_argument("--csv", type=Path, default=None, metavar="DIR", help="write the figures as CSV files here")
+    stats.add_argument("--charts", type=Path, default=None, metavar="DIR", help="write the PNG charts here")
+    stats.add_argument("--lang", default=None, help="language of the text summary (en, ru, he)")
+    stats.set_defaults(func=_cmd_stats)
