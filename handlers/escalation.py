@@ -63,9 +63,12 @@ class InDesk(BaseFilter):
 
 
 def _topic(message: Message | None) -> int | None:
-    if message is None or not message.is_topic_message:
+    """The forum topic a message is in (None outside forums: there thread ids are reply chains)."""
+    if message is None or message.message_thread_id is None:
         return None
-    return message.message_thread_id
+    if message.is_topic_message or message.chat.is_forum:
+        return message.message_thread_id
+    return None
 
 
 async def _answer(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:

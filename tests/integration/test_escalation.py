@@ -22,15 +22,17 @@ NICK = 700  # in the managers' group, but not a manager and not an admin of the 
 ESCALATION: dict[str, Any] = {"managers": {"chat_id": DESK}}
 
 
-def populate(sb: SandboxBotAPI) -> int:
+def populate(sb: SandboxBotAPI, *, forum_desk: bool = False) -> int:
     for uid, name in ((ANN, "Ann"), (BOB, "Bob"), (CID, "Cid"), (DAN, "Dan"), (NICK, "Nick")):
         sb.add_user(uid, name)
     sb.add_user(ADMIN_ID, "Ada")
     sb.add_user(MANAGER_ID, "Mia", "mia")
     sb.add_group(CLUB, "Acme Club", is_forum=True, owner_id=ADMIN_ID, members=[ANN, BOB, CID, DAN])
-    sb.add_group(DESK, "Acme managers", owner_id=MANAGER_ID, members=[NICK])
+    sb.add_group(DESK, "Acme managers", owner_id=MANAGER_ID, members=[NICK], is_forum=forum_desk)
     sb.add_member(CLUB, sb.bot_id, "administrator")
     sb.add_member(DESK, sb.bot_id, "administrator")
+    if forum_desk:  # Telegram's topic ids are never 1 (General); the sandbox's would be without this
+        sb.send_message(DESK, MANAGER_ID, "Welcome to the managers' room")
     # The sandbox numbers topics by their creation message; id 1 is Telegram's General topic, so make one first.
     sb.add_topic(CLUB, "Announcements")
     return sb.add_topic(CLUB, "Billing")
@@ -230,3 +232,39 @@ def _actor(user_id: int, name: str) -> Any:
     from bot.services.escalation import Actor
 
     return Actor(user_id, name)
+
+
+async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        populate(sandbox, forum_desk=True)
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
+            since = sandbox.mark()
+            sandbox.send_message(CLUB, ANN, "this is the worst, I hate this billing")
+            created = await sandbox.wait_for("createForumTopic", since=since, chat_id=DESK)
+            await sandbox.wait_for("sendMessage", since=since, chat_id=DESK)
+            await h.settle()
+            case_topic = created.result["message_thread_id"]
+            assert created.params["name"] == "Case #1 · Acme Club"
+            [card] = cards(sandbox)
+            assert card["message_thread_id"] == case_topic
+            # Reply: the prompt and the answer stay in the case's topic.
+            since = sandbox.mark()
+            await press(h, MANAGER_ID, card, "Reply")
+            prompt = await sandbox.wait_for("sendMessage", since=since, chat_id=DESK)
+            assert prompt.params["message_thread_id"] == case_topic
+            since = sandbox.mark()
+            sandbox.send_message(DESK, MANAGER_ID, "We hear you, checking billing now", thread_id=case_topic)
+            await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
+            await h.settle()
+            assert sandbox.sent_texts(CLUB)[-1] == "We hear you, checking billing now"
+            case = await h.app.cases.get(1)
+            assert case is not None and case.state == "answered" and case.response_seconds is not None
+            # A second thread gets its own topic.
+            since = sandbox.mark()
+            sandbox.send_message(CLUB, BOB, "this is a scam")
+            second = await sandbox.wait_for("createForumTopic", since=since, chat_id=DESK)
+            assert second.result["message_thread_id"] != case_topic
+    finally:
+        await sandbox.stop()
