@@ -113,7 +113,8 @@ async def run_stats(
         if charts_dir is not None:
             from bot.services.charts import render_report
 
-            for written in await asyncio.to_thread(render_report, report, charts_dir):
+            chart_locale = language or community.language
+            for written in await asyncio.to_thread(render_report, report, charts_dir, locale=chart_locale):
                 say(f"wrote {written}")
         return 0
     finally:

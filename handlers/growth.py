@@ -71,7 +71,8 @@ async def handle_chat_member(event: ChatMemberUpdated, growth: GrowthService) ->
             via = "self"
         await growth.on_join(chat, _author(user), at, source="chat_member", invite_link=link, via=via)
     else:
-        await growth.on_leave(chat, _author(user), at, source="chat_member", status=str(event.new_chat_member.status))
+        status = "kicked" if str(event.new_chat_member.status) == "kicked" else "left"
+        await growth.on_leave(chat, _author(user), at, source="chat_member", status=status)
 
 
 def _current_locale() -> str:

@@ -412,15 +412,15 @@ class StatsService:
         if not delivery.ok:
             log.warning("stats for %s to %s failed: %s", community.chat_id, target.chat_id, delivery.error)
             return False
-        await self._send_charts([target], report, prefix=f"{community.chat_id}-")
+        await self._send_charts([target], report, prefix=f"{community.chat_id}-", locale=locale)
         return True
 
-    async def _send_charts(self, targets: list[Target], report: Report, *, prefix: str) -> None:
+    async def _send_charts(self, targets: list[Target], report: Report, *, prefix: str, locale: str) -> None:
         from bot.services.charts import render_report
 
         with tempfile.TemporaryDirectory(prefix="steward-charts-") as folder:
             try:
-                charts = await asyncio.to_thread(render_report, report, Path(folder), prefix=prefix)
+                charts = await asyncio.to_thread(render_report, report, Path(folder), prefix=prefix, locale=locale)
             except Exception:
                 log.exception("rendering the charts for %s failed", report.period.chat_id)
                 return
@@ -454,6 +454,6 @@ class StatsService:
                 delivery = await self.outbox.send_message(target.chat_id, text, priority=Priority.NORMAL)
                 if not delivery.ok:
                     log.warning("digest for %s to %s failed: %s", community.chat_id, target.chat_id, delivery.error)
-            await self._send_charts(targets, report, prefix=f"{community.chat_id}-")
+            await self._send_charts(targets, report, prefix=f"{community.chat_id}-", locale=community.language)
             sent += 1
         return sent

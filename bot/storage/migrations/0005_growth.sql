@@ -41,3 +41,7 @@ CREATE TABLE welcome_messages (
     PRIMARY KEY (chat_id, message_id)
 );
 CREATE INDEX welcome_messages_due ON welcome_messages (delete_at) WHERE deleted_at IS NULL;
+
+-- Analytics: questions → their first reply, posts → their replies (one lookup per question/post).
+CREATE INDEX IF NOT EXISTS messages_reply ON messages (chat_id, reply_to_message_id)
+    WHERE reply_to_message_id IS NOT NULL;
