@@ -25,6 +25,7 @@ from bot.domain import ChatInfo
 from bot.i18n import pick_locale
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
+from bot.services.faq import FaqService
 from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
@@ -35,6 +36,7 @@ from bot.services.stats import StatsService, digest_trigger_args
 from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
+from bot.storage.faq import FaqRepository
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
@@ -127,6 +129,7 @@ class Steward:
         bot: Bot | None = None,
         session: BaseSession | None = None,
         classifier_loader: ClassifierLoader | None = None,
+        faq_encoder_loader: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.bot = bot if bot is not None else build_bot(settings, session)
@@ -175,6 +178,8 @@ class Steward:
         self.cases = CaseRepository(self.db)
         self.escalation = self._build_escalation()
         self.community_service.add_listener(self.escalation)
+        self.faq = self._build_faq(faq_encoder_loader)
+        self.community_service.add_listener(self.faq)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # Growth: joins, welcomes, invite campaigns; reports (/stats, weekly digest).
         self.growth = GrowthService(
@@ -227,6 +232,21 @@ class Steward:
             settings_cache=self.community_service,
         )
 
+    def _build_faq(self, encoder_loader: Callable[[], Any] | None) -> FaqService:
+        from bot.services.questions import is_question
+        from handlers.faq import FaqCallbacks
+
+        self.community_service.question_detector = is_question
+        return FaqService(
+            FaqRepository(self.db),
+            self.settings.faq,
+            sender=self.outbox,
+            callbacks=FaqCallbacks(),
+            roles=self.roles,
+            messages=self.messages,
+            encoder_loader=encoder_loader,
+        )
+
     def _build_dispatcher(self) -> Dispatcher:
         from aiogram.utils.i18n import I18n
 
@@ -250,6 +270,9 @@ class Steward:
         from handlers import escalation as escalation_handlers
 
         dp.include_router(escalation_handlers.build_router())
+        from handlers import faq as faq_handlers
+
+        dp.include_router(faq_handlers.build_router())
         dp.include_router(community.build_router())
         return dp
 
@@ -270,6 +293,7 @@ class Steward:
             "growth": self.growth,
             "stats_service": self.stats,
             "posts": self.posts,
+            "faq": self.faq,
         }
 
     async def _fetch_admins(self, chat_id: int) -> set[int]:
@@ -295,6 +319,8 @@ class Steward:
         if self.sentiment is not None:
             await self.sentiment.start()
         await self.outbox.start()
+        if self.settings.faq.enabled:
+            await self.faq.start()
         self.scheduler.start()
         self._start_growth_jobs()
         if self.settings.escalation.enabled:
@@ -336,6 +362,7 @@ class Steward:
         await self.growth.close()
         await self.posts.close()
         await self.outbox.close(drain_timeout=drain_timeout)
+        await self.faq.close()
         if self.sentiment is not None:
             await self.sentiment.close()
         await self.db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 NEGATIVE_WORDS = re.compile(
     r"\b(terrible|awful|scam|hate|worst|broken|angry|furious|useless|disappointed|refund|bad|"
@@ -44,3 +45,35 @@ class FakeClassifier:
         if POSITIVE_WORDS.search(text):
             return FakeVerdict("positive", 0.85, 0.05, 0.1, 0.85)
         return FakeVerdict("neutral", 0.8, 0.1, 0.8, 0.1)
+
+
+class HashingEncoder:
+    """A deterministic stand-in for models.encoder: hashed character 3-grams, L2-normalised.
+
+    Paraphrases that share words score high, unrelated texts low; no weights are loaded.
+    """
+
+    def __init__(self, dim: int = 512) -> None:
+        self.dim = dim
+        self.calls = 0
+
+    def _one(self, text: str) -> list[float]:
+        import zlib
+
+        vec = [0.0] * self.dim
+        words = re.findall(r"[^\W_]+", text.lower())
+        for word in words:
+            padded = f" {word} "
+            for i in range(len(padded) - 2):
+                vec[zlib.crc32(padded[i : i + 3].encode()) % self.dim] += 1.0
+        norm = sum(v * v for v in vec) ** 0.5 or 1.0
+        return [v / norm for v in vec]
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        self.calls += 1
+        return np.array([self._one(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_passages(self, texts: list[str]) -> Any:
+        return self.encode_queries(texts)

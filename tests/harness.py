@@ -12,7 +12,7 @@ from typing import Any
 from bot.app import Steward
 from bot.config import Settings
 from bot.sandbox import SandboxBotAPI
-from tests.fakes import FakeClassifier
+from tests.fakes import FakeClassifier, HashingEncoder
 
 TOKEN = "123456:TEST-token"
 MANAGER_ID = 500
@@ -60,6 +60,7 @@ async def running_bot(
     *,
     sandbox: SandboxBotAPI | None = None,
     classifier: FakeClassifier | None = None,
+    encoder: Any | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Harness]:
     own_sandbox = sandbox is None
@@ -68,7 +69,13 @@ async def running_bot(
         await sandbox.start()
     classifier = classifier or FakeClassifier()
     settings = make_settings(tmp_path, sandbox.base_url, **sections)
-    app = Steward(settings, classifier_loader=lambda: classifier)
+    # The FAQ encoder is a deterministic fake unless a test passes one (no weights in tests).
+    faq_encoder = encoder if encoder is not None else HashingEncoder()
+    app = Steward(
+        settings,
+        classifier_loader=lambda: classifier,
+        faq_encoder_loader=lambda: (faq_encoder, f"{type(faq_encoder).__name__}:{faq_encoder.dim}"),
+    )
     await app.start()
     since = sandbox.mark()
     polling = asyncio.create_task(app.run_polling(handle_signals=False))

@@ -45,8 +45,24 @@ MAX_BUTTONS = 6
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 URL_RE = re.compile(r"^(https?|tg)://\S+$")
 KNOWN_FIELDS = {"id", "questions", "answer", "enabled", "topic", "buttons", "answers"}
-_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "tg-spoiler", "span", "blockquote", "tg-emoji"}
+_ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
 _TAG_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z-]+)([^>]*)>")
 
 
@@ -124,7 +140,9 @@ def validate_entries(raw: Iterable[Any]) -> tuple[list[FaqDraft], list[FaqProble
         for unknown in sorted(set(item) - KNOWN_FIELDS):
             _problem(problems, pos, key, unknown, f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
         if key is None or not KEY_RE.match(key):
-            _problem(problems, pos, key, "id", "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+            _problem(
+                problems, pos, key, "id", "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"
+            )
         elif key in seen:
             _problem(problems, pos, key, "id", f"duplicates entry {seen[key]}")
         else:
@@ -163,7 +181,7 @@ def validate_entries(raw: Iterable[Any]) -> tuple[list[FaqDraft], list[FaqProble
         else:
             for i, b in enumerate(raw_buttons, start=1):
                 if not isinstance(b, dict) or set(b) != {"text", "url"}:
-                    _problem(problems, pos, key, f"buttons[{i}]", "must be { text = \"…\", url = \"https://…\" }")
+                    _problem(problems, pos, key, f"buttons[{i}]", 'must be { text = "…", url = "https://…" }')
                     continue
                 text, url = b["text"], b["url"]
                 if not isinstance(text, str) or not text.strip() or len(text) > 64:
@@ -175,7 +193,7 @@ def validate_entries(raw: Iterable[Any]) -> tuple[list[FaqDraft], list[FaqProble
         answers: dict[str, str] = {}
         raw_answers = item.get("answers", {})
         if not isinstance(raw_answers, dict):
-            _problem(problems, pos, key, "answers", "must be a table of language = \"answer\" (ru = \"…\")")
+            _problem(problems, pos, key, "answers", 'must be a table of language = "answer" (ru = "…")')
         else:
             for lang, text in raw_answers.items():
                 if not LANGUAGE_RE.match(str(lang)):

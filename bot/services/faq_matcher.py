@@ -105,9 +105,7 @@ class FaqIndex:
     def __init__(self, entries: Sequence[IndexedEntry], params: MatcherParams | None = None) -> None:
         self.params = params or MatcherParams()
         self.entries = [e for e in entries if len(e.variants) and e.vectors.shape[0] == len(e.variants)]
-        self._owner = np.array(
-            [i for i, e in enumerate(self.entries) for _ in e.variants], dtype=np.int64
-        )
+        self._owner = np.array([i for i, e in enumerate(self.entries) for _ in e.variants], dtype=np.int64)
         texts = [v for e in self.entries for v in e.variants]
         if self.entries:
             self._vectors = np.concatenate([e.vectors for e in self.entries]).astype(np.float32)
@@ -118,9 +116,7 @@ class FaqIndex:
             self._vectors = np.zeros((0, 0), dtype=np.float32)
             self._centroids = np.zeros((0, 0), dtype=np.float32)
         self._lexical = CharNgramTfidf(texts)
-        self._threads = np.array(
-            [-1 if e.thread_id is None else e.thread_id for e in self.entries], dtype=np.int64
-        )
+        self._threads = np.array([-1 if e.thread_id is None else e.thread_id for e in self.entries], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -140,9 +136,7 @@ class FaqIndex:
         lexical = self._per_entry_max(self._lexical.scores(text))
         return (semantic + p.lexical_weight * lexical) / (1.0 + p.lexical_weight), semantic, lexical
 
-    def match(
-        self, text: str, query: Vectors, thresholds: Thresholds, *, thread_id: int | None = None
-    ) -> Match:
+    def match(self, text: str, query: Vectors, thresholds: Thresholds, *, thread_id: int | None = None) -> Match:
         if not self.entries:
             return Match("abstain")
         score, semantic, lexical = self.scores(text, query)
@@ -155,9 +149,7 @@ class FaqIndex:
             return Match("abstain")
 
         def cand(i: int) -> Candidate:
-            return Candidate(
-                self.entries[i].entry_id, float(score[i]), float(semantic[i]), float(lexical[i])
-            )
+            return Candidate(self.entries[i].entry_id, float(score[i]), float(semantic[i]), float(lexical[i]))
 
         best = float(score[order[0]])
         second = float(score[order[1]]) if len(order) > 1 else -np.inf

@@ -63,7 +63,10 @@ _THANKS = (
     r"|спасибо(?: большое| огромное)?|спс|благодарю|пожалуйста|понял|поняла|отлично|супер|класс"
     r"|תודה(?: רבה)?|תודה לכם|תודה לך|מעולה|מצוין|הבנתי|בבקשה|אין בעד מה|יופי)"
 )
-_ADDRESSEE = r"(?:all|everyone|everybody|guys|folks|friends|team|there|всем|все|ребята|друзья|народ|коллеги|כולם|חברים|חבר'?ה)"
+_ADDRESSEE = (
+    r"(?:all|everyone|everybody|guys|folks|friends|team|there"
+    r"|всем|все|ребята|друзья|народ|коллеги|כולם|חברים|חבר'?ה)"
+)
 _ONLY_POLITE = re.compile(
     rf"^(?:(?:{_GREETING}|{_THANKS})(?: {_ADDRESSEE})?(?: (?:again|ещё раз|еще раз|שוב))?\s*)+$", re.IGNORECASE
 )
@@ -94,7 +97,8 @@ _INTERROGATIVE = re.compile(
 # Statements that open with an auxiliary or a wh-word but are not questions ("what a day", "how nice").
 _EXCLAMATION = re.compile(
     r"^(?:what an? |how (?:nice|cool|great|sweet|lovely|awesome|sad|funny|beautiful)\b|who cares\b"
-    r"|как (?:здорово|классно|круто|жаль|приятно|мило)\b|что за (?:день|ночь)\b|מה (?:יופי|כיף)\b|איזה (?:יופי|כיף|באסה)\b)",
+    r"|как (?:здорово|классно|круто|жаль|приятно|мило)\b|что за (?:день|ночь)\b"
+    r"|מה (?:יופי|כיף)\b|איזה (?:יופי|כיף|באסה)\b)",
     re.IGNORECASE,
 )
 _EMOJI_AND_SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")
@@ -132,10 +136,8 @@ def is_question(text: str) -> bool:
             break
         # Cut the same number of words off the original (punctuation kept).
         n = len(_words(match.group(0)))
-        words_seen = 0
         cut = 0
-        for m in _WORD.finditer(rest):
-            words_seen += 1
+        for words_seen, m in enumerate(_WORD.finditer(rest), start=1):
             if words_seen == n:
                 cut = m.end()
                 break

@@ -114,6 +114,17 @@ class FaqRepository:
 
     # --- entries -------------------------------------------------------------------------------
 
+    async def has_entries(self, chat_id: int | None = None) -> bool:
+        """Any entry at all (``None``), or any enabled entry that applies to ``chat_id``."""
+        if chat_id is None:
+            return await self.db.fetchval("SELECT 1 FROM faq_entries LIMIT 1") is not None
+        return (
+            await self.db.fetchval(
+                "SELECT 1 FROM faq_entries WHERE chat_id IN (?, 0) AND enabled = 1 LIMIT 1", (chat_id,)
+            )
+            is not None
+        )
+
     async def get(self, entry_id: int) -> StoredEntry | None:
         row = await self.db.fetchone("SELECT * FROM faq_entries WHERE id = ?", (entry_id,))
         if row is None:
@@ -127,7 +138,7 @@ class FaqRepository:
         entry_id = await self.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
         return None if entry_id is None else await self.get(int(entry_id))
 
-    async def list(self, chat_ids: Sequence[int], *, enabled_only: bool = False) -> list[StoredEntry]:
+    async def list_entries(self, chat_ids: Sequence[int], *, enabled_only: bool = False) -> list[StoredEntry]:
         return [ev.entry for ev in await self.with_vectors(chat_ids, enabled_only=enabled_only, vectors=False)]
 
     async def with_vectors(
@@ -185,11 +196,33 @@ class FaqRepository:
         if len(questions) != len(vectors):
             raise ValueError("one embedding per question is required")
         if in_transaction:
-            return await self._save(chat_id, key, questions, vectors, encoder, answer, answers or {}, buttons,
-                                    thread_id, enabled, created_by)
+            return await self._save(
+                chat_id,
+                key,
+                questions,
+                vectors,
+                encoder,
+                answer,
+                answers or {},
+                buttons,
+                thread_id,
+                enabled,
+                created_by,
+            )
         async with self.db.transaction():
-            return await self._save(chat_id, key, questions, vectors, encoder, answer, answers or {}, buttons,
-                                    thread_id, enabled, created_by)
+            return await self._save(
+                chat_id,
+                key,
+                questions,
+                vectors,
+                encoder,
+                answer,
+                answers or {},
+                buttons,
+                thread_id,
+                enabled,
+                created_by,
+            )
 
     async def _save(
         self,
@@ -217,8 +250,18 @@ class FaqRepository:
                 thread_id = excluded.thread_id, enabled = excluded.enabled, updated_at = excluded.updated_at
             RETURNING id
             """,
-            (chat_id, key, answer, json.dumps(answers, ensure_ascii=False), buttons_json, thread_id,
-             int(enabled), created_by, now, now),
+            (
+                chat_id,
+                key,
+                answer,
+                json.dumps(answers, ensure_ascii=False),
+                buttons_json,
+                thread_id,
+                int(enabled),
+                created_by,
+                now,
+                now,
+            ),
         )
         assert row is not None
         entry_id = int(row[0])
@@ -237,8 +280,10 @@ class FaqRepository:
             )
             await self.db.executemany(
                 "INSERT INTO faq_variants (entry_id, position, text, encoder, embedding) VALUES (?, ?, ?, ?, ?)",
-                [(entry_id, int(start) + i, q, encoder, to_blob(v))
-                 for i, (q, v) in enumerate(zip(questions, vectors, strict=True))],
+                [
+                    (entry_id, int(start) + i, q, encoder, to_blob(v))
+                    for i, (q, v) in enumerate(zip(questions, vectors, strict=True))
+                ],
             )
             await self.db.execute("UPDATE faq_entries SET updated_at = ? WHERE id = ?", (epoch_now(), entry_id))
             await self._bump()
@@ -349,7 +394,7 @@ class FaqRepository:
             return {}
         marks = ",".join("?" for _ in entry_ids)
         rows = await self.db.fetchall(
-            "SELECT a.entry_id, COALESCE(SUM(v.vote = 1), 0) AS up, COALESCE(SUM(v.vote = -1), 0) AS down"
+            "SELECT a.entry_id, COALESCE(SUM(v.vote = 1), 0) AS up, COALESCE(SUM(v.vote = -1), 0) AS down"  # noqa: S608
             f" FROM faq_votes v JOIN faq_answers a ON a.id = v.answer_id WHERE a.entry_id IN ({marks})"
             " GROUP BY a.entry_id",
             tuple(entry_ids),
@@ -377,8 +422,19 @@ class FaqRepository:
             "INSERT INTO faq_unanswered (chat_id, message_id, thread_id, user_id, text, language, best_entry_id,"
             " best_score, encoder, embedding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id, message_id) DO UPDATE SET text = excluded.text, embedding = excluded.embedding",
-            (chat_id, message_id, thread_id, user_id, text, language, best_entry_id, best_score, encoder,
-             None if vector is None else to_blob(vector), at),
+            (
+                chat_id,
+                message_id,
+                thread_id,
+                user_id,
+                text,
+                language,
+                best_entry_id,
+                best_score,
+                encoder,
+                None if vector is None else to_blob(vector),
+                at,
+            ),
         )
 
     async def open_unanswered(self, chat_id: int, *, limit: int = 500) -> list[Unanswered]:
@@ -388,10 +444,15 @@ class FaqRepository:
         )
         return [
             Unanswered(
-                id=int(r["id"]), chat_id=int(r["chat_id"]), message_id=int(r["message_id"]),
-                thread_id=r["thread_id"], user_id=int(r["user_id"]), text=str(r["text"]),
+                id=int(r["id"]),
+                chat_id=int(r["chat_id"]),
+                message_id=int(r["message_id"]),
+                thread_id=r["thread_id"],
+                user_id=int(r["user_id"]),
+                text=str(r["text"]),
                 created_at=int(r["created_at"]),
-                vector=None if r["embedding"] is None else from_blob(r["embedding"]), encoder=r["encoder"],
+                vector=None if r["embedding"] is None else from_blob(r["embedding"]),
+                encoder=r["encoder"],
             )
             for r in rows
         ]
@@ -409,7 +470,13 @@ class FaqRepository:
 
 def _answer(row: aiosqlite.Row) -> AnswerRecord:
     return AnswerRecord(
-        id=int(row["id"]), chat_id=int(row["chat_id"]), entry_id=row["entry_id"], message_id=row["message_id"],
-        thread_id=row["thread_id"], question_message_id=row["question_message_id"], user_id=int(row["user_id"]),
-        how=str(row["how"]), created_at=int(row["created_at"]),
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        entry_id=row["entry_id"],
+        message_id=row["message_id"],
+        thread_id=row["thread_id"],
+        question_message_id=row["question_message_id"],
+        user_id=int(row["user_id"]),
+        how=str(row["how"]),
+        created_at=int(row["created_at"]),
     )

@@ -1,0 +1,768 @@
+"""FAQ answering: the knowledge base, matching group questions, answers, suggestions, votes,
+unanswered questions and the "save as FAQ" offer.
+
+The service never imports aiogram: it sends through the outbox with plain types and builds its
+callback data through a :class:`Callbacks` object that the handlers provide (typed CallbackData).
+Encoding runs on one dedicated worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import FaqSettings
+from bot.domain import Button, Delivery, Keyboard, MessageContext, Priority
+from bot.i18n import Translator
+from bot.services.faq_io import FaqDraft, validate_answer_html
+from bot.services.faq_matcher import (
+    FaqIndex,
+    IndexedEntry,
+    Match,
+    MatcherParams,
+    TextEncoder,
+    Thresholds,
+)
+from bot.services.questions import is_small_talk
+from bot.services.settings import community_setting
+from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
+from bot.telegram.links import message_link_or_none
+from bot.timeutil import epoch_now
+
+log = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+MODES = ("off", "mention", "auto")
+SUGGESTION_LABEL = 48  # characters of a suggestion button
+LOAD_RETRY_S = 600  # after a failed encoder load, try again this much later
+
+
+class Sender(Protocol):
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        keyboard: Keyboard | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Delivery: ...
+
+    async def edit_keyboard(
+        self, chat_id: int, message_id: int, keyboard: Keyboard | None, *, priority: Priority = Priority.REPLY
+    ) -> Delivery: ...
+
+
+class Callbacks(Protocol):
+    """Packs callback data (the handlers implement it with typed aiogram CallbackData)."""
+
+    def pick(self, entry_id: int, question_message_id: int) -> str: ...
+
+    def vote(self, answer_id: int, up: bool) -> str: ...
+
+    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str: ...
+
+
+class Roles(Protocol):
+    async def can_manage(self, chat_id: int | None, user_id: int, *, sender_chat_id: int | None = None) -> bool: ...
+
+
+class Messages(Protocol):
+    async def get(self, chat_id: int, message_id: int) -> StoredMessageLike | None: ...
+
+
+class StoredMessageLike(Protocol):
+    text: str
+    user_id: int
+    thread_id: int | None
+
+
+def _detect_language(text: str) -> str | None:
+    try:
+        from models.language import detect_language
+    except ImportError:  # pragma: no cover - models/ always ships it
+        return None
+    return detect_language(text)
+
+
+def load_encoder(name: str) -> tuple[TextEncoder, str]:
+    """The configured encoder and a tag naming it (stored next to every embedding)."""
+    from models import encoder as models_encoder
+
+    enc = models_encoder.load_default_encoder() if name == "default" else models_encoder.load_encoder(name)
+    tag = f"{'multilingual-e5-small' if name == 'default' else name}:{enc.dim}"
+    return enc, tag
+
+
+@dataclass
+class Outcome:
+    """What happened to one message (for tests and logs)."""
+
+    action: str  # answer | suggest | abstain | cooldown | skipped
+    reason: str = ""
+    match: Match | None = None
+    delivery: Delivery | None = None
+
+
+@dataclass
+class _Cached:
+    revision: int
+    index: FaqIndex
+    entries: dict[int, StoredEntry] = field(default_factory=dict)
+
+
+class FaqService:
+    def __init__(
+        self,
+        repo: FaqRepository,
+        settings: FaqSettings,
+        *,
+        sender: Sender,
+        callbacks: Callbacks,
+        roles: Roles,
+        messages: Messages,
+        encoder_loader: Callable[[], tuple[TextEncoder, str]] | None = None,
+        params: MatcherParams | None = None,
+        clock: Callable[[], int] = epoch_now,
+        bot_username: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.sender = sender
+        self.callbacks = callbacks
+        self.roles = roles
+        self.messages = messages
+        self.params = params or MatcherParams()
+        self.clock = clock
+        self.bot_username = bot_username
+        self._loader = encoder_loader or (lambda: load_encoder(settings.encoder))
+        self._encoder: TextEncoder | None = None
+        self.encoder_tag = ""
+        self._executor: ThreadPoolExecutor | None = None
+        self._cache: dict[int, _Cached] = {}
+        self._offered: set[tuple[int, int]] = set()
+        self._lock = asyncio.Lock()
+        self._load_task: asyncio.Task[bool] | None = None
+        self._failed_at: int | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the encoder thread. The model loads in the background when there are entries to match,
+        otherwise on first use (a bot without a knowledge base never loads it)."""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faq-encoder")
+        self._lock = asyncio.Lock()
+        if await self.repo.has_entries():
+            self._load_task = asyncio.create_task(self.ensure_encoder(), name="faq-encoder-load")
+
+    async def ensure_encoder(self) -> bool:
+        """Load the encoder once (re-embedding questions saved with another one); False when it cannot load."""
+        if self._encoder is not None:
+            return True
+        if self._executor is None:
+            return False
+        async with self._lock:
+            if self._encoder is not None:
+                return True
+            if self._failed_at is not None and self.clock() - self._failed_at < LOAD_RETRY_S:
+                return False
+            loop = asyncio.get_running_loop()
+            try:
+                encoder, tag = await loop.run_in_executor(self._executor, self._loader)
+            except Exception:
+                # The bot still runs (sentiment, queue, posts); FAQ stays silent until the encoder loads.
+                log.exception("FAQ answering is off: the encoder %r could not be loaded", self.settings.encoder)
+                self._failed_at = self.clock()
+                return False
+            self.encoder_tag = tag
+            stale = await self.repo.stale_variants(tag)
+            if stale:
+                log.info("re-embedding %d FAQ questions for encoder %s", len(stale), tag)
+                fn = encoder.encode_queries
+                vectors = np.asarray(
+                    await loop.run_in_executor(self._executor, fn, [text for _, text in stale]), dtype=np.float32
+                )
+                await self.repo.set_variant_vectors(
+                    [(vid, vec) for (vid, _), vec in zip(stale, vectors, strict=True)], tag
+                )
+            self._encoder = encoder
+            self._cache.clear()
+            return True
+
+    async def close(self) -> None:
+        if self._load_task is not None and not self._load_task.done():
+            with contextlib.suppress(Exception):
+                await self._load_task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    @property
+    def ready(self) -> bool:
+        return self._encoder is not None and self._executor is not None
+
+    # --- encoding (off the event loop) ----------------------------------------------------
+
+    async def _run(self, fn: Callable[[list[str]], Vectors], texts: list[str]) -> Vectors:
+        if self._executor is None or self._encoder is None:
+            raise RuntimeError("the FAQ encoder is not loaded (FaqService.start was not called)")
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(self._executor, fn, texts)
+        return np.asarray(out, dtype=np.float32)
+
+    async def encode_questions(self, texts: Sequence[str]) -> Vectors:
+        # FAQ questions and member questions are the same kind of text: both get the "query: " side.
+        if not await self.ensure_encoder() or self._encoder is None:
+            raise RuntimeError(f"the FAQ encoder {self.settings.encoder!r} is not available (see the log)")
+        return await self._run(self._encoder.encode_queries, list(texts))
+
+    # --- knowledge base --------------------------------------------------------------------
+
+    async def save_draft(self, chat_id: int, draft: FaqDraft, *, created_by: int | None = None) -> int:
+        vectors = await self.encode_questions(list(draft.questions))
+        entry_id = await self.repo.save(
+            chat_id=chat_id,
+            key=draft.key,
+            questions=draft.questions,
+            vectors=vectors,
+            encoder=self.encoder_tag,
+            answer=draft.answer,
+            answers=draft.answers,
+            buttons=draft.buttons,
+            thread_id=draft.thread_id,
+            enabled=draft.enabled,
+            created_by=created_by,
+        )
+        self._cache.clear()
+        return entry_id
+
+    async def import_drafts(self, chat_id: int, drafts: Sequence[FaqDraft]) -> tuple[int, int]:
+        """Save every draft in one transaction (all or nothing). Returns (created, updated)."""
+        texts = [q for d in drafts for q in d.questions]
+        vectors = await self.encode_questions(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+        created = updated = 0
+        at = 0
+        async with self.repo.db.transaction():
+            for d in drafts:
+                existing = await self.repo.db.fetchval(
+                    "SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, d.key)
+                )
+                n = len(d.questions)
+                await self.repo.save(
+                    chat_id=chat_id,
+                    key=d.key,
+                    questions=d.questions,
+                    vectors=vectors[at : at + n],
+                    encoder=self.encoder_tag,
+                    answer=d.answer,
+                    answers=d.answers,
+                    buttons=d.buttons,
+                    thread_id=d.thread_id,
+                    enabled=d.enabled,
+                    in_transaction=True,
+                )
+                at += n
+                if existing is None:
+                    created += 1
+                else:
+                    updated += 1
+        self._cache.clear()
+        return created, updated
+
+    async def new_key(self, chat_id: int, question: str) -> str:
+        base = _slug(question) or "faq"
+        key, n = base, 2
+        while await self.repo.get_by_key(chat_id, key) is not None:
+            key, n = f"{base}-{n}", n + 1
+        return key
+
+    async def add_entry(
+        self, chat_id: int, questions: Sequence[str], answer: str, *, created_by: int | None
+    ) -> StoredEntry:
+        questions = _clean_questions(questions)
+        if not questions:
+            raise ValueError("an entry needs at least one question")
+        why = validate_answer_html(answer)
+        if why:
+            raise ValueError(f"answer {why}")
+        key = await self.new_key(chat_id, questions[0])
+        entry_id = await self.save_draft(chat_id, FaqDraft(key, tuple(questions), answer), created_by=created_by)
+        entry = await self.repo.get(entry_id)
+        assert entry is not None
+        return entry
+
+    async def add_questions(self, entry_id: int, questions: Sequence[str]) -> int:
+        entry = await self.repo.get(entry_id)
+        if entry is None:
+            raise KeyError(entry_id)
+        new = [q for q in _clean_questions(questions) if q not in entry.questions]
+        if new:
+            vectors = await self.encode_questions(new)
+            await self.repo.add_questions(entry_id, new, vectors, self.encoder_tag)
+            self._cache.clear()
+        return len(new)
+
+    async def set_answer(self, entry_id: int, answer: str) -> None:
+        why = validate_answer_html(answer)
+        if why:
+            raise ValueError(f"answer {why}")
+        await self.repo.set_answer(entry_id, answer)
+        self._cache.clear()
+
+    async def set_enabled(self, entry_id: int, enabled: bool) -> None:
+        await self.repo.set_enabled(entry_id, enabled)
+        self._cache.clear()
+
+    async def delete(self, entry_id: int) -> bool:
+        done = await self.repo.delete(entry_id)
+        self._cache.clear()
+        return done
+
+    async def entries_for(self, chat_id: int) -> list[StoredEntry]:
+        return await self.repo.list_entries([chat_id, GLOBAL])
+
+    # --- matching ----------------------------------------------------------------------------
+
+    async def index_for(self, chat_id: int) -> _Cached:
+        revision = await self.repo.revision()
+        cached = self._cache.get(chat_id)
+        if cached is not None and cached.revision == revision:
+            return cached
+        rows = await self.repo.with_vectors([chat_id, GLOBAL], enabled_only=True)
+        entries = [
+            IndexedEntry(r.entry.id, r.entry.questions, r.vectors, r.entry.thread_id)
+            for r in rows
+            if r.vectors.shape[0] and all(tag == self.encoder_tag for tag in r.encoders)
+        ]
+        cached = _Cached(revision, FaqIndex(entries, self.params), {r.entry.id: r.entry for r in rows})
+        self._cache[chat_id] = cached
+        return cached
+
+    def thresholds(self, ctx: MessageContext | None = None) -> Thresholds:
+        s = self.settings
+        if ctx is None:
+            return Thresholds(s.answer_threshold, min(s.suggest_threshold, s.answer_threshold), s.margin)
+        community = ctx.community
+        answer = community_setting(community, "faq.answer_threshold", s.answer_threshold)
+        suggest = community_setting(community, "faq.suggest_threshold", s.suggest_threshold)
+        margin = community_setting(community, "faq.margin", s.margin)
+        return Thresholds(answer, min(suggest, answer), margin)
+
+    async def match(
+        self, chat_id: int, text: str, *, thread_id: int | None = None, thresholds: Thresholds | None = None
+    ) -> tuple[Match, Vectors]:
+        cached = await self.index_for(chat_id)
+        vector = (await self.encode_questions([text]))[0]
+        th = thresholds or self.thresholds()
+        return cached.index.match(text, vector, th, thread_id=thread_id), vector
+
+    # --- the listener ------------------------------------------------------------------------
+
+    async def on_message(self, ctx: MessageContext) -> None:
+        await self.handle(ctx)
+
+    async def handle(self, ctx: MessageContext) -> Outcome:
+        msg = ctx.msg
+        if msg.is_edit or msg.author.is_bot or not msg.text.strip() or msg.text.lstrip().startswith("/"):
+            return Outcome("skipped", "not a member's text message")
+        await self._maybe_offer_save(ctx)
+        if not self.settings.enabled or self._executor is None:
+            return Outcome("skipped", "faq disabled")
+        mode = community_setting(ctx.community, "faq.mode", self.settings.mode)
+        if mode not in MODES or mode == "off":
+            return Outcome("skipped", "mode off")
+        text = self._strip_mention(msg.text)
+        addressed = msg.mentions_bot or msg.replies_to_bot
+        if mode == "mention":
+            if not addressed:
+                return Outcome("skipped", "mention mode and not addressed")
+            if not text.strip() or is_small_talk(text):
+                return Outcome("skipped", "small talk")
+        else:
+            if not ctx.is_question:
+                return Outcome("skipped", "not a question")
+            if msg.reply_to_user_id is not None and not msg.replies_to_bot:
+                # A member asking another member in a reply: not our conversation.
+                return Outcome("skipped", "reply to another member")
+        now = self.clock()
+        recent = await self.repo.member_replies_since(msg.chat_id, msg.author.user_id, now - 3600)
+        limit = community_setting(ctx.community, "faq.member_answers_per_hour", self.settings.member_answers_per_hour)
+        if recent >= limit:
+            log.info(
+                "faq: member %s in %s reached %d replies this hour; staying quiet",
+                msg.author.user_id,
+                msg.chat_id,
+                limit,
+            )
+            return Outcome("skipped", "member limit")
+        if not await self.repo.has_entries(msg.chat_id):
+            return Outcome("skipped", "empty knowledge base")
+        if not await self.ensure_encoder():
+            return Outcome("skipped", "encoder not available")
+        cached = await self.index_for(msg.chat_id)
+        if not len(cached.index):
+            return Outcome("skipped", "no enabled entries")
+        vector = (await self.encode_questions([text]))[0]
+        match = cached.index.match(text, vector, self.thresholds(ctx), thread_id=msg.thread_id)
+        best = match.best
+        log.info(
+            "faq: %s/%s band=%s best=%s",
+            msg.chat_id,
+            msg.message_id,
+            match.band,
+            f"{best.entry_id}:{best.score:.3f}" if best else "-",
+        )
+        if match.band == "answer" and best is not None:
+            entry = cached.entries[best.entry_id]
+            return await self._answer_or_link(ctx, entry, best.score, text, match)
+        if match.band == "suggest":
+            return await self._suggest(ctx, match, cached, text)
+        await self.repo.record_unanswered(
+            chat_id=msg.chat_id,
+            message_id=msg.message_id,
+            thread_id=msg.thread_id,
+            user_id=msg.author.user_id,
+            text=msg.text,
+            language=_detect_language(text),
+            best_entry_id=best.entry_id if best else None,
+            best_score=best.score if best else None,
+            encoder=self.encoder_tag,
+            vector=vector,
+            at=now,
+        )
+        return Outcome("abstain", "below the suggest threshold", match)
+
+    def _strip_mention(self, text: str) -> str:
+        name = self.bot_username()
+        pattern = rf"@{re.escape(name)}\b" if name else r"@\w*bot\b"  # bot usernames end in "bot"
+        return " ".join(re.sub(pattern, " ", text, flags=re.IGNORECASE).split())
+
+    def answer_text(self, entry: StoredEntry, question: str, language_code: str | None) -> str:
+        lang = _detect_language(question)
+        if lang and lang in entry.answers:
+            return entry.answers[lang]
+        if lang is None and language_code:
+            code = language_code.split("-")[0].lower()
+            if code in entry.answers:
+                return entry.answers[code]
+        return entry.answer
+
+    def _answer_keyboard(self, entry: StoredEntry, answer_id: int) -> Keyboard:
+        rows: Keyboard = [[Button(text, url=url)] for text, url in entry.buttons]
+        rows.append(
+            [
+                Button("👍", callback_data=self.callbacks.vote(answer_id, True)),
+                Button("👎", callback_data=self.callbacks.vote(answer_id, False)),
+            ]
+        )
+        return rows
+
+    async def _answer_or_link(
+        self, ctx: MessageContext, entry: StoredEntry, score: float, question: str, match: Match
+    ) -> Outcome:
+        msg = ctx.msg
+        now = self.clock()
+        cooldown = community_setting(ctx.community, "faq.cooldown_minutes", self.settings.cooldown_minutes)
+        if cooldown > 0:
+            earlier = await self.repo.recent_answer(msg.chat_id, entry.id, now - cooldown * 60)
+            if earlier is not None and earlier.message_id is not None:
+                return await self._link_back(
+                    ctx, entry, earlier.message_id, earlier.thread_id, earlier.created_at, score, match
+                )
+        delivery = await self.post_answer(
+            chat_id=msg.chat_id,
+            entry=entry,
+            question=question,
+            language_code=msg.author.language_code,
+            thread_id=msg.thread_id,
+            reply_to=msg.message_id,
+            asker_id=msg.author.user_id,
+            score=score,
+            how="answer",
+        )
+        return Outcome("answer", "", match, delivery)
+
+    async def post_answer(
+        self,
+        *,
+        chat_id: int,
+        entry: StoredEntry,
+        question: str,
+        language_code: str | None,
+        thread_id: int | None,
+        reply_to: int | None,
+        asker_id: int,
+        score: float | None,
+        how: str,
+    ) -> Delivery:
+        answer_id = await self.repo.record_answer(
+            chat_id=chat_id,
+            entry_id=entry.id,
+            thread_id=thread_id,
+            question_message_id=reply_to,
+            user_id=asker_id,
+            score=score,
+            how=how,
+            at=self.clock(),
+        )
+        delivery = await self.sender.send_message(
+            chat_id,
+            self.answer_text(entry, question, language_code),
+            thread_id=thread_id,
+            reply_to=reply_to,
+            keyboard=self._answer_keyboard(entry, answer_id),
+            priority=Priority.REPLY,
+        )
+        if delivery.ok:
+            await self.repo.set_answer_message(answer_id, delivery.message_ids[-1] if delivery.message_ids else None)
+        else:
+            log.warning("faq: could not answer in %s: %s", chat_id, delivery.error)
+            await self.repo.forget_answer(answer_id)
+        return delivery
+
+    async def _link_back(
+        self,
+        ctx: MessageContext,
+        entry: StoredEntry,
+        message_id: int,
+        thread_id: int | None,
+        at: int,
+        score: float,
+        match: Match,
+    ) -> Outcome:
+        msg = ctx.msg
+        t = Translator(ctx.community.language)
+        minutes = max(1, (self.clock() - at) // 60)
+        link = message_link_or_none(msg.chat_id, message_id, username=ctx.community.username, thread_id=thread_id)
+        if link is not None:
+            text = t(
+                'I answered this {minutes} min ago: <a href="{link}">see the answer</a>.',
+                minutes=minutes,
+                link=html.escape(link, quote=True),
+            )
+        else:
+            text = t("I answered this {minutes} min ago, just above.", minutes=minutes)
+        await self.repo.record_answer(
+            chat_id=msg.chat_id,
+            entry_id=entry.id,
+            thread_id=msg.thread_id,
+            question_message_id=msg.message_id,
+            user_id=msg.author.user_id,
+            score=score,
+            how="cooldown",
+            at=self.clock(),
+        )
+        delivery = await self.sender.send_message(
+            msg.chat_id,
+            text,
+            thread_id=msg.thread_id,
+            reply_to=msg.message_id,
+            priority=Priority.REPLY,
+        )
+        return Outcome("cooldown", "", match, delivery)
+
+    async def _suggest(self, ctx: MessageContext, match: Match, cached: _Cached, question: str) -> Outcome:
+        msg = ctx.msg
+        t = Translator(ctx.community.language)
+        rows: Keyboard = []
+        for cand in match.candidates:
+            entry = cached.entries[cand.entry_id]
+            label = _label(entry.questions[0] if entry.questions else entry.key)
+            rows.append([Button(label, callback_data=self.callbacks.pick(entry.id, msg.message_id))])
+        await self.repo.record_answer(
+            chat_id=msg.chat_id,
+            entry_id=None,
+            thread_id=msg.thread_id,
+            question_message_id=msg.message_id,
+            user_id=msg.author.user_id,
+            score=match.best.score if match.best else None,
+            how="suggestion",
+            at=self.clock(),
+        )
+        delivery = await self.sender.send_message(
+            msg.chat_id,
+            t("Did you mean…?"),
+            thread_id=msg.thread_id,
+            reply_to=msg.message_id,
+            keyboard=rows,
+            priority=Priority.REPLY,
+        )
+        return Outcome("suggest", "", match, delivery)
+
+    async def pick(
+        self,
+        *,
+        chat_id: int,
+        entry_id: int,
+        question_message_id: int,
+        suggestion_message_id: int,
+        thread_id: int | None,
+        user_id: int,
+        language_code: str | None,
+    ) -> str:
+        """A suggestion button was pressed: post that answer once. Returns a short status for the toast."""
+        entry = await self.repo.get(entry_id)
+        if entry is None or not entry.enabled or entry.chat_id not in (chat_id, GLOBAL):
+            return "gone"
+        if await self.repo.answered_question(chat_id, question_message_id) is not None:
+            return "already"
+        question = ""
+        stored = await self.messages.get(chat_id, question_message_id)
+        asker = user_id
+        if stored is not None:
+            question, asker = stored.text, stored.user_id
+        delivery = await self.post_answer(
+            chat_id=chat_id,
+            entry=entry,
+            question=question,
+            language_code=language_code,
+            thread_id=thread_id,
+            reply_to=question_message_id,
+            asker_id=asker,
+            score=None,
+            how="pick",
+        )
+        if not delivery.ok:
+            return "failed"
+        await self.sender.edit_keyboard(chat_id, suggestion_message_id, None)
+        return "posted"
+
+    async def vote(self, answer_id: int, user_id: int, up: bool) -> tuple[int, int] | None:
+        record = await self.repo.get_answer(answer_id)
+        if record is None:
+            return None
+        return await self.repo.vote(answer_id, user_id, 1 if up else -1, self.clock())
+
+    # --- unanswered ------------------------------------------------------------------------
+
+    async def unanswered_groups(self, chat_id: int, *, similarity: float | None = None) -> list[list[Unanswered]]:
+        """Open unanswered questions, grouped greedily by embedding similarity (biggest group first)."""
+        items = await self.repo.open_unanswered(chat_id)
+        threshold = similarity if similarity is not None else self.settings.answer_threshold
+        groups: list[tuple[Vectors | None, list[Unanswered]]] = []
+        for item in sorted(items, key=lambda u: u.created_at):
+            v = item.vector if item.encoder == self.encoder_tag else None
+            placed = False
+            if v is not None:
+                best_i, best_s = -1, -1.0
+                for i, (centroid, _) in enumerate(groups):
+                    if centroid is None:
+                        continue
+                    s = float(centroid @ v)
+                    if s > best_s:
+                        best_i, best_s = i, s
+                if best_i >= 0 and best_s >= threshold:
+                    centroid, members = groups[best_i]
+                    members.append(item)
+                    assert centroid is not None
+                    mean = centroid * (len(members) - 1) + v
+                    groups[best_i] = (mean / max(float(np.linalg.norm(mean)), 1e-12), members)
+                    placed = True
+            if not placed:
+                groups.append((v, [item]))
+        out = [members for _, members in groups]
+        out.sort(key=lambda g: (-len(g), -max(u.created_at for u in g)))
+        return out
+
+    async def entry_from_unanswered(
+        self, chat_id: int, ids: Sequence[int], answer: str, *, created_by: int | None
+    ) -> StoredEntry:
+        items = await self.repo.unanswered_by_ids(chat_id, ids)
+        if not items:
+            raise KeyError("those questions are no longer open")
+        entry = await self.add_entry(chat_id, [u.text for u in items][:20], answer, created_by=created_by)
+        await self.repo.resolve_unanswered(chat_id, [u.id for u in items], entry.id, "resolved")
+        return entry
+
+    # --- "save as FAQ" ----------------------------------------------------------------------
+
+    async def _maybe_offer_save(self, ctx: MessageContext) -> None:
+        """A manager or admin answered a member's question by replying in the group: offer to save it."""
+        msg = ctx.msg
+        if msg.reply_to_message_id is None or msg.reply_to_user_id is None or msg.replies_to_bot:
+            return
+        if msg.reply_to_user_id == msg.author.user_id or ctx.is_question:
+            return
+        key = (msg.chat_id, msg.reply_to_message_id)
+        if key in self._offered:
+            return
+        question = await self.messages.get(msg.chat_id, msg.reply_to_message_id)
+        if question is None or not question.text.strip():
+            return
+        from bot.services.questions import is_question
+
+        if not is_question(question.text):
+            return
+        if not await self.roles.can_manage(msg.chat_id, msg.author.user_id, sender_chat_id=msg.author.sender_chat_id):
+            return
+        if msg.author.sender_chat_id is not None:
+            return  # an anonymous admin has no private chat to offer it in
+        self._offered.add(key)
+        t = Translator(msg.author.language_code or ctx.community.language)
+        text = t(
+            "You answered a question in {chat}. Save it as a FAQ entry, so I can answer it next time?\n\n"
+            "<b>Question:</b> {question}\n<b>Answer:</b> {answer}",
+            chat=html.escape(ctx.community.title),
+            question=html.escape(_short(question.text, 300)),
+            answer=html.escape(_short(msg.text, 600)),
+        )
+        keyboard: Keyboard = [
+            [
+                Button(
+                    t("💾 Save as FAQ"),
+                    callback_data=self.callbacks.save(msg.chat_id, msg.reply_to_message_id, msg.message_id),
+                )
+            ]
+        ]
+        delivery = await self.sender.send_message(msg.author.user_id, text, keyboard=keyboard)
+        if not delivery.ok:
+            log.info("faq: could not offer 'save as FAQ' to %s privately: %s", msg.author.user_id, delivery.error)
+
+    async def save_from_reply(
+        self, chat_id: int, question_message_id: int, answer_message_id: int, *, user_id: int
+    ) -> StoredEntry:
+        question = await self.messages.get(chat_id, question_message_id)
+        answer = await self.messages.get(chat_id, answer_message_id)
+        if question is None or answer is None:
+            raise KeyError("the messages are no longer stored")
+        entry = await self.add_entry(chat_id, [question.text], html.escape(answer.text), created_by=user_id)
+        return entry
+
+
+def _clean_questions(questions: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for q in questions:
+        q = " ".join(q.split())
+        if q and q not in out and len(q) <= 500:
+            out.append(q)
+    return out
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)
+    return "-".join(words[:5])[:40].strip("-")
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUGGESTION_LABEL else text[: SUGGESTION_LABEL - 1] + "…"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["Callbacks", "FaqService", "Outcome", "load_encoder"]

@@ -1,0 +1,614 @@
+"""FAQ in Telegram: /faq_add (guided dialog), /faq_list, /faq_edit, /faq_del, /faq_mode, /unanswered,
+and the buttons: "Did you mean" picks, 👍/👎 votes, "save as FAQ", edit and delete.
+
+Thin: the logic is in bot.services.faq. Management commands and buttons check
+``RoleService.can_manage(chat, user id)`` on every call; votes and picks are open to members.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.methods import AnswerCallbackQuery
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain import Button, Keyboard, Priority
+from bot.services.faq import MODES, FaqService
+from bot.services.roles import RoleService
+from bot.storage.communities import CommunityRepository
+from bot.storage.faq import GLOBAL, StoredEntry
+from bot.telegram.outbox import Outbox, OutboxError
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = {"group", "supergroup"}
+MAX_LIST = 60
+
+
+class FaqPick(CallbackData, prefix="fqp"):
+    entry_id: int
+    question: int  # the member's question message
+
+
+class FaqVote(CallbackData, prefix="fqv"):
+    answer_id: int
+    up: bool
+
+
+class FaqSave(CallbackData, prefix="fqs"):
+    chat_id: int
+    question: int
+    answer: int
+
+
+class FaqEdit(CallbackData, prefix="fqe"):
+    action: str  # add | answer | toggle | delete | really_delete | keep
+    entry_id: int
+
+
+class FaqGroup(CallbackData, prefix="fqg"):
+    unanswered_id: int
+
+
+def _pack(data: CallbackData) -> str:
+    packed = data.pack()
+    if len(packed.encode()) > 64:
+        raise ValueError(f"callback data over 64 bytes: {packed!r}")
+    return packed
+
+
+class FaqCallbacks:
+    """The service's :class:`bot.services.faq.Callbacks`, as typed aiogram CallbackData."""
+
+    def pick(self, entry_id: int, question_message_id: int) -> str:
+        return _pack(FaqPick(entry_id=entry_id, question=question_message_id))
+
+    def vote(self, answer_id: int, up: bool) -> str:
+        return _pack(FaqVote(answer_id=answer_id, up=up))
+
+    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
+        return _pack(FaqSave(chat_id=chat_id, question=question_message_id, answer=answer_message_id))
+
+
+class FaqDialog(StatesGroup):
+    questions = State()
+    answer = State()
+    add_questions = State()
+    new_answer = State()
+
+
+def _topic(message: Message | None) -> int | None:
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def _reply(outbox: Outbox, message: Message, text: str, *, keyboard: Keyboard | None = None) -> None:
+    delivery = await outbox.send_message(
+        message.chat.id,
+        text,
+        thread_id=_topic(message),
+        reply_to=message.message_id,
+        keyboard=keyboard,
+        priority=Priority.REPLY,
+    )
+    if not delivery.ok:
+        log.warning("faq: could not reply in %s: %s", message.chat.id, delivery.error)
+
+
+async def _toast(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
+    try:
+        await outbox.call(
+            None,
+            AnswerCallbackQuery(callback_query_id=query.id, text=text[:200] or None, show_alert=alert),
+            priority=Priority.REPLY,
+        )
+    except OutboxError as exc:
+        log.warning("faq: could not answer a button press: %s", exc)
+
+
+async def _may_manage(message: Message, roles: RoleService) -> bool:
+    if message.from_user is None:
+        return False
+    sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
+    return await roles.can_manage(message.chat.id, message.from_user.id, sender_chat_id=sender_chat_id)
+
+
+def _entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
+    first = html.escape(entry.questions[0]) if entry.questions else "—"
+    extra = []
+    if len(entry.questions) > 1:
+        extra.append(_("{n} phrasings").format(n=len(entry.questions)))
+    if entry.is_global:
+        extra.append(_("global"))
+    if not entry.enabled:
+        extra.append(_("off"))
+    if votes and (votes[0] or votes[1]):
+        extra.append(f"👍{votes[0]} 👎{votes[1]}")
+    tail = f" <i>({', '.join(extra)})</i>" if extra else ""
+    return f"<b>#{entry.id}</b> <code>{html.escape(entry.key)}</code>: {first}{tail}"
+
+
+def _entry_card(entry: StoredEntry) -> str:
+    questions = "\n".join(f"• {html.escape(q)}" for q in entry.questions)
+    state = _("on") if entry.enabled else _("off")
+    return _(
+        "FAQ #{id} <code>{key}</code> ({state})\n\n<b>Questions</b>\n{questions}\n\n<b>Answer</b>\n{answer}"
+    ).format(id=entry.id, key=html.escape(entry.key), state=state, questions=questions, answer=entry.answer)
+
+
+def _edit_keyboard(entry: StoredEntry) -> Keyboard:
+    return [
+        [
+            Button(_("➕ Phrasing"), callback_data=_pack(FaqEdit(action="add", entry_id=entry.id))),
+            Button(_("✏️ Answer"), callback_data=_pack(FaqEdit(action="answer", entry_id=entry.id))),
+        ],
+        [
+            Button(
+                _("Turn off") if entry.enabled else _("Turn on"),
+                callback_data=_pack(FaqEdit(action="toggle", entry_id=entry.id)),
+            ),
+            Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="delete", entry_id=entry.id))),
+        ],
+    ]
+
+
+def _entry_id(command: CommandObject) -> int | None:
+    arg = (command.args or "").strip().lstrip("#")
+    return int(arg) if arg.isdigit() else None
+
+
+async def _own_entry(
+    faq: FaqService, chat_id: int, entry_id: int, roles: RoleService, user_id: int
+) -> StoredEntry | None:
+    """An entry this chat may change: its own, or a global one for the configured managers."""
+    entry = await faq.repo.get(entry_id)
+    if entry is None:
+        return None
+    if entry.chat_id == chat_id or (entry.is_global and roles.is_manager(user_id)):
+        return entry
+    return None
+
+
+def build_router() -> Router:
+    router = Router(name="faq")
+    group = F.chat.type.in_(GROUP_TYPES)
+
+    # --- /faq_add: questions → /next → answer ----------------------------------------------
+
+    @router.message(Command("faq_add"), group)
+    async def faq_add(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        await state.clear()
+        first: list[str] = []
+        replied = message.reply_to_message
+        if (
+            replied is not None
+            and (replied.text or replied.caption)
+            and replied.message_id != message.message_thread_id
+        ):
+            first = [" ".join((replied.text or replied.caption or "").split())]
+        await state.set_state(FaqDialog.questions)
+        await state.update_data(questions=first)
+        if first:
+            text = _(
+                "New FAQ entry for: «{q}».\nSend other phrasings of the question (one per line), "
+                "or /next to write the answer. /cancel stops."
+            ).format(q=html.escape(first[0]))
+        else:
+            text = _(
+                "New FAQ entry. Send the question; several phrasings go one per line. "
+                "Then /next to write the answer. /cancel stops."
+            )
+        await _reply(outbox, message, text)
+
+    @router.message(Command("cancel"), group, StateFilter(FaqDialog))
+    async def cancel(message: Message, state: FSMContext, outbox: Outbox) -> None:
+        await state.clear()
+        await _reply(outbox, message, _("Cancelled; nothing was changed."))
+
+    @router.message(Command("next"), group, FaqDialog.questions)
+    async def to_answer(message: Message, state: FSMContext, outbox: Outbox) -> None:
+        questions = (await state.get_data()).get("questions") or []
+        if not questions:
+            await _reply(outbox, message, _("Send at least one question first."))
+            return
+        await state.set_state(FaqDialog.answer)
+        await _reply(
+            outbox,
+            message,
+            _("Now send the answer ({n} phrasings so far). Formatting and links are kept.").format(n=len(questions)),
+        )
+
+    @router.message(group, FaqDialog.questions, F.text)
+    async def got_questions(message: Message, state: FSMContext, outbox: Outbox) -> None:
+        data = await state.get_data()
+        questions: list[str] = list(data.get("questions") or [])
+        for line in (message.text or "").splitlines():
+            line = " ".join(line.split())
+            if line and line not in questions and not line.startswith("/"):
+                questions.append(line[:500])
+        await state.update_data(questions=questions[:50])
+        await _reply(
+            outbox,
+            message,
+            _("Got {n} phrasings. Send more, or /next to write the answer.").format(n=len(questions[:50])),
+        )
+
+    @router.message(group, FaqDialog.answer, F.text)
+    async def got_answer(
+        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if not await _may_manage(message, roles):  # rights may have changed mid-dialog
+            await state.clear()
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        data = await state.get_data()
+        questions: list[str] = list(data.get("questions") or [])
+        answer = message.html_text
+        try:
+            if data.get("unanswered"):
+                entry = await faq.entry_from_unanswered(
+                    message.chat.id,
+                    list(data["unanswered"]),
+                    answer,
+                    created_by=message.from_user.id if message.from_user else None,
+                )
+            else:
+                entry = await faq.add_entry(
+                    message.chat.id, questions, answer, created_by=message.from_user.id if message.from_user else None
+                )
+        except (ValueError, KeyError) as exc:
+            await _reply(
+                outbox,
+                message,
+                _("That did not work: {why}. Send the answer again, or /cancel.").format(
+                    why=html.escape(str(exc).strip("'\""))
+                ),
+            )
+            return
+        except Exception:
+            log.exception("faq: saving an entry failed")
+            await _reply(
+                outbox, message, _("Saving failed (see the log); your text is kept, send it again or /cancel.")
+            )
+            return
+        await state.clear()
+        await _reply(
+            outbox,
+            message,
+            _(
+                "Saved FAQ #{id} <code>{key}</code> with {n} phrasings. /faq_edit {id} adds phrasings or changes it."
+            ).format(id=entry.id, key=html.escape(entry.key), n=len(entry.questions)),
+        )
+
+    @router.message(group, FaqDialog.add_questions, F.text)
+    async def got_more_questions(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+        entry_id = int((await state.get_data()).get("entry_id", 0))
+        lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
+        try:
+            added = await faq.add_questions(entry_id, lines)
+        except KeyError:
+            await state.clear()
+            await _reply(outbox, message, _("That entry no longer exists."))
+            return
+        await state.clear()
+        await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
+
+    @router.message(group, FaqDialog.new_answer, F.text)
+    async def got_new_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+        entry_id = int((await state.get_data()).get("entry_id", 0))
+        try:
+            await faq.set_answer(entry_id, message.html_text)
+        except ValueError as exc:
+            await _reply(
+                outbox,
+                message,
+                _("That did not work: {why}. Send the answer again, or /cancel.").format(why=html.escape(str(exc))),
+            )
+            return
+        await state.clear()
+        await _reply(outbox, message, _("FAQ #{id} has a new answer.").format(id=entry_id))
+
+    # --- /faq_list, /faq_edit, /faq_del, /faq_mode ----------------------------------------
+
+    @router.message(Command("faq_list"), group)
+    async def faq_list(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        entries = await faq.entries_for(message.chat.id)
+        if not entries:
+            await _reply(
+                outbox,
+                message,
+                _(
+                    "No FAQ entries yet. Add one with /faq_add, or import a file "
+                    "(steward faq import FILE --chat {chat})."
+                ).format(chat=message.chat.id),
+            )
+            return
+        votes = await faq.repo.entry_votes([e.id for e in entries])
+        lines = [_entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
+        if len(entries) > MAX_LIST:
+            lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
+        await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
+
+    @router.message(Command("faq_edit"), group)
+    async def faq_edit(
+        message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        entry_id = _entry_id(command)
+        if entry_id is None:
+            await _reply(outbox, message, _("Usage: /faq_edit ID (the number from /faq_list)."))
+            return
+        assert message.from_user is not None
+        entry = await _own_entry(faq, message.chat.id, entry_id, roles, message.from_user.id)
+        if entry is None:
+            await _reply(outbox, message, _("There is no FAQ #{id} in this chat.").format(id=entry_id))
+            return
+        await _reply(outbox, message, _entry_card(entry), keyboard=_edit_keyboard(entry))
+
+    @router.message(Command("faq_del"), group)
+    async def faq_del(
+        message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        entry_id = _entry_id(command)
+        if entry_id is None:
+            await _reply(outbox, message, _("Usage: /faq_del ID (the number from /faq_list)."))
+            return
+        assert message.from_user is not None
+        entry = await _own_entry(faq, message.chat.id, entry_id, roles, message.from_user.id)
+        if entry is None:
+            await _reply(outbox, message, _("There is no FAQ #{id} in this chat.").format(id=entry_id))
+            return
+        keyboard: Keyboard = [
+            [
+                Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+            ]
+        ]
+        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + _entry_card(entry), keyboard=keyboard)
+
+    @router.message(Command("faq_mode"), group)
+    async def faq_mode(
+        message: Message,
+        command: CommandObject,
+        faq: FaqService,
+        roles: RoleService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+        community_service: object,
+    ) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        mode = (command.args or "").strip().lower()
+        if mode not in MODES:
+            community = await communities.get(message.chat.id)
+            current = community.settings.get("faq.mode", faq.settings.mode) if community else faq.settings.mode
+            await _reply(
+                outbox,
+                message,
+                _(
+                    "FAQ mode here: <b>{mode}</b>. Change it with /faq_mode off, "
+                    "/faq_mode mention (only when I am mentioned or replied to) or "
+                    "/faq_mode auto (every question)."
+                ).format(mode=html.escape(str(current))),
+            )
+            return
+        await communities.update_settings(message.chat.id, {"faq.mode": mode})
+        invalidate = getattr(community_service, "invalidate", None)
+        if callable(invalidate):
+            invalidate(message.chat.id)
+        await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
+
+    # --- /unanswered ----------------------------------------------------------------------
+
+    @router.message(Command("unanswered"), group)
+    async def unanswered(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        groups = await faq.unanswered_groups(message.chat.id)
+        if not groups:
+            await _reply(outbox, message, _("No unanswered questions recorded."))
+            return
+        lines, keyboard = [], []
+        for n, g in enumerate(groups[:10], start=1):
+            sample = "\n".join(f"   • {html.escape(_cut(u.text, 120))}" for u in g[:3])
+            more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
+            lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
+            keyboard.append(
+                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=_pack(FaqGroup(unanswered_id=g[0].id)))]
+            )
+        await _reply(
+            outbox,
+            message,
+            _("Unanswered questions, most asked first:") + "\n\n" + "\n\n".join(lines),
+            keyboard=keyboard,
+        )
+
+    # --- buttons --------------------------------------------------------------------------
+
+    @router.callback_query(FaqPick.filter())
+    async def on_pick(query: CallbackQuery, callback_data: FaqPick, faq: FaqService, outbox: Outbox) -> None:
+        msg = query.message
+        if not isinstance(msg, Message):
+            await _toast(outbox, query, _("This button has expired."))
+            return
+        status = await faq.pick(
+            chat_id=msg.chat.id,
+            entry_id=callback_data.entry_id,
+            question_message_id=callback_data.question,
+            suggestion_message_id=msg.message_id,
+            thread_id=_topic(msg),
+            user_id=query.from_user.id,
+            language_code=query.from_user.language_code,
+        )
+        texts = {
+            "posted": "",
+            "already": _("That question has been answered already."),
+            "gone": _("That entry is no longer available."),
+            "failed": _("I could not post the answer; please try again."),
+        }
+        await _toast(outbox, query, texts.get(status, ""))
+
+    @router.callback_query(FaqVote.filter())
+    async def on_vote(query: CallbackQuery, callback_data: FaqVote, faq: FaqService, outbox: Outbox) -> None:
+        counts = await faq.vote(callback_data.answer_id, query.from_user.id, callback_data.up)
+        if counts is None:
+            await _toast(outbox, query, _("This answer is no longer on record."))
+            return
+        await _toast(
+            outbox, query, _("Thanks for the feedback! 👍 {up} · 👎 {down}").format(up=counts[0], down=counts[1])
+        )
+
+    @router.callback_query(FaqSave.filter())
+    async def on_save(
+        query: CallbackQuery, callback_data: FaqSave, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if not await roles.can_manage(callback_data.chat_id, query.from_user.id):
+            await _toast(
+                outbox, query, _("Only the managers and the admins of that chat can change its FAQ."), alert=True
+            )
+            return
+        try:
+            entry = await faq.save_from_reply(
+                callback_data.chat_id, callback_data.question, callback_data.answer, user_id=query.from_user.id
+            )
+        except (KeyError, ValueError) as exc:
+            await _toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
+            return
+        await _toast(outbox, query, _("Saved as FAQ #{id}.").format(id=entry.id))
+        if isinstance(query.message, Message):
+            await outbox.edit_keyboard(query.message.chat.id, query.message.message_id, None)
+
+    @router.callback_query(FaqEdit.filter())
+    async def on_edit(
+        query: CallbackQuery,
+        callback_data: FaqEdit,
+        state: FSMContext,
+        faq: FaqService,
+        roles: RoleService,
+        outbox: Outbox,
+    ) -> None:
+        msg = query.message
+        if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
+            await _toast(
+                outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
+            )
+            return
+        entry = await _own_entry(faq, msg.chat.id, callback_data.entry_id, roles, query.from_user.id)
+        if entry is None:
+            await _toast(outbox, query, _("That entry no longer exists."))
+            return
+        action = callback_data.action
+        if action == "add":
+            await state.set_state(FaqDialog.add_questions)
+            await state.update_data(entry_id=entry.id)
+            await _toast(outbox, query, "")
+            await outbox.send_message(
+                msg.chat.id,
+                _("Send the new phrasings for FAQ #{id}, one per line (/cancel stops).").format(id=entry.id),
+                thread_id=_topic(msg),
+                priority=Priority.REPLY,
+            )
+        elif action == "answer":
+            await state.set_state(FaqDialog.new_answer)
+            await state.update_data(entry_id=entry.id)
+            await _toast(outbox, query, "")
+            await outbox.send_message(
+                msg.chat.id,
+                _("Send the new answer for FAQ #{id} (/cancel stops).").format(id=entry.id),
+                thread_id=_topic(msg),
+                priority=Priority.REPLY,
+            )
+        elif action == "toggle":
+            await faq.set_enabled(entry.id, not entry.enabled)
+            updated = await faq.repo.get(entry.id)
+            await _toast(outbox, query, _("Turned on.") if not entry.enabled else _("Turned off."))
+            if updated is not None:
+                await outbox.edit_text(
+                    msg.chat.id, msg.message_id, _entry_card(updated), keyboard=_edit_keyboard(updated)
+                )
+        elif action == "delete":
+            keyboard: Keyboard = [
+                [
+                    Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                    Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+                ]
+            ]
+            await _toast(outbox, query, "")
+            await outbox.edit_keyboard(msg.chat.id, msg.message_id, keyboard)
+        elif action == "really_delete":
+            await faq.delete(entry.id)
+            await _toast(outbox, query, _("Deleted."))
+            await outbox.edit_text(
+                msg.chat.id,
+                msg.message_id,
+                _("FAQ #{id} <code>{key}</code> was deleted.").format(id=entry.id, key=html.escape(entry.key)),
+            )
+        elif action == "keep":
+            await _toast(outbox, query, _("Kept."))
+            await outbox.edit_keyboard(msg.chat.id, msg.message_id, None)
+        else:
+            await _toast(outbox, query, _("This button has expired."))
+
+    @router.callback_query(FaqGroup.filter())
+    async def on_group(
+        query: CallbackQuery,
+        callback_data: FaqGroup,
+        state: FSMContext,
+        faq: FaqService,
+        roles: RoleService,
+        outbox: Outbox,
+    ) -> None:
+        msg = query.message
+        if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
+            await _toast(
+                outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
+            )
+            return
+        groups = await faq.unanswered_groups(msg.chat.id)
+        group_items = next((g for g in groups if any(u.id == callback_data.unanswered_id for u in g)), None)
+        if group_items is None:
+            await _toast(outbox, query, _("Those questions are no longer open."))
+            return
+        await state.set_state(FaqDialog.answer)
+        await state.update_data(questions=[u.text for u in group_items], unanswered=[u.id for u in group_items])
+        await _toast(outbox, query, "")
+        sample = "\n".join(f"• {html.escape(_cut(u.text, 120))}" for u in group_items[:5])
+        await outbox.send_message(
+            msg.chat.id,
+            _("New FAQ entry from {n} unanswered questions:\n{sample}\n\nNow send the answer (/cancel stops).").format(
+                n=len(group_items), sample=sample
+            ),
+            thread_id=_topic(msg),
+            priority=Priority.REPLY,
+        )
+
+    return router
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["GLOBAL", "FaqCallbacks", "FaqEdit", "FaqGroup", "FaqPick", "FaqSave", "FaqVote", "build_router"]
