@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 MAX_TEXT = 4096
-MAX_CAPTION_WITH_MEDIA = 4096  # the outbox continues long captions in text messages
+DIGEST_AFTER = 3  # more uncertain posts than this at a start are reported in one list
+DIGEST_SIZE = 40  # posts per list (two buttons each; Telegram allows 100 buttons)
 
 
 class PostSender(Protocol):
@@ -376,10 +377,9 @@ class PostService:
     async def catch_up(self, stuck: list[Post] | None = None) -> dict[str, int]:
         """Tell the managers about uncertain posts, send (or mark missed) what came due while we
         were down, and arm every pending post. May take a while under rate limits."""
-        counts = {"uncertain": 0, "late": 0, "missed": 0, "armed": 0, "unpins": 0}
-        for post in stuck or []:
-            counts["uncertain"] += 1
-            await self._report_uncertain(post)
+        counts = {"uncertain": len(stuck or []), "late": 0, "missed": 0, "armed": 0, "unpins": 0, "reported": 0}
+        # Bad news first, including receipts an earlier run could not deliver before it stopped.
+        counts["reported"] = await self._report_backlog(await self.repo.unreported())
         now = self.now()
         due_now: list[Post] = []
         for post in await self.repo.pending():
@@ -422,8 +422,50 @@ class PostService:
                                         error="interrupted while sending", now=now)
         log.warning("post #%s was interrupted while sending; marked uncertain", post.id)
 
-    async def _report_uncertain(self, post: Post) -> None:
-        community = await self.communities.get(post.chat_id)
+    async def _report_backlog(self, runs: list[PostRun]) -> int:
+        """Receipts for runs the managers have not heard about. A few go one by one; a crowd of
+        uncertain posts (a crash during a busy minute) goes as one list, so the managers' chat is
+        not flooded (and Telegram's 20-per-minute group limit does not delay them for minutes)."""
+        reported = 0
+        uncertain = [r for r in runs if r.status == UNCERTAIN]
+        singles = [r for r in runs if r.status != UNCERTAIN]
+        if len(uncertain) <= DIGEST_AFTER:
+            singles = runs
+            uncertain = []
+        for run in singles:
+            post = await self.repo.get(run.post_id)
+            if post is not None and await self._receipt(post, run):
+                reported += 1
+        for start in range(0, len(uncertain), DIGEST_SIZE):
+            chunk = uncertain[start : start + DIGEST_SIZE]
+            lines = [self.t(
+                "⚠️ The bot stopped while sending these {n} posts, so each may or may not have been posted. "
+                "Please check the chats, then tell me for each one. I will not post them again on my own.",
+                n=len(chunk),
+            )]
+            keyboard: Keyboard = []
+            for run in chunk:
+                post = await self.repo.get(run.post_id)
+                if post is None:
+                    continue
+                community = await self.communities.get(post.chat_id)
+                lines.append(self.t("• Post #{id} for {chat}", id=post.id,
+                                    chat=self._chat_name(community, post.chat_id)))
+                if post.recurring:
+                    keyboard.append([Button(self.t("#{id} was posted", id=post.id),
+                                            callback_data=action_data("ok", post.id))])
+                else:
+                    keyboard.append([
+                        Button(self.t("#{id} was posted", id=post.id), callback_data=action_data("posted", post.id)),
+                        Button(self.t("Post #{id} again", id=post.id), callback_data=action_data("now", post.id)),
+                    ])
+            if await self._notify("\n".join(lines), keyboard):
+                for run in chunk:
+                    await self.repo.mark_reported(run.id)
+                reported += len(chunk)
+        return reported
+
+    def _uncertain_text(self, post: Post, community: Community | None) -> tuple[str, Keyboard]:
         text = self.t(
             "⚠️ Post #{id} for {chat} may or may not have been posted: the bot stopped while sending it. "
             "Please check the chat, then tell me what happened. I will not post it again on my own.",
@@ -436,7 +478,7 @@ class PostService:
         if post.recurring:
             keyboard = [[Button(self.t("It was posted"), callback_data=action_data("ok", post.id))]]
             text += "\n" + self.t("The recurring schedule continues as planned.")
-        await self._notify(text, keyboard)
+        return text, keyboard
 
     # ------------------------------------------------------------------ firing
 
@@ -590,15 +632,18 @@ class PostService:
         title = community.title if community is not None and community.title else str(chat_id)
         return f"<b>{html.escape(title)}</b>"
 
-    async def _notify(self, text: str, keyboard: Keyboard | None = None) -> None:
+    async def _notify(self, text: str, keyboard: Keyboard | None = None) -> bool:
+        """True when at least one copy reached the managers' destination."""
         try:
-            await self.desk.post(text, keyboard=keyboard)
+            return bool(await self.desk.post(text, keyboard=keyboard))
         except Exception:
             log.exception("could not send a receipt to the managers")
+            return False
 
     async def _receipt(
         self, post: Post, run: PostRun, *, pin_note: str | None = None, next_due: int | None = None
-    ) -> None:
+    ) -> bool:
+        """Tell the managers how this run went; True when it reached them (or needed no receipt)."""
         community = await self.communities.get(post.chat_id)
         mode = self.receipts
         if community is not None:
@@ -607,7 +652,7 @@ class PostService:
         keyboard: Keyboard | None = None
         if run.status == SENT:
             if mode == "failures" and pin_note is None:
-                return
+                return True
             link = None
             if run.message_id is not None:
                 link = message_link_or_none(
@@ -646,12 +691,19 @@ class PostService:
                     Button(self.t("Send now"), callback_data=action_data("now", post.id)),
                     Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
                 ]]
+        elif run.status == UNCERTAIN:
+            text, keyboard = self._uncertain_text(post, community)
         else:
-            return
+            return True
         if next_due is not None:
             nxt = from_epoch(next_due).astimezone(zone(post.timezone)).strftime("%Y-%m-%d %H:%M")
             text += "\n" + self.t("Next: {when} ({tz}).", when=nxt, tz=html.escape(post.timezone))
-        await self._notify(text, keyboard)
+        if not await self._notify(text, keyboard):
+            log.warning("post #%s: the %s receipt did not reach the managers; will retry at the next start",
+                        post.id, run.status)
+            return False
+        await self.repo.mark_reported(run.id)
+        return True
 
     # ------------------------------------------------------------------ engagement
 

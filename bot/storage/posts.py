@@ -286,6 +286,16 @@ class PostRepository:
         )
         return [_row_to_run(row) for row in rows]
 
+    async def mark_reported(self, run_id: int) -> None:
+        await self.db.execute("UPDATE post_runs SET reported = 1 WHERE id = ?", (run_id,))
+
+    async def unreported(self) -> list[PostRun]:
+        """Bad news the managers have not received yet (the bot stopped before the receipt went out)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM post_runs WHERE reported = 0 AND status IN ('uncertain', 'missed', 'failed') ORDER BY id"
+        )
+        return [_row_to_run(row) for row in rows]
+
     async def mark_unpinned(self, run_id: int) -> None:
         await self.db.execute("UPDATE post_runs SET unpinned = 1 WHERE id = ?", (run_id,))
 

@@ -391,3 +391,39 @@ async def test_engagement_counts(env: Env) -> None:
     assert await env.service.repo.reactions(CHAT, run.message_id) == {"👍": 3, "🔥": 1}
     stored = (await env.service.repo.runs(run.post_id))[0]
     assert stored.reactions == 4
+
+
+async def test_bad_news_that_did_not_reach_the_managers_is_retried_at_the_next_start(env: Env) -> None:
+    class DeadDesk(FakeDesk):
+        async def post(self, text: str, *, keyboard: Keyboard | None = None, **kwargs: Any) -> list[Any]:
+            self.posts.append((text, keyboard))
+            return []  # nobody reachable
+
+    env.sender.fail.append(Delivery(ok=False, chat_id=CHAT, error="the chat does not exist", error_kind="not_found"))
+    env.desk = DeadDesk()
+    service = env.restart()
+    post = await service.create(await service.build(chat_id=CHAT, text="Nobody hears", when="now"))
+    await service.run_due()
+    assert len(env.desk.posts) == 1
+    env.desk = FakeDesk()
+    service = env.restart()
+    counts = await service.recover()
+    assert counts["reported"] == 1
+    assert f"Post #{post.id} could not be posted" in env.desk.posts[0][0]
+    assert (await env.restart().recover())["reported"] == 0  # delivered once, not again
+
+
+async def test_many_uncertain_posts_are_reported_in_one_list(env: Env) -> None:
+    ids = []
+    for i in range(6):
+        post = await make(env, "2026-03-20 10:00", f"P{i}")
+        assert await env.service.repo.claim(post.id, post.due_at, env.service.now())
+        ids.append(post.id)
+    service = env.restart()
+    counts = await service.recover()
+    assert counts["uncertain"] == 6 and counts["reported"] == 6
+    assert len(env.desk.posts) == 1
+    text, keyboard = env.desk.posts[0]
+    assert "may or may not" in text and all(f"Post #{i} " in text for i in ids)
+    assert keyboard is not None and [row[0].callback_data for row in keyboard] == [f"post:posted:{i}" for i in ids]
+    assert env.sender.texts() == []

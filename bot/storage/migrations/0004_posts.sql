@@ -47,6 +47,7 @@ CREATE TABLE post_runs (
     unpinned    INTEGER NOT NULL DEFAULT 0,
     replies     INTEGER NOT NULL DEFAULT 0,
     reactions   INTEGER NOT NULL DEFAULT 0,   -- latest total of message_reaction_count
+    reported    INTEGER NOT NULL DEFAULT 0,   -- the managers got the receipt for this run
     created_at  INTEGER NOT NULL
 );
 CREATE INDEX post_runs_post ON post_runs (post_id, due_at);
