@@ -108,6 +108,8 @@ class Sender(Protocol):
 
 
 class Roles(Protocol):
+    manager_ids: frozenset[int]
+
     def is_manager(self, user_id: int) -> bool: ...
     async def chat_admins(self, chat_id: int) -> set[int]: ...
 
@@ -224,7 +226,7 @@ class EscalationService:
         return 60 * int(self._setting(community, "sla_minutes", self.settings.sla_minutes))
 
     async def staff_ids(self, chat_id: int) -> set[int]:
-        staff = set(getattr(self.roles, "manager_ids", set()))
+        staff = set(self.roles.manager_ids)
         staff |= await self.roles.chat_admins(chat_id)
         staff.add(ANONYMOUS_ADMIN_ID)
         return staff
@@ -237,9 +239,13 @@ class EscalationService:
             return
         if not self.enabled(ctx.community):
             return
-        await self._thread_locks.run((msg.chat_id, ctx.thread_key), lambda: self._on_thread_message(ctx))
+        changed = await self._thread_locks.run((msg.chat_id, ctx.thread_key), lambda: self._on_thread_message(ctx))
+        if changed is not None:
+            # Outside the thread's lock: a throttled edit must not hold up the thread's next messages.
+            await self.refresh(changed)
 
-    async def _on_thread_message(self, ctx: MessageContext) -> None:
+    async def _on_thread_message(self, ctx: MessageContext) -> int | None:
+        """Open or update the thread's case; return the id of a live case whose card needs an edit."""
         msg = ctx.msg
         now = self.clock()
         case = await self.cases.active_for_thread(msg.chat_id, ctx.thread_key)
@@ -251,17 +257,18 @@ class EscalationService:
         is_negative = ctx.sentiment.label.value == "negative" and ctx.sentiment.score >= settings.negative
         keyword_hit = ctx.sentiment.label.value != "positive" and settings.keyword_matcher.find(msg.text)
         if case is None and not is_negative and not keyword_hit:
-            return  # cannot trip: every rule needs a negative message or a keyword
+            return None  # cannot trip: every rule needs a negative message or a keyword
         staff = await self.staff_ids(msg.chat_id)
         is_staff = msg.author.user_id in staff or msg.author.sender_chat_id == msg.chat_id
         decision = await self._decide(ctx, settings, staff, now)
         if case is not None:
             await self._update(case, ctx, decision, is_staff, now)
-            return
+            return None if case.shadow else case.id
         if not decision.escalate:
             log.debug("thread %s/%s: no case (%s)", msg.chat_id, ctx.thread_key, decision.detail)
-            return
+            return None
         await self._open(ctx, decision, now)
+        return None
 
     async def _decide(
         self, ctx: MessageContext, settings: PolicySettings, staff: set[int], now: int
@@ -336,8 +343,6 @@ class EscalationService:
             await self.cases.answer(
                 case.id, msg.author.user_id, msg.author.display_name, now, note="answered in the chat"
             )
-        if not case.shadow:
-            await self.refresh(case.id)
 
     # ------------------------------------------------------------------ cards
 
@@ -754,8 +759,19 @@ class EscalationService:
             TuningChange(chat_id, self.clock(), actor.user_id, None, full, str(old), str(value), f"set by {actor.name}")
         )
         log.info("%s set %s in %s: %r → %r", actor.user_id, full, chat_id, old, value)
-        shown = ", ".join(value) if isinstance(value, list) else ("on" if value is True else "off" if value is False
-                                                                  else str(value))
+        if isinstance(value, list):
+            shown = ", ".join(value)
+        elif isinstance(value, bool):
+            shown = "on" if value else "off"
+        else:
+            shown = str(value)
+        await self.desk.post(
+            t("⚙️ {name} set {key} = {value} in {title}.").format(
+                name=html.escape(actor.name), key=key, value=html.escape(shown or "—"),
+                title=html.escape(community.title),
+            ),
+            priority=Priority.NORMAL,
+        )
         return Outcome(True, t("{key} is now {value}.").format(key=key, value=html.escape(shown or "—")))
 
     async def settings_text(self, chat_id: int) -> str:

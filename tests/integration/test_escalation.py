@@ -209,6 +209,7 @@ async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
             await h.settle()
             [case] = await h.app.cases.shadow_since(0)
             assert case.shadow and "very_negative" in case.reasons
+            assert h.app.scheduler.get_job("escalation-check") is not None  # SLA reminders are timed
             assert cards(sandbox) == [] and sandbox.sent_messages(DESK) == []
             since = sandbox.mark()
             sandbox.send_message(MANAGER_ID, MANAGER_ID, "/shadow_report")
@@ -266,5 +267,37 @@ async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> N
             sandbox.send_message(CLUB, BOB, "this is a scam")
             second = await sandbox.wait_for("createForumTopic", since=since, chat_id=DESK)
             assert second.result["message_thread_id"] != case_topic
+    finally:
+        await sandbox.stop()
+
+
+async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        populate(sandbox)
+        async with running_bot(tmp_path, sandbox=sandbox) as h:
+            since = sandbox.mark()
+            sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")  # only managers who started the bot get DMs
+            await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+            since = sandbox.mark()
+            root = sandbox.send_message(CLUB, ANN, "I was promised a refund three weeks ago")
+            await sandbox.wait_for("sendMessage", lambda c: "Case #1" in c.params["text"], since=since)
+            await h.settle()
+            [card] = cards(sandbox, MANAGER_ID)
+            assert "keyword “refund”" in card["text"]
+            assert sandbox.sent_messages(DESK) == []
+            since = sandbox.mark()
+            query = sandbox.press_button(MANAGER_ID, MANAGER_ID, card["message_id"], buttons(card)["Reply"])
+            await sandbox.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)
+            await sandbox.wait_for("sendMessage", lambda c: "write your answer" in c.params["text"], since=since)
+            since = sandbox.mark()
+            sandbox.send_message(MANAGER_ID, MANAGER_ID, "Ann, I sent you a DM about the refund")
+            posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
+            await h.settle()
+            assert posted.params["text"] == "Ann, I sent you a DM about the refund"
+            assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
+            edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
+            assert "Answered by Mia" in edited["text"]
     finally:
         await sandbox.stop()

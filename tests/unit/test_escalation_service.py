@@ -369,6 +369,9 @@ async def test_community_settings_are_validated_and_logged(world: World) -> None
     settings = world.service.policy_settings(await world.community())
     assert settings.keywords == ("refund*", "chargeback") and "acme" in settings.about_matcher.terms
     assert [c.setting for c in await world.cases.tuning_log(CHAT)] == ["escalation.about", "escalation.keywords"]
+    # Every change is reported to the managers too.
+    assert [p["text"] for p in world.desk.posts][-1] == "⚙️ Mia set keywords = refund*, chargeback in Acme Club."
+    assert len(world.desk.posts) == 2
 
 
 def test_callback_data_fits_in_64_bytes() -> None:
