@@ -26,6 +26,7 @@ from bot.i18n import pick_locale
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
+from bot.services.feeds import FeedService
 from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
@@ -37,6 +38,7 @@ from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
+from bot.storage.feeds import FeedRepository
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
@@ -206,6 +208,19 @@ class Steward:
         )
         self.community_service.add_listener(self.posts)
         self._posts_catch_up: asyncio.Task[Any] | None = None
+        # News feeds: drafts for the managers, approved items become posts.
+        feeds_on = settings.scheduler.enabled and settings.scheduler.feeds_enabled
+        self.feeds = FeedService(
+            FeedRepository(self.db),
+            self.communities,
+            self.posts,
+            self.desk,
+            settings.scheduler,
+            embed=self.faq.encode_questions if settings.scheduler.encoder != "off" else None,
+            topic_texts=self._faq_questions,
+            locale=settings.community.language,
+            scheduler=self.scheduler if feeds_on else None,
+        )
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)
         self._flusher: asyncio.Task[None] | None = None
@@ -267,6 +282,9 @@ class Steward:
         from handlers import posts as post_handlers
 
         dp.include_router(post_handlers.build_router())
+        from handlers import feeds as feed_handlers
+
+        dp.include_router(feed_handlers.build_router())
         from handlers import escalation as escalation_handlers
 
         dp.include_router(escalation_handlers.build_router())
@@ -293,8 +311,16 @@ class Steward:
             "growth": self.growth,
             "stats_service": self.stats,
             "posts": self.posts,
+            "feeds": self.feeds,
             "faq": self.faq,
         }
+
+    async def _faq_questions(self, chat_id: int) -> list[str]:
+        """The community's FAQ questions (and the global ones): what news relevance is measured against."""
+        from bot.storage.faq import GLOBAL
+
+        entries = await FaqRepository(self.db).list_entries([chat_id, GLOBAL], enabled_only=True)
+        return [question for entry in entries for question in entry.questions]
 
     async def _fetch_admins(self, chat_id: int) -> set[int]:
         admins = await self.bot.get_chat_administrators(chat_id)
@@ -339,6 +365,7 @@ class Steward:
             # the catch-up (late sends, missed reports, re-arming) runs in the background.
             stuck = await self.posts.resolve_interrupted()
             self._posts_catch_up = asyncio.create_task(self.posts.catch_up(stuck), name="posts-catch-up")
+            self.feeds.start()
         self._started = True
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:

@@ -67,6 +67,7 @@ CREATE TABLE feeds (
     id              INTEGER PRIMARY KEY,
     chat_id         INTEGER NOT NULL,
     url             TEXT    NOT NULL,
+    thread_id       INTEGER,                      -- forum topic its posts go to
     title           TEXT    NOT NULL DEFAULT '',
     etag            TEXT,
     last_modified   TEXT,
@@ -88,6 +89,7 @@ CREATE TABLE feed_items (
     link         TEXT,
     title        TEXT    NOT NULL DEFAULT '',
     summary      TEXT    NOT NULL DEFAULT '',
+    text         TEXT,                -- the post text a manager wrote with Edit (NULL: built from the item)
     published_at INTEGER,
     score        REAL,
     status       TEXT    NOT NULL,   -- draft | approved | posted | skipped | duplicate | denied | irrelevant
