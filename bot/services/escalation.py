@@ -250,8 +250,11 @@ class EscalationService:
         now = self.clock()
         case = await self.cases.active_for_thread(msg.chat_id, ctx.thread_key)
         settings = self.policy_settings(ctx.community)
-        if case is not None and case.shadow and case.last_activity_at < now - settings.window_seconds:
-            # A shadow case ends when its thread goes quiet: the next trip counts as a new would-be case.
+        if case is not None and case.shadow and (
+            case.last_activity_at < now - settings.window_seconds or not self.observe(ctx.community)
+        ):
+            # A shadow case ends when its thread goes quiet (the next trip is a new would-be case) or
+            # when the community went live (so a live case can open for the thread).
             await self.cases.close(case.id, "expired", None, None, now)
             case = None
         is_negative = ctx.sentiment.label.value == "negative" and ctx.sentiment.score >= settings.negative

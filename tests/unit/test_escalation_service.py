@@ -311,6 +311,12 @@ async def test_shadow_mode_records_and_notifies_nobody(world: World) -> None:
     assert await world.service.queue() == []
     report = await world.service.shadow_report()
     assert "Acme Club" in report and "1 would-be cases" in report and "very negative message 1" in report
+    # Going live: the thread's next trip opens a live case and notifies the managers.
+    await world.communities.update_settings(CHAT, {"escalation.observe": False})
+    await world.say(12, "worst support, I hate it", "negative", 0.97, reply_to=1, reply_to_user=11)
+    [live] = await world.cases.active()
+    assert not live.shadow and len(world.desk.posts) == 1
+    assert [c.state for c in await world.cases.shadow_since(0)] == ["expired"]
 
 
 async def test_dismissals_raise_thresholds_within_bounds_logged_and_reported(tmp_path: Path) -> None:
