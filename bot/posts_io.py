@@ -266,7 +266,7 @@ async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) 
 async def export_posts(settings: Settings, *, include_all: bool = False) -> str:
     db, service = await _open(settings)
     try:
-        posts = await service.repo.list(statuses=None if include_all else EXPORT_STATUSES, limit=100_000)
+        posts = await service.repo.list_posts(statuses=None if include_all else EXPORT_STATUSES, limit=100_000)
     finally:
         await db.close()
     header = (

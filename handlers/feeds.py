@@ -101,7 +101,7 @@ def build_router() -> Router:
         if not await allowed(message, roles, None):
             return
         chat_id = message.chat.id if message.chat.type in GROUPS else None
-        items = await feeds.repo.list(chat_id)
+        items = await feeds.repo.list_feeds(chat_id)
         if not items:
             await message.answer(_("No feeds yet. Add one with /feed_add URL."))
             return
@@ -146,9 +146,10 @@ def build_router() -> Router:
             words = []
         elif not words:
             community = await communities.get(message.chat.id)
-            current = community.settings.get(f"scheduler.{LIST_KEYS[name]}", []) if community else []
+            current = community.settings.get(f"scheduler.{LIST_KEYS[name]}") if community else None
+            shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
             await message.answer(_("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)")
-                                 .format(words=html.escape(", ".join(map(str, current or [])) or "—"), cmd=name))
+                                 .format(words=html.escape(shown or "—"), cmd=name))
             return
         await communities.update_settings(message.chat.id, {f"scheduler.{LIST_KEYS[name]}": words})
         await message.answer(_("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
@@ -174,7 +175,7 @@ def build_router() -> Router:
             await state.set_state(FeedEdit.text)
             await state.update_data(item_id=item.id)
             await query.answer()
-            if query.message is not None and query.bot is not None:
+            if isinstance(query.message, Message) and query.bot is not None:
                 await query.bot.send_message(
                     query.message.chat.id,
                     _("{name}, send the new text for draft #{id} (formatting is kept), or /cancel.").format(

@@ -268,7 +268,7 @@ def build_router() -> Router:
                          communities: CommunityRepository) -> None:
         if not await manager_message(message, roles):
             return
-        items = await posts.repo.list(statuses=("pending", "paused", "uncertain", "failed", "missed"), limit=50)
+        items = await posts.repo.list_posts(statuses=("pending", "paused", "uncertain", "failed", "missed"), limit=50)
         if not items:
             await message.answer(_("No scheduled posts. Create one with /newpost."))
             return

@@ -305,7 +305,7 @@ class FeedService:
     def _list(self, community: Community | None, key: str) -> list[str]:
         if community is None:
             return []
-        value = community_setting(community, f"scheduler.{key}", [])
+        value: list[object] = community_setting(community, f"scheduler.{key}", [])
         return [str(v) for v in value if str(v).strip()]
 
     async def _vectors_for(self, texts: list[str]) -> Any | None:

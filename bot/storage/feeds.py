@@ -89,7 +89,7 @@ class FeedRepository:
         row = await self.db.fetchone("SELECT * FROM feeds WHERE id = ?", (feed_id,))
         return None if row is None else _feed(row)
 
-    async def list(self, chat_id: int | None = None) -> list[Feed]:
+    async def list_feeds(self, chat_id: int | None = None) -> list[Feed]:
         if chat_id is None:
             rows = await self.db.fetchall("SELECT * FROM feeds WHERE is_active = 1 ORDER BY id")
         else:

@@ -165,7 +165,7 @@ class PostRepository:
         row = await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,))
         return None if row is None else _row_to_post(row)
 
-    async def list(
+    async def list_posts(
         self, *, statuses: tuple[str, ...] | None = None, chat_id: int | None = None, limit: int = 1000
     ) -> list[Post]:
         sql = "SELECT * FROM posts WHERE 1 = 1"

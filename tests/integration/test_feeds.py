@@ -198,7 +198,7 @@ async def test_etag_304_backoff_and_non_feeds(tmp_path: Path, feed_server: FeedS
         assert "cannot use that feed" in reply and "not an RSS or Atom feed" in reply
         reply = await command(h, f"/feed_add {feed_server.base}/rss.xml", topic)
         assert "Subscribed" in reply
-        feed = (await h.app.feeds.repo.list(FORUM))[0]
+        feed = (await h.app.feeds.repo.list_feeds(FORUM))[0]
         assert feed.etag and feed.thread_id == topic
         assert await h.app.feeds.poll(feed) == {"not_modified": 1}
         assert feed_server.requests[-1][1].get("If-None-Match") == feed.etag
