@@ -76,12 +76,13 @@ async def test_dialog_previews_exactly_then_schedules_and_posts(tmp_path: Path) 
         h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "now")
         await h.settle()
         # The preview is the same call the post will be, in the manager's chat.
-        preview = [c for c in h.sandbox.calls("sendMessage", MANAGER_ID)[-2:]][0]
+        preview = h.sandbox.calls("sendMessage", MANAGER_ID)[-2]
         assert preview.params["text"] == "<b>Big</b> news"
         assert preview.params["disable_notification"] is True
         buttons = preview.params["reply_markup"]["inline_keyboard"]
         assert [[b["url"] for b in row] for row in buttons] == [["https://example.org/read", "https://example.org"]]
-        assert h.sandbox.calls("sendMessage", FORUM)[-1:] == [] or since  # nothing posted before confirming
+        # Nothing reaches the community before the manager confirms.
+        assert [c for c in h.sandbox.journal[since:] if c.method == "sendMessage" and c.chat_id == FORUM] == []
         await press(h, "np:save:0")
         posted = await h.sandbox.wait_for("sendMessage", chat_id=FORUM, since=since)
         assert posted.params["text"] == "<b>Big</b> news"
