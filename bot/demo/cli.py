@@ -1,0 +1,53 @@
+"""``steward demo [--out DIR] [--fast]``: the README's first command; needs no Telegram token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["cmd_demo", "register"]
+
+
+def _default_out() -> Path:
+    return Path("demo-output") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo.runner import run_demo
+
+    out_dir: Path = args.out or _default_out()
+    if out_dir.exists() and any(out_dir.iterdir()):
+        print(f"steward demo: {out_dir} is not empty; pick a new folder with --out", file=sys.stderr)
+        return 2
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The bot's own log goes to a file so the transcript stays readable.
+    handler = logging.FileHandler(out_dir / "demo.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        result = asyncio.run(run_demo(out_dir, fast=args.fast, stream=sys.stdout))
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    print(out_dir.resolve(), flush=True)
+    return 0 if result.ok else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run the real bot against a local sandbox Telegram on a scripted community (no token needed)",
+        description="Runs Steward (real polling loop, bundled model, fresh SQLite) against the sandbox Bot API "
+        "on 127.0.0.1 and prints a transcript. The database and the charts stay in the output folder; the last "
+        "line printed is that folder.",
+    )
+    p.add_argument("--out", type=Path, default=None, help="output folder (default demo-output/<UTC timestamp>)")
+    p.add_argument("--fast", action="store_true", help="keyword stand-ins instead of the bundled models (seconds)")
+    p.set_defaults(func=cmd_demo)
