@@ -399,7 +399,10 @@ class PostService:
                 counts["late"] += 1
         for run in await self.repo.pending_unpins():
             counts["unpins"] += 1
-            self._arm_unpin(run)
+            if run.unpin_at is not None and run.unpin_at <= self.now():
+                await self._unpin(run)  # came due while the bot was down
+            else:
+                self._arm_unpin(run)
         self.start()
         log.info("scheduled posts recovered: %s", counts)
         return counts

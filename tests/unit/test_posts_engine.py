@@ -427,3 +427,19 @@ async def test_many_uncertain_posts_are_reported_in_one_list(env: Env) -> None:
     assert "may or may not" in text and all(f"Post #{i} " in text for i in ids)
     assert keyboard is not None and [row[0].callback_data for row in keyboard] == [f"post:posted:{i}" for i in ids]
     assert env.sender.texts() == []
+
+
+async def test_unpin_after_survives_a_restart(env: Env) -> None:
+    post = await make(env, "now", "Pinned", pin=True, unpin_after_min=30)
+    runs = await env.service.run_due()
+    run = runs[0]
+    assert run is not None and run.unpin_at is not None
+    assert [c[0] for c in env.sender.calls] == ["message", "pin"]
+    assert env.scheduler.get_job(f"unpin:{run.id}") is not None
+    env.clock.advance(minutes=31)  # the bot was down when the unpin was due
+    service = env.restart()
+    counts = await service.recover()
+    assert counts["unpins"] == 1
+    assert ("unpin", CHAT, run.message_id) in [(c[0], c[1], c[2].get("message_id")) for c in env.sender.calls]
+    assert (await env.restart().recover())["unpins"] == 0
+    assert post.id == run.post_id
