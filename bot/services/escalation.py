@@ -263,6 +263,10 @@ class EscalationService:
             return None  # cannot trip: every rule needs a negative message or a keyword
         staff = await self.staff_ids(msg.chat_id)
         is_staff = msg.author.user_id in staff or msg.author.sender_chat_id == msg.chat_id
+        if case is not None and not is_negative and not keyword_hit:
+            # A calm message in a thread with a case: it only moves the reply target and the card.
+            await self._update(case, ctx, Decision((), "calm message"), is_staff, now)
+            return None if case.shadow else case.id
         decision = await self._decide(ctx, settings, staff, now)
         if case is not None:
             await self._update(case, ctx, decision, is_staff, now)

@@ -110,46 +110,89 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+_WORD = re.compile(r"\w+")
+
+
 class TermMatcher:
     """Whole-word matching of a list of terms, Unicode-aware, never inside a longer word.
 
     ``refund`` matches "Refund!" and "a refund." but not "refunded" or "nonrefundable";
     ``refund*`` also matches "refunds" and "refunded". Multi-word terms match across any whitespace.
+
+    Single words (the usual case) are looked up per word of the text (a dict and a few prefix
+    checks), which stays fast with long term lists; other terms go through one regex.
     """
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms: tuple[str, ...] = tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
+        self._words: dict[str, str] = {}  # normalised word → term
+        self._stems: list[tuple[str, str]] = []  # (normalised prefix, term)
         parts: list[str] = []
+        self._by_group: dict[str, str] = {}
         for index, term in enumerate(self.terms):
             normalised = _normalise(term)
             stem = normalised.endswith("*")
             body = normalised.rstrip("*").strip()
             if not body:
                 continue
+            if _WORD.fullmatch(body):
+                if stem:
+                    self._stems.append((body, term))
+                else:
+                    self._words.setdefault(body, term)
+                continue
             pattern = r"\s+".join(re.escape(word) for word in body.split())
             tail = r"\w*" if stem else ""
             parts.append(rf"(?P<t{index}>(?<!\w){pattern}{tail}(?!\w))")
+            self._by_group[f"t{index}"] = term
         self._regex = re.compile("|".join(parts)) if parts else None
-        self._by_group = {f"t{i}": term for i, term in enumerate(self.terms)}
+        self._stem_regex = (
+            re.compile("|".join(f"(?P<s{i}>{re.escape(prefix)})" for i, (prefix, _) in enumerate(self._stems)))
+            if self._stems
+            else None
+        )
+        # A thread's window is re-read on every new negative message: remember recent answers.
+        self._memo = lru_cache(maxsize=1024)(self._search)
 
     def __bool__(self) -> bool:
-        return self._regex is not None
+        return bool(self._words or self._stems or self._regex is not None)
 
     def find(self, text: str) -> str | None:
         """The configured term that matches first in ``text``, or None."""
-        if self._regex is None or not text:
+        return self.find_normalised(_normalise(text)) if text and self else None
+
+    def find_normalised(self, text: str) -> str | None:
+        """Like :meth:`find` for text already passed through ``_normalise`` (saves work per matcher)."""
+        if not text:
             return None
-        match = self._regex.search(_normalise(text))
-        if match is None:
-            return None
-        return self._by_group[str(match.lastgroup)]
+        return self._memo(text)
+
+    def _search(self, text: str) -> str | None:
+        best: tuple[int, str] | None = None
+        if self._words or self._stems:
+            for match in _WORD.finditer(text):
+                word = match.group()
+                term = self._words.get(word)
+                if term is None and self._stem_regex is not None:
+                    stem = self._stem_regex.match(word)
+                    if stem is not None:
+                        term = self._stems[int(str(stem.lastgroup)[1:])][1]
+                if term is not None:
+                    best = (match.start(), term)
+                    break
+        if self._regex is not None:
+            found = self._regex.search(text)
+            if found is not None and (best is None or found.start() < best[0]):
+                best = (found.start(), self._by_group[str(found.lastgroup)])
+        return None if best is None else best[1]
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _matcher(terms: tuple[str, ...]) -> TermMatcher:
     return TermMatcher(terms)
 
 
+@lru_cache(maxsize=512)
 def description_terms(description: str) -> tuple[str, ...]:
     """Distinctive words of a community description: its brand, product and service names."""
     words = re.findall(r"\w+", _normalise(description))
@@ -204,9 +247,14 @@ class EscalationPolicy:
     """Stateless: ``EscalationPolicy().decide(window, settings, now=..., staff_ids=..., bot_id=...)``."""
 
     def relevance(self, text: str, settings: PolicySettings) -> Relevance:
-        if settings.about_matcher.find(text) or settings.keyword_matcher.find(text):
+        return self._relevance(_normalise(text), settings.about_matcher, settings.keyword_matcher,
+                               settings.outside_matcher)
+
+    @staticmethod
+    def _relevance(normalised: str, about: TermMatcher, keywords: TermMatcher, outside: TermMatcher) -> Relevance:
+        if about.find_normalised(normalised) or keywords.find_normalised(normalised):
             return Relevance.US
-        if settings.outside_matcher.find(text):
+        if outside.find_normalised(normalised):
             return Relevance.OUTSIDE
         return Relevance.UNKNOWN
 
@@ -232,6 +280,8 @@ class EscalationPolicy:
         ]
         if not members:
             return Decision((), "no member messages in the window")
+        about_matcher, keyword_matcher = settings.about_matcher, settings.keyword_matcher
+        outside_matcher = settings.outside_matcher
 
         def is_negative(m: WindowMessage) -> bool:
             return m.label == "negative" and (m.score or 0.0) >= settings.negative
@@ -251,7 +301,8 @@ class EscalationPolicy:
             addressed = m.reply_to_user_id is not None and (
                 m.reply_to_user_id in staff_ids or m.reply_to_user_id == bot_id
             )
-            if not addressed and self.relevance(m.text, settings) is Relevance.OUTSIDE:
+            relevance = self._relevance(_normalise(m.text), about_matcher, keyword_matcher, outside_matcher)
+            if not addressed and relevance is Relevance.OUTSIDE:
                 outside += 1
                 continue
             counted.append(m)
@@ -264,7 +315,7 @@ class EscalationPolicy:
         for m in members:
             if m.label == "positive":
                 continue
-            found = settings.keyword_matcher.find(m.text)
+            found = keyword_matcher.find(m.text)
             if found is not None:
                 reasons.append(Reason.KEYWORD)
                 notes.append(f"keyword {found!r} in message {m.message_id}")
