@@ -304,3 +304,34 @@ def test_command_prints_the_report_path_last(
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == str(out / "report.html")
     assert any("35 asked, 13 answered, 22 unanswered" in line for line in lines)
+
+
+async def test_faq_candidates_import_with_steward_faq_import_as_disabled_entries(tmp_path: Path) -> None:
+    import io
+
+    from bot.config import Settings
+    from bot.faq_cli import run_import
+    from bot.storage.db import Database
+    from tests.fakes import HashingEncoder
+
+    faq = tmp_path / "faq.toml"
+    run_analyze(EXAMPLE, tmp_path / "r", faq_out=faq, model=FakeClassifier(), encoder=FakeEncoder(), similarity=0.8)
+    settings = Settings(database={"path": str(tmp_path / "steward.db")})
+    encoder = HashingEncoder()
+    out = io.StringIO()
+    code = await run_import(settings, faq, -1001234567890, partial=False, out=out,
+                            encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"))
+    assert code == 0, out.getvalue()
+    db = Database(settings.database.path)
+    await db.open()
+    try:
+        rows = await db.fetchall("SELECT key, enabled, answer FROM faq_entries ORDER BY key")
+        variants = await db.fetchval("SELECT COUNT(*) FROM faq_variants")
+    finally:
+        await db.close()
+    assert [(r["key"], r["enabled"], r["answer"]) for r in rows] == [
+        ("candidate-1-wifi-password", 0, PLACEHOLDER_ANSWER),
+        ("candidate-2-book-laser-cutter", 0, PLACEHOLDER_ANSWER),
+        ("candidate-3-parking-near-space", 0, PLACEHOLDER_ANSWER),
+    ]
+    assert variants == 16
