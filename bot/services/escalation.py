@@ -737,7 +737,7 @@ class EscalationService:
                 value = round(float(raw.replace(",", ".")), 3)
                 if not 0.0 < value <= 1.0:
                     raise ValueError(t("use a number between 0 and 1, such as 0.9"))
-            elif key in ("pile_on_members", "window_minutes", "sla_minutes", "snooze_minutes"):
+            elif key in ("pile_on_members", "window_minutes", "sla_minutes", "reminder_minutes", "snooze_minutes"):
                 value = int(raw)
                 low = 2 if key == "pile_on_members" else 1
                 if not low <= value <= 10_080:
@@ -795,6 +795,9 @@ class EscalationService:
             t("pile_on_members: {value}").format(value=p.pile_on_members),
             t("window_minutes: {value}").format(value=p.window_seconds // 60),
             t("sla_minutes: {value}").format(value=self.sla_seconds(community) // 60),
+            t("reminder_minutes: {value}").format(
+                value=self._setting(community, "reminder_minutes", self.settings.reminder_minutes)
+            ),
             t("keywords: {value}").format(value=html.escape(", ".join(p.keywords) or "—")),
             t("about: {value}").format(value=html.escape(p.about or "—")),
             t("about_keywords: {value}").format(value=html.escape(", ".join(p.about_keywords) or "—")),

@@ -301,3 +301,39 @@ async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path
             assert "Answered by Mia" in edited["text"]
     finally:
         await sandbox.stop()
+
+
+async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token=TOKEN)
+    await sandbox.start()
+    try:
+        populate(sandbox)
+
+        async def ask(chat_id: int, user_id: int, text: str) -> str:
+            since = sandbox.mark()
+            sandbox.send_message(chat_id, user_id, text)
+            call = await sandbox.wait_for("sendMessage", since=since, chat_id=chat_id)
+            return str(call.params["text"])
+
+        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
+            assert "Usage: /case" in await ask(DESK, MANAGER_ID, "/case twelve")
+            assert "There is no case #99" in await ask(DESK, MANAGER_ID, "/case 99")
+            assert "Only Steward's managers" in await ask(DESK, NICK, "/queue")
+            assert "The queue is empty" in await ask(DESK, MANAGER_ID, "/queue")
+            # In the community: members are refused; the admin sees and changes the settings.
+            assert "Only this group's admins" in await ask(CLUB, ANN, "/escalation observe on")
+            shown = await ask(CLUB, ADMIN_ID, "/escalation")
+            assert "pile_on_members: 3" in shown and "Precision: —" in shown
+            assert "use on or off" in await ask(CLUB, ADMIN_ID, "/escalation observe maybe")
+            assert "Unknown setting" in await ask(CLUB, ADMIN_ID, "/escalation colour red")
+            assert "observe is now on" in await ask(CLUB, ADMIN_ID, "/escalation observe on")
+            await h.settle()
+            community = await h.app.communities.get(CLUB)
+            assert community is not None and community.settings["escalation.observe"] is True
+            assert any("Ada set observe = on in Acme Club" in t for t in sandbox.sent_texts(DESK))
+            # Shadow mode is live at once: a very negative message makes no card.
+            sandbox.send_message(CLUB, BOB, "worst service ever, I hate it")
+            await h.settle()
+            assert cards(sandbox) == [] and len(await h.app.cases.shadow_since(0)) == 1
+    finally:
+        await sandbox.stop()
