@@ -427,7 +427,9 @@ class FeedService:
 
     async def _card(self, item: FeedItem, feed: Feed | None, community: Community | None) -> None:
         copies = await self._notify(self._card_text(item, feed, community), self._card_keyboard(item))
-        await self.repo.set_cards(item.id, [[c.chat_id, c.message_id, c.thread_id] for c in copies])
+        refs = [[int(c.chat_id), int(c.message_id), getattr(c, "thread_id", None)]
+                for c in copies if hasattr(c, "chat_id") and hasattr(c, "message_id")]
+        await self.repo.set_cards(item.id, refs)
 
     async def _update_cards(self, item: FeedItem, text: str, keyboard: Keyboard | None) -> None:
         refs = [_CardRef(int(c[0] or 0), int(c[1] or 0), c[2] if len(c) > 2 else None) for c in item.cards]
