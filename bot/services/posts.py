@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Button, Community, Delivery, ErrorKind, Keyboard, MessageContext, Priority
@@ -734,8 +735,55 @@ class PostService:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+TELEGRAM_TAGS = frozenset({
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span", "tg-spoiler",
+    "tg-emoji", "blockquote",
+})
+
+
+class _HtmlCheck(HTMLParser):
+    """Telegram's HTML subset: known tags, properly nested."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.problem = self.problem or "<br> is not supported; use a line break"
+        elif tag not in TELEGRAM_TAGS:
+            self.problem = self.problem or f"<{tag}> is not supported by Telegram"
+        else:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problem = self.problem or f"</{tag}> does not close the open tag"
+        else:
+            self.stack.pop()
+
+
+def html_problem(text: str) -> str | None:
+    """Why Telegram would refuse this HTML, or None."""
+    checker = _HtmlCheck()
+    try:
+        checker.feed(text)
+        checker.close()
+    except Exception as exc:  # HTMLParser is lenient; this is a safety net
+        return str(exc)
+    if checker.problem:
+        return checker.problem
+    if checker.stack:
+        return f"<{checker.stack[-1]}> is never closed"
+    return None
+
+
 def validate(post: Post) -> None:
     """Raise PostError naming the field when a post cannot be sent as described."""
+    problem = html_problem(post.text)
+    if problem:
+        raise PostError(f"text: {problem} (escape a literal < as &lt;)")
     if post.media_kind not in (None, "photo", "document"):
         raise PostError(f"media: must be photo or document, not {post.media_kind!r}")
     if post.media_kind is not None and not post.media:

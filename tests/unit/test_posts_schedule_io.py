@@ -214,3 +214,13 @@ def test_post_to_toml_is_valid_toml() -> None:
     post = Post(chat_id=-1, text='a "b"\\c', at_local="2030-01-01 10:00:00", timezone="UTC", id=3)
     data: dict[str, Any] = tomllib.loads(post_to_toml(post))
     assert data["post"][0]["text"] == 'a "b"\\c'
+
+
+async def test_import_refuses_html_telegram_would_reject(tmp_path: Path) -> None:
+    with pytest.raises(ImportError_) as info:
+        await run_import(tmp_path, '[[post]]\nchat = -100123\ntext = "<b>bold"\nat = "2030-01-01 10:00"\n'
+                                   '[[post]]\nchat = -100123\ntext = "<div>x</div>"\nat = "2030-01-01 10:00"\n')
+    assert info.value.errors == [
+        "post 1: text: <b> is never closed (escape a literal < as &lt;)",
+        "post 2: text: <div> is not supported by Telegram (escape a literal < as &lt;)",
+    ]
