@@ -37,7 +37,7 @@ from bot.storage.cases import CardCopy, Case, CaseRepository, Feedback, PendingR
 from bot.storage.communities import CommunityRepository
 from bot.storage.messages import MessageRepository
 from bot.telegram.links import message_link_or_none
-from bot.timeutil import epoch_now
+from bot.timeutil import epoch_now, to_epoch
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class EscalationService:
             # A calm message in a thread with a case: it only moves the reply target and the card.
             await self._update(case, ctx, Decision((), "calm message"), is_staff, now)
             return None if case.shadow else case.id
-        decision = await self._decide(ctx, settings, staff, now)
+        decision = await self._decide(ctx, settings, staff)
         if case is not None:
             await self._update(case, ctx, decision, is_staff, now)
             return None if case.shadow else case.id
@@ -277,10 +277,11 @@ class EscalationService:
         await self._open(ctx, decision, now)
         return None
 
-    async def _decide(
-        self, ctx: MessageContext, settings: PolicySettings, staff: set[int], now: int
-    ) -> Decision:
+    async def _decide(self, ctx: MessageContext, settings: PolicySettings, staff: set[int]) -> Decision:
         msg = ctx.msg
+        # The window ends at this message (not at our clock): a backlog delivered after downtime is
+        # judged as it happened, and a sender clock a second ahead cannot push the message out.
+        now = to_epoch(msg.date)
         stored = await self.messages.thread_window(
             msg.chat_id, ctx.thread_key, since=now - settings.window_seconds, limit=100
         )

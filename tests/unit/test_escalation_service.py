@@ -113,6 +113,7 @@ class World:
         *,
         reply_to: int | None = None,
         reply_to_user: int | None = None,
+        ago: int = 0,
     ) -> int:
         mid = self.next_message
         self.next_message += 1
@@ -121,7 +122,7 @@ class World:
             message_id=mid,
             author=Author(user_id, f"user{user_id}"),
             text=text,
-            date=datetime.fromtimestamp(self.clock.now, UTC),
+            date=datetime.fromtimestamp(self.clock.now - ago, UTC),
             reply_to_message_id=reply_to,
             reply_to_user_id=reply_to_user,
         )
@@ -384,3 +385,17 @@ def test_callback_data_fits_in_64_bytes() -> None:
     data = pack_case_action("dismiss", 2**63 - 1)
     assert len(data.encode()) <= 64
     assert CaseAction.unpack(data) == CaseAction(action="dismiss", case_id=2**63 - 1)
+
+
+async def test_a_backlog_after_downtime_is_judged_by_message_time(world: World) -> None:
+    # Three members piled on two hours ago while Steward was down; the updates arrive now.
+    root = await world.say(11, "this is terrible", "negative", 0.75, ago=7200)
+    await world.say(12, "terrible", "negative", 0.75, reply_to=root, reply_to_user=11, ago=7150)
+    await world.say(13, "awful", "negative", 0.75, reply_to=root, reply_to_user=11, ago=7100)
+    [case] = await world.cases.active()
+    assert case.reasons == ("pile_on",) and case.opened_at == world.clock.now
+    # Old complaints far apart in time are still not a pile-on.
+    other = await world.say(21, "this is terrible", "negative", 0.75, ago=9000)
+    await world.say(22, "terrible", "negative", 0.75, reply_to=other, reply_to_user=21, ago=5000)
+    await world.say(23, "awful", "negative", 0.75, reply_to=other, reply_to_user=21, ago=1000)
+    assert len(await world.cases.active()) == 1
