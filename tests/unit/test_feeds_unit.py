@@ -111,3 +111,32 @@ async def test_second_poll_of_the_same_items_adds_nothing(feeds: tuple[FeedServi
     assert await service.poll(feed) == {}
     assert len(await service.repo.items(CHAT)) == 1
     assert len(desk.posts) == 1
+
+
+async def test_auto_post_skips_the_draft(feeds: tuple[FeedService, FakeClock, Any]) -> None:
+    service, _clock, desk = feeds
+    await service.communities.update_settings(CHAT, {"scheduler.feed_auto_post": True, "scheduler.feed_slots": []})
+    _feed, counts = await service.add_feed(CHAT, "https://e.org/rss", thread_id=7, added_by=1)
+    assert counts == {"posted": 1}
+    item = (await service.repo.items(CHAT))[0]
+    assert item.status == "approved" and item.post_id is not None
+    post = await service.posts.repo.get(item.post_id)
+    assert post is not None and post.thread_id == 7 and post.due_at == service.now()
+    assert not any("Draft #" in text for text, _ in desk.posts)
+
+
+async def test_relevance_uses_faq_questions_through_embeddings(feeds: tuple[FeedService, FakeClock, Any]) -> None:
+    from tests.integration.test_feeds import FakeEncoder
+
+    service, _clock, _desk = feeds
+    service.embed = FakeEncoder()
+
+    async def faq(chat_id: int) -> list[str]:
+        return ["how do I descale my espresso machine"]
+
+    service.topic_texts = faq
+    community = await service.communities.get(CHAT)
+    close, why = await service.relevance(community, "How to descale an espresso machine")
+    far, _ = await service.relevance(community, "Football results tonight")
+    assert close > service.settings.feed_relevance > far
+    assert "descale" in why
