@@ -30,13 +30,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    ok = False
     try:
         result = asyncio.run(run_demo(out_dir, fast=args.fast, stream=sys.stdout))
+        ok = result.ok
+    except Exception as exc:  # the sandbox or the bot could not start: say why, keep the folder
+        logging.getLogger(__name__).exception("the demo stopped")
+        print(f"steward demo: stopped: {type(exc).__name__}: {exc} (details in {out_dir / 'demo.log'})", flush=True)
     finally:
         root.removeHandler(handler)
         handler.close()
     print(out_dir.resolve(), flush=True)
-    return 0 if result.ok else 1
+    return 0 if ok else 1
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

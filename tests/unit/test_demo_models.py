@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.demo.runner import choose_models
 from bot.demo.stand_ins import HashingEncoder, KeywordClassifier
@@ -52,3 +54,21 @@ def test_stand_ins_behave() -> None:
     vecs = HashingEncoder().encode_queries(["What is the wifi password?", "What's the wifi password", "parking"])
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0)
     assert vecs[0] @ vecs[1] > 0.7 > vecs[0] @ vecs[2]
+
+
+def test_a_demo_that_cannot_start_says_why_and_still_ends_with_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.__main__ import main
+    from bot.demo import runner
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise OSError("address already in use")
+
+    monkeypatch.setattr(runner, "run_demo", broken)
+    out = tmp_path / "demo"
+    assert main(["demo", "--fast", "--out", str(out)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == str(out.resolve())
+    assert "stopped: OSError: address already in use" in lines[-2]
+    assert "address already in use" in (out / "demo.log").read_text(encoding="utf-8")
