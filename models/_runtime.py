@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import warnings
@@ -12,6 +13,8 @@ from models import e5_build
 
 if TYPE_CHECKING:
     import torch
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -96,9 +99,11 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     """Dynamic int8 quantization of every ``nn.Linear`` (in place: the shared embedding is not copied)."""
     import torch
 
+    quantize_dynamic = getattr(getattr(torch, "ao", None) and torch.ao.quantization, "quantize_dynamic", None)
+    if quantize_dynamic is None:  # a future torch without eager quantization: stay in fp32, slower but right
+        log.warning("torch %s has no quantize_dynamic; the model runs in fp32", torch.__version__)
+        return model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        q: torch.nn.Module = torch.ao.quantization.quantize_dynamic(
-            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-        )
+        q: torch.nn.Module = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     return q

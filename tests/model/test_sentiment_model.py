@@ -145,3 +145,21 @@ def test_evaluate_command_json(shared_datasets: Path) -> None:
     assert result["n"] == 64
     assert 0.5 < result["macro_recall"] <= 1.0
     assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_load_plain_hf_directory_matches_overlay(tmp_path: Path, classifier: SentimentClassifier) -> None:
+    """``load(dir)`` takes any local transformers classifier; the materialized default agrees with itself."""
+    from models.sentiment import HFSentimentClassifier, load, materialize_hf_checkpoint
+
+    ckpt = materialize_hf_checkpoint(tmp_path / "hf")
+    plain = load(str(ckpt))
+    assert isinstance(plain, HFSentimentClassifier)
+    texts = [t for t, _ in CLEAR["en"] + CLEAR["ru"]]
+    assert [v.label for v in plain.predict(texts)] == [v.label for v in classifier.predict(texts)]
+
+
+def test_load_refuses_missing_path() -> None:
+    from models.sentiment import load
+
+    with pytest.raises(FileNotFoundError):
+        load("./no/such/model")
