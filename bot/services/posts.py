@@ -169,6 +169,8 @@ class PostService:
             first = schedule.first_due(from_epoch(now), tz)
             due = to_epoch(first) if first is not None else None
             at_local, cron = schedule.at_local, schedule.cron
+            if schedule.at is not None and due is not None and due < now - 60:
+                raise PostError("at: " + self.t("{when} ({tz}) has already passed", when=when.strip(), tz=tz_name))
             if cron is not None and due is None:
                 raise PostError(self.t("the cron expression never fires"))
         post = Post(

@@ -185,6 +185,8 @@ async def test_invalid_posts_are_refused_with_the_field(env: Env) -> None:
         await make(env, "now", "   ")
     with pytest.raises(ValueError, match="cannot read the time"):
         await make(env, "tomorrow-ish", "x")
+    with pytest.raises(PostError, match=r"at: 2026-03-19 10:00 \(Europe/Berlin\) has already passed"):
+        await make(env, "2026-03-19 10:00", "x")
 
 
 # ---------------------------------------------------------------------- recurring and DST

@@ -176,7 +176,7 @@ timezone = "Mars/Olympus"
     errors = info.value.errors
     assert errors[0].startswith("post 2: chat:")
     assert errors[1].startswith("post 3: at: missing")
-    assert errors[2] == "post 4: at: 2020-01-01 10:00 is in the past"
+    assert errors[2] == "post 4: at: 2020-01-01 10:00 (Europe/Berlin) has already passed"
     assert errors[3].startswith("post 5: colour: unknown field")
     assert errors[4].startswith("post 6: buttons:")
     assert errors[5].startswith("post 7: timezone:")
