@@ -245,7 +245,12 @@ class Steward:
             locale=self.settings.community.language,
             pack=pack_case_action,
             settings_cache=self.community_service,
+            describe_chat=self._chat_description,
         )
+
+    async def _chat_description(self, chat_id: int) -> str | None:
+        chat = await self.bot.get_chat(chat_id)
+        return chat.description
 
     def _build_faq(self, encoder_loader: Callable[[], Any] | None) -> FaqService:
         from bot.services.questions import is_question

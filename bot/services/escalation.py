@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ from bot.timeutil import epoch_now, to_epoch
 log = logging.getLogger(__name__)
 
 EpochClock = Callable[[], int]
+DescribeChat = Callable[[int], Awaitable[str | None]]
+DESCRIPTION_TTL = 6 * 3600
 CallbackPacker = Callable[[str, int], str]
 
 # Button actions (kept short: they travel in callback data).
@@ -175,6 +177,7 @@ class EscalationService:
         clock: EpochClock = epoch_now,
         settings_cache: SettingsCache | None = None,
         policy: EscalationPolicy | None = None,
+        describe_chat: DescribeChat | None = None,
     ) -> None:
         self.settings = settings
         self.cases = cases
@@ -190,6 +193,9 @@ class EscalationService:
         self.clock = clock
         self.settings_cache = settings_cache
         self.policy = policy or EscalationPolicy()
+        # The group's own Telegram description says what it is about; read it now and then.
+        self.describe_chat = describe_chat
+        self._descriptions: dict[int, tuple[int, str]] = {}
         self._thread_locks = _KeyedLocks()
         self._refreshing: set[int] = set()
         self._dirty: set[int] = set()
@@ -215,6 +221,22 @@ class EscalationService:
             about_keywords=tuple(str(k) for k in self._setting(community, "about_keywords", list(s.about_keywords))),
             outside_topics=tuple(str(k) for k in outside),
         )
+
+    async def description(self, chat_id: int) -> str:
+        """The community's Telegram description (cached for hours; empty when unknown)."""
+        if self.describe_chat is None:
+            return ""
+        now = self.clock()
+        cached = self._descriptions.get(chat_id)
+        if cached is not None and now - cached[0] < DESCRIPTION_TTL:
+            return cached[1]
+        try:
+            text = await self.describe_chat(chat_id) or ""
+        except Exception as exc:  # the API may refuse; the policy works without it
+            log.warning("could not read the description of chat %s: %s", chat_id, exc)
+            text = cached[1] if cached is not None else ""
+        self._descriptions[chat_id] = (now, text)
+        return text
 
     def observe(self, community: Community | None) -> bool:
         return bool(self._setting(community, "observe", self.settings.observe))
@@ -267,6 +289,9 @@ class EscalationService:
             # A calm message in a thread with a case: it only moves the reply target and the card.
             await self._update(case, ctx, Decision((), "calm message"), is_staff, now)
             return None if case.shadow else case.id
+        described = await self.description(msg.chat_id)
+        if described:
+            settings = replace(settings, about=f"{settings.about}\n{described}".strip())
         decision = await self._decide(ctx, settings, staff)
         if case is not None:
             await self._update(case, ctx, decision, is_staff, now)

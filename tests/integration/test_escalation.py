@@ -27,7 +27,10 @@ def populate(sb: SandboxBotAPI, *, forum_desk: bool = False) -> int:
         sb.add_user(uid, name)
     sb.add_user(ADMIN_ID, "Ada")
     sb.add_user(MANAGER_ID, "Mia", "mia")
-    sb.add_group(CLUB, "Acme Club", is_forum=True, owner_id=ADMIN_ID, members=[ANN, BOB, CID, DAN])
+    sb.add_group(
+        CLUB, "Acme Club", is_forum=True, owner_id=ADMIN_ID, members=[ANN, BOB, CID, DAN],
+        description="Acme Cloud users: hosting, servers and billing",
+    )
     sb.add_group(DESK, "Acme managers", owner_id=MANAGER_ID, members=[NICK], is_forum=forum_desk)
     sb.add_member(CLUB, sb.bot_id, "administrator")
     sb.add_member(DESK, sb.bot_id, "administrator")
@@ -194,6 +197,14 @@ async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path:
             assert await h.app.messages.count(CLUB) == before + 6
             assert await h.app.cases.count() == 0
             assert cards(sandbox) == []
+            # The group's Telegram description says billing is ours: rain or not, this one is about us.
+            sandbox.send_message(CLUB, BOB, "this rain is the worst")
+            await h.settle()
+            assert await h.app.cases.count() == 0
+            sandbox.send_message(CLUB, CID, "billing is the worst when it rains")
+            await h.settle()
+            [case] = await h.app.cases.active()
+            assert case.reasons == ("very_negative",)
     finally:
         await sandbox.stop()
 

@@ -399,3 +399,21 @@ async def test_a_backlog_after_downtime_is_judged_by_message_time(world: World) 
     await world.say(22, "terrible", "negative", 0.75, reply_to=other, reply_to_user=21, ago=5000)
     await world.say(23, "awful", "negative", 0.75, reply_to=other, reply_to_user=21, ago=1000)
     assert len(await world.cases.active()) == 1
+
+
+async def test_the_group_description_is_read_rarely_and_its_failure_is_harmless(world: World) -> None:
+    calls: list[int] = []
+
+    async def describe(chat_id: int) -> str | None:
+        calls.append(chat_id)
+        if len(calls) == 1:
+            raise RuntimeError("Bad Request: chat not found")
+        return "Acme Cloud: hosting and billing"
+
+    world.service.describe_chat = describe
+    await world.say(11, "the rain is the worst", "negative", 0.97)  # description unavailable: outside
+    assert await world.cases.count() == 0 and calls == [CHAT]
+    world.clock.now += 7 * 3600  # the empty answer is cached for hours, then read again
+    await world.say(12, "billing is the worst in this rain", "negative", 0.97)
+    await world.say(13, "billing is the worst in this snow", "negative", 0.97)
+    assert await world.cases.count() == 2 and calls == [CHAT, CHAT]
