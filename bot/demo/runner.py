@@ -312,11 +312,11 @@ class _Demo:
         if posts is None or posts.scheduler is None:
             tr.absent("scheduled posts", "no post service or scheduler")
             return
-        due = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+        due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
         text = "📣 Cleaning day this Saturday at 10:00: many hands make light work!"
         post = await posts.create(await posts.build(chat_id=CLUB, text=text, when=due.strftime("%Y-%m-%d %H:%M:%S"),
                                                     timezone="UTC", created_by=MIA))
-        tr.event(f"Mia schedules post #{post.id} for {due:%H:%M:%S} UTC (in 4 seconds)")
+        tr.event(f"Mia schedules post #{post.id} for {due:%H:%M:%S} UTC (in 5 seconds)")
         since = self.sb.mark()
         sent = await self.wait("sendMessage", lambda c: "Cleaning day" in str(c.params.get("text")), since=since,
                                chat_id=CLUB, timeout=20)
