@@ -329,10 +329,8 @@ def build_router() -> Router:
             done = _("Resumed.") if await posts.resume(post.id) else _("It is not paused.")
         elif action == "cancel":
             done = _("Cancelled.") if await posts.cancel(post.id) else _("It can no longer be cancelled.")
-        elif action == "posted":
+        elif action in ("posted", "ok"):
             done = _("Noted: it was posted.") if await posts.confirm_posted(post.id) else _("Already resolved.")
-        elif action == "ok":
-            done = _("Noted.")
         elif action == "now":
             await query.answer(_("Sending…"))
             run = await posts.send_now(post.id)

@@ -276,9 +276,12 @@ class PostService:
         return await self.fire(post_id, now)
 
     async def confirm_posted(self, post_id: int) -> bool:
-        """A manager checked an uncertain post: it did go out."""
-        return await self.repo.set_status(post_id, SENT, self.now(), expect=(UNCERTAIN,), due_at=None,
-                                          error=None)
+        """A manager checked an uncertain post: it did go out. (Recurring posts keep their schedule;
+        only the uncertain run is resolved.)"""
+        run_resolved = await self.repo.resolve_uncertain(post_id, SENT)
+        post_resolved = await self.repo.set_status(post_id, SENT, self.now(), expect=(UNCERTAIN,), due_at=None,
+                                                   error=None)
+        return run_resolved or post_resolved
 
     # ------------------------------------------------------------------ the timer
 

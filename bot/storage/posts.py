@@ -296,6 +296,14 @@ class PostRepository:
         )
         return [_row_to_run(row) for row in rows]
 
+    async def resolve_uncertain(self, post_id: int, status: str) -> bool:
+        """A manager said what happened to the latest uncertain run of this post."""
+        return await self.db.execute(
+            "UPDATE post_runs SET status = ?, error = 'confirmed by a manager' WHERE id = ("
+            " SELECT id FROM post_runs WHERE post_id = ? AND status = 'uncertain' ORDER BY id DESC LIMIT 1)",
+            (status, post_id),
+        ) > 0
+
     async def mark_unpinned(self, run_id: int) -> None:
         await self.db.execute("UPDATE post_runs SET unpinned = 1 WHERE id = ?", (run_id,))
 

@@ -311,6 +311,8 @@ async def test_interrupted_send_becomes_uncertain_and_is_never_resent(env: Env) 
     assert await service.run_due() == []
     assert await service.confirm_posted(post.id)
     assert env.sender.texts() == []
+    assert [r.status for r in await service.repo.runs(post.id)] == ["sent"]
+    assert not await service.confirm_posted(post.id)  # a second press changes nothing
 
 
 # ---------------------------------------------------------------------- while armed
