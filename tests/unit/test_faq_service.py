@@ -1,0 +1,211 @@
+"""FaqService over a real SQLite database with a fake encoder and a recording sender:
+votes, cooldown, the per-member limit, modes, languages, unanswered grouping, import atomicity."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import FaqSettings
+from bot.domain import Author, Community, Delivery, IncomingMessage, MessageContext, Sentiment
+from bot.services.faq import FaqService
+from bot.services.faq_io import FaqDraft
+from bot.services.questions import is_question
+from bot.storage.db import Database
+from bot.storage.faq import FaqRepository
+from tests.fakes import HashingEncoder
+
+CHAT = -1001000000001
+ANN, BOB, ADMIN = 1, 2, 3
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    text: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Recorder:
+    sent: list[Sent] = field(default_factory=list)
+    next_id: int = 1000
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Delivery:
+        self.sent.append(Sent(chat_id, text, kwargs))
+        self.next_id += 1
+        return Delivery(True, chat_id, [self.next_id])
+
+    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Any, **kwargs: Any) -> Delivery:
+        return Delivery(True, chat_id, [message_id])
+
+
+class Callbacks:
+    def pick(self, entry_id: int, question_message_id: int) -> str:
+        return f"fqp:{entry_id}:{question_message_id}"
+
+    def vote(self, answer_id: int, up: bool) -> str:
+        return f"fqv:{answer_id}:{int(up)}"
+
+    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
+        return f"fqs:{chat_id}:{question_message_id}:{answer_message_id}"
+
+
+class Roles:
+    async def can_manage(self, chat_id: int | None, user_id: int, *, sender_chat_id: int | None = None) -> bool:
+        return user_id == ADMIN
+
+
+class NoMessages:
+    async def get(self, chat_id: int, message_id: int) -> None:
+        return None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[tuple[FaqService, Recorder, Clock]]:
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    sender, clock = Recorder(), Clock()
+    encoder = HashingEncoder()
+    settings = FaqSettings(answer_threshold=0.65, suggest_threshold=0.45, margin=0.1, cooldown_minutes=30,
+                           member_answers_per_hour=3)
+    service = FaqService(
+        FaqRepository(db), settings, sender=sender, callbacks=Callbacks(), roles=Roles(), messages=NoMessages(),
+        encoder_loader=lambda: (encoder, "hash:512"), clock=clock,
+    )
+    await service.start()
+    await service.import_drafts(CHAT, [
+        FaqDraft("password", ("How do I reset my password?", "I forgot my password"),
+                 "Use <i>Forgot password</i>.", answers={"ru": "Нажмите «Забыли пароль»."}),
+        FaqDraft("schedule", ("When does the next course start?",), "On the 1st."),
+    ])
+    try:
+        yield service, sender, clock
+    finally:
+        await service.close()
+        await db.close()
+
+
+_ids = iter(range(1, 10_000))
+
+
+def ctx(text: str, user: int = ANN, *, mode: str | None = None, language_code: str = "en",
+        mentions_bot: bool = False) -> MessageContext:
+    msg = IncomingMessage(CHAT, next(_ids), Author(user, "U", language_code=language_code), text,
+                          datetime.now(UTC), mentions_bot=mentions_bot)
+    settings: dict[str, object] = {"faq.mode": mode} if mode else {}
+    community = Community(CHAT, "Club", "supergroup", settings=settings)
+    return MessageContext(msg, community, Sentiment.unclassified(), f"m:{msg.message_id}", is_question(text))
+
+
+async def test_answers_then_links_back_within_the_cooldown_then_answers_again(env: Any) -> None:
+    service, sender, clock = env
+    first = await service.handle(ctx("how can I reset the password for my account?"))
+    assert first.action == "answer"
+    assert sender.sent[-1].text == "Use <i>Forgot password</i>."
+    again = await service.handle(ctx("How do I reset my password?", BOB))
+    assert again.action == "cooldown"
+    assert "min ago" in sender.sent[-1].text and "t.me/c/1000000001/" in sender.sent[-1].text
+    clock.now += 31 * 60
+    assert (await service.handle(ctx("How do I reset my password?", BOB))).action == "answer"
+
+
+async def test_one_member_cannot_make_the_bot_answer_in_a_loop(env: Any) -> None:
+    service, sender, clock = env
+    actions = [(await service.handle(ctx("When does the next course start?"))).action for _ in range(6)]
+    assert actions[:3] == ["answer", "cooldown", "cooldown"]
+    assert actions[3:] == ["skipped"] * 3  # member_answers_per_hour = 3
+    assert len(sender.sent) == 3
+    assert (await service.handle(ctx("When does the next course start?", BOB))).action == "cooldown"
+    clock.now += 3601
+    assert (await service.handle(ctx("When does the next course start?"))).action == "answer"
+
+
+async def test_votes_are_one_per_member(env: Any) -> None:
+    service, _, _ = env
+    outcome = await service.handle(ctx("I forgot my password, how do I reset it?"))
+    assert outcome.action == "answer"
+    answer_id = int(await service.repo.db.fetchval("SELECT MAX(id) FROM faq_answers WHERE how = 'answer'"))
+    assert await service.vote(answer_id, ANN, True) == (1, 0)
+    assert await service.vote(answer_id, ANN, True) == (1, 0)
+    assert await service.vote(answer_id, ANN, False) == (0, 1)
+    assert await service.vote(answer_id, BOB, True) == (1, 1)
+    assert await service.vote(999_999, BOB, True) is None
+
+
+async def test_answer_in_the_members_language_when_the_entry_has_it(env: Any) -> None:
+    service, sender, _ = env
+    entry = next(e for e in await service.entries_for(CHAT) if e.key == "password")
+    assert service.answer_text(entry, "Как сбросить пароль от аккаунта?", "en") == "Нажмите «Забыли пароль»."
+    assert service.answer_text(entry, "How do I reset it?", "en") == "Use <i>Forgot password</i>."
+    assert service.answer_text(entry, "איך מאפסים סיסמה?", "he") == "Use <i>Forgot password</i>."  # no he answer
+
+
+async def test_modes(env: Any) -> None:
+    service, sender, _ = env
+    assert (await service.handle(ctx("How do I reset my password?", mode="off"))).action == "skipped"
+    assert (await service.handle(ctx("How do I reset my password?", mode="mention"))).action == "skipped"
+    mentioned = await service.handle(ctx("@steward_bot reset password", mode="mention", mentions_bot=True))
+    assert mentioned.action == "answer"  # addressed: no question form needed
+    hello = await service.handle(ctx("@steward_bot hello!", mode="mention", mentions_bot=True))
+    assert hello.action == "skipped"
+    assert (await service.handle(ctx("Good morning everyone!"))).action == "skipped"
+    assert len(sender.sent) == 1
+
+
+async def test_unanswered_questions_are_recorded_and_grouped(env: Any) -> None:
+    service, sender, _ = env
+    for text in ["Is there parking near the venue?", "is there any parking near the venue?",
+                 "Where can I buy a hoodie with the logo?"]:
+        assert (await service.handle(ctx(text))).action == "abstain"
+    assert sender.sent == []
+    groups = await service.unanswered_groups(CHAT, similarity=0.6)
+    assert [len(g) for g in groups] == [2, 1]
+    entry = await service.entry_from_unanswered(CHAT, [u.id for u in groups[0]], "Free parking behind the building.",
+                                                created_by=ADMIN)
+    assert set(entry.questions) == {"Is there parking near the venue?", "is there any parking near the venue?"}
+    assert [len(g) for g in await service.unanswered_groups(CHAT, similarity=0.6)] == [1]
+    assert (await service.handle(ctx("Is there parking near the venue?", BOB))).action == "answer"
+
+
+async def test_import_is_all_or_nothing(env: Any) -> None:
+    service, _, _ = env
+    before = [e.key for e in await service.entries_for(CHAT)]
+    bad = [FaqDraft("ok", ("q1",), "a"), FaqDraft("ok2", ("q2", "q3"), "a")]
+    original = service.repo.save
+    calls = 0
+
+    async def failing_save(**kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full")
+        return await original(**kwargs)
+
+    service.repo.save = failing_save  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await service.import_drafts(CHAT, bad)
+    service.repo.save = original  # type: ignore[method-assign]
+    assert [e.key for e in await service.entries_for(CHAT)] == before
+
+
+async def test_disabled_entries_do_not_answer(env: Any) -> None:
+    service, sender, _ = env
+    entry = next(e for e in await service.entries_for(CHAT) if e.key == "schedule")
+    await service.set_enabled(entry.id, False)
+    assert (await service.handle(ctx("When does the next course start?"))).action == "abstain"
+    await service.set_enabled(entry.id, True)
+    assert (await service.handle(ctx("When does the next course start?"))).action == "answer"
