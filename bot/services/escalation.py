@@ -910,7 +910,7 @@ class EscalationService:
                 t("<b>{title}</b>: {n} would-be cases ({reasons})").format(
                     title=html.escape(title),
                     n=len(chat_cases),
-                    reasons=", ".join(f"{self.reason_name(r)} {n}" for r, n in sorted(reasons.items())),
+                    reasons=", ".join(f"{self.reason_name(r)}: {n}" for r, n in sorted(reasons.items())),
                 )
             )
             lines.append(

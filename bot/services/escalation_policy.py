@@ -50,6 +50,8 @@ __all__ = [
 ANONYMOUS_ADMIN_ID = 1087968824
 CHANNEL_BOT_ID = 136817688
 SERVICE_USER_IDS = frozenset({777000, CHANNEL_BOT_ID})
+# The severity a keyword case has at least, whatever the sentiment of its message.
+KEYWORD_SEVERITY = 0.5
 
 # Topics that are nobody's fault here. ``*`` matches any word ending (stems for ru/he/en).
 DEFAULT_OUTSIDE_TOPICS: tuple[str, ...] = (
@@ -346,6 +348,8 @@ class EscalationPolicy:
             trigger = trigger or min(counted, key=lambda m: (m.date, m.message_id))
 
         severity = max((m.negative_score for m in counted), default=0.0)
+        if Reason.KEYWORD in reasons:
+            severity = max(severity, KEYWORD_SEVERITY)  # "refund" in a calm voice still matters
         if not reasons:
             if outside:
                 detail = f"{outside} negative message(s) about outside things; not about the community"

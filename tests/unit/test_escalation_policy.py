@@ -161,6 +161,7 @@ def test_keywords_match_whole_words_only(text: str, hit: str | None) -> None:
     if hit:
         assert decision.reasons == (Reason.KEYWORD,)
         assert decision.keyword == hit
+        assert decision.severity == 0.5  # a neutral message with a keyword still gets a medium severity
 
 
 def test_keywords_are_unicode_aware_and_support_stems() -> None:

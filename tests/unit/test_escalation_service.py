@@ -311,7 +311,7 @@ async def test_shadow_mode_records_and_notifies_nobody(world: World) -> None:
     assert case.reasons == ("very_negative",)
     assert await world.service.queue() == []
     report = await world.service.shadow_report()
-    assert "Acme Club" in report and "1 would-be cases" in report and "very negative message 1" in report
+    assert "Acme Club" in report and "1 would-be cases" in report and "very negative message: 1" in report
     # Going live: the thread's next trip opens a live case and notifies the managers.
     await world.communities.update_settings(CHAT, {"escalation.observe": False})
     await world.say(12, "worst support, I hate it", "negative", 0.97, reply_to=1, reply_to_user=11)
