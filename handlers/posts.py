@@ -49,6 +49,14 @@ class PostCb(CallbackData, prefix="post"):
     id: int
 
 
+class PostCardCb(CallbackData, prefix="pc"):
+    """The same actions on a post's own card (/post N): the card is edited in place; receipt buttons
+    (PostCb) leave the receipt as it was and answer below it."""
+
+    action: str
+    id: int
+
+
 class DialogCb(CallbackData, prefix="np"):
     """Buttons inside the new-post dialog: chat choice, option toggles, confirm."""
 
@@ -298,7 +306,9 @@ def build_router() -> Router:
                              reply_markup=_card_markup(post))
 
     @router.callback_query(PostCb.filter())
-    async def post_action(query: CallbackQuery, callback_data: PostCb, state: FSMContext, roles: RoleService,
+    @router.callback_query(PostCardCb.filter())
+    async def post_action(query: CallbackQuery, callback_data: PostCb | PostCardCb, state: FSMContext,
+                          roles: RoleService,
                           posts: PostService, communities: CommunityRepository) -> None:
         if not await manager_callback(query, roles):
             return
@@ -345,7 +355,8 @@ def build_router() -> Router:
             return
         await query.answer(done)
         fresh = await posts.repo.get(post.id)
-        if fresh is not None and isinstance(query.message, Message) and query.message.chat.type == "private":
+        is_card = isinstance(callback_data, PostCardCb)
+        if fresh is not None and isinstance(query.message, Message) and is_card:
             community = await communities.get(fresh.chat_id)
             await query.message.edit_text(
                 _describe(fresh, community.title if community else str(fresh.chat_id)),
@@ -558,7 +569,7 @@ def _describe(post: Post, title: str) -> str:
 
 def _card_markup(post: Post) -> InlineKeyboardMarkup:
     def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=text, callback_data=PostCb(action=action, id=post.id).pack())
+        return InlineKeyboardButton(text=text, callback_data=PostCardCb(action=action, id=post.id).pack())
 
     rows = [[button(_("👁 Preview"), "preview"), button(_("✏️ Text"), "text"), button(_("🕒 Time"), "time")]]
     second = []

@@ -106,7 +106,7 @@ async def test_non_managers_are_refused_at_every_step(tmp_path: Path) -> None:
         message_id = int(card.result["message_id"]) if isinstance(card.result, dict) else 0
         h.sandbox.send_message(MALLORY, MALLORY, "/start")
         await h.settle()
-        qid = h.sandbox.press_button(MANAGER_ID, MALLORY, message_id, f"post:cancel:{post.id}")
+        qid = h.sandbox.press_button(MANAGER_ID, MALLORY, message_id, f"pc:cancel:{post.id}")
         await h.settle()
         answer = h.sandbox.callback_answer(qid)
         assert answer is not None and "Only the community managers" in answer.get("text", "")
@@ -123,17 +123,17 @@ async def test_list_pause_resume_cancel_buttons(tmp_path: Path) -> None:
         listing = await say(h, "/posts")
         assert f"#{post.id}" in listing.params["text"] and "Coffee lovers" in listing.params["text"]
         await say(h, f"/post {post.id}")
-        await press(h, f"post:pause:{post.id}")
+        await press(h, f"pc:pause:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "paused"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is None
-        await press(h, f"post:resume:{post.id}")
+        await press(h, f"pc:resume:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "pending"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is not None
-        await press(h, f"post:time:{post.id}")
+        await press(h, f"pc:time:{post.id}")
         await say(h, "2031-05-05 12:00")
         stored = await h.app.posts.repo.get(post.id)
         assert stored is not None and stored.cron is None and stored.at_local == "2031-05-05 12:00:00"
-        await press(h, f"post:cancel:{post.id}")
+        await press(h, f"pc:cancel:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "cancelled"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is None
 
