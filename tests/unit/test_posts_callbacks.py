@@ -37,3 +37,11 @@ def test_dialog_chat_choice_fits_with_the_longest_chat_id() -> None:
 def test_forged_data_is_rejected() -> None:
     with pytest.raises(ValueError):
         PostCb.unpack("post:cancel:not-a-number")
+
+
+def test_card_buttons_fit() -> None:
+    from handlers.posts import PostCardCb
+
+    data = PostCardCb(action="resume", id=BIG).pack()
+    assert data.startswith("pc:") and len(data.encode()) <= 64
+    assert PostCardCb.unpack(data).id == BIG
