@@ -32,7 +32,7 @@ from bot.services.posts import PostError, PostService
 from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError, zone
 from bot.storage.communities import CommunityRepository
-from bot.storage.posts import PAUSED, PENDING, Post
+from bot.storage.posts import PAUSED, PENDING, Post, PostRun
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,8 @@ def build_router() -> Router:
             await message.answer(_("There is no post #{id}.").format(id=arg))
             return
         community = await communities.get(post.chat_id)
-        await message.answer(_describe(post, community.title if community else str(post.chat_id)),
+        runs = await posts.repo.runs(post.id)
+        await message.answer(_describe(post, community.title if community else str(post.chat_id), runs),
                              reply_markup=_card_markup(post))
 
     @router.callback_query(PostCb.filter())
@@ -547,7 +548,7 @@ def _when_text(post: Post) -> str:
     return _("Goes out {when} ({tz}).").format(when=stamp, tz=post.timezone)
 
 
-def _describe(post: Post, title: str) -> str:
+def _describe(post: Post, title: str, runs: list[PostRun] | None = None) -> str:
     flags = [name for name, on in ((_("pinned"), post.pin), (_("silent"), post.silent),
                                    (_("protected"), post.protect)) if on]
     if post.unpin_after_min:
@@ -564,6 +565,12 @@ def _describe(post: Post, title: str) -> str:
         lines.append(_("Options: {flags}").format(flags=", ".join(flags)))
     if post.last_error:
         lines.append(_("Last problem: {error}").format(error=html.escape(post.last_error)))
+    sent = [r for r in runs or [] if r.status == "sent"]
+    if sent:
+        lines.append(_("Times posted: {n}; replies {replies}, reactions {reactions} (latest: {last_replies}, "
+                       "{last_reactions}).").format(
+            n=len(sent), replies=sum(r.replies for r in sent), reactions=sum(r.reactions for r in sent),
+            last_replies=sent[-1].replies, last_reactions=sent[-1].reactions))
     return "\n".join(lines)
 
 

@@ -179,3 +179,5 @@ async def test_replies_and_reactions_are_recorded(tmp_path: Path) -> None:
         run = (await h.app.posts.repo.runs(post.id))[0]
         assert run.replies == 1 and run.reactions == 3
         assert await h.app.posts.repo.reactions(GROUP, message_id) == {"👍": 2, "🔥": 1}
+        card = await say(h, f"/post {post.id}")
+        assert "Times posted: 1; replies 1, reactions 3" in card.params["text"]
