@@ -181,3 +181,23 @@ async def test_replies_and_reactions_are_recorded(tmp_path: Path) -> None:
         assert await h.app.posts.repo.reactions(GROUP, message_id) == {"👍": 2, "🔥": 1}
         card = await say(h, f"/post {post.id}")
         assert "Times posted: 1; replies 1, reactions 3" in card.params["text"]
+
+
+async def test_dialog_with_a_photo_posts_the_same_file(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        await setup(h)
+        await say(h, "/newpost")
+        await press(h, f"np:chat:{GROUP}")
+        await say(h, "Look at this", photo=True)
+        await say(h, "/skip")
+        await press(h, "np:protect:0")
+        await press(h, "np:next:0")
+        since = h.sandbox.mark()
+        h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "now")
+        preview = await h.sandbox.wait_for("sendPhoto", chat_id=MANAGER_ID, since=since)
+        await h.settle()
+        await press(h, "np:save:0")
+        posted = await h.sandbox.wait_for("sendPhoto", chat_id=GROUP, since=since)
+        assert posted.params["photo"] == preview.params["photo"]
+        assert posted.params["caption"] == preview.params["caption"] == "Look at this"
+        assert posted.params["protect_content"] is True
