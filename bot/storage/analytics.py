@@ -6,6 +6,8 @@ offline jobs. Figures that depend on a feature's tables (FAQ, cases, posts) repo
 ``available=False`` when that table does not exist, instead of guessing.
 
 Medians are computed in SQL (window functions): the lower and upper middle values averaged.
+Reply lookups use the ``messages_reply`` index (migration 0005); ``+ 0`` and the unary ``+``
+on ``date`` keep SQLite's planner from scanning the date index instead (its MIN() shortcut).
 Days are calendar days in the community's timezone (its UTC offset at the end of the period).
 """
 
@@ -387,9 +389,9 @@ async def retention(db: Database, chat_id: int, *, until: int, weeks: int = 8) -
 
 _HUMAN_ANSWERS = """
     SELECT q.message_id AS qid,
-           (SELECT MIN(r.date) FROM messages r
+           (SELECT MIN(r.date + 0) FROM messages r
              WHERE r.chat_id = q.chat_id AND r.reply_to_message_id = q.message_id
-               AND r.user_id <> q.user_id AND r.date >= q.date) AS human_at
+               AND r.user_id <> q.user_id AND +r.date >= q.date) AS human_at
       FROM messages q
      WHERE q.chat_id = ? AND q.is_question = 1 AND q.date >= ? AND q.date < ?
 """
@@ -446,7 +448,7 @@ async def top_helpers(db: Database, period: Period, *, limit: int = 5) -> list[H
         SELECT r.user_id AS helper, q.message_id AS qid, MIN(r.date) - q.date AS x
           FROM messages q JOIN messages r
             ON r.chat_id = q.chat_id AND r.reply_to_message_id = q.message_id
-           AND r.user_id <> q.user_id AND r.date >= q.date AND r.date < q.date + ?
+           AND r.user_id <> q.user_id AND +r.date >= q.date AND +r.date < q.date + ?
          WHERE q.chat_id = ? AND q.is_question = 1 AND q.date >= ? AND q.date < ?
            AND r.sender_chat_id IS NULL
          GROUP BY r.user_id, q.message_id
@@ -556,7 +558,7 @@ async def post_figures(db: Database, period: Period) -> PostFigures:
         SELECT r.post_id, r.message_id, r.created_at AS sent_at, r.reactions,
                (SELECT COUNT(*) FROM messages m
                  WHERE m.chat_id = r.chat_id AND m.reply_to_message_id = r.message_id
-                   AND m.date >= r.created_at AND m.date < r.created_at + ?) AS replies
+                   AND +m.date >= r.created_at AND +m.date < r.created_at + ?) AS replies
           FROM post_runs r JOIN posts ps ON ps.id = r.post_id
          WHERE r.status = 'sent' AND (r.chat_id = ? OR ps.chat_id = ?)
            AND r.created_at >= ? AND r.created_at < ?

@@ -43,5 +43,4 @@ CREATE TABLE welcome_messages (
 CREATE INDEX welcome_messages_due ON welcome_messages (delete_at) WHERE deleted_at IS NULL;
 
 -- Analytics: questions → their first reply, posts → their replies (one lookup per question/post).
-CREATE INDEX IF NOT EXISTS messages_reply ON messages (chat_id, reply_to_message_id)
-    WHERE reply_to_message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_reply ON messages (chat_id, reply_to_message_id);
