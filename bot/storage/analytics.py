@@ -456,11 +456,18 @@ async def top_helpers(db: Database, period: Period, *, limit: int = 5) -> list[H
     params = (ANSWER_WINDOW_S, p.chat_id, p.since, p.until)
     rows = await db.fetchall(
         f"""
-        WITH a AS ({replies_sql})
-        SELECT a.helper, COUNT(*) AS answers, COALESCE(m.first_name, '') AS first_name, m.username
-          FROM a LEFT JOIN members m ON m.chat_id = ? AND m.user_id = a.helper
-         GROUP BY a.helper
-         ORDER BY answers DESC, MIN(a.x), a.helper
+        WITH a AS ({replies_sql}),
+        ranked AS (
+            SELECT helper, x, ROW_NUMBER() OVER (PARTITION BY helper ORDER BY x) AS rn,
+                   COUNT(*) OVER (PARTITION BY helper) AS n
+              FROM a
+        ),
+        med AS (SELECT helper, AVG(x) AS median FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY helper),
+        counted AS (SELECT helper, COUNT(*) AS answers, MIN(x) AS fastest FROM a GROUP BY helper)
+        SELECT c.helper, c.answers, med.median, COALESCE(m.first_name, '') AS first_name, m.username
+          FROM counted c JOIN med ON med.helper = c.helper
+          LEFT JOIN members m ON m.chat_id = ? AND m.user_id = c.helper
+         ORDER BY c.answers DESC, c.fastest, c.helper
          LIMIT ?
         """,  # noqa: S608 - constants only
         (*params, p.chat_id, limit),
@@ -468,10 +475,8 @@ async def top_helpers(db: Database, period: Period, *, limit: int = 5) -> list[H
     helpers: list[Helper] = []
     for row in rows:
         user_id = int(row["helper"])
-        median = await _median(
-            db, f"SELECT x FROM ({replies_sql}) WHERE helper = ?", (*params, user_id)  # noqa: S608
-        )
         name = row["first_name"] or (f"@{row['username']}" if row["username"] else str(user_id))
+        median = None if row["median"] is None else float(row["median"])
         helpers.append(Helper(user_id, str(name), int(row["answers"]), median))
     return helpers
 
