@@ -385,15 +385,17 @@ class Steward:
             with suppress(asyncio.CancelledError):
                 await self._flusher
         await self.ledger.flush()
-        if self._posts_catch_up is not None and not self._posts_catch_up.done():
-            self._posts_catch_up.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._posts_catch_up
         with suppress(Exception):
             self.scheduler.shutdown(wait=False)
         await self.growth.close()
-        await self.posts.close()
         await self.outbox.close(drain_timeout=drain_timeout)
+        if self._posts_catch_up is not None and not self._posts_catch_up.done():
+            # With the outbox closed, unsent catch-up posts go back to 'pending' quickly.
+            await asyncio.wait({self._posts_catch_up}, timeout=drain_timeout)
+            self._posts_catch_up.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._posts_catch_up
+        await self.posts.close()  # after the outbox (sends have ended), before the database
         await self.faq.close()
         if self.sentiment is not None:
             await self.sentiment.close()

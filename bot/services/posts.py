@@ -123,6 +123,7 @@ class PostService:
         self.sync_seconds = sync_seconds
         self.t = Translator(locale)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._firing: set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ time
 
@@ -508,6 +509,16 @@ class PostService:
 
     async def fire(self, post_id: int, due_at: int) -> PostRun | None:
         """One fire of one post. Returns the run recorded, or None when there was nothing to do."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._firing.add(task)
+        try:
+            return await self._fire(post_id, due_at)
+        finally:
+            if task is not None:
+                self._firing.discard(task)
+
+    async def _fire(self, post_id: int, due_at: int) -> PostRun | None:
         post = await self.repo.get(post_id)
         if post is None or post.status != PENDING or post.due_at != due_at:
             return None  # a stale timer: the post was edited, paused, cancelled or already sent
@@ -527,6 +538,12 @@ class PostService:
             delivery = Delivery(ok=False, chat_id=post.chat_id, error=f"internal error: {exc}",
                                 error_kind=ErrorKind.INTERNAL)
         now = self.now()
+        if not delivery.ok and delivery.error_kind == ErrorKind.SHUTDOWN and not delivery.message_ids:
+            # The bot is stopping and nothing went out: hand the fire back; the next start sends it
+            # (or reports it missed, past its lateness limit).
+            await self.repo.finish_fire(post.id, status=PENDING, next_due=due_at, error=None, now=now)
+            log.info("post #%s: not sent because the bot is stopping; it stays scheduled", post.id)
+            return None
         unpin_at = None
         if delivery.ok and post.pin and post.unpin_after_min:
             unpin_at = now + post.unpin_after_min * 60
@@ -733,7 +750,14 @@ class PostService:
         await self.repo.set_reactions(run, counts, self.now())
         return True
 
-    async def close(self) -> None:
+    async def close(self, *, timeout: float = 10.0) -> None:
+        """Let fires in progress record their outcome (call after the outbox closed, before the
+        database does), then stop the helper tasks."""
+        if self._firing:
+            _done, pending = await asyncio.wait(set(self._firing), timeout=timeout)
+            if pending:
+                log.warning("%d post fires did not finish; they will be marked uncertain at the next start",
+                            len(pending))
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

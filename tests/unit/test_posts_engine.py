@@ -447,3 +447,17 @@ async def test_unpin_after_survives_a_restart(env: Env) -> None:
     assert ("unpin", CHAT, run.message_id) in [(c[0], c[1], c[2].get("message_id")) for c in env.sender.calls]
     assert (await env.restart().recover())["unpins"] == 0
     assert post.id == run.post_id
+
+
+async def test_a_send_refused_because_the_bot_stops_stays_scheduled(env: Env) -> None:
+    env.sender.fail.append(Delivery(ok=False, chat_id=CHAT, error="shutting down", error_kind=ErrorKind.SHUTDOWN))
+    post = await make(env, "now", "Stay")
+    assert await env.service.run_due() == [None]
+    stored = await env.service.repo.get(post.id)
+    assert stored is not None and stored.status == "pending" and stored.due_at == post.due_at
+    assert env.desk.posts == [] and await env.service.repo.runs(post.id) == []
+    service = env.restart()
+    counts = await service.recover()  # the next start sends it (late, within the limit)
+    assert counts["late"] == 1
+    assert env.sender.texts() == ["Stay", "Stay"]  # the refused attempt, then the real send
+    assert (await service.repo.get(post.id)).status == "sent"  # type: ignore[union-attr]
