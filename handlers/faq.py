@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import BaseFilter, Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -82,6 +83,21 @@ class FaqDialog(StatesGroup):
     answer = State()
     add_questions = State()
     new_answer = State()
+
+
+DIALOG_TTL_S = 15 * 60
+
+
+class DialogFresh(BaseFilter):
+    """The dialog step is recent. A dialog left open for longer expires, so the manager's later chat in
+    the group is not swallowed as FAQ text: it falls through to the normal message pipeline."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:
+        started = (await state.get_data()).get("started", 0)
+        if time.time() - float(started) <= DIALOG_TTL_S:
+            return True
+        await state.clear()
+        return False
 
 
 def _topic(message: Message | None) -> int | None:
@@ -198,7 +214,7 @@ def build_router() -> Router:
         ):
             first = [" ".join((replied.text or replied.caption or "").split())]
         await state.set_state(FaqDialog.questions)
-        await state.update_data(questions=first)
+        await state.update_data(questions=first, started=time.time())
         if first:
             text = _(
                 "New FAQ entry for: «{q}».\nSend other phrasings of the question (one per line), "
@@ -223,13 +239,14 @@ def build_router() -> Router:
             await _reply(outbox, message, _("Send at least one question first."))
             return
         await state.set_state(FaqDialog.answer)
+        await state.update_data(started=time.time())
         await _reply(
             outbox,
             message,
             _("Now send the answer ({n} phrasings so far). Formatting and links are kept.").format(n=len(questions)),
         )
 
-    @router.message(group, FaqDialog.questions, F.text)
+    @router.message(group, FaqDialog.questions, F.text, DialogFresh())
     async def got_questions(message: Message, state: FSMContext, outbox: Outbox) -> None:
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
@@ -244,7 +261,7 @@ def build_router() -> Router:
             _("Got {n} phrasings. Send more, or /next to write the answer.").format(n=len(questions[:50])),
         )
 
-    @router.message(group, FaqDialog.answer, F.text)
+    @router.message(group, FaqDialog.answer, F.text, DialogFresh())
     async def got_answer(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
@@ -291,7 +308,7 @@ def build_router() -> Router:
             ).format(id=entry.id, key=html.escape(entry.key), n=len(entry.questions)),
         )
 
-    @router.message(group, FaqDialog.add_questions, F.text)
+    @router.message(group, FaqDialog.add_questions, F.text, DialogFresh())
     async def got_more_questions(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         entry_id = int((await state.get_data()).get("entry_id", 0))
         lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
@@ -304,7 +321,7 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
 
-    @router.message(group, FaqDialog.new_answer, F.text)
+    @router.message(group, FaqDialog.new_answer, F.text, DialogFresh())
     async def got_new_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         entry_id = int((await state.get_data()).get("entry_id", 0))
         try:
@@ -418,6 +435,58 @@ def build_router() -> Router:
             invalidate(message.chat.id)
         await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
 
+    @router.message(Command("faq_thresholds"), group)
+    async def faq_thresholds(
+        message: Message,
+        command: CommandObject,
+        faq: FaqService,
+        roles: RoleService,
+        communities: CommunityRepository,
+        outbox: Outbox,
+        community_service: object,
+    ) -> None:
+        if not await _may_manage(message, roles):
+            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+            return
+        args = (command.args or "").split()
+        keys = ("faq.answer_threshold", "faq.suggest_threshold", "faq.margin")
+        if args == ["reset"]:
+            await communities.update_settings(message.chat.id, dict.fromkeys(keys))
+        elif args:
+            try:
+                values = [float(a.replace(",", ".")) for a in args[:3]]
+                if len(values) < 2 or not all(0 <= v <= 1 for v in values) or values[1] > values[0]:
+                    raise ValueError
+            except ValueError:
+                await _reply(
+                    outbox,
+                    message,
+                    _(
+                        "Usage: /faq_thresholds ANSWER SUGGEST [MARGIN], numbers from 0 to 1 "
+                        "with SUGGEST ≤ ANSWER (for example /faq_thresholds 0.9 0.87 0.01), "
+                        "or /faq_thresholds reset."
+                    ),
+                )
+                return
+            await communities.update_settings(message.chat.id, dict(zip(keys, values, strict=False)))
+        invalidate = getattr(community_service, "invalidate", None)
+        if callable(invalidate):
+            invalidate(message.chat.id)
+        community = await communities.get(message.chat.id)
+        s = faq.settings
+        own = community.settings if community else {}
+        current = [
+            own[k] if own.get(k) is not None else d
+            for k, d in zip(keys, (s.answer_threshold, s.suggest_threshold, s.margin), strict=True)
+        ]
+        await _reply(
+            outbox,
+            message,
+            _("FAQ thresholds here: answer ≥ {a}, suggest ≥ {s}, margin ≥ {m}.").format(
+                a=current[0], s=current[1], m=current[2]
+            ),
+        )
+
     # --- /unanswered ----------------------------------------------------------------------
 
     @router.message(Command("unanswered"), group)
@@ -521,7 +590,7 @@ def build_router() -> Router:
         action = callback_data.action
         if action == "add":
             await state.set_state(FaqDialog.add_questions)
-            await state.update_data(entry_id=entry.id)
+            await state.update_data(entry_id=entry.id, started=time.time())
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -531,7 +600,7 @@ def build_router() -> Router:
             )
         elif action == "answer":
             await state.set_state(FaqDialog.new_answer)
-            await state.update_data(entry_id=entry.id)
+            await state.update_data(entry_id=entry.id, started=time.time())
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -591,7 +660,9 @@ def build_router() -> Router:
             await _toast(outbox, query, _("Those questions are no longer open."))
             return
         await state.set_state(FaqDialog.answer)
-        await state.update_data(questions=[u.text for u in group_items], unanswered=[u.id for u in group_items])
+        await state.update_data(
+            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items], started=time.time()
+        )
         await _toast(outbox, query, "")
         sample = "\n".join(f"• {html.escape(_cut(u.text, 120))}" for u in group_items[:5])
         await outbox.send_message(

@@ -265,5 +265,17 @@ async def test_manager_reply_is_offered_as_faq_privately(tmp_path: Path) -> None
             ]
             _, since = await ask(h, DAN, "where can I download the slides of the course?")
             assert (await bot_reply(h, since))["text"] == "They are in the Files tab of the course."
+
+            # Mention mode: questions are left alone unless the bot is addressed.
+            _, since = await ask(h, ADMIN_ID, "/faq_mode mention")
+            assert "mention" in (await bot_reply(h, since))["text"]
+            _, since = await ask(h, BOB, "Where can I download the course slides, please?")
+            await h.settle()
+            assert sends_since(h, since) == []
+            _, since = await ask(h, BOB, "/faq_list")
+            assert "Only the managers and the admins" in (await bot_reply(h, since))["text"]
+            _, since = await ask(h, ADMIN_ID, "/faq_list")
+            listing = await bot_reply(h, since)
+            assert "Where can I download the course slides?" in listing["text"]
     finally:
         await sandbox.stop()
