@@ -167,6 +167,7 @@ class SchedulerSettings(Section):
     feed_duplicate_similarity: float = Field(default=0.92, ge=0, le=1)
     feed_auto_post: bool = False
     feed_slots: list[str] = Field(default_factory=list)
+    feed_allow_private: bool = False
     encoder: str = "default"
 
     @field_validator("feed_slots")

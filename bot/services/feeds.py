@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import html
+import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -75,13 +76,43 @@ class Fetcher(Protocol):
 class HttpFetcher:
     """aiohttp GET with conditional headers, a timeout and a size cap."""
 
-    def __init__(self, *, timeout_s: float = 20.0, user_agent: str = "Steward feed reader (+self-hosted bot)") -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 20.0,
+        user_agent: str = "Steward feed reader (+self-hosted bot)",
+        allow_private: bool = False,
+    ) -> None:
         self.timeout_s = timeout_s
         self.user_agent = user_agent
+        self.allow_private = allow_private
+
+    async def _private_address(self, url: str) -> str | None:
+        """A group admin must not make the bot read the server's own network (localhost, LAN, cloud
+        metadata). Returns the offending address, or None when the host is public."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(url).hostname
+        if not host:
+            return "no host"
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except OSError:
+            return None  # unresolvable: the request itself reports it
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+                    or address.is_multicast or address.is_unspecified):
+                return str(address)
+        return None
 
     async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
         import aiohttp
 
+        if not self.allow_private:
+            private = await self._private_address(url)
+            if private is not None:
+                return FetchResult(0, error=f"the address points into a private network ({private})")
         headers = {"User-Agent": self.user_agent, "Accept": "application/rss+xml, application/atom+xml, */*"}
         if etag:
             headers["If-None-Match"] = etag
@@ -183,7 +214,8 @@ class FeedService:
         self.posts = posts
         self.desk = desk
         self.settings = settings
-        self.fetcher = fetcher or HttpFetcher(timeout_s=settings.feed_timeout_s)
+        self.fetcher = fetcher or HttpFetcher(timeout_s=settings.feed_timeout_s,
+                                              allow_private=settings.feed_allow_private)
         self.embed = embed
         self.topic_texts = topic_texts
         self.clock = clock

@@ -124,7 +124,7 @@ def cards(h: Harness) -> list[dict[str, object]]:
 async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    async with running_bot(tmp_path, managers={"chat_id": MANAGERS}) as h:
+    async with running_bot(tmp_path, managers={"chat_id": MANAGERS}, scheduler={"feed_allow_private": True}) as h:
         topic = await setup(h)
         assert "Saved" in await command(h, "/feed_keywords espresso, latte", topic)
         assert "Saved" in await command(h, "/feed_deny crypto", topic)
@@ -192,7 +192,7 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
 
 
 async def test_etag_304_backoff_and_non_feeds(tmp_path: Path, feed_server: FeedServer) -> None:
-    async with running_bot(tmp_path, managers={"chat_id": MANAGERS}) as h:
+    async with running_bot(tmp_path, managers={"chat_id": MANAGERS}, scheduler={"feed_allow_private": True}) as h:
         topic = await setup(h)
         reply = await command(h, f"/feed_add {feed_server.base}/page.html", topic)
         assert "cannot use that feed" in reply and "not an RSS or Atom feed" in reply
@@ -215,3 +215,14 @@ async def test_etag_304_backoff_and_non_feeds(tmp_path: Path, feed_server: FeedS
             assert current.next_poll_at - before >= interval * 2**failures - 5
         await h.settle()
         assert any("failed 3 times" in t for t in h.sandbox.sent_texts(MANAGERS))
+
+
+async def test_private_addresses_are_refused_by_default(feed_server: FeedServer) -> None:
+    from bot.services.feeds import HttpFetcher
+
+    result = await HttpFetcher().fetch(f"{feed_server.base}/rss.xml", etag=None, last_modified=None)
+    assert result.error is not None and "private network (127.0.0.1)" in result.error
+    assert feed_server.requests == []
+    allowed = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/rss.xml", etag=None,
+                                                          last_modified=None)
+    assert allowed.status == 200 and allowed.etag
