@@ -561,6 +561,9 @@ class EscalationService:
             "{name}, write your answer to case #{id} as your next message here. Steward will post it in "
             "{title} as a reply to the thread's last message. /cancel to stop (expires in {minutes} min)."
         ).format(name=html.escape(actor.name), id=case_id, title=html.escape(title), minutes=minutes)
+        if chat_id < 0:
+            # With privacy mode on and no admin rights, a bot still sees replies to its own messages.
+            prompt += "\n" + t("If I am not an admin in this group, answer by replying to this message.")
         return Outcome(True, prompt, case)
 
     async def pending_reply(self, user_id: int, chat_id: int) -> PendingReply | None:
