@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin
 
 import numpy as np
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 FIRST_POLL_ITEMS = 5  # a new subscription drafts at most this many of the feed's current items
 DUPLICATE_WINDOW_S = 7 * 86400
 MAX_BODY = 5 * 1024 * 1024
+MAX_REDIRECTS = 5
 FAILURES_BEFORE_NOTICE = 3
 Embed = Callable[[list[str]], Awaitable[Any]]
 TopicTexts = Callable[[int], Awaitable[list[str]]]
@@ -109,10 +111,6 @@ class HttpFetcher:
     async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
         import aiohttp
 
-        if not self.allow_private:
-            private = await self._private_address(url)
-            if private is not None:
-                return FetchResult(0, error=f"the address points into a private network ({private})")
         headers = {"User-Agent": self.user_agent, "Accept": "application/rss+xml, application/atom+xml, */*"}
         if etag:
             headers["If-None-Match"] = etag
@@ -120,16 +118,28 @@ class HttpFetcher:
             headers["If-Modified-Since"] = last_modified
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, headers=headers) as resp:
-                if resp.status == 304:
-                    return FetchResult(304, etag=etag, last_modified=last_modified)
-                if resp.status >= 400:
-                    return FetchResult(resp.status, error=f"the server answered {resp.status} {resp.reason or ''}"
-                                       .strip())
-                body = await resp.content.read(MAX_BODY + 1)
-                if len(body) > MAX_BODY:
-                    return FetchResult(resp.status, error="the feed is larger than 5 MB")
-                return FetchResult(resp.status, body, resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                # Redirects are followed by hand so every hop gets the private-address check.
+                for _hop in range(MAX_REDIRECTS + 1):
+                    if not self.allow_private:
+                        private = await self._private_address(url)
+                        if private is not None:
+                            return FetchResult(0, error=f"the address points into a private network ({private})")
+                    async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+                            url = urljoin(url, resp.headers["Location"])
+                            continue
+                        if resp.status == 304:
+                            return FetchResult(304, etag=etag, last_modified=last_modified)
+                        if resp.status >= 400:
+                            return FetchResult(resp.status, error=f"the server answered {resp.status} "
+                                               f"{resp.reason or ''}".strip())
+                        body = await resp.content.read(MAX_BODY + 1)
+                        if len(body) > MAX_BODY:
+                            return FetchResult(resp.status, error="the feed is larger than 5 MB")
+                        return FetchResult(resp.status, body, resp.headers.get("ETag"),
+                                           resp.headers.get("Last-Modified"))
+                return FetchResult(0, error=f"more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
             return FetchResult(0, error=f"no answer within {self.timeout_s:g} s")
         except aiohttp.ClientError as exc:

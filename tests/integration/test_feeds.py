@@ -86,6 +86,11 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         return web.Response(text="<html><body>hi</body></html>", content_type="text/html")
 
     app.router.add_get("/page.html", page)
+
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=301, headers={"Location": "/rss.xml"})
+
+    app.router.add_get("/old-rss", moved)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -226,3 +231,6 @@ async def test_private_addresses_are_refused_by_default(feed_server: FeedServer)
     allowed = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/rss.xml", etag=None,
                                                           last_modified=None)
     assert allowed.status == 200 and allowed.etag
+    redirected = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/old-rss", etag=None,
+                                                             last_modified=None)
+    assert redirected.status == 200 and b"Coffee Daily" in redirected.body
