@@ -84,11 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def feature_commands() -> list[Registrar]:
     """Subcommands that live next to their features (faq, posts, stats, analyze, demo)."""
-    from bot import faq_cli, posts_io, stats_cli
+    from bot import escalation_cli, faq_cli, posts_io, stats_cli
     from bot.analyze import cli as analyze_cli
     from bot.demo import cli as demo_cli
 
-    return [posts_io.register, stats_cli.register, faq_cli.register, analyze_cli.register, demo_cli.register]
+    return [
+        posts_io.register,
+        stats_cli.register,
+        faq_cli.register,
+        analyze_cli.register,
+        demo_cli.register,
+        escalation_cli.register,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
