@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,11 +28,13 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain import Button, Keyboard, Priority
 from bot.services.posts import PostError, PostService
 from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError, zone
 from bot.storage.communities import CommunityRepository
 from bot.storage.posts import PAUSED, PENDING, Post, PostRun
+from bot.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,10 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ guards
 
-    async def manager_message(message: Message, roles: RoleService) -> bool:
+    async def manager_message(message: Message, outbox: Outbox, roles: RoleService) -> bool:
         user = message.from_user
         if user is None or not roles.is_manager(user.id):
-            await message.answer(_("Only the community managers can manage scheduled posts."))
+            await _reply(outbox, message, _("Only the community managers can manage scheduled posts."))
             return False
         return True
 
@@ -101,31 +103,32 @@ def build_router() -> Router:
     # ------------------------------------------------------------------ the dialog
 
     @router.message(Command("cancel"), private, StateFilter(PostDialog))
-    async def cancel_dialog(message: Message, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, roles):
+    async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         await state.clear()
-        await message.answer(_("Stopped. Nothing was changed."))
+        await _reply(outbox, message, _("Stopped. Nothing was changed."))
 
     @router.message(Command("newpost"), private)
-    async def new_post(message: Message, state: FSMContext, roles: RoleService,
+    async def new_post(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService,
                        communities: CommunityRepository) -> None:
-        if not await manager_message(message, roles):
+        if not await manager_message(message, outbox, roles):
             return
         await state.clear()
         groups = [c for c in await communities.list() if c.chat_id < 0]
         if not groups:
-            await message.answer(_("I am not in any community yet. Add me to a group first."))
+            await _reply(outbox, message, _("I am not in any community yet. Add me to a group first."))
             return
         rows = [[InlineKeyboardButton(text=c.title[:60] or str(c.chat_id),
                                       callback_data=DialogCb(action="chat", value=c.chat_id).pack())]
                 for c in groups[:30]]
         await state.set_state(PostDialog.chat)
-        await message.answer(_("New post. Which community is it for?"),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await _reply(outbox, message, _("New post. Which community is it for?"),
+                             markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(DialogCb.filter(F.action == "chat"))
-    async def chose_chat(query: CallbackQuery, callback_data: DialogCb, state: FSMContext, roles: RoleService,
+    async def chose_chat(query: CallbackQuery, outbox: Outbox,
+                         callback_data: DialogCb, state: FSMContext, roles: RoleService,
                          communities: CommunityRepository) -> None:
         if not await manager_callback(query, roles):
             return
@@ -140,16 +143,16 @@ def build_router() -> Router:
         await query.answer()
         if community.is_forum:
             await state.set_state(PostDialog.topic)
-            await _say(query, _("{title} is a forum. Send the topic number to post in (the number in the "
+            await _say(outbox, query, _("{title} is a forum. Send the topic number to post in (the number in the "
                                 "topic's link, t.me/c/…/<b>123</b>), or /skip for the General topic.")
                        .format(title=html.escape(community.title)))
         else:
             await state.set_state(PostDialog.content)
-            await _say(query, _content_prompt())
+            await _say(outbox, query, _content_prompt())
 
     @router.message(PostDialog.topic, private, answer)
-    async def got_topic(message: Message, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, roles):
+    async def got_topic(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         text = (message.text or "").strip()
         if text == "/skip":
@@ -157,29 +160,29 @@ def build_router() -> Router:
         elif text.isdigit() and int(text) > 0:
             await state.update_data(thread_id=int(text))
         else:
-            await message.answer(_("Please send the topic number (digits only), or /skip."))
+            await _reply(outbox, message, _("Please send the topic number (digits only), or /skip."))
             return
         await state.set_state(PostDialog.content)
-        await message.answer(_content_prompt())
+        await _reply(outbox, message, _content_prompt())
 
     @router.message(PostDialog.content, private, answer)
-    async def got_content(message: Message, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, roles):
+    async def got_content(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         content = _content_of(message)
         if content is None:
-            await message.answer(_("I can schedule text, a photo or a document. Please send one of those."))
+            await _reply(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
             return
         await state.update_data(**content)
         await state.set_state(PostDialog.buttons)
-        await message.answer(_(
+        await _reply(outbox, message, _(
             "Buttons under the post? Send one per line as <code>Text | https://link</code> "
             "(put several on one row with <code>;;</code> between them), or /skip."
         ))
 
     @router.message(PostDialog.buttons, private, answer)
-    async def got_buttons(message: Message, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, roles):
+    async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         text = (message.text or "").strip()
         if text == "/skip":
@@ -187,16 +190,16 @@ def build_router() -> Router:
         else:
             parsed = parse_buttons(text)
             if isinstance(parsed, str):
-                await message.answer(parsed)
+                await _reply(outbox, message, parsed)
                 return
             buttons = parsed
         await state.update_data(buttons=buttons, pin=False, silent=False, protect=False, unpin=0)
         await state.set_state(PostDialog.options)
-        await message.answer(_("Options (tap to switch), then Continue:"),
-                             reply_markup=_options_markup(await state.get_data()))
+        await _reply(outbox, message, _("Options (tap to switch), then Continue:"),
+                             markup=_options_markup(await state.get_data()))
 
     @router.callback_query(DialogCb.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
-    async def toggled(query: CallbackQuery, callback_data: DialogCb, state: FSMContext,
+    async def toggled(query: CallbackQuery, outbox: Outbox, callback_data: DialogCb, state: FSMContext,
                       roles: RoleService) -> None:
         if not await manager_callback(query, roles):
             return
@@ -207,7 +210,7 @@ def build_router() -> Router:
         if callback_data.action == "next":
             await query.answer()
             await state.set_state(PostDialog.when)
-            await _say(query, _when_prompt(data.get("tz", "UTC")))
+            await _say(outbox, query, _when_prompt(data.get("tz", "UTC")))
             return
         if callback_data.action == "unpin":
             index = int(data.get("unpin", 0))
@@ -221,31 +224,34 @@ def build_router() -> Router:
         await state.update_data(**data)
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=_options_markup(data))
+            await outbox.edit_keyboard(query.message.chat.id, query.message.message_id,
+                                       _keyboard(_options_markup(data)))
 
     @router.message(PostDialog.when, private, answer)
-    async def got_when(message: Message, state: FSMContext, roles: RoleService, posts: PostService) -> None:
-        if not await manager_message(message, roles):
+    async def got_when(message: Message, outbox: Outbox,
+                       state: FSMContext, roles: RoleService, posts: PostService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         data = await state.get_data()
         try:
             post = await _post_from_data(posts, data, (message.text or "").strip(), message.from_user)
         except (PostError, ScheduleError) as exc:
-            await message.answer(_("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await _reply(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
             return
         await state.update_data(when=(message.text or "").strip())
         await state.set_state(PostDialog.confirm)
-        await _preview(message, posts, post)
-        await message.answer(
+        await _preview(outbox, message, posts, post)
+        await _reply(outbox, message,
             _("☝️ This is exactly how the post will look.") + "\n" + _describe(post, data.get("title", "")),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+            markup=InlineKeyboardMarkup(inline_keyboard=[[
                 InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogCb(action="save").pack()),
                 InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogCb(action="drop").pack()),
             ]]),
         )
 
     @router.callback_query(DialogCb.filter(F.action.in_({"save", "drop"})))
-    async def confirmed(query: CallbackQuery, callback_data: DialogCb, state: FSMContext, roles: RoleService,
+    async def confirmed(query: CallbackQuery, outbox: Outbox,
+                        callback_data: DialogCb, state: FSMContext, roles: RoleService,
                         posts: PostService) -> None:
         if not await manager_callback(query, roles):
             return
@@ -256,29 +262,29 @@ def build_router() -> Router:
         await state.clear()
         if callback_data.action == "drop":
             await query.answer(_("Discarded."))
-            await _say(query, _("Discarded. Nothing was scheduled."))
+            await _say(outbox, query, _("Discarded. Nothing was scheduled."))
             return
         try:
             post = await _post_from_data(posts, data, str(data.get("when", "")), query.from_user)
             stored = await posts.create(post)
         except (PostError, ScheduleError) as exc:
             await query.answer()
-            await _say(query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
+            await _say(outbox, query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
             return
         await query.answer(_("Scheduled."))
-        await _say(query, _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
+        await _say(outbox, query, _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
             id=stored.id, summary=_when_text(stored)), markup=_card_markup(stored))
 
     # ------------------------------------------------------------------ list and cards
 
     @router.message(Command("posts"), private)
-    async def list_posts(message: Message, roles: RoleService, posts: PostService,
+    async def list_posts(message: Message, outbox: Outbox, roles: RoleService, posts: PostService,
                          communities: CommunityRepository) -> None:
-        if not await manager_message(message, roles):
+        if not await manager_message(message, outbox, roles):
             return
         items = await posts.repo.list_posts(statuses=("pending", "paused", "uncertain", "failed", "missed"), limit=50)
         if not items:
-            await message.answer(_("No scheduled posts. Create one with /newpost."))
+            await _reply(outbox, message, _("No scheduled posts. Create one with /newpost."))
             return
         titles = {c.chat_id: c.title for c in await communities.list(active_only=False)}
         lines = [_("Scheduled posts (open one with /post N):")]
@@ -286,29 +292,30 @@ def build_router() -> Router:
             preview = re.sub(r"<[^>]+>", "", post.text).replace("\n", " ")[:50]
             lines.append(f"#{post.id} · {html.escape(titles.get(post.chat_id, str(post.chat_id)))} · "
                          f"{html.escape(_when_text(post))} · {post.status} · {html.escape(preview)}")
-        await message.answer("\n".join(lines))
+        await _reply(outbox, message, "\n".join(lines))
 
     @router.message(Command("post"), private)
-    async def show_post(message: Message, command: CommandObject, roles: RoleService, posts: PostService,
+    async def show_post(message: Message, outbox: Outbox,
+                        command: CommandObject, roles: RoleService, posts: PostService,
                         communities: CommunityRepository) -> None:
-        if not await manager_message(message, roles):
+        if not await manager_message(message, outbox, roles):
             return
         arg = (command.args or "").strip().lstrip("#")
         if not arg.isdigit():
-            await message.answer(_("Usage: /post N (the number from /posts)."))
+            await _reply(outbox, message, _("Usage: /post N (the number from /posts)."))
             return
         post = await posts.repo.get(int(arg))
         if post is None:
-            await message.answer(_("There is no post #{id}.").format(id=arg))
+            await _reply(outbox, message, _("There is no post #{id}.").format(id=arg))
             return
         community = await communities.get(post.chat_id)
         runs = await posts.repo.runs(post.id)
-        await message.answer(_describe(post, community.title if community else str(post.chat_id), runs),
-                             reply_markup=_card_markup(post))
+        await _reply(outbox, message, _describe(post, community.title if community else str(post.chat_id), runs),
+                             markup=_card_markup(post))
 
     @router.callback_query(PostCb.filter())
     @router.callback_query(PostCardCb.filter())
-    async def post_action(query: CallbackQuery, callback_data: PostCb | PostCardCb, state: FSMContext,
+    async def post_action(query: CallbackQuery, outbox: Outbox, callback_data: PostCb | PostCardCb, state: FSMContext,
                           roles: RoleService,
                           posts: PostService, communities: CommunityRepository) -> None:
         if not await manager_callback(query, roles):
@@ -321,7 +328,7 @@ def build_router() -> Router:
         done: str | None = None
         if action == "preview":
             await query.answer()
-            await _preview_to(query, posts, post)
+            await _preview_to(outbox, query, posts, post)
             return
         if action in ("text", "time"):
             if query.message is None or query.message.chat.type != "private":
@@ -332,7 +339,7 @@ def build_router() -> Router:
             await state.update_data(edit_id=post.id)
             await query.answer()
             prompt = _content_prompt() if action == "text" else _when_prompt(post.timezone)
-            await _say(query, prompt)
+            await _say(outbox, query, prompt)
             return
         if action == "pause":
             done = _("Paused.") if await posts.pause(post.id) else _("It is not waiting, so it cannot be paused.")
@@ -349,7 +356,7 @@ def build_router() -> Router:
                 done = _("It cannot be sent now (it is being sent, was sent or was cancelled).")
             else:
                 done = _("Sent.") if run.status == "sent" else _("Failed: {reason}").format(reason=run.error)
-            await _say(query, html.escape(done))
+            await _say(outbox, query, html.escape(done))
             return
         else:
             await query.answer(_("Unknown action."), show_alert=True)
@@ -359,26 +366,28 @@ def build_router() -> Router:
         is_card = isinstance(callback_data, PostCardCb)
         if fresh is not None and isinstance(query.message, Message) and is_card:
             community = await communities.get(fresh.chat_id)
-            await query.message.edit_text(
+            await outbox.edit_text(
+                query.message.chat.id, query.message.message_id,
                 _describe(fresh, community.title if community else str(fresh.chat_id)),
-                reply_markup=_card_markup(fresh),
+                keyboard=_keyboard(_card_markup(fresh)),
             )
         elif isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
-            await _say(query, html.escape(done))
+            await outbox.edit_keyboard(query.message.chat.id, query.message.message_id, None)
+            await _say(outbox, query, html.escape(done))
 
     @router.message(PostDialog.edit_text, private, answer)
-    async def got_edit_text(message: Message, state: FSMContext, roles: RoleService, posts: PostService) -> None:
-        if not await manager_message(message, roles):
+    async def got_edit_text(message: Message, outbox: Outbox,
+                            state: FSMContext, roles: RoleService, posts: PostService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         content = _content_of(message)
         if content is None:
-            await message.answer(_("I can schedule text, a photo or a document. Please send one of those."))
+            await _reply(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
             return
         post = await posts.repo.get(int((await state.get_data()).get("edit_id", 0)))
         await state.clear()
         if post is None:
-            await message.answer(_("That post no longer exists."))
+            await _reply(outbox, message, _("That post no longer exists."))
             return
         changes: dict[str, Any] = {"text": content["text"]}
         if content.get("media_kind"):
@@ -386,30 +395,32 @@ def build_router() -> Router:
         try:
             stored = await posts.update(post.with_(**changes))
         except PostError as exc:
-            await message.answer(_("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await _reply(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
             return
-        await _preview(message, posts, stored)
-        await message.answer(_("Updated post #{id}. {summary}").format(id=stored.id, summary=_when_text(stored)),
-                             reply_markup=_card_markup(stored))
+        await _preview(outbox, message, posts, stored)
+        await _reply(
+            outbox, message, _("Updated post #{id}. {summary}").format(id=stored.id, summary=_when_text(stored)),
+                             markup=_card_markup(stored))
 
     @router.message(PostDialog.edit_when, private, answer)
-    async def got_edit_when(message: Message, state: FSMContext, roles: RoleService, posts: PostService) -> None:
-        if not await manager_message(message, roles):
+    async def got_edit_when(message: Message, outbox: Outbox,
+                            state: FSMContext, roles: RoleService, posts: PostService) -> None:
+        if not await manager_message(message, outbox, roles):
             return
         post = await posts.repo.get(int((await state.get_data()).get("edit_id", 0)))
         if post is None:
             await state.clear()
-            await message.answer(_("That post no longer exists."))
+            await _reply(outbox, message, _("That post no longer exists."))
             return
         try:
             stored = await posts.update(post, when=(message.text or "").strip())
         except (PostError, ScheduleError) as exc:
-            await message.answer(_("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await _reply(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
             return
         await state.clear()
-        await message.answer(_("Rescheduled post #{id}. {summary}").format(id=stored.id,
+        await _reply(outbox, message, _("Rescheduled post #{id}. {summary}").format(id=stored.id,
                                                                           summary=_when_text(stored)),
-                             reply_markup=_card_markup(stored))
+                             markup=_card_markup(stored))
 
     # ------------------------------------------------------------------ engagement
 
@@ -428,11 +439,26 @@ def build_router() -> Router:
 # ---------------------------------------------------------------------- helpers
 
 
-async def _say(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    bot: Bot | None = query.bot
-    if bot is None or query.message is None:
-        return
-    await bot.send_message(query.message.chat.id, text, reply_markup=markup)
+def _keyboard(markup: InlineKeyboardMarkup | None) -> Keyboard | None:
+    """aiogram markup → the outbox's plain buttons."""
+    if markup is None:
+        return None
+    return [[Button(b.text, url=b.url, callback_data=b.callback_data) for b in row] for row in markup.inline_keyboard]
+
+
+async def _reply(outbox: Outbox, message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the same chat (and forum topic) through the outbox."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    delivery = await outbox.send_message(message.chat.id, text, keyboard=_keyboard(markup), thread_id=thread,
+                                         priority=Priority.REPLY)
+    if not delivery.ok:
+        log.warning("could not answer in chat %s: %s", message.chat.id, delivery.error)
+
+
+async def _say(outbox: Outbox, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """A new message in the chat of the pressed button."""
+    if isinstance(query.message, Message):
+        await _reply(outbox, query.message, text, markup)
 
 
 def _content_prompt() -> str:
@@ -523,19 +549,19 @@ async def _post_from_data(posts: PostService, data: dict[str, Any], when: str, u
     )
 
 
-async def _preview(message: Message, posts: PostService, post: Post) -> None:
+async def _preview(outbox: Outbox, message: Message, posts: PostService, post: Post) -> None:
     delivery = await posts.preview(post, message.chat.id)
     if not delivery.ok:
-        await message.answer(_("The preview failed: {reason}. The post would fail the same way.")
+        await _reply(outbox, message, _("The preview failed: {reason}. The post would fail the same way.")
                              .format(reason=html.escape(delivery.error or "")))
 
 
-async def _preview_to(query: CallbackQuery, posts: PostService, post: Post) -> None:
+async def _preview_to(outbox: Outbox, query: CallbackQuery, posts: PostService, post: Post) -> None:
     if query.message is None:
         return
     delivery = await posts.preview(post, query.from_user.id)
     if not delivery.ok:
-        await _say(query, _("The preview failed: {reason}.").format(reason=html.escape(delivery.error or "")))
+        await _say(outbox, query, _("The preview failed: {reason}.").format(reason=html.escape(delivery.error or "")))
 
 
 def _when_text(post: Post) -> str:
