@@ -216,8 +216,11 @@ def build_router() -> Router:
         community_service: CommunityService,
         communities: CommunityRepository,
         outbox: Outbox,
+        settings: Settings,
     ) -> None:
-        target = await _target_community(message, _args(command), roles, community_service, communities, outbox)
+        target = await _target_community(
+            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+        )
         if target is None:
             return
         community, name = target
@@ -263,8 +266,11 @@ def build_router() -> Router:
         community_service: CommunityService,
         communities: CommunityRepository,
         outbox: Outbox,
+        settings: Settings,
     ) -> None:
-        target = await _target_community(message, _args(command), roles, community_service, communities, outbox)
+        target = await _target_community(
+            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+        )
         if target is None:
             return
         community, _rest = target
@@ -323,16 +329,19 @@ async def _target_community(
     community_service: CommunityService,
     communities: CommunityRepository,
     outbox: Outbox,
+    managers_chat_id: int | None,
 ) -> tuple[Community, str] | None:
-    """In a group: that group. Elsewhere the first argument is the chat id. Checks the rights
-    (managers everywhere, a group's admins for that group) by user id. Returns (community, the
-    remaining arguments)."""
+    """In a group: that group. Elsewhere (private, the managers' chat) the first argument is the
+    chat id. Checks the rights (managers everywhere, a group's admins for that group) by user id.
+    Returns (community, the remaining arguments)."""
     reply = _reply_in(message, outbox)
     user = message.from_user
     if user is None:
         return None
     sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
-    if message.chat.type in GROUP_TYPES:
+    if message.chat.id == managers_chat_id and not roles.is_manager(user.id):
+        return None
+    if message.chat.type in GROUP_TYPES and message.chat.id != managers_chat_id:
         if not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat_id):
             return None  # members' commands are ignored, as everywhere
         return await community_service.community_for(chat_info(message.chat)), args

@@ -211,3 +211,56 @@ async def test_group_admin_stats_go_to_private_unless_allowed_in_group(tmp_path:
         assert "Usage" in usage.params["text"]
         sb.send_message(GROUP, ADMIN_ID, "/stats 7d")
         await sb.wait_for("sendMessage", lambda c: "Messages:" in c.params["text"], since=since, chat_id=GROUP)
+
+
+async def test_campaigns_from_private_chat_name_the_group_and_check_rights(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        sb = h.sandbox
+        populate(sb)
+        sb.add_bot_to_group(GROUP, ADMIN_ID)
+        await h.settle()
+        for uid in (MANAGER_ID, ALICE):
+            sb.send_message(uid, uid, "/start")
+        await h.settle()
+
+        since = sb.mark()
+        sb.send_message(MANAGER_ID, MANAGER_ID, "/invite_new autumn")
+        hint = await sb.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+        assert "chat id" in hint.params["text"]
+
+        sb.send_message(MANAGER_ID, MANAGER_ID, f"/invite_new {GROUP} autumn fair")
+        created = await sb.wait_for("createChatInviteLink", since=since, chat_id=GROUP)
+        assert created.params["name"] == "autumn fair"
+        await sb.wait_for("sendMessage", lambda c: "autumn fair" in c.params["text"], since=since,
+                          chat_id=MANAGER_ID)
+
+        # A member who is not an admin of the group gets nothing made.
+        since = sb.mark()
+        sb.send_message(ALICE, ALICE, f"/invite_new {GROUP} sneaky")
+        refusal = await sb.wait_for("sendMessage", since=since, chat_id=ALICE)
+        assert "that you manage" in refusal.params["text"]
+        sb.send_message(ALICE, ALICE, f"/stats 7d {GROUP}")
+        refusal = await sb.wait_for("sendMessage", lambda c: "that you manage" in c.params["text"], since=since,
+                                    chat_id=ALICE)
+        assert sb.calls("createChatInviteLink", chat_id=GROUP)[-1].params["name"] == "autumn fair"
+        campaigns = await h.app.growth.campaigns(GROUP)
+        assert [c.campaign.name for c in campaigns] == ["autumn fair"]
+
+        # Bad names are explained.
+        since = sb.mark()
+        sb.send_message(GROUP, ADMIN_ID, "/invite_new " + "x" * 40)
+        bad = await sb.wait_for("sendMessage", since=since, chat_id=GROUP)
+        assert "1 to 32" in bad.params["text"]
+
+
+async def test_campaign_link_needs_the_invite_right(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        sb = h.sandbox
+        populate(sb)
+        sb.add_bot_to_group(GROUP, ADMIN_ID, rights={"can_invite_users": False})
+        await h.settle()
+        since = sb.mark()
+        sb.send_message(GROUP, ADMIN_ID, "/invite_new spring")
+        reply = await sb.wait_for("sendMessage", lambda c: "invite" in c.params["text"], since=since, chat_id=GROUP)
+        assert "right to invite users" in reply.params["text"]
+        assert await h.app.growth.campaigns(GROUP) == []
