@@ -17,9 +17,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain import Priority
 from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
+from bot.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class FeedEdit(StatesGroup):
 def build_router() -> Router:
     router = Router(name="feeds")
 
-    async def allowed(message: Message, roles: RoleService, chat_id: int | None) -> bool:
+    async def allowed(message: Message, outbox: Outbox, roles: RoleService, chat_id: int | None) -> bool:
         user = message.from_user
         if user is None:
             return False
@@ -51,33 +53,35 @@ def build_router() -> Router:
         else:
             ok = roles.is_manager(user.id)
         if not ok:
-            await message.answer(_("Only the community managers and this group's admins can manage feeds."))
+            await _reply(outbox, message, _("Only the community managers and this group's admins can manage feeds."))
         return ok
 
-    async def target(message: Message, args: list[str], communities: CommunityRepository) -> int | None:
+    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityRepository
+                     ) -> int | None:
         """The community: this group, or in private the chat id given after the other arguments."""
         if message.chat.type in GROUPS:
             return message.chat.id
         for arg in args:
             if arg.lstrip("-").isdigit() and int(arg) < 0:
                 if await communities.get(int(arg)) is None:
-                    await message.answer(_("I do not know the community {chat}.").format(chat=arg))
+                    await _reply(outbox, message, _("I do not know the community {chat}.").format(chat=arg))
                     return None
                 return int(arg)
-        await message.answer(_("In a private chat, add the community's chat id, for example "
+        await _reply(outbox, message, _("In a private chat, add the community's chat id, for example "
                                "<code>/feed_add https://example.org/rss -1001234567890</code>."))
         return None
 
     @router.message(Command("feed_add"))
-    async def feed_add(message: Message, command: CommandObject, roles: RoleService, feeds: FeedService,
+    async def feed_add(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, feeds: FeedService,
                        communities: CommunityRepository) -> None:
         args = (command.args or "").split()
         if not args:
-            await message.answer(_("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] "
+            await _reply(
+                outbox, message, _("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] "
                                    "in a private chat."))
             return
-        chat_id = await target(message, args[1:], communities)
-        if chat_id is None or not await allowed(message, roles, chat_id):
+        chat_id = await target(message, outbox, args[1:], communities)
+        if chat_id is None or not await allowed(message, outbox, roles, chat_id):
             return
         thread_id: int | None = None
         numbers = [a for a in args[1:] if a.isdigit()]
@@ -89,57 +93,58 @@ def build_router() -> Router:
             feed, counts = await feeds.add_feed(chat_id, args[0], thread_id=thread_id,
                                                 added_by=message.from_user.id if message.from_user else None)
         except FeedError as exc:
-            await message.answer(_("I cannot use that feed: {reason}").format(reason=html.escape(str(exc))))
+            await _reply(outbox, message, _("I cannot use that feed: {reason}").format(reason=html.escape(str(exc))))
             return
         summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or _("nothing new")
-        await message.answer(_("Subscribed to {title} (feed #{id}). First read: {summary}. New relevant items "
+        await _reply(outbox, message, _("Subscribed to {title} (feed #{id}). First read: {summary}. New relevant items "
                                "come to the managers as drafts.").format(
             title=html.escape(feed.title or feed.url), id=feed.id, summary=html.escape(summary)))
 
     @router.message(Command("feeds"))
-    async def feed_list(message: Message, roles: RoleService, feeds: FeedService) -> None:
-        if not await allowed(message, roles, None):
+    async def feed_list(message: Message, outbox: Outbox, roles: RoleService, feeds: FeedService) -> None:
+        if not await allowed(message, outbox, roles, None):
             return
         chat_id = message.chat.id if message.chat.type in GROUPS else None
         items = await feeds.repo.list_feeds(chat_id)
         if not items:
-            await message.answer(_("No feeds yet. Add one with /feed_add URL."))
+            await _reply(outbox, message, _("No feeds yet. Add one with /feed_add URL."))
             return
         lines = [_("Feeds:")]
         for feed in items:
             state = _("failing: {error}").format(error=feed.last_error) if feed.errors else _("ok")
             lines.append(f"#{feed.id} · {html.escape(feed.title or feed.url)} · {feed.chat_id}"
                          f"{' · topic ' + str(feed.thread_id) if feed.thread_id else ''} · {html.escape(state)}")
-        await message.answer("\n".join(lines))
+        await _reply(outbox, message, "\n".join(lines))
 
     @router.message(Command("feed_remove"))
-    async def feed_remove(message: Message, command: CommandObject, roles: RoleService, feeds: FeedService) -> None:
-        if not await allowed(message, roles, None):
+    async def feed_remove(message: Message, outbox: Outbox,
+                          command: CommandObject, roles: RoleService, feeds: FeedService) -> None:
+        if not await allowed(message, outbox, roles, None):
             return
         arg = (command.args or "").strip().lstrip("#")
         feed = await feeds.repo.get(int(arg)) if arg.isdigit() else None
         if feed is None or (message.chat.type in GROUPS and feed.chat_id != message.chat.id):
-            await message.answer(_("Usage: /feed_remove N (the number from /feeds)."))
+            await _reply(outbox, message, _("Usage: /feed_remove N (the number from /feeds)."))
             return
         await feeds.remove_feed(feed.id)
-        await message.answer(_("Removed feed #{id}.").format(id=feed.id))
+        await _reply(outbox, message, _("Removed feed #{id}.").format(id=feed.id))
 
     @router.message(Command(*LIST_KEYS, "feed_autopost"))
-    async def feed_setting(message: Message, command: CommandObject, roles: RoleService,
+    async def feed_setting(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
                            communities: CommunityRepository) -> None:
         if message.chat.type not in GROUPS:
-            await message.answer(_("Send this command in the group it is for."))
+            await _reply(outbox, message, _("Send this command in the group it is for."))
             return
-        if not await allowed(message, roles, message.chat.id):
+        if not await allowed(message, outbox, roles, message.chat.id):
             return
         name = command.command.lower()
         raw = (command.args or "").strip()
         if name == "feed_autopost":
             if raw not in ("on", "off"):
-                await message.answer(_("Usage: /feed_autopost on|off"))
+                await _reply(outbox, message, _("Usage: /feed_autopost on|off"))
                 return
             await communities.update_settings(message.chat.id, {"scheduler.feed_auto_post": raw == "on"})
-            await message.answer(_("Auto-post is {state}.").format(state=raw))
+            await _reply(outbox, message, _("Auto-post is {state}.").format(state=raw))
             return
         words = [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
         if raw == "-":
@@ -148,16 +153,18 @@ def build_router() -> Router:
             community = await communities.get(message.chat.id)
             current = community.settings.get(f"scheduler.{LIST_KEYS[name]}") if community else None
             shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
-            await message.answer(_("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)")
+            await _reply(
+                outbox, message, _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)")
                                  .format(words=html.escape(shown or "—"), cmd=name))
             return
         await communities.update_settings(message.chat.id, {f"scheduler.{LIST_KEYS[name]}": words})
-        await message.answer(_("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
+        await _reply(outbox, message, _("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
 
     # ------------------------------------------------------------------ draft buttons
 
     @router.callback_query(FeedCb.filter())
-    async def draft_action(query: CallbackQuery, callback_data: FeedCb, roles: RoleService, feeds: FeedService,
+    async def draft_action(query: CallbackQuery, outbox: Outbox,
+                           callback_data: FeedCb, roles: RoleService, feeds: FeedService,
                            state: FSMContext) -> None:
         if not roles.is_manager(query.from_user.id):
             await query.answer(_("Only the community managers can do this."), show_alert=True)
@@ -175,31 +182,37 @@ def build_router() -> Router:
             await state.set_state(FeedEdit.text)
             await state.update_data(item_id=item.id)
             await query.answer()
-            if isinstance(query.message, Message) and query.bot is not None:
-                await query.bot.send_message(
-                    query.message.chat.id,
-                    _("{name}, send the new text for draft #{id} (formatting is kept), or /cancel.").format(
-                        name=html.escape(name), id=item.id),
-                    message_thread_id=query.message.message_thread_id if query.message.chat.is_forum else None,
-                )
+            if isinstance(query.message, Message):
+                await _reply(outbox, query.message, _(
+                    "{name}, send the new text for draft #{id} (formatting is kept), or /cancel."
+                ).format(name=html.escape(name), id=item.id))
         else:
             await query.answer(_("Unknown action."), show_alert=True)
 
     @router.message(FeedEdit.text, Command("cancel"))
-    async def edit_cancel(message: Message, state: FSMContext) -> None:
+    async def edit_cancel(message: Message, outbox: Outbox, state: FSMContext) -> None:
         await state.clear()
-        await message.answer(_("Stopped. The draft is unchanged."))
+        await _reply(outbox, message, _("Stopped. The draft is unchanged."))
 
     @router.message(FeedEdit.text, F.text)
-    async def edit_text(message: Message, state: FSMContext, roles: RoleService, feeds: FeedService) -> None:
+    async def edit_text(message: Message, outbox: Outbox,
+                        state: FSMContext, roles: RoleService, feeds: FeedService) -> None:
         if message.from_user is None or not roles.is_manager(message.from_user.id):
             return
         item_id = int((await state.get_data()).get("item_id", 0))
         await state.clear()
         item = await feeds.edit(item_id, message.html_text)
         if item is None:
-            await message.answer(_("That draft was already decided; nothing changed."))
+            await _reply(outbox, message, _("That draft was already decided; nothing changed."))
             return
-        await message.answer(_("Draft #{id} updated. Press Approve on it to schedule it.").format(id=item.id))
+        await _reply(outbox, message, _("Draft #{id} updated. Press Approve on it to schedule it.").format(id=item.id))
 
     return router
+
+
+async def _reply(outbox: Outbox, message: Message, text: str) -> None:
+    """Answer in the same chat (and forum topic) through the outbox."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    delivery = await outbox.send_message(message.chat.id, text, thread_id=thread, priority=Priority.REPLY)
+    if not delivery.ok:
+        log.warning("could not answer in chat %s: %s", message.chat.id, delivery.error)
