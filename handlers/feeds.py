@@ -80,8 +80,10 @@ def build_router() -> Router:
                 outbox, message, _("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] "
                                    "in a private chat."))
             return
+        if not await allowed(message, outbox, roles, None):
+            return
         chat_id = await target(message, outbox, args[1:], communities)
-        if chat_id is None or not await allowed(message, outbox, roles, chat_id):
+        if chat_id is None:
             return
         thread_id: int | None = None
         numbers = [a for a in args[1:] if a.isdigit()]
