@@ -199,6 +199,13 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
 async def test_etag_304_backoff_and_non_feeds(tmp_path: Path, feed_server: FeedServer) -> None:
     async with running_bot(tmp_path, managers={"chat_id": MANAGERS}, scheduler={"feed_allow_private": True}) as h:
         topic = await setup(h)
+        h.sandbox.add_user(778, "Member")
+        h.sandbox.add_member(FORUM, 778)
+        since = h.sandbox.mark()
+        h.sandbox.send_message(FORUM, 778, f"/feed_add {feed_server.base}/rss.xml", thread_id=topic)
+        refusal = await h.sandbox.wait_for("sendMessage", since=since, chat_id=FORUM)
+        assert "Only the community managers and this group's admins" in refusal.params["text"]
+        assert await h.app.feeds.repo.list_feeds(FORUM) == []
         reply = await command(h, f"/feed_add {feed_server.base}/page.html", topic)
         assert "cannot use that feed" in reply and "not an RSS or Atom feed" in reply
         reply = await command(h, f"/feed_add {feed_server.base}/rss.xml", topic)
