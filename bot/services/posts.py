@@ -208,26 +208,35 @@ class PostService:
         return stored
 
     async def update(self, post: Post, *, when: str | None = None) -> Post:
-        """Store edited content (and, with ``when``, a new schedule) and re-arm. Refused while sending."""
+        """Store edited content (and, with ``when``, a new schedule) and re-arm.
+
+        Only the content comes from ``post``; status and schedule come from the row as it is now, and
+        the write succeeds only if the row did not change meanwhile (a fire in between would otherwise
+        be undone and the post sent twice)."""
         current = await self.repo.get(post.id)
         if current is None:
             raise PostError(self.t("post #{id} does not exist", id=post.id))
         if current.status in (SENT, CANCELLED) and not current.recurring:
             raise PostError(self.t("post #{id} is already {status}; create a new one", id=post.id,
                                    status=current.status))
+        edited = current.with_(
+            text=post.text, media_kind=post.media_kind, media=post.media, buttons=post.buttons, pin=post.pin,
+            unpin_after_min=post.unpin_after_min, silent=post.silent, protect=post.protect,
+            thread_id=post.thread_id, lateness_s=post.lateness_s,
+        )
         if when is not None:
             fresh = await self.build(
-                chat_id=post.chat_id, text=post.text, when=when, thread_id=post.thread_id,
-                media_kind=post.media_kind, media=post.media, buttons=post.buttons, pin=post.pin,
-                unpin_after_min=post.unpin_after_min, silent=post.silent, protect=post.protect,
-                lateness_min=post.lateness_s // 60,
+                chat_id=current.chat_id, text=edited.text, when=when, thread_id=edited.thread_id,
+                media_kind=edited.media_kind, media=edited.media, buttons=edited.buttons, pin=edited.pin,
+                unpin_after_min=edited.unpin_after_min, silent=edited.silent, protect=edited.protect,
+                lateness_min=edited.lateness_s // 60,
             )
-            post = post.with_(at_local=fresh.at_local, cron=fresh.cron, due_at=fresh.due_at,
-                              timezone=fresh.timezone)
+            edited = edited.with_(at_local=fresh.at_local, cron=fresh.cron, due_at=fresh.due_at,
+                                  timezone=fresh.timezone)
             if current.status in (FAILED, MISSED, UNCERTAIN):
-                post = post.with_(status=PENDING)
-        validate(post)
-        if not await self.repo.update_content(post, self.now()):
+                edited = edited.with_(status=PENDING)
+        validate(edited)
+        if not await self.repo.update_content(edited, self.now(), expect=current):
             raise PostError(self.t("post #{id} is being sent right now; try again in a moment", id=post.id))
         stored = await self.repo.get(post.id)
         assert stored is not None

@@ -180,15 +180,17 @@ class PostRepository:
         params.append(limit)
         return [_row_to_post(row) for row in await self.db.fetchall(sql, params)]
 
-    async def update_content(self, post: Post, now: int) -> bool:
-        """Rewrite a post's content and schedule unless it is being sent right now."""
+    async def update_content(self, post: Post, now: int, *, expect: Post) -> bool:
+        """Rewrite a post's content and schedule, only if its status and due time are still those of
+        ``expect`` (and it is not being sent)."""
         sets = ", ".join(f"{c} = ?" for c in _POST_COLUMNS if c not in ("created_at", "created_by", "source"))
         values = [v for c, v in zip(_POST_COLUMNS, self._values(post), strict=True)
                   if c not in ("created_at", "created_by", "source")]
         values[-1] = now  # updated_at
         changed = await self.db.execute(
-            f"UPDATE posts SET {sets} WHERE id = ? AND status != 'sending'",  # noqa: S608 - fixed names
-            (*values, post.id),
+            f"UPDATE posts SET {sets} WHERE id = ? AND status != 'sending'"  # noqa: S608 - fixed names
+            " AND status = ? AND due_at IS ?",
+            (*values, post.id, expect.status, expect.due_at),
         )
         return changed > 0
 

@@ -461,3 +461,31 @@ async def test_a_send_refused_because_the_bot_stops_stays_scheduled(env: Env) ->
     assert counts["late"] == 1
     assert env.sender.texts() == ["Stay", "Stay"]  # the refused attempt, then the real send
     assert (await service.repo.get(post.id)).status == "sent"  # type: ignore[union-attr]
+
+
+async def test_an_edit_from_a_stale_copy_never_resurrects_a_sent_post(env: Env) -> None:
+    post = await make(env, "2026-03-20 10:00", "Once")
+    stale = await env.service.repo.get(post.id)
+    assert stale is not None
+    env.clock.set(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))
+    await env.service.run_due()
+    with pytest.raises(PostError, match="already sent"):
+        await env.service.update(stale.with_(text="Once more"))
+    recurring = await make(env, "daily 10:00", "Daily")
+    old = await env.service.repo.get(recurring.id)
+    assert old is not None
+    env.clock.set(datetime.fromtimestamp(old.due_at or 0, UTC))
+    await env.service.run_due()
+    edited = await env.service.update(old.with_(text="Daily, edited"))  # the copy predates that fire
+    assert edited.due_at is not None and edited.due_at > (old.due_at or 0)  # the schedule was not rolled back
+    assert await env.service.run_due() == []
+    assert env.sender.texts() == ["Once", "Daily"]
+
+
+async def test_the_storage_refuses_an_edit_when_the_row_moved_on(env: Env) -> None:
+    post = await make(env, "2026-03-20 10:00", "Row")
+    assert await env.service.repo.claim(post.id, post.due_at or 0, env.service.now())
+    assert not await env.service.repo.update_content(post.with_(text="x"), env.service.now(), expect=post)
+    await env.service.repo.finish_fire(post.id, status="pending", next_due=(post.due_at or 0) + 60, error=None,
+                                       now=env.service.now())
+    assert not await env.service.repo.update_content(post.with_(text="x"), env.service.now(), expect=post)
