@@ -16,7 +16,7 @@ import re
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Settings, load_settings
 
@@ -30,7 +30,10 @@ class InputError(ValueError):
 def parse_moment(value: str, *, zone: str, now: datetime, end_of_day: bool) -> int:
     """Unix seconds for a relative span (before ``now``), a date or an ISO date-time."""
     text = value.strip()
-    tz = ZoneInfo(zone)
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        tz = ZoneInfo("UTC")
     if m := re.fullmatch(r"(\d{1,4})([dw])", text):
         days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
         return int((now - timedelta(days=days)).timestamp())

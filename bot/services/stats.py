@@ -112,7 +112,7 @@ def change(now: int, before: int) -> str:
 
 
 def period_label(report: Report, t: Translator) -> str:
-    zone = ZoneInfo(report.period.timezone)
+    zone = report.period.zone()
     start = datetime.fromtimestamp(report.period.since, zone)
     end = datetime.fromtimestamp(report.period.until - 1, zone)
     days = round(report.period.days)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.storage.db import Database
 
@@ -185,9 +185,15 @@ class Period:
         length = self.until - self.since
         return Period(self.chat_id, self.since - length, self.since, self.timezone)
 
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            return ZoneInfo("UTC")  # a bad stored zone must not break the report
+
     def utc_offset(self) -> int:
         moment = datetime.fromtimestamp(max(self.until - 1, 0), UTC)
-        offset = moment.astimezone(ZoneInfo(self.timezone)).utcoffset()
+        offset = moment.astimezone(self.zone()).utcoffset()
         return int(offset.total_seconds()) if offset is not None else 0
 
     def day_range(self) -> list[date]:

@@ -109,7 +109,7 @@ async def test_campaign_join_is_welcomed_once_and_attributed_in_stats(tmp_path: 
 
 
 async def test_join_spike_is_welcomed_in_batches(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, growth={"raid_joins_per_minute": 3, "raid_batch_seconds": 1.0}) as h:
+    async with running_bot(tmp_path, growth={"raid_joins_per_minute": 3, "raid_batch_seconds": 2.5}) as h:
         sb = h.sandbox
         newcomers = populate(sb, newcomers=20)
         sb.add_bot_to_group(GROUP, ADMIN_ID)
