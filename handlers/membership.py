@@ -13,6 +13,7 @@ from bot.services.growth import GrowthService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, Priority
 from handlers.convert import chat_info
+from handlers.growth import handle_chat_member
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,6 @@ def build_router() -> Router:
         roles.admin_changed(event.chat.id, user_id, isinstance(event.new_chat_member, ADMIN_TYPES))
         if growth is not None:
             # Joins, leaves, invite-link attribution and welcomes (handlers/growth.py).
-            from handlers.growth import handle_chat_member
-
             await handle_chat_member(event, growth)
 
     return router
