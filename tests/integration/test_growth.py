@@ -264,3 +264,36 @@ async def test_campaign_link_needs_the_invite_right(tmp_path: Path) -> None:
         reply = await sb.wait_for("sendMessage", lambda c: "invite" in c.params["text"], since=since, chat_id=GROUP)
         assert "right to invite users" in reply.params["text"]
         assert await h.app.growth.campaigns(GROUP) == []
+
+
+async def test_jobs_are_scheduled_and_due_welcomes_go_after_a_restart(tmp_path: Path) -> None:
+    sandbox = SandboxBotAPI(token="123456:TEST-token")
+    await sandbox.start()
+    try:
+        growth = {"welcome_delete_minutes": 1, "digest_day": "fri", "digest_time": "17:30"}
+        async with running_bot(tmp_path, sandbox=sandbox, growth=growth) as h:
+            (newbie,) = populate(sandbox, newcomers=1)
+            sandbox.add_bot_to_group(GROUP, ADMIN_ID)
+            since = sandbox.mark()
+            sandbox.join(GROUP, newbie)
+            welcome = await sandbox.wait_for("sendMessage", lambda c: "Newbie00" in c.params["text"], since=since,
+                                             chat_id=GROUP)
+            await h.settle()
+            digest = h.app.scheduler.get_job("growth-digest")
+            assert digest is not None
+            fields = {f.name: str(f) for f in digest.trigger.fields}
+            assert (fields["day_of_week"], fields["hour"], fields["minute"]) == ("fri", "17", "30")
+            assert h.app.scheduler.get_job("growth-welcome-delete") is not None
+            # The bot stops before the welcome's minute is up.
+        async with running_bot(tmp_path, sandbox=sandbox, growth=growth) as h:
+            await h.app.db.execute("UPDATE welcome_messages SET delete_at = delete_at - 120")
+            since = sandbox.mark()
+            await h.app.growth.delete_due()
+            deleted = await sandbox.wait_for("deleteMessage", since=since, chat_id=GROUP)
+            assert deleted.params["message_id"] == welcome.result["message_id"]
+            row = await h.app.db.fetchone("SELECT deleted_at FROM welcome_messages")
+            assert row is not None and row[0] is not None
+        async with running_bot(tmp_path, sandbox=sandbox, growth={"digest_enabled": False}) as h:
+            assert h.app.scheduler.get_job("growth-digest") is None
+    finally:
+        await sandbox.stop()
