@@ -13,6 +13,19 @@ from bot.storage.members import ManagerRepository
 from bot.telegram.outbox import Outbox
 
 
+def group_commands_text() -> str:
+    return _(
+        "In a group (its admins and the managers):\n"
+        "/faq_add, /faq_list, /faq_edit, /faq_del: the FAQ; /faq_mode: off, mention or auto; "
+        "/unanswered: questions nobody answered\n"
+        "/escalation: escalation settings\n"
+        "/welcome, /welcome_rules, /welcome_delete: greeting new members\n"
+        "/invite_new NAME, /invites: invite campaigns\n"
+        "/feed_add URL: subscribe the group to a news feed\n"
+        "/stats: analytics"
+    )
+
+
 def build_router() -> Router:
     router = Router(name="common")
     router.message.filter(F.chat.type == "private")
@@ -35,14 +48,18 @@ def build_router() -> Router:
                 Author(user.id, user.first_name, user.username, user.language_code)
             )
             text += "\n\n" + _(
-                "You are a manager. Here you receive case cards and receipts, and you can use:\n"
-                "/queue: open cases by priority\n"
+                "You are a manager. Here you receive case cards, post receipts and news drafts.\n\n"
+                "In this chat:\n"
+                "/queue: open cases by priority; /case ID: one case\n"
+                "/shadow_report: what shadow mode would have escalated\n"
+                "/newpost: schedule a post; /posts: the content calendar; /post ID: one post\n"
+                "/feeds: news feeds; /stats: analytics\n"
                 "/help: this message"
             )
+            text += "\n\n" + group_commands_text()
         else:
-            text += "\n\n" + _(
-                "In a group where you are an admin, you can manage me with commands there."
-            )
+            text += "\n\n" + _("In a group where you are an admin, you can manage me there:") + "\n"
+            text += group_commands_text()
         await outbox.send_message(message.chat.id, text, priority=Priority.REPLY)
 
     return router
