@@ -103,7 +103,7 @@ def names_list(joiners: list[Joiner], t: Translator, *, shown: int) -> str:
     names = [mention(j.user_id, j.name) for j in joiners]
     if len(names) == 1:
         return names[0]
-    if len(names) <= shown:
+    if len(names) <= shown + 1:  # "and 1 other" would hide a name for nothing
         return t("{names} and {last}", names=", ".join(names[:-1]), last=names[-1])
     rest = len(names) - shown
     return t.plural("{names} and {n} other", "{names} and {n} others", rest, names=", ".join(names[:shown]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,3 +197,19 @@ async def test_digest_without_a_destination_is_logged(env: Env, caplog: pytest.L
     stats = StatsService(env.db, env.community_service.communities, env.outbox, FakeDesk(None), StateRepository(env.db))
     assert await stats.send_digest() == 0
     assert "no managers' destination" in caplog.text
+
+
+def test_names_list_reads_naturally() -> None:
+    from bot.i18n import Translator
+    from bot.services.growth import Joiner, names_list
+
+    def names(n: int) -> str:
+        joiners = [Joiner(i, f"N{i}", i) for i in range(1, n + 1)]
+        text = names_list(joiners, Translator("en"), shown=3)
+        return re.sub(r"<[^>]+>", "", text)
+
+    assert names(1) == "N1"
+    assert names(2) == "N1 and N2"
+    assert names(4) == "N1, N2, N3 and N4"  # never "and 1 other"
+    assert names(5) == "N1, N2, N3 and 2 others"
+    assert names(17) == "N1, N2, N3 and 14 others"
