@@ -293,6 +293,38 @@ async def test_case_figures_count_and_time_cases(db: Database) -> None:
     assert figures.median_resolution_s == 7200  # 3600, 7200, 86500
 
 
+async def test_post_figures_count_replies_within_a_day(db: Database) -> None:
+    if not await a.table_exists(db, "post_runs"):
+        pytest.skip("the posts migration is not present")
+    s = Seeder(db)
+    await s.community(CHAT)
+    s.next_id = 500
+
+    async def post(post_id: int, sent_at: int, message_id: int, reactions: int, status: str = "sent") -> None:
+        await db.execute(
+            "INSERT INTO posts (id, chat_id, text, created_at, updated_at) VALUES (?, ?, 'news', 0, 0)",
+            (post_id, CHAT),
+        )
+        await db.execute(
+            "INSERT INTO post_runs (post_id, due_at, status, chat_id, message_id, reactions, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (post_id, sent_at, status, CHAT, message_id, reactions, sent_at),
+        )
+
+    await post(1, T0 + 100, 40, reactions=7)
+    await post(2, T0 + 200, 41, reactions=2)
+    await post(3, T0 + 300, 42, reactions=9, status="failed")  # never went out
+    await post(4, T0 - 500, 43, reactions=1)  # before the period
+    await s.message(5, T0 + 150, reply_to=40)
+    await s.message(6, T0 + 3600, reply_to=40)
+    await s.message(7, T0 + 100 + DAY + 1, reply_to=40)  # a day later: not counted
+    await s.message(5, T0 + 250, reply_to=41)
+    figures = await a.post_figures(db, a.Period(CHAT, T0, T0 + 2 * DAY))
+    assert figures.available
+    assert (figures.sent, figures.replies, figures.reactions) == (2, 3, 9)
+    assert [(p.post_id, p.replies, p.reactions) for p in figures.posts] == [(1, 2, 7), (2, 1, 2)]
+
+
 async def test_missing_feature_tables_report_not_available(db: Database) -> None:
     await db.execute("DROP TABLE IF EXISTS case_events")
     await db.execute("DROP TABLE IF EXISTS case_cards")
