@@ -28,7 +28,9 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import validate_timezone
 from bot.domain import Button, Keyboard, Priority
+from bot.services.community import CommunityService
 from bot.services.posts import PostError, PostService
 from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError, zone
@@ -421,6 +423,39 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Rescheduled post #{id}. {summary}").format(id=stored.id,
                                                                           summary=_when_text(stored)),
                              markup=_card_markup(stored))
+
+    # ------------------------------------------------------------------ the community's timezone
+
+    @router.message(Command("timezone"), F.chat.type.in_({"group", "supergroup"}))
+    async def timezone(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
+                       communities: CommunityRepository, community_service: CommunityService) -> None:
+        user = message.from_user
+        sender_chat = message.sender_chat.id if message.sender_chat is not None else None
+        if user is None or not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat):
+            await _reply(outbox, message, _("Only the community managers and this group's admins can change "
+                                            "the timezone."))
+            return
+        community = await communities.get(message.chat.id)
+        current = community.timezone if community is not None else "UTC"
+        name = (command.args or "").strip()
+        if not name:
+            await _reply(outbox, message, _("This group's timezone is {tz}. Change it with /timezone "
+                                            "Area/City, for example /timezone Europe/Berlin.").format(
+                tz=html.escape(current)))
+            return
+        try:
+            name = validate_timezone(name)
+        except ValueError as exc:
+            await _reply(outbox, message, html.escape(str(exc)))
+            return
+        if community is None:
+            await _reply(outbox, message, _("I do not know this group yet; write a message here first."))
+            return
+        await communities.set_timezone(message.chat.id, name)
+        community_service.invalidate(message.chat.id)
+        await _reply(outbox, message, _("This group's timezone is now {tz}. New posts and rubrics use it; "
+                                        "posts already scheduled keep their time until you edit it.").format(
+            tz=html.escape(name)))
 
     # ------------------------------------------------------------------ engagement
 

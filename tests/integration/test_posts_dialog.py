@@ -204,3 +204,24 @@ async def test_dialog_with_a_photo_posts_the_same_file(tmp_path: Path) -> None:
         assert posted.params["photo"] == preview.params["photo"]
         assert posted.params["caption"] == preview.params["caption"] == "Look at this"
         assert posted.params["protect_content"] is True
+
+
+async def test_group_admins_set_the_community_timezone(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        await setup(h)
+        since = h.sandbox.mark()
+        h.sandbox.send_message(GROUP, MALLORY, "/timezone Europe/Berlin")
+        refused = await h.sandbox.wait_for("sendMessage", chat_id=GROUP, since=since)
+        assert "Only the community managers" in refused.params["text"]
+        since = h.sandbox.mark()
+        h.sandbox.send_message(GROUP, ADMIN_ID, "/timezone Mars/Base")
+        bad = await h.sandbox.wait_for("sendMessage", chat_id=GROUP, since=since)
+        assert "unknown IANA timezone" in bad.params["text"]
+        since = h.sandbox.mark()
+        h.sandbox.send_message(GROUP, ADMIN_ID, "/timezone Europe/Berlin")
+        ok = await h.sandbox.wait_for("sendMessage", chat_id=GROUP, since=since)
+        assert "now Europe/Berlin" in ok.params["text"]
+        community = await h.app.communities.get(GROUP)
+        assert community is not None and community.timezone == "Europe/Berlin"
+        post = await h.app.posts.build(chat_id=GROUP, text="x", when="2031-01-01 10:00")
+        assert post.timezone == "Europe/Berlin" and post.at_local == "2031-01-01 10:00:00"
