@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
@@ -77,7 +78,38 @@ def default_classifier_loader(settings: Settings) -> ClassifierLoader:
     def load() -> Classifier:
         from models import sentiment
 
+        limit_torch_threads()
         return sentiment.load_default() if name == "default" else sentiment.load(name)
+
+    return load
+
+
+def torch_threads() -> int:
+    """Intra-op threads for each model thread: half the cores (1 on a 2-core server).
+
+    The sentiment thread, the FAQ encoder thread, the event loop and SQLite share the machine;
+    torch's default (every core per call) oversubscribes it, and OpenMP workers then spin while
+    waiting for each other. STEWARD_TORCH_THREADS overrides it.
+    """
+    configured = os.environ.get("STEWARD_TORCH_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def limit_torch_threads() -> None:
+    """Call on the thread that runs the model (torch keeps the setting per thread)."""
+    import torch
+
+    torch.set_num_threads(torch_threads())
+
+
+def default_faq_encoder_loader(settings: Settings) -> Callable[[], Any]:
+    def load() -> Any:
+        from bot.services.faq import load_encoder
+
+        limit_torch_threads()
+        return load_encoder(settings.faq.encoder)
 
     return load
 
@@ -205,6 +237,7 @@ class Steward:
             default_timezone=settings.community.timezone,
             sync_seconds=settings.scheduler.sync_seconds,
             locale=settings.community.language,
+            state=self.state,
         )
         self.community_service.add_listener(self.posts)
         self._posts_catch_up: asyncio.Task[Any] | None = None
@@ -264,7 +297,7 @@ class Steward:
             callbacks=FaqCallbacks(),
             roles=self.roles,
             messages=self.messages,
-            encoder_loader=encoder_loader,
+            encoder_loader=encoder_loader or default_faq_encoder_loader(self.settings),
         )
 
     def _build_dispatcher(self) -> Dispatcher:
@@ -426,9 +459,40 @@ class Steward:
             except Exception:
                 log.exception("could not record the last handled update id")
 
+    async def announce_commands(self) -> None:
+        """The command menus members, group admins and managers see in Telegram."""
+        from aiogram.types import (
+            BotCommand,
+            BotCommandScopeAllChatAdministrators,
+            BotCommandScopeAllPrivateChats,
+            BotCommandScopeChat,
+        )
+
+        def menu(*pairs: tuple[str, str]) -> list[BotCommand]:
+            return [BotCommand(command=name, description=text) for name, text in pairs]
+
+        private = menu(("start", "What Steward does"), ("help", "Commands you can use"))
+        admins = menu(
+            ("faq_add", "Add an FAQ entry"), ("faq_list", "List FAQ entries"), ("unanswered", "Unanswered questions"),
+            ("faq_mode", "FAQ mode: off, mention or auto"), ("escalation", "Escalation settings"),
+            ("welcome", "Welcome message"), ("invite_new", "New campaign invite link"), ("stats", "Analytics"),
+        )
+        managers = menu(
+            ("queue", "Open cases"), ("newpost", "Schedule a post"), ("posts", "Content calendar"),
+            ("feeds", "News feeds"), ("stats", "Analytics"), ("help", "All commands"),
+        )
+        try:
+            await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
+            await self.bot.set_my_commands(admins, scope=BotCommandScopeAllChatAdministrators())
+            for manager_id in await self.managers.reachable_in_private(self.settings.manager_ids):
+                await self.bot.set_my_commands(managers, scope=BotCommandScopeChat(chat_id=manager_id))
+        except Exception as exc:  # a menu is a convenience; never stop the bot for it
+            log.warning("could not set the command menus: %s", exc)
+
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """deleteWebhook, then long polling until SIGINT/SIGTERM or stop_polling()."""
         await self.bot.delete_webhook(drop_pending_updates=self.settings.telegram.drop_pending_updates)
+        await self.announce_commands()
         await self.dispatcher.start_polling(
             self.bot,
             allowed_updates=ALLOWED_UPDATES,

@@ -279,6 +279,22 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ list and cards
 
+    @router.message(Command("receipts"), private)
+    async def receipts(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
+                       posts: PostService) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        choice = (command.args or "").strip().lower()
+        if choice in ("all", "failures"):
+            await posts.set_receipts_mode(choice)
+        elif choice:
+            await _reply(outbox, message, _("Usage: /receipts all  or  /receipts failures"))
+            return
+        mode = await posts.receipts_mode()
+        text = (_("Managers get a receipt for every post.") if mode == "all"
+                else _("Managers get receipts only for posts that failed, were missed or are uncertain."))
+        await _reply(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
+
     @router.message(Command("posts"), private)
     async def list_posts(message: Message, outbox: Outbox, roles: RoleService, posts: PostService,
                          communities: CommunityRepository) -> None:

@@ -82,6 +82,16 @@ class Notifier(Protocol):
     async def post(self, text: str, *, keyboard: Keyboard | None = None, **kwargs: Any) -> list[Any]: ...
 
 
+class KeyValue(Protocol):
+    """bot.storage.members.StateRepository: small facts that survive restarts."""
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str) -> None: ...
+
+
+RECEIPTS_KEY = "posts.receipts"
+
+
 class PostError(ValueError):
     """A post a manager described that cannot be scheduled; the message says why."""
 
@@ -110,8 +120,10 @@ class PostService:
         default_timezone: str = "UTC",
         sync_seconds: float = 30.0,
         locale: str = "en",
+        state: KeyValue | None = None,
     ) -> None:
         self.repo = repo
+        self.state = state
         self.communities = communities
         self.sender = sender
         self.desk = desk
@@ -663,6 +675,21 @@ class PostService:
 
     # ------------------------------------------------------------------ receipts
 
+    async def receipts_mode(self) -> str:
+        """'all' or 'failures': the managers' choice (/receipts), else the config."""
+        if self.state is not None:
+            chosen = await self.state.get(RECEIPTS_KEY)
+            if chosen in ("all", "failures"):
+                return chosen
+        return self.receipts
+
+    async def set_receipts_mode(self, mode: str) -> None:
+        if mode not in ("all", "failures"):
+            raise PostError("receipts: all or failures")
+        if self.state is None:
+            raise PostError("receipts: cannot be changed here; set managers.receipts in the config")
+        await self.state.set(RECEIPTS_KEY, mode)
+
     def _chat_name(self, community: Community | None, chat_id: int) -> str:
         title = community.title if community is not None and community.title else str(chat_id)
         return f"<b>{html.escape(title)}</b>"
@@ -680,7 +707,7 @@ class PostService:
     ) -> bool:
         """Tell the managers how this run went; True when it reached them (or needed no receipt)."""
         community = await self.communities.get(post.chat_id)
-        mode = self.receipts
+        mode = await self.receipts_mode()
         if community is not None:
             mode = community_setting(community, "managers.receipts", mode)
         chat = self._chat_name(community, post.chat_id)

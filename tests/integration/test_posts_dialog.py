@@ -225,3 +225,20 @@ async def test_group_admins_set_the_community_timezone(tmp_path: Path) -> None:
         assert community is not None and community.timezone == "Europe/Berlin"
         post = await h.app.posts.build(chat_id=GROUP, text="x", when="2031-01-01 10:00")
         assert post.timezone == "Europe/Berlin" and post.at_local == "2031-01-01 10:00:00"
+
+
+async def test_managers_choose_failures_only_receipts(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, managers={"chat_id": MANAGERS}) as h:
+        await setup(h)
+        reply = await say(h, "/receipts failures")
+        assert "only for posts that failed" in reply.params["text"]
+        assert await h.app.posts.receipts_mode() == "failures"
+        since = h.sandbox.mark()
+        await h.app.posts.create(await h.app.posts.build(chat_id=GROUP, text="Quiet success", when="now"))
+        await h.sandbox.wait_for("sendMessage", chat_id=GROUP, since=since)
+        await h.settle()
+        assert not any("is out" in t for t in h.sandbox.sent_texts(MANAGERS))
+        reply = await say(h, "/receipts everything", user=MANAGER_ID)
+        assert "Usage" in reply.params["text"]
+        reply = await say(h, "/receipts", user=MALLORY)
+        assert "Only the community managers" in reply.params["text"]
