@@ -489,3 +489,12 @@ async def test_the_storage_refuses_an_edit_when_the_row_moved_on(env: Env) -> No
     await env.service.repo.finish_fire(post.id, status="pending", next_due=(post.due_at or 0) + 60, error=None,
                                        now=env.service.now())
     assert not await env.service.repo.update_content(post.with_(text="x"), env.service.now(), expect=post)
+
+
+async def test_sync_arms_posts_written_by_another_process(env: Env) -> None:
+    post = await env.service.build(chat_id=CHAT, text="Imported", when="2026-03-20 10:00")
+    stored = await env.service.repo.add(post)  # what `steward posts import` does while the bot runs
+    assert env.service.armed_at(stored.id) is None
+    assert await env.service.sync() == 1
+    assert env.service.armed_at(stored.id) == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    assert await env.service.sync() == 0  # already armed for the right time
