@@ -28,7 +28,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import validate_timezone
+from bot.config import Settings, validate_timezone
 from bot.domain import Button, Keyboard, Priority
 from bot.services.community import CommunityService
 from bot.services.posts import PostError, PostService
@@ -113,11 +113,11 @@ def build_router() -> Router:
 
     @router.message(Command("newpost"), private)
     async def new_post(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService,
-                       communities: CommunityRepository) -> None:
+                       communities: CommunityRepository, settings: Settings) -> None:
         if not await manager_message(message, outbox, roles):
             return
         await state.clear()
-        groups = [c for c in await communities.list() if c.chat_id < 0]
+        groups = [c for c in await communities.list() if c.chat_id < 0 and c.chat_id != settings.managers.chat_id]
         if not groups:
             await _reply(outbox, message, _("I am not in any community yet. Add me to a group first."))
             return

@@ -66,6 +66,8 @@ async def test_dialog_previews_exactly_then_schedules_and_posts(tmp_path: Path) 
         await setup(h)
         reply = await say(h, "/newpost")
         assert "Which community" in reply.params["text"]
+        choices = [b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+        assert f"np:chat:{FORUM}" in choices and f"np:chat:{MANAGERS}" not in choices  # not the managers' group
         await press(h, f"np:chat:{FORUM}")
         assert "forum" in h.sandbox.sent_texts(MANAGER_ID)[-1]
         topic = h.sandbox.add_topic(FORUM, "News")
