@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ class Database:
         self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
         self._conn: aiosqlite.Connection | None = None
         self._transaction_lock = asyncio.Lock()
+        # True inside this database's transaction() (the owning task and what it awaits).
+        self._in_transaction: ContextVar[bool] = ContextVar(f"steward-db-tx-{id(self)}", default=False)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -87,24 +91,37 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed."""
+        await self._wait_for_other_transaction()
         async with self.conn.execute(sql, params) as cursor:
             return int(cursor.rowcount)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run one INSERT; return the new row id."""
+        await self._wait_for_other_transaction()
         async with self.conn.execute(sql, params) as cursor:
             return int(cursor.lastrowid or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._wait_for_other_transaction()
         await self.conn.executemany(sql, rows)
 
+    async def _wait_for_other_transaction(self) -> None:
+        """Every task shares one connection, so a statement sent while another task's transaction is
+        open would run inside it (and vanish with its rollback). Wait until that transaction ends;
+        the statement is then queued before any later BEGIN (aiosqlite runs calls in order)."""
+        while self._transaction_lock.locked() and not self._in_transaction.get():
+            async with self._transaction_lock:
+                pass
+
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the connection thread that steps the statement to its end: a SELECT left
+        # half-read between trips would make another task's COMMIT fail ("SQL statements in progress").
+        await self._wait_for_other_transaction()
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -117,14 +134,20 @@ class Database:
         Transactions are serialised by a lock because every task shares one connection.
         """
         async with self._transaction_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            token = self._in_transaction.set(True)
             try:
-                yield self
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    # Also when COMMIT itself failed: never leave the shared connection inside a
+                    # transaction that every later statement would silently join.
+                    with suppress(sqlite3.Error):
+                        await self.conn.execute("ROLLBACK")
+                    raise
+            finally:
+                self._in_transaction.reset(token)
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
