@@ -163,8 +163,8 @@ class SchedulerSettings(Section):
     feed_timeout_s: float = Field(default=20.0, gt=0, le=300)
     feed_max_backoff_minutes: int = Field(default=720, ge=1)
     feed_max_items: int = Field(default=20, ge=1, le=200)
-    feed_relevance: float = Field(default=0.35, ge=0, le=1)
-    feed_duplicate_similarity: float = Field(default=0.92, ge=0, le=1)
+    feed_relevance: float = Field(default=0.85, ge=0, le=1)
+    feed_duplicate_similarity: float = Field(default=0.95, ge=0, le=1)
     feed_auto_post: bool = False
     feed_slots: list[str] = Field(default_factory=list)
     feed_allow_private: bool = False

@@ -138,5 +138,5 @@ async def test_relevance_uses_faq_questions_through_embeddings(feeds: tuple[Feed
     community = await service.communities.get(CHAT)
     close, why = await service.relevance(community, "How to descale an espresso machine")
     far, _ = await service.relevance(community, "Football results tonight")
-    assert close > service.settings.feed_relevance > far
+    assert close > 0.5 > far == 0.0  # the fake encoder: shared words only
     assert "descale" in why
