@@ -45,6 +45,7 @@ async def run_webhook(app: Steward) -> None:
         allowed_updates=ALLOWED_UPDATES,
         drop_pending_updates=settings.drop_pending_updates,
     )
+    await app.announce_commands()
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
