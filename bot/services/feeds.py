@@ -232,7 +232,7 @@ class FeedService:
         self.t = Translator(locale)
         self.scheduler = scheduler
         self._vectors: dict[str, Any] = {}  # title → embedding, for duplicate checks
-        self._lock = asyncio.Lock()
+        self._locks: dict[int, asyncio.Lock] = {}  # one poll at a time per feed; feeds poll independently
 
     def now(self) -> int:
         return to_epoch(self.clock())
@@ -294,8 +294,10 @@ class FeedService:
 
     async def poll(self, feed: Feed) -> dict[str, int]:
         """Fetch one feed and handle its new items. Returns counts by outcome."""
-        async with self._lock:
-            return await self._poll(feed)
+        lock = self._locks.setdefault(feed.id, asyncio.Lock())
+        async with lock:
+            fresh = await self.repo.get(feed.id)  # another poll may have just updated its ETag
+            return await self._poll(fresh or feed)
 
     async def _poll(self, feed: Feed) -> dict[str, int]:
         counts: dict[str, int] = {}
