@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -69,17 +69,31 @@ DIGEST_SIZE = 40  # posts per list (two buttons each; Telegram allows 100 button
 class PostSender(Protocol):
     """The part of :class:`bot.telegram.outbox.Outbox` the engine uses."""
 
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Delivery: ...
-    async def send_photo(self, chat_id: int, photo: str, **kwargs: Any) -> Delivery: ...
-    async def send_document(self, chat_id: int, document: str, **kwargs: Any) -> Delivery: ...
-    async def pin(self, chat_id: int, message_id: int, **kwargs: Any) -> Delivery: ...
-    async def unpin(self, chat_id: int, message_id: int | None = None, **kwargs: Any) -> Delivery: ...
+    async def send_message(
+        self, chat_id: int, text: str, *, thread_id: int | None = ..., keyboard: Keyboard | None = ...,
+        silent: bool = ..., protect: bool = ..., disable_preview: bool = ..., priority: Priority = ...,
+    ) -> Delivery: ...
+
+    async def send_photo(
+        self, chat_id: int, photo: str, *, caption: str | None = ..., thread_id: int | None = ...,
+        keyboard: Keyboard | None = ..., silent: bool = ..., protect: bool = ..., priority: Priority = ...,
+    ) -> Delivery: ...
+
+    async def send_document(
+        self, chat_id: int, document: str, *, caption: str | None = ..., thread_id: int | None = ...,
+        keyboard: Keyboard | None = ..., silent: bool = ..., protect: bool = ..., priority: Priority = ...,
+    ) -> Delivery: ...
+
+    async def pin(self, chat_id: int, message_id: int, *, silent: bool = ..., priority: Priority = ...
+                  ) -> Delivery: ...
+
+    async def unpin(self, chat_id: int, message_id: int | None = ..., *, priority: Priority = ...) -> Delivery: ...
 
 
 class Notifier(Protocol):
     """The part of :class:`bot.telegram.managers.ManagerDesk` the engine uses."""
 
-    async def post(self, text: str, *, keyboard: Keyboard | None = None, **kwargs: Any) -> list[Any]: ...
+    async def post(self, text: str, *, keyboard: Keyboard | None = ...) -> Sequence[object]: ...
 
 
 class KeyValue(Protocol):
