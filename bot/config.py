@@ -120,8 +120,9 @@ class FaqSettings(Section):
     enabled: bool = True
     mode: Literal["off", "mention", "auto"] = "auto"
     encoder: str = "default"
-    answer_threshold: float = Field(default=0.80, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.60, ge=0, le=1)
+    # Calibrated for multilingual-e5-small on CLINC150 validation data (benchmarks/faq.py, docs/faq.md).
+    answer_threshold: float = Field(default=0.88, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.85, ge=0, le=1)
     margin: float = Field(default=0.02, ge=0, le=1)
     cooldown_minutes: int = Field(default=30, ge=0)
     member_answers_per_hour: int = Field(default=5, ge=1)

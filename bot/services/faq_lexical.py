@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CharNgramTfidf", "char_ngrams", "normalise_for_lexical"]
+__all__ = ["CharNgramTfidf", "char_ngrams", "dominant_script", "normalise_for_lexical"]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 # Hebrew niqqud and other combining marks carry no meaning for matching.
@@ -30,6 +30,17 @@ def normalise_for_lexical(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
     text = _MARKS.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def dominant_script(text: str) -> str | None:
+    """The script most letters are written in ("LATIN", "CYRILLIC", "HEBREW", …), or None without letters."""
+    counts: Counter[str] = Counter()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            if name:
+                counts[name.split(" ", 1)[0]] += 1
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def char_ngrams(text: str, sizes: Sequence[int] = (3, 4, 5)) -> Counter[str]:
@@ -58,12 +69,17 @@ class CharNgramTfidf:
         n = max(1, self.size)
         self.idf = {gram: math.log((1 + n) / (1 + d)) + 1.0 for gram, d in df.items()}
         self._default_idf = math.log(1 + n) + 1.0  # an n-gram no document has
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for doc_id, c in enumerate(counts):
             weights = {g: (1.0 + math.log(tf)) * self.idf[g] for g, tf in c.items()}
             norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             for g, w in weights.items():
-                self.postings[g].append((doc_id, w / norm))
+                postings[g].append((doc_id, w / norm))
+        # One (doc ids, weights) pair of arrays per n-gram: scoring is a bincount, not a Python loop.
+        self.postings: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {
+            g: (np.array([d for d, _ in p], dtype=np.int64), np.array([w for _, w in p], dtype=np.float32))
+            for g, p in postings.items()
+        }
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         out = np.zeros(self.size, dtype=np.float32)
@@ -72,11 +88,15 @@ class CharNgramTfidf:
             return out
         weights = {g: (1.0 + math.log(tf)) * self.idf.get(g, self._default_idf) for g, tf in c.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        ids: list[npt.NDArray[np.int64]] = []
+        values: list[npt.NDArray[np.float32]] = []
         for g, w in weights.items():
             posting = self.postings.get(g)
-            if not posting:
-                continue
-            qw = w / norm
-            for doc_id, dw in posting:
-                out[doc_id] += qw * dw
-        return out
+            if posting is not None:
+                ids.append(posting[0])
+                values.append(posting[1] * np.float32(w / norm))
+        if not ids:
+            return out
+        return np.bincount(np.concatenate(ids), weights=np.concatenate(values), minlength=self.size).astype(
+            np.float32
+        )

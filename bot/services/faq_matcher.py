@@ -7,7 +7,10 @@ For every entry the matcher computes
   over the entry's question variants ``v`` (the centroid is the normalised mean of the variants);
 * ``lexical`` = the best TF-IDF cosine of character 3–5-grams between the query and a variant
   (any script, see :mod:`bot.services.faq_lexical`);
-* ``score`` = ``(semantic + lexical_weight * lexical) / (1 + lexical_weight)`` (so it stays in [-1, 1]).
+* ``score`` = ``(semantic + lexical_weight * lexical) / (1 + lexical_weight)`` (so it stays in [-1, 1]),
+  plus ``cross_lingual_offset`` when the question is written in another script than every phrasing of
+  the entry (cross-lingual cosines are systematically lower; without it a Russian or Hebrew question
+  would never reach an English entry's answer band).
 
 The best entry is **answered** when its score reaches ``answer`` *and* beats the second-best
 entry by at least ``margin`` (two near-equal entries mean the bot is not sure which one is
@@ -27,7 +30,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from bot.services.faq_lexical import CharNgramTfidf
+from bot.services.faq_lexical import CharNgramTfidf, dominant_script
 
 __all__ = [
     "Band",
@@ -68,8 +71,13 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class MatcherParams:
-    centroid_weight: float = 0.5
-    lexical_weight: float = 0.1
+    # Picked on CLINC150 validation data (benchmarks/faq.py); see docs/faq.md.
+    centroid_weight: float = 0.7
+    lexical_weight: float = 0.05
+    # Added to an entry's score when the question is in another script than all of the entry's phrasings
+    # (a Russian question, an English entry): e5 cosines across languages run about 0.04-0.08 lower for
+    # the same meaning, and the out-of-scope ones about 0.04 lower, on benchmarks/data/faq_probe_*.
+    cross_lingual_offset: float = 0.04
     max_suggestions: int = 3
 
 
@@ -116,6 +124,7 @@ class FaqIndex:
             self._vectors = np.zeros((0, 0), dtype=np.float32)
             self._centroids = np.zeros((0, 0), dtype=np.float32)
         self._lexical = CharNgramTfidf(texts)
+        self._scripts = [frozenset(filter(None, (dominant_script(v) for v in e.variants))) for e in self.entries]
         self._threads = np.array([-1 if e.thread_id is None else e.thread_id for e in self.entries], dtype=np.int64)
 
     def __len__(self) -> int:
@@ -134,7 +143,12 @@ class FaqIndex:
         centroid = self._centroids @ q
         semantic = (1.0 - p.centroid_weight) * best_variant + p.centroid_weight * centroid
         lexical = self._per_entry_max(self._lexical.scores(text))
-        return (semantic + p.lexical_weight * lexical) / (1.0 + p.lexical_weight), semantic, lexical
+        score = (semantic + p.lexical_weight * lexical) / (1.0 + p.lexical_weight)
+        script = dominant_script(text)
+        if script is not None and p.cross_lingual_offset:
+            foreign = np.array([bool(s) and script not in s for s in self._scripts], dtype=bool)
+            score = score + np.where(foreign, np.float32(p.cross_lingual_offset), np.float32(0.0))
+        return score.astype(np.float32), semantic, lexical
 
     def match(self, text: str, query: Vectors, thresholds: Thresholds, *, thread_id: int | None = None) -> Match:
         if not self.entries:

@@ -110,3 +110,16 @@ def test_lexical_score_works_on_any_script(query: str, docs: list[str], expected
 def test_char_ngrams_normalise_case_and_niqqud() -> None:
     assert char_ngrams("Пароль") == char_ngrams("пароль")
     assert char_ngrams("שָׁלוֹם") == char_ngrams("שלום")
+
+
+def test_a_question_in_another_script_gets_the_cross_lingual_offset() -> None:
+    v = unit(1, 0, 0)
+    index = FaqIndex(
+        [IndexedEntry(1, ("How do I reset my password?",), np.stack([v]))],
+        MatcherParams(centroid_weight=0.0, lexical_weight=0.0, cross_lingual_offset=0.04),
+    )
+    same = index.scores("how to reset the password", v)[0][0]
+    russian = index.scores("как сбросить пароль", v)[0][0]
+    hebrew = index.scores("איך מאפסים סיסמה", v)[0][0]
+    assert same == pytest.approx(1.0)
+    assert russian == pytest.approx(1.04) and hebrew == pytest.approx(1.04)
