@@ -99,7 +99,7 @@ class CommunityService:
             await self.communities.set_language(new_chat.chat_id, old.language)
             await self.communities.set_timezone(new_chat.chat_id, old.timezone)
             await self.communities.mark_migrated(old_chat_id, new_chat.chat_id)
-            await self.messages.move_chat(old_chat_id, new_chat.chat_id)
+            await self.messages.db.move_chat(old_chat_id, new_chat.chat_id)
         self.invalidate(old_chat_id)
         self.invalidate(new_chat.chat_id)
         return await self.communities.get(new_chat.chat_id) or community

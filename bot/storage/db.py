@@ -149,5 +149,29 @@ class Database:
             finally:
                 self._in_transaction.reset(token)
 
+    async def move_chat(
+        self, old_chat_id: int, new_chat_id: int, *, keep: frozenset[str] = frozenset({"communities"})
+    ) -> int:
+        """A group became a supergroup: every table's chat_id column follows it.
+
+        Chat ids are unique across Telegram, so the old id can be replaced wherever it stands
+        (a community, the managers' chat, a card's destination). Rows that would collide with
+        an existing one for the new id stay behind. Returns the number of rows moved.
+        """
+        tables = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        moved = 0
+        for (table,) in tables:
+            if table in keep:
+                continue
+            columns = await self.fetchall("SELECT name FROM pragma_table_info(?)", (table,))
+            if any(column[0] == "chat_id" for column in columns):
+                # The table name comes from sqlite_master, never from a user; the values are parameters.
+                quoted = '"' + str(table).replace('"', '""') + '"'
+                moved += await self.execute(
+                    f"UPDATE OR IGNORE {quoted} SET chat_id = ? WHERE chat_id = ?",  # noqa: S608
+                    (new_chat_id, old_chat_id),
+                )
+        return moved
+
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))

@@ -97,11 +97,6 @@ class MessageRepository:
             return int(await self.db.fetchval("SELECT COUNT(*) FROM messages"))
         return int(await self.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (chat_id,)))
 
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """After a group became a supergroup, its history continues under the new id."""
-        await self.db.execute(
-            "UPDATE OR IGNORE messages SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
-        )
 
 
 def _to_stored(row: aiosqlite.Row) -> StoredMessage:

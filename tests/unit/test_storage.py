@@ -158,6 +158,9 @@ async def test_migration_moves_history_and_settings(service: CommunityService) -
     community = await service.migrate(old.chat_id, new)
     assert community.settings == {"faq_mode": "mention"}
     assert await service.messages.count(new.chat_id) == 1
+    # Every feature's rows follow the chat (members here; FAQ, cases and posts the same way).
+    assert await service.messages.db.fetchval("SELECT COUNT(*) FROM members WHERE chat_id = ?", (new.chat_id,)) == 1
+    assert await service.messages.db.fetchval("SELECT COUNT(*) FROM members WHERE chat_id = ?", (old.chat_id,)) == 0
     old_row = await service.communities.get(old.chat_id)
     assert old_row is not None and not old_row.is_active
 
