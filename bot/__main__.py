@@ -56,7 +56,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]", argparse.ArgumentParser], None]
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = {"run", "check"}
+
+
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in argv, skipping options (and --config's value)."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--config":
+            next(tokens, None)
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(*, with_features: bool = True) -> argparse.ArgumentParser:
     # --config and -v are accepted before or after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -77,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate the config, the database and the bot's rights")
     check.set_defaults(func=cmd_check)
 
-    for register in feature_commands():
+    # Feature commands import their services (aiogram, numpy, matplotlib): `run` and `check`
+    # skip them so a config error is reported at once.
+    for register in feature_commands() if with_features else []:
         register(sub, common)
     return parser
 
@@ -99,8 +115,9 @@ def feature_commands() -> list[Registrar]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_features=requested_command(arguments) not in CORE_COMMANDS)
+    args = parser.parse_args(arguments)
     func: Command | None = getattr(args, "func", None)
     if func is None:
         parser.print_help()
