@@ -513,6 +513,20 @@ def build_router() -> Router:
             keyboard=keyboard,
         )
 
+    @router.message(
+        Command("faq_add", "faq_list", "faq_edit", "faq_del", "faq_mode", "faq_thresholds", "unanswered"),
+        F.chat.type == "private",
+    )
+    async def in_private(message: Message, outbox: Outbox) -> None:
+        await outbox.send_message(
+            message.chat.id,
+            _(
+                "FAQ commands work in the group whose FAQ you manage: send them there. "
+                "To load many entries at once, use: steward faq import FILE --chat ID"
+            ),
+            priority=Priority.REPLY,
+        )
+
     # --- buttons --------------------------------------------------------------------------
 
     @router.callback_query(FaqPick.filter())
@@ -540,7 +554,8 @@ def build_router() -> Router:
 
     @router.callback_query(FaqVote.filter())
     async def on_vote(query: CallbackQuery, callback_data: FaqVote, faq: FaqService, outbox: Outbox) -> None:
-        counts = await faq.vote(callback_data.answer_id, query.from_user.id, callback_data.up)
+        chat_id = query.message.chat.id if query.message is not None else None
+        counts = await faq.vote(callback_data.answer_id, query.from_user.id, callback_data.up, chat_id=chat_id)
         if counts is None:
             await _toast(outbox, query, _("This answer is no longer on record."))
             return

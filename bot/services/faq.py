@@ -46,6 +46,12 @@ Vectors = npt.NDArray[np.float32]
 MODES = ("off", "mention", "auto")
 SUGGESTION_LABEL = 48  # characters of a suggestion button
 LOAD_RETRY_S = 600  # after a failed encoder load, try again this much later
+QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
+QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: EncoderBusy)
+
+
+class EncoderBusy(Exception):
+    """Too many member questions are waiting for the encoder: this one is not matched."""
 
 
 class Sender(Protocol):
@@ -155,6 +161,8 @@ class FaqService:
         self._offered: set[tuple[int, int]] = set()
         self._lock = asyncio.Lock()
         self._load_task: asyncio.Task[bool] | None = None
+        self._questions: list[tuple[str, asyncio.Future[npt.NDArray[np.float32]]]] = []
+        self._question_drainer: asyncio.Task[None] | None = None
         self._failed_at: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -205,6 +213,14 @@ class FaqService:
         if self._load_task is not None and not self._load_task.done():
             with contextlib.suppress(Exception):
                 await self._load_task
+        if self._question_drainer is not None and not self._question_drainer.done():
+            self._question_drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._question_drainer
+        waiting, self._questions = self._questions, []
+        for _, future in waiting:
+            if not future.done():
+                future.set_exception(EncoderBusy("the FAQ service is closing"))
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -221,6 +237,37 @@ class FaqService:
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(self._executor, fn, texts)
         return np.asarray(out, dtype=np.float32)
+
+    async def _encode_member_question(self, text: str) -> npt.NDArray[np.float32]:
+        """Encode one member question, batched with the questions that arrive meanwhile.
+
+        While a batch runs on the encoder thread, new questions wait and go together in the next
+        call (one forward pass for many is several times cheaper than one each). At most
+        QUESTION_QUEUE wait; beyond that EncoderBusy (the message itself is already stored)."""
+        if len(self._questions) >= QUESTION_QUEUE:
+            raise EncoderBusy(f"{len(self._questions)} questions are waiting for the encoder")
+        future: asyncio.Future[npt.NDArray[np.float32]] = asyncio.get_running_loop().create_future()
+        self._questions.append((text, future))
+        if self._question_drainer is None or self._question_drainer.done():
+            self._question_drainer = asyncio.create_task(self._drain_questions(), name="faq-question-batches")
+        return await future
+
+    async def _drain_questions(self) -> None:
+        while self._questions:
+            batch, self._questions = self._questions[:QUESTION_BATCH], self._questions[QUESTION_BATCH:]
+            live = [(text, future) for text, future in batch if not future.done()]
+            if not live:
+                continue
+            try:
+                vectors = await self.encode_questions([text for text, _ in live])
+            except Exception as exc:
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), vector in zip(live, vectors, strict=True):
+                if not future.done():
+                    future.set_result(vector)
 
     async def encode_questions(self, texts: Sequence[str]) -> Vectors:
         # FAQ questions and member questions are the same kind of text: both get the "query: " side.
@@ -377,12 +424,12 @@ class FaqService:
         msg = ctx.msg
         if msg.is_edit or msg.author.is_bot or not msg.text.strip() or msg.text.lstrip().startswith("/"):
             return Outcome("skipped", "not a member's text message")
-        await self._maybe_offer_save(ctx)
         if not self.settings.enabled or self._executor is None:
             return Outcome("skipped", "faq disabled")
         mode = community_setting(ctx.community, "faq.mode", self.settings.mode)
         if mode not in MODES or mode == "off":
             return Outcome("skipped", "mode off")
+        await self._maybe_offer_save(ctx)
         text = self._strip_mention(msg.text)
         addressed = msg.mentions_bot or msg.replies_to_bot
         if mode == "mention":
@@ -414,7 +461,11 @@ class FaqService:
         cached = await self.index_for(msg.chat_id)
         if not len(cached.index):
             return Outcome("skipped", "no enabled entries")
-        vector = (await self.encode_questions([text]))[0]
+        try:
+            vector = await self._encode_member_question(text)
+        except EncoderBusy:
+            log.warning("faq: encoder queue full; question %s/%s stays unanswered", msg.chat_id, msg.message_id)
+            return Outcome("skipped", "encoder busy")
         match = cached.index.match(text, vector, self.thresholds(ctx), thread_id=msg.thread_id)
         best = match.best
         log.info(
@@ -639,9 +690,12 @@ class FaqService:
         await self.sender.edit_keyboard(chat_id, suggestion_message_id, None)
         return "posted"
 
-    async def vote(self, answer_id: int, user_id: int, up: bool) -> tuple[int, int] | None:
+    async def vote(
+        self, answer_id: int, user_id: int, up: bool, *, chat_id: int | None = None
+    ) -> tuple[int, int] | None:
+        """Store one member's vote (a second press changes it). ``chat_id``: where the button was pressed."""
         record = await self.repo.get_answer(answer_id)
-        if record is None:
+        if record is None or (chat_id is not None and record.chat_id != chat_id):
             return None
         return await self.repo.vote(answer_id, user_id, 1 if up else -1, self.clock())
 

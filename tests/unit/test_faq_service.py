@@ -144,10 +144,11 @@ async def test_votes_are_one_per_member(env: Any) -> None:
     assert await service.vote(answer_id, ANN, False) == (0, 1)
     assert await service.vote(answer_id, BOB, True) == (1, 1)
     assert await service.vote(999_999, BOB, True) is None
+    assert await service.vote(answer_id, BOB, True, chat_id=-100999) is None  # a button from another chat
 
 
 async def test_answer_in_the_members_language_when_the_entry_has_it(env: Any) -> None:
-    service, sender, _ = env
+    service, _, _ = env
     entry = next(e for e in await service.entries_for(CHAT) if e.key == "password")
     assert service.answer_text(entry, "Как сбросить пароль от аккаунта?", "en") == "Нажмите «Забыли пароль»."
     assert service.answer_text(entry, "How do I reset it?", "en") == "Use <i>Forgot password</i>."
@@ -203,7 +204,7 @@ async def test_import_is_all_or_nothing(env: Any) -> None:
 
 
 async def test_disabled_entries_do_not_answer(env: Any) -> None:
-    service, sender, _ = env
+    service, _, _ = env
     entry = next(e for e in await service.entries_for(CHAT) if e.key == "schedule")
     await service.set_enabled(entry.id, False)
     assert (await service.handle(ctx("When does the next course start?"))).action == "abstain"
