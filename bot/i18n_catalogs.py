@@ -7,6 +7,7 @@ are untranslated, fuzzy, or whose {placeholders} differ, and .mo files that are 
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import sys
@@ -21,8 +22,12 @@ from bot.i18n import DOMAIN, LOCALES_DIR, SUPPORTED
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("bot", "handlers")
-# `_` and `gettext` in handlers; `t`/`tr` are Translator instances in services.
-KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "__": None, "t": None, "tr": None, "ngettext": (1, 2)}
+# `_` and `gettext` in handlers; `t`/`tr` are Translator instances in services, and
+# `t.plural(singular, plural, n)` is Translator.plural.
+KEYWORDS = {
+    "_": None, "gettext": None, "lazy_gettext": None, "__": None, "t": None, "tr": None,
+    "ngettext": (1, 2), "plural": (1, 2),
+}
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 
@@ -36,7 +41,50 @@ def extract() -> Catalog:
                 continue
             template.add(message, locations=[(f"{source}/{filename}", lineno)], auto_comments=comments,
                          context=context)
+        for path in sorted((ROOT / source).rglob("*.py")):
+            for message, lineno in _missed_by_babel(path):
+                location = (path.relative_to(ROOT).as_posix(), lineno)
+                template.add(message, locations=[location])
     return template
+
+
+def _keyword_call(node: ast.Call) -> str | tuple[str, str] | None:
+    """The msgid of a translation call with literal arguments, else None."""
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "Translator":
+        name = "t"  # Translator(locale)("text")
+    if name not in KEYWORDS:
+        return None
+    spec = KEYWORDS[name]
+    count = len(spec) if spec else 1
+    texts = [a.value for a in node.args[:count] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if len(texts) < count:
+        return None
+    return texts[0] if count == 1 else (texts[0], texts[1])
+
+
+def _missed_by_babel(path: Path) -> list[tuple[str | tuple[str, str], int]]:
+    """Calls babel's tokenizer cannot see: inside f-strings (one token before Python 3.12)
+    and ``Translator(locale)("text")``."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return []
+    found: list[tuple[str | tuple[str, str], int]] = []
+    inside_fstrings = {
+        id(node) for joined in ast.walk(tree) if isinstance(joined, ast.JoinedStr) for node in ast.walk(joined)
+    }
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        direct = isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "Translator"
+        if id(node) in inside_fstrings or direct:
+            message = _keyword_call(node)
+            if message:
+                found.append((message, node.lineno))
+    return found
 
 
 def po_path(locale: str) -> Path:
@@ -76,7 +124,7 @@ def update() -> None:
         if locale == "en":
             # English texts are their own translation.
             for message in catalog:
-                if message.id and not message.string:
+                if message.id and (not message.string or not all(message.string)):
                     message.string = message.id
         save(catalog, locale)
 
