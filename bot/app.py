@@ -330,6 +330,7 @@ class Steward:
 
         dp.include_router(faq_handlers.build_router())
         dp.include_router(community.build_router())
+        inline_magic_filters(dp)
         return dp
 
     def workflow_data(self) -> dict[str, Any]:
@@ -505,6 +506,35 @@ class Steward:
 
     async def close_session(self) -> None:
         await self.bot.session.close()
+
+
+def inline_magic_filters(dp: Dispatcher) -> int:
+    """Evaluate ``F`` (magic) and FSM ``State`` filters on the event loop; returns how many were changed.
+
+    aiogram calls every synchronous filter through ``asyncio.to_thread``, magic filters included:
+    about 25 thread hand-offs for each group message with our routers, a quarter of the
+    dispatcher's CPU in benchmarks/pipeline.py. A magic filter only reads attributes of the
+    update (a State filter compares a string), so it runs inline. Call it after the last include_router.
+    """
+    from aiogram.fsm.state import State
+
+    def inline(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return call
+
+    changed = 0
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            handlers = [getattr(observer, "_handler", None), *observer.handlers]
+            for handler in handlers:
+                for flt in (handler.filters or []) if handler is not None else []:
+                    if not flt.awaitable and (flt.magic is not None or isinstance(flt.callback, State)):
+                        flt.callback = inline(flt.callback)
+                        flt.awaitable = True
+                        changed += 1
+    return changed
 
 
 async def feed_raw_update(app: Steward, update: dict[str, Any]) -> Any:

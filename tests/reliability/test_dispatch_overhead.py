@@ -1,0 +1,75 @@
+"""The dispatcher evaluates F and State filters on the loop: no thread hand-off per update."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import F, Router
+from aiogram.fsm.state import State, StatesGroup
+
+from bot.app import Steward, feed_raw_update, inline_magic_filters
+from bot.config import Settings
+from tests.fakes import FakeClassifier, HashingEncoder
+from tests.mocked_bot import MockedBot
+
+
+class _Dialog(StatesGroup):
+    step = State()
+
+
+def test_inline_magic_filters_changes_f_and_state_filters() -> None:
+    from aiogram import Dispatcher
+
+    dp = Dispatcher()
+    router = Router()
+    router.message.filter(F.chat.type == "supergroup")
+
+    @router.message(_Dialog.step, F.text)
+    async def handler(message: Any) -> None:
+        return None
+
+    dp.include_router(router)
+    assert inline_magic_filters(dp) == 3
+    assert inline_magic_filters(dp) == 0  # already inline
+
+
+async def test_group_messages_cause_no_to_thread_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(
+        telegram={"token": "42:TEST"},
+        database={"path": str(tmp_path / "s.db")},
+        managers={"ids": [500]},
+        scheduler={"enabled": False},
+    )
+    classifier, encoder = FakeClassifier(), HashingEncoder()
+    app = Steward(
+        settings,
+        bot=MockedBot(auto_respond=True),
+        classifier_loader=lambda: classifier,
+        faq_encoder_loader=lambda: (encoder, f"hash:{encoder.dim}"),
+    )
+    await app.start()
+    calls: list[Any] = []
+    real = asyncio.to_thread
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    try:
+        for i in range(5):
+            await feed_raw_update(app, {
+                "update_id": 100 + i,
+                "message": {
+                    "message_id": 10 + i, "date": 1_767_225_600, "text": f"hello number {i}",
+                    "chat": {"id": -100123, "type": "supergroup", "title": "G"},
+                    "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+                },
+            })
+        assert await app.messages.count(-100123) == 5
+    finally:
+        await app.stop()
+    assert calls == []
