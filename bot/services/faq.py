@@ -90,9 +90,14 @@ class Messages(Protocol):
 
 
 class StoredMessageLike(Protocol):
-    text: str
-    user_id: int
-    thread_id: int | None
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def thread_id(self) -> int | None: ...
 
 
 def _detect_language(text: str) -> str | None:
