@@ -178,7 +178,8 @@ def _edit_keyboard(entry: StoredEntry) -> Keyboard:
 
 def _entry_id(command: CommandObject) -> int | None:
     arg = (command.args or "").strip().lstrip("#")
-    return int(arg) if arg.isdigit() else None
+    # ASCII digits only ("²".isdigit() is True, int("²") fails) and within SQLite's 64-bit integers.
+    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
 
 
 async def _own_entry(
