@@ -62,7 +62,8 @@ def build_router() -> Router:
         if message.chat.type in GROUPS:
             return message.chat.id
         for arg in args:
-            if arg.lstrip("-").isdigit() and int(arg) < 0:
+            digits = arg.lstrip("-")
+            if digits.isascii() and digits.isdigit() and len(digits) <= 18 and int(arg) < 0:
                 if await communities.get(int(arg)) is None:
                     await _reply(outbox, message, _("I do not know the community {chat}.").format(chat=arg))
                     return None
@@ -86,7 +87,7 @@ def build_router() -> Router:
         if chat_id is None:
             return
         thread_id: int | None = None
-        numbers = [a for a in args[1:] if a.isdigit()]
+        numbers = [a for a in args[1:] if a.isascii() and a.isdigit() and len(a) <= 9]
         if numbers:
             thread_id = int(numbers[0])
         elif message.chat.type in GROUPS and message.is_topic_message:
@@ -124,7 +125,8 @@ def build_router() -> Router:
         if not await allowed(message, outbox, roles, None):
             return
         arg = (command.args or "").strip().lstrip("#")
-        feed = await feeds.repo.get(int(arg)) if arg.isdigit() else None
+        # ASCII digits within SQLite's 64-bit integers ("²".isdigit() is True; 10**20 overflows SQLite).
+        feed = await feeds.repo.get(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
         if feed is None or (message.chat.type in GROUPS and feed.chat_id != message.chat.id):
             await _reply(outbox, message, _("Usage: /feed_remove N (the number from /feeds)."))
             return
