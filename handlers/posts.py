@@ -159,7 +159,7 @@ def build_router() -> Router:
         text = (message.text or "").strip()
         if text == "/skip":
             await state.update_data(thread_id=None)
-        elif text.isdigit() and int(text) > 0:
+        elif text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
             await state.update_data(thread_id=int(text))
         else:
             await _reply(outbox, message, _("Please send the topic number (digits only), or /skip."))
@@ -319,7 +319,7 @@ def build_router() -> Router:
         if not await manager_message(message, outbox, roles):
             return
         arg = (command.args or "").strip().lstrip("#")
-        if not arg.isdigit():
+        if not (arg.isascii() and arg.isdigit() and len(arg) <= 18):  # "²".isdigit(); SQLite's 64-bit ints
             await _reply(outbox, message, _("Usage: /post N (the number from /posts)."))
             return
         post = await posts.repo.get(int(arg))
