@@ -94,7 +94,9 @@ def build_router() -> Router:
         outbox: Outbox,
     ) -> None:
         user = query.from_user
-        case = await escalation.cases.get(callback_data.case_id)
+        # A forged button can carry any integer; ids beyond SQLite's 64 bits cannot exist.
+        in_range = 0 < callback_data.case_id < 2**63
+        case = await escalation.cases.get(callback_data.case_id) if in_range else None
         if case is None:
             await _answer(outbox, query, _("There is no case #{id}.").format(id=callback_data.case_id), alert=True)
             return
@@ -168,7 +170,7 @@ def build_router() -> Router:
         if not await _is_manager(message, roles, escalation):
             return
         arg = (command.args or "").strip().lstrip("#")
-        if not arg.isdigit() or len(arg) > 18:
+        if not (arg.isascii() and arg.isdigit()) or len(arg) > 18:
             await message_reply(message, escalation, _("Usage: /case <number>, for example /case 12").replace(
                 "<", "&lt;").replace(">", "&gt;"))
             return
@@ -183,8 +185,9 @@ def build_router() -> Router:
         if not await _is_manager(message, roles, escalation):
             return
         arg = (command.args or "").strip()
-        days = int(arg) if arg.isdigit() and 1 <= int(arg) <= 365 else 7
-        if arg and not (arg.isdigit() and 1 <= int(arg) <= 365):
+        valid = arg.isascii() and arg.isdigit() and len(arg) <= 3 and 1 <= int(arg) <= 365
+        days = int(arg) if valid else 7
+        if arg and not valid:
             await message_reply(message, escalation, _("Usage: /shadow_report [days from 1 to 365]; showing 7 days."))
         await message_reply(message, escalation, await escalation.shadow_report(days))
 
