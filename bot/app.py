@@ -330,6 +330,9 @@ class Steward:
 
         dp.include_router(faq_handlers.build_router())
         dp.include_router(community.build_router())
+        from handlers import fallback
+
+        dp.include_router(fallback.build_router())  # last: buttons nobody else took get an answer
         inline_magic_filters(dp)
         return dp
 
