@@ -27,10 +27,9 @@ import argparse
 import asyncio
 import sys
 import tomllib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.services.posts import PostError, PostService
 from bot.services.schedule import ScheduleError
@@ -38,6 +37,7 @@ from bot.storage.posts import PAUSED, Post
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.services.ports import Desk, Sender
 
 KNOWN_KEYS = {
     "chat", "text", "at", "cron", "every", "topic", "photo", "document", "buttons", "pin", "unpin_after",
@@ -54,27 +54,14 @@ class ImportError_(Exception):
         self.errors = errors
 
 
-@dataclass
 class _Offline:
-    """Import and export need no Telegram: any attempt to send is a bug."""
+    """Import and export need no Telegram: any attempt to send or notify is a bug."""
 
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any:
-        raise RuntimeError("offline")
+    def __getattr__(self, name: str) -> Any:
+        async def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError(f"offline: {name} was called during a posts import or export")
 
-    async def send_photo(self, chat_id: int, photo: str, **kwargs: Any) -> Any:
-        raise RuntimeError("offline")
-
-    async def send_document(self, chat_id: int, document: str, **kwargs: Any) -> Any:
-        raise RuntimeError("offline")
-
-    async def pin(self, chat_id: int, message_id: int, **kwargs: Any) -> Any:
-        raise RuntimeError("offline")
-
-    async def unpin(self, chat_id: int, message_id: int | None = None, **kwargs: Any) -> Any:
-        raise RuntimeError("offline")
-
-    async def post(self, text: str, **kwargs: Any) -> list[Any]:
-        raise RuntimeError("offline")
+        return refuse
 
 
 def _buttons(value: Any) -> list[list[dict[str, str]]]:
@@ -221,7 +208,7 @@ async def _open(settings: Settings) -> tuple[Any, PostService]:
     await db.open()
     offline = _Offline()
     service = PostService(
-        PostRepository(db), CommunityRepository(db), offline, offline, None,
+        PostRepository(db), CommunityRepository(db), cast("Sender", offline), cast("Desk", offline), None,
         lateness_s=settings.scheduler.lateness_minutes * 60, default_timezone=settings.community.timezone,
     )
     return db, service

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.config import EscalationSettings
-from bot.domain import Button, Community, Delivery, Keyboard, MessageContext, Priority
+from bot.domain import Button, Community, Keyboard, MessageContext, Priority
 from bot.i18n import Translator
 from bot.services.escalation_policy import (
     ANONYMOUS_ADMIN_ID,
@@ -32,6 +32,7 @@ from bot.services.escalation_policy import (
     case_priority,
     priority_label,
 )
+from bot.services.ports import Desk, Sender
 from bot.services.settings import community_setting
 from bot.storage.cases import CardCopy, Case, CaseRepository, Feedback, PendingReply, TuningChange
 from bot.storage.communities import CommunityRepository
@@ -62,51 +63,6 @@ _STATE_ICON = {
 _SENTIMENT_ICON = {"negative": "😠", "neutral": "😐", "positive": "🙂"}
 _PRIORITY_ICON = {"high": "🔥", "medium": "⚠️", "low": "·"}
 _MAX_LINE = 300
-
-
-class PostedLike(Protocol):
-    @property
-    def chat_id(self) -> int: ...
-    @property
-    def message_id(self) -> int: ...
-    @property
-    def thread_id(self) -> int | None: ...
-
-
-class Desk(Protocol):
-    async def post(
-        self,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        thread_id: int | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Sequence[PostedLike]: ...
-
-    async def open_topic(self, name: str) -> int | None: ...
-
-
-class Sender(Protocol):
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
-
-    async def edit_text(
-        self,
-        chat_id: int,
-        message_id: int,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        priority: Priority = Priority.REPLY,
-    ) -> Delivery: ...
 
 
 class Roles(Protocol):

@@ -34,6 +34,7 @@ from bot.services.faq_matcher import (
     TextEncoder,
     Thresholds,
 )
+from bot.services.ports import Sender
 from bot.services.questions import is_small_talk
 from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
@@ -52,23 +53,6 @@ QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: 
 
 class EncoderBusy(Exception):
     """Too many member questions are waiting for the encoder: this one is not matched."""
-
-
-class Sender(Protocol):
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
-
-    async def edit_keyboard(
-        self, chat_id: int, message_id: int, keyboard: Keyboard | None, *, priority: Priority = Priority.REPLY
-    ) -> Delivery: ...
 
 
 class Callbacks(Protocol):

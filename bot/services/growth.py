@@ -21,10 +21,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from bot.domain import Author, Button, ChatInfo, Community, Delivery, Keyboard, Priority
 from bot.i18n import Translator
+from bot.services.ports import Sender
 from bot.services.settings import community_setting
 from bot.storage.growth import Campaign, CampaignFigures, GrowthRepository
 from bot.storage.members import MemberRepository
@@ -38,19 +39,6 @@ log = logging.getLogger(__name__)
 
 CAMPAIGN_NAME = re.compile(r"^[\w.\- ]{1,32}$")
 PLACEHOLDER = re.compile(r"\{(name|chat)\}")
-
-
-class WelcomeOutbox(Protocol):
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
-
-    async def delete(self, chat_id: int, message_id: int, *, priority: Priority = Priority.NORMAL) -> Delivery: ...
 
 
 # createChatInviteLink(chat_id, name) -> the link; raises InviteLinkError with words for a human.
@@ -115,7 +103,7 @@ class GrowthService:
         repo: GrowthRepository,
         members: MemberRepository,
         community_service: CommunityService,
-        outbox: WelcomeOutbox,
+        outbox: Sender,
         settings: GrowthSettings,
         *,
         make_invite_link: InviteLinkMaker | None = None,

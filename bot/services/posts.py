@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Button, Community, Delivery, ErrorKind, Keyboard, MessageContext, Priority
 from bot.i18n import Translator
+from bot.services.ports import Desk, Sender
 from bot.services.schedule import Cron, ScheduleError, parse_schedule, zone
 from bot.services.settings import community_setting
 from bot.storage.posts import (
@@ -66,36 +67,6 @@ DIGEST_AFTER = 3  # more uncertain posts than this at a start are reported in on
 DIGEST_SIZE = 40  # posts per list (two buttons each; Telegram allows 100 buttons)
 
 
-class PostSender(Protocol):
-    """The part of :class:`bot.telegram.outbox.Outbox` the engine uses."""
-
-    async def send_message(
-        self, chat_id: int, text: str, *, thread_id: int | None = ..., keyboard: Keyboard | None = ...,
-        silent: bool = ..., protect: bool = ..., disable_preview: bool = ..., priority: Priority = ...,
-    ) -> Delivery: ...
-
-    async def send_photo(
-        self, chat_id: int, photo: str, *, caption: str | None = ..., thread_id: int | None = ...,
-        keyboard: Keyboard | None = ..., silent: bool = ..., protect: bool = ..., priority: Priority = ...,
-    ) -> Delivery: ...
-
-    async def send_document(
-        self, chat_id: int, document: str, *, caption: str | None = ..., thread_id: int | None = ...,
-        keyboard: Keyboard | None = ..., silent: bool = ..., protect: bool = ..., priority: Priority = ...,
-    ) -> Delivery: ...
-
-    async def pin(self, chat_id: int, message_id: int, *, silent: bool = ..., priority: Priority = ...
-                  ) -> Delivery: ...
-
-    async def unpin(self, chat_id: int, message_id: int | None = ..., *, priority: Priority = ...) -> Delivery: ...
-
-
-class Notifier(Protocol):
-    """The part of :class:`bot.telegram.managers.ManagerDesk` the engine uses."""
-
-    async def post(self, text: str, *, keyboard: Keyboard | None = ...) -> Sequence[object]: ...
-
-
 class KeyValue(Protocol):
     """bot.storage.members.StateRepository: small facts that survive restarts."""
 
@@ -124,8 +95,8 @@ class PostService:
         self,
         repo: PostRepository,
         communities: CommunityRepository,
-        sender: PostSender,
-        desk: Notifier,
+        sender: Sender,
+        desk: Desk,
         scheduler: BaseScheduler | None,
         *,
         clock: Clock = utc_clock,

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain import Community, Delivery, Priority
+from bot.domain import Community, Priority
 from bot.i18n import Translator
+from bot.services.ports import Desk, Sender
 from bot.storage import analytics as a
 from bot.storage.db import Database
 from bot.timeutil import epoch_now
@@ -340,34 +341,6 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- delivery
 
 
-class StatsOutbox(Protocol):
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
-
-    async def send_photo(
-        self,
-        chat_id: int,
-        photo: str | Path,
-        *,
-        caption: str | None = None,
-        thread_id: int | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
-
-
-class Destinations(Protocol):
-    chat_id: int | None
-
-    async def destinations(self) -> list[int]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Target:
     chat_id: int
@@ -385,8 +358,8 @@ class StatsService:
         self,
         db: Database,
         communities: CommunityRepository,
-        outbox: StatsOutbox,
-        desk: Destinations,
+        outbox: Sender,
+        desk: Desk,
         state: StateRepository,
         *,
         now: Callable[[], int] = epoch_now,
