@@ -1,7 +1,7 @@
 """Tiny deterministic models for ``steward demo --fast`` (and when the bundled model cannot load).
 
-They are not the real models and the transcript says so. The test suite has its own copies in
-tests/fakes.py; these ship with the package because the demo must run on an install without tests.
+They are not the real models and the transcript says so. The test suite uses them too (tests/fakes.py);
+they live in the package because the demo must run on an install without tests.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import numpy.typing as npt
 
 _VERY_NEGATIVE = re.compile(r"\b(scam|worst|furious|hate|обман|ненавижу|שונא)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(
-    r"\b(terrible|awful|broken|angry|useless|disappointed|refund|bad|annoying|ужасно|плохо|גרוע|נורא)\b",
+    r"\b(terrible|awful|broken|angry|useless|disappointed|refund|bad|annoying|"
+    r"ужасно|ужас|отвратительно|плохо|גרוע|נורא)\b",
     re.IGNORECASE,
 )
 _POSITIVE = re.compile(
-    r"\b(great|love|thanks|thank you|awesome|excellent|good|welcome|спасибо|отлично|תודה|מעולה)\b", re.IGNORECASE
+    r"\b(great|love|thanks|thank you|awesome|excellent|good|welcome|спасибо|отлично|класс|תודה|מעולה)\b",
+    re.IGNORECASE,
 )
 
 
@@ -56,8 +58,10 @@ class HashingEncoder:
 
     def __init__(self, dim: int = 512) -> None:
         self.dim = dim
+        self.calls = 0
 
     def encode_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        self.calls += 1
         out = np.zeros((len(texts), self.dim), np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"[^\W_]+", text.lower()):
