@@ -153,6 +153,7 @@ class EscalationSettings(Section):
     max_very_negative: float = Field(default=0.98, ge=0, le=1)
     max_negative: float = Field(default=0.90, ge=0, le=1)
     max_pile_on_members: int = Field(default=8, ge=2)
+    member_cases_per_hour: int = Field(default=3, ge=1)
 
 
 class SchedulerSettings(Section):

@@ -255,8 +255,21 @@ class EscalationService:
         if not decision.escalate:
             log.debug("thread %s/%s: no case (%s)", msg.chat_id, ctx.thread_key, decision.detail)
             return None
+        if not is_staff and await self._member_over_limit(msg.chat_id, msg.author.user_id, now):
+            return None
         await self._open(ctx, decision, now)
         return None
+
+    async def _member_over_limit(self, chat_id: int, user_id: int, now: int) -> bool:
+        """One account must not flood the queue: it opens at most member_cases_per_hour new cases."""
+        limit = self.settings.member_cases_per_hour
+        opened = await self.cases.opened_by_member(chat_id, user_id, since=now - 3600)
+        if opened < limit:
+            return False
+        log.warning(
+            "member %s opened %d cases in chat %s within the hour; not opening another", user_id, opened, chat_id
+        )
+        return True
 
     async def _decide(self, ctx: MessageContext, settings: PolicySettings, staff: set[int]) -> Decision:
         msg = ctx.msg

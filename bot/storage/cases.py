@@ -179,6 +179,17 @@ class CaseRepository:
         )
         return None if row is None else _case(row)
 
+    async def opened_by_member(self, chat_id: int, user_id: int, *, since: int) -> int:
+        """Cases in a chat opened since ``since`` whose trigger message was this member's."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM cases c JOIN messages m"
+                " ON m.chat_id = c.chat_id AND m.message_id = c.first_message_id"
+                " WHERE c.chat_id = ? AND m.user_id = ? AND c.opened_at >= ?",
+                (chat_id, user_id, since),
+            )
+        )
+
     async def last_closed_message(self, chat_id: int, thread_key: str) -> int | None:
         """The last message id of the thread's latest closed case: older messages were dealt with."""
         value = await self.db.fetchval(
