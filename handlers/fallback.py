@@ -1,13 +1,15 @@
 """Last in the chain: a button no other handler took (an old card, a forged or outdated callback) gets an
-answer, so the member's button stops spinning and nothing happens."""
+answer, so the member's button stops spinning and nothing happens; a command in private that no handler
+took (a group command, a typo) gets a pointer instead of silence."""
 
 from __future__ import annotations
 
+import html
 import logging
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Priority
@@ -30,5 +32,14 @@ def build_router() -> Router:
             )
         except OutboxError as exc:
             log.warning("could not answer a stale button: %s", exc)
+
+    @router.message(F.chat.type == "private", F.text.startswith("/"))
+    async def unknown_private_command(message: Message, outbox: Outbox) -> None:
+        command = (message.text or "").split()[0].split("@")[0][:40]
+        text = _(
+            "{command} does nothing here: it may be a command for a group (send it there), or a typo. "
+            "/help lists what you can use."
+        ).format(command=html.escape(command))
+        await outbox.send_message(message.chat.id, text, priority=Priority.REPLY)
 
     return router

@@ -64,3 +64,10 @@ async def test_start_in_a_group_is_not_the_private_help(app: Steward) -> None:
     await app.outbox.close()
     assert sent_messages(app.bot) == []  # type: ignore[arg-type]
     assert await app.messages.get(GROUP, 10) is not None
+
+
+async def test_a_group_command_in_private_gets_a_pointer_not_silence(app: Steward) -> None:
+    await app.dispatcher.feed_update(app.bot, message_update(MEMBER, MEMBER, "/welcome Hi {name}"))
+    await app.outbox.close()
+    [reply] = sent_messages(app.bot)  # type: ignore[arg-type]
+    assert reply.text.startswith("/welcome does nothing here") and "/help" in reply.text
