@@ -194,6 +194,24 @@ async def _own_entry(
     return None
 
 
+async def _entry_for_command(
+    message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox, usage: str
+) -> StoredEntry | None:
+    """The entry `/faq_edit ID` or `/faq_del ID` names, after the rights check; None once the user is told why."""
+    if not await _may_manage(message, roles):
+        await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        return None
+    entry_id = _entry_id(command)
+    if entry_id is None:
+        await _reply(outbox, message, usage)
+        return None
+    assert message.from_user is not None
+    entry = await _own_entry(faq, message.chat.id, entry_id, roles, message.from_user.id)
+    if entry is None:
+        await _reply(outbox, message, _("There is no FAQ #{id} in this chat.").format(id=entry_id))
+    return entry
+
+
 def build_router() -> Router:
     router = Router(name="faq")
     group = F.chat.type.in_(GROUP_TYPES)
@@ -365,35 +383,18 @@ def build_router() -> Router:
     async def faq_edit(
         message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
-            return
-        entry_id = _entry_id(command)
-        if entry_id is None:
-            await _reply(outbox, message, _("Usage: /faq_edit ID (the number from /faq_list)."))
-            return
-        assert message.from_user is not None
-        entry = await _own_entry(faq, message.chat.id, entry_id, roles, message.from_user.id)
-        if entry is None:
-            await _reply(outbox, message, _("There is no FAQ #{id} in this chat.").format(id=entry_id))
-            return
-        await _reply(outbox, message, _entry_card(entry), keyboard=_edit_keyboard(entry))
+        usage = _("Usage: /faq_edit ID (the number from /faq_list).")
+        entry = await _entry_for_command(message, command, faq, roles, outbox, usage)
+        if entry is not None:
+            await _reply(outbox, message, _entry_card(entry), keyboard=_edit_keyboard(entry))
 
     @router.message(Command("faq_del"), group)
     async def faq_del(
         message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
-            return
-        entry_id = _entry_id(command)
-        if entry_id is None:
-            await _reply(outbox, message, _("Usage: /faq_del ID (the number from /faq_list)."))
-            return
-        assert message.from_user is not None
-        entry = await _own_entry(faq, message.chat.id, entry_id, roles, message.from_user.id)
+        usage = _("Usage: /faq_del ID (the number from /faq_list).")
+        entry = await _entry_for_command(message, command, faq, roles, outbox, usage)
         if entry is None:
-            await _reply(outbox, message, _("There is no FAQ #{id} in this chat.").format(id=entry_id))
             return
         keyboard: Keyboard = [
             [
