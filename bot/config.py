@@ -111,7 +111,7 @@ class SentimentSettings(Section):
     enabled: bool = True
     # "default" is the bundled offline model; otherwise a local directory or a hub model name.
     model: str = "default"
-    max_batch: int = Field(default=32, ge=1, le=256)
+    max_batch: int = Field(default=64, ge=1, le=256)
     max_wait_ms: float = Field(default=10.0, ge=0, le=1000)
     queue_size: int = Field(default=512, ge=1)
 

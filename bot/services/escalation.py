@@ -153,6 +153,7 @@ class EscalationService:
         self.describe_chat = describe_chat
         self._descriptions: dict[int, tuple[int, str]] = {}
         self._thread_locks = _KeyedLocks()
+        self._member_locks = _KeyedLocks()  # taken inside a thread lock, never the other way round
         self._refreshing: set[int] = set()
         self._dirty: set[int] = set()
         self._tick_lock = asyncio.Lock()
@@ -255,9 +256,16 @@ class EscalationService:
         if not decision.escalate:
             log.debug("thread %s/%s: no case (%s)", msg.chat_id, ctx.thread_key, decision.detail)
             return None
-        if not is_staff and await self._member_over_limit(msg.chat_id, msg.author.user_id, now):
+        if is_staff:
+            await self._open(ctx, decision, now)
             return None
-        await self._open(ctx, decision, now)
+
+        async def open_within_limit() -> None:
+            # Serialised per member: two of their threads tripping at once must not both pass the count.
+            if not await self._member_over_limit(msg.chat_id, msg.author.user_id, now):
+                await self._open(ctx, decision, now)
+
+        await self._member_locks.run((msg.chat_id, msg.author.user_id), open_within_limit)
         return None
 
     async def _member_over_limit(self, chat_id: int, user_id: int, now: int) -> bool:
