@@ -245,7 +245,7 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
     ]
     parts = [
         "<!doctype html>",
-        f'<html lang="{esc(t.locale)}"><head><meta charset="utf-8">',
+        f'<html lang="{esc(t.locale)}" dir="{"rtl" if t.locale == "he" else "ltr"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         f"<title>{esc(t('Chat report: {name}', name=a.name))}</title><style>{_CSS}</style></head><body><main>",
         f"<h1>{esc(t('Chat report: {name}', name=a.name))}</h1>",
