@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Button, Keyboard, Priority
+from bot.services.community import CommunityService
 from bot.services.faq import MODES, FaqService
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
@@ -137,6 +138,14 @@ async def _may_manage(message: Message, roles: RoleService) -> bool:
     return await roles.can_manage(message.chat.id, message.from_user.id, sender_chat_id=sender_chat_id)
 
 
+async def _refused(message: Message, roles: RoleService, outbox: Outbox) -> bool:
+    """True (and the sender told so) when the sender may not manage this chat's FAQ."""
+    if await _may_manage(message, roles):
+        return False
+    await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+    return True
+
+
 def _entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
     first = html.escape(entry.questions[0]) if entry.questions else "—"
     extra = []
@@ -198,8 +207,7 @@ async def _entry_for_command(
     message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox, usage: str
 ) -> StoredEntry | None:
     """The entry `/faq_edit ID` or `/faq_del ID` names, after the rights check; None once the user is told why."""
-    if not await _may_manage(message, roles):
-        await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+    if await _refused(message, roles, outbox):
         return None
     entry_id = _entry_id(command)
     if entry_id is None:
@@ -220,8 +228,7 @@ def build_router() -> Router:
 
     @router.message(Command("faq_add"), group)
     async def faq_add(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _refused(message, roles, outbox):
             return
         await state.clear()
         first: list[str] = []
@@ -359,8 +366,7 @@ def build_router() -> Router:
 
     @router.message(Command("faq_list"), group)
     async def faq_list(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _refused(message, roles, outbox):
             return
         entries = await faq.entries_for(message.chat.id)
         if not entries:
@@ -412,10 +418,9 @@ def build_router() -> Router:
         roles: RoleService,
         communities: CommunityRepository,
         outbox: Outbox,
-        community_service: object,
+        community_service: CommunityService,
     ) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _refused(message, roles, outbox):
             return
         mode = (command.args or "").strip().lower()
         if mode not in MODES:
@@ -432,9 +437,7 @@ def build_router() -> Router:
             )
             return
         await communities.update_settings(message.chat.id, {"faq.mode": mode})
-        invalidate = getattr(community_service, "invalidate", None)
-        if callable(invalidate):
-            invalidate(message.chat.id)
+        community_service.invalidate(message.chat.id)
         await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
 
     @router.message(Command("faq_thresholds"), group)
@@ -445,10 +448,9 @@ def build_router() -> Router:
         roles: RoleService,
         communities: CommunityRepository,
         outbox: Outbox,
-        community_service: object,
+        community_service: CommunityService,
     ) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _refused(message, roles, outbox):
             return
         args = (command.args or "").split()
         keys = ("faq.answer_threshold", "faq.suggest_threshold", "faq.margin")
@@ -471,9 +473,7 @@ def build_router() -> Router:
                 )
                 return
             await communities.update_settings(message.chat.id, dict(zip(keys, values, strict=False)))
-        invalidate = getattr(community_service, "invalidate", None)
-        if callable(invalidate):
-            invalidate(message.chat.id)
+        community_service.invalidate(message.chat.id)
         community = await communities.get(message.chat.id)
         s = faq.settings
         own = community.settings if community else {}
@@ -493,8 +493,7 @@ def build_router() -> Router:
 
     @router.message(Command("unanswered"), group)
     async def unanswered(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        if not await _may_manage(message, roles):
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _refused(message, roles, outbox):
             return
         groups = await faq.unanswered_groups(message.chat.id)
         if not groups:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -195,21 +196,8 @@ class FaqRepository:
         """Create or replace (by chat and key) an entry with its questions and their embeddings."""
         if len(questions) != len(vectors):
             raise ValueError("one embedding per question is required")
-        if in_transaction:
-            return await self._save(
-                chat_id,
-                key,
-                questions,
-                vectors,
-                encoder,
-                answer,
-                answers or {},
-                buttons,
-                thread_id,
-                enabled,
-                created_by,
-            )
-        async with self.db.transaction():
+        # A caller already inside a transaction (an import of many entries) must not open another.
+        async with contextlib.nullcontext() if in_transaction else self.db.transaction():
             return await self._save(
                 chat_id,
                 key,
