@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -102,6 +103,12 @@ def limit_torch_threads() -> None:
     import torch
 
     torch.set_num_threads(torch_threads())
+
+
+def faq_adapter_dir(settings: Settings) -> Path | None:
+    """Knowledge-base adapters live next to the database (none for an in-memory database)."""
+    path = settings.database.path
+    return None if str(path) == ":memory:" else path.parent / "faq-adapters"
 
 
 def default_faq_encoder_loader(settings: Settings) -> Callable[[], Any]:
@@ -298,6 +305,7 @@ class Steward:
             roles=self.roles,
             messages=self.messages,
             encoder_loader=encoder_loader or default_faq_encoder_loader(self.settings),
+            adapter_dir=faq_adapter_dir(self.settings),
         )
 
     def _build_dispatcher(self) -> Dispatcher:

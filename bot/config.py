@@ -120,10 +120,14 @@ class FaqSettings(Section):
     enabled: bool = True
     mode: Literal["off", "mention", "auto"] = "auto"
     encoder: str = "default"
-    # Calibrated for multilingual-e5-small on CLINC150 validation data (benchmarks/faq.py, docs/faq.md).
-    answer_threshold: float = Field(default=0.88, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.85, ge=0, le=1)
-    margin: float = Field(default=0.02, ge=0, le=1)
+    # Fine-tune the encoder's top blocks on each community's knowledge base when it changes
+    # (models/faq_adapter.py). The thresholds below are for the adapted space.
+    adapt: bool = True
+    # Calibrated for multilingual-e5-small adapted to the knowledge base, on CLINC150 validation data
+    # (benchmarks/faq.py, docs/faq.md). With adapt = false use about 0.88 / 0.85 / 0.02.
+    answer_threshold: float = Field(default=0.52, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.47, ge=0, le=1)
+    margin: float = Field(default=0.10, ge=0, le=1)
     cooldown_minutes: int = Field(default=30, ge=0)
     member_answers_per_hour: int = Field(default=5, ge=1)
 

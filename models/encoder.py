@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -38,6 +38,40 @@ class TextEncoder(Protocol):
     def encode_passages(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
 
+
+def additive_mask(mask: Any) -> Any:
+    """(batch, 1, 1, tokens) additive attention bias from a 0/1 float mask."""
+    import torch
+
+    return (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+
+
+def run_block(block: Any, hidden: Any, bias: Any) -> Any:
+    out = block(hidden, attention_mask=bias)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """Mean over the real tokens, L2-normalised."""
+    import torch
+
+    weights = mask.unsqueeze(-1)
+    return torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0), dim=-1)
+
+
+def pad_states(states: Sequence[Any]) -> tuple[Any, Any]:
+    """Stack per-text token states into (batch, tokens, dim) with a 0/1 float mask."""
+    import torch
+
+    width = max(int(s.shape[0]) for s in states)
+    hidden = torch.zeros(len(states), width, int(states[0].shape[1]))
+    mask = torch.zeros(len(states), width)
+    for i, s in enumerate(states):
+        hidden[i, : s.shape[0]] = s
+        mask[i, : s.shape[0]] = 1.0
+    return hidden, mask
+
+
 class _MeanPoolEncoder:
     """Mean-pooled, L2-normalised embeddings from a ``transformers`` encoder + a ``tokenizers`` tokenizer."""
 
@@ -56,27 +90,53 @@ class _MeanPoolEncoder:
         self.batch_size = batch_size
         self.dim = int(model.config.hidden_size)
 
+    def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], Any, Any]]:
+        """(row indices, input ids, attention mask) per length-sorted batch."""
+        torch = self._torch
+        ids = [truncate_ids(e.ids, self.max_length)
+               for e in self.tokenizer.encode_batch([" ".join(t.split()) for t in texts])]
+        for idx in length_buckets([len(x) for x in ids], self.batch_size):
+            width = max(len(ids[i]) for i in idx)
+            arr = np.full((len(idx), width), self.pad_id, np.int64)
+            mask = np.zeros((len(idx), width), np.int64)
+            for r, i in enumerate(idx):
+                arr[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            yield idx, torch.from_numpy(arr), torch.from_numpy(mask)
+
     def _encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         torch = self._torch
         out = np.zeros((len(texts), self.dim), np.float32)
         if not texts:
             return out
-        ids = [truncate_ids(e.ids, self.max_length)
-               for e in self.tokenizer.encode_batch([" ".join(t.split()) for t in texts])]
         with torch.inference_mode():
-            for idx in length_buckets([len(x) for x in ids], self.batch_size):
-                width = max(len(ids[i]) for i in idx)
-                arr = np.full((len(idx), width), self.pad_id, np.int64)
-                mask = np.zeros((len(idx), width), np.int64)
-                for r, i in enumerate(idx):
-                    arr[r, : len(ids[i])] = ids[i]
-                    mask[r, : len(ids[i])] = 1
-                t, m = torch.from_numpy(arr), torch.from_numpy(mask)
+            for idx, t, m in self._batches(texts):
                 hs = self.model(input_ids=t, attention_mask=m).last_hidden_state.float()
-                mf = m.unsqueeze(-1).float()
-                emb = (hs * mf).sum(1) / mf.sum(1).clamp(min=1.0)
-                emb = torch.nn.functional.normalize(emb, dim=-1)
-                out[idx] = emb.numpy()
+                out[idx] = mean_pool(hs, m.float()).numpy()
+        return out
+
+    # --- split forward: models/faq_adapter.py replaces the top blocks ------------------------
+
+    @property
+    def blocks(self) -> Any:
+        """The transformer blocks (BERT / XLM-R layout)."""
+        return self.model.encoder.layer
+
+    def lower_states(self, texts: Sequence[str], cut: int) -> list[Any]:
+        """Per text, its token states entering block ``cut`` (float32, no padding); query prefix added."""
+        torch = self._torch
+        out: list[Any] = [None] * len(texts)
+        if not texts:
+            return out
+        with torch.no_grad():
+            for idx, t, m in self._batches([self.query_prefix + x for x in texts]):
+                hidden = self.model.embeddings(input_ids=t).float()
+                bias = additive_mask(m.float())
+                for block in list(self.blocks)[:cut]:
+                    hidden = run_block(block, hidden, bias)
+                lengths = m.sum(1).tolist()
+                for r, i in enumerate(idx):
+                    out[i] = hidden[r, : int(lengths[r])].clone()
         return out
 
     def encode_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:

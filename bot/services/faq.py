@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import logging
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -40,12 +43,15 @@ from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
 from bot.telegram.links import message_link_or_none
 from bot.timeutil import epoch_now
+from models.faq_adapter import AdapterRecipe, KbAdapter, kb_key, supports_adaptation, train_adapter
 
 log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
 MODES = ("off", "mention", "auto")
 SUGGESTION_LABEL = 48  # characters of a suggestion button
+ADAPTERS_IN_MEMORY = 8  # knowledge-base adapters kept loaded (about 28 MB each for e5-small)
+ADAPTER_FILES_KEPT = 16  # most recently used adapter files kept on disk
 LOAD_RETRY_S = 600  # after a failed encoder load, try again this much later
 QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
 QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: EncoderBusy)
@@ -116,6 +122,8 @@ class _Cached:
     revision: int
     index: FaqIndex
     entries: dict[int, StoredEntry] = field(default_factory=dict)
+    # Encodes this community's questions: its knowledge-base adapter, or None for the plain encoder.
+    encoder: TextEncoder | None = None
 
 
 class FaqService:
@@ -132,6 +140,8 @@ class FaqService:
         params: MatcherParams | None = None,
         clock: Callable[[], int] = epoch_now,
         bot_username: Callable[[], str | None] = lambda: None,
+        adapter_dir: Path | None = None,
+        recipe: AdapterRecipe | None = None,
     ) -> None:
         self.repo = repo
         self.settings = settings
@@ -150,9 +160,15 @@ class FaqService:
         self._offered: set[tuple[int, int]] = set()
         self._lock = asyncio.Lock()
         self._load_task: asyncio.Task[bool] | None = None
-        self._questions: list[tuple[str, asyncio.Future[npt.NDArray[np.float32]]]] = []
+        self._questions: list[tuple[TextEncoder | None, str, asyncio.Future[npt.NDArray[np.float32]]]] = []
         self._question_drainer: asyncio.Task[None] | None = None
         self._failed_at: int | None = None
+        self.adapter_dir = adapter_dir
+        self.recipe = recipe or AdapterRecipe()
+        self._adapters: OrderedDict[str, KbAdapter] = OrderedDict()
+        self._adapter_failed: dict[str, int] = {}
+        self._adapter_locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -199,6 +215,10 @@ class FaqService:
             return True
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self._load_task is not None and not self._load_task.done():
             with contextlib.suppress(Exception):
                 await self._load_task
@@ -207,7 +227,7 @@ class FaqService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._question_drainer
         waiting, self._questions = self._questions, []
-        for _, future in waiting:
+        for _, _, future in waiting:
             if not future.done():
                 future.set_exception(EncoderBusy("the FAQ service is closing"))
         if self._executor is not None:
@@ -227,7 +247,7 @@ class FaqService:
         out = await loop.run_in_executor(self._executor, fn, texts)
         return np.asarray(out, dtype=np.float32)
 
-    async def _encode_member_question(self, text: str) -> npt.NDArray[np.float32]:
+    async def _encode_member_question(self, text: str, encoder: TextEncoder | None) -> npt.NDArray[np.float32]:
         """Encode one member question, batched with the questions that arrive meanwhile.
 
         While a batch runs on the encoder thread, new questions wait and go together in the next
@@ -236,7 +256,7 @@ class FaqService:
         if len(self._questions) >= QUESTION_QUEUE:
             raise EncoderBusy(f"{len(self._questions)} questions are waiting for the encoder")
         future: asyncio.Future[npt.NDArray[np.float32]] = asyncio.get_running_loop().create_future()
-        self._questions.append((text, future))
+        self._questions.append((encoder, text, future))
         if self._question_drainer is None or self._question_drainer.done():
             self._question_drainer = asyncio.create_task(self._drain_questions(), name="faq-question-batches")
         return await future
@@ -244,25 +264,102 @@ class FaqService:
     async def _drain_questions(self) -> None:
         while self._questions:
             batch, self._questions = self._questions[:QUESTION_BATCH], self._questions[QUESTION_BATCH:]
-            live = [(text, future) for text, future in batch if not future.done()]
-            if not live:
-                continue
-            try:
-                vectors = await self.encode_questions([text for text, _ in live])
-            except Exception as exc:
-                for _, future in live:
+            # One forward pass per encoder: communities with their own adapter go in their own group.
+            groups: dict[int, list[tuple[TextEncoder | None, str, asyncio.Future[Vectors]]]] = {}
+            for item in batch:
+                if not item[2].done():
+                    groups.setdefault(id(item[0]), []).append(item)
+            for live in groups.values():
+                try:
+                    vectors = await self.encode_questions([text for _, text, _ in live], encoder=live[0][0])
+                except Exception as exc:
+                    for _, _, future in live:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), vector in zip(live, vectors, strict=True):
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), vector in zip(live, vectors, strict=True):
-                if not future.done():
-                    future.set_result(vector)
+                        future.set_result(vector)
 
-    async def encode_questions(self, texts: Sequence[str]) -> Vectors:
+    async def encode_questions(self, texts: Sequence[str], *, encoder: TextEncoder | None = None) -> Vectors:
+        """Plain-encoder vectors (stored with the entries), or ``encoder``'s (a community's adapter)."""
         # FAQ questions and member questions are the same kind of text: both get the "query: " side.
         if not await self.ensure_encoder() or self._encoder is None:
             raise RuntimeError(f"the FAQ encoder {self.settings.encoder!r} is not available (see the log)")
-        return await self._run(self._encoder.encode_queries, list(texts))
+        return await self._run((encoder or self._encoder).encode_queries, list(texts))
+
+    # --- adapting the encoder to a knowledge base (models/faq_adapter.py) --------------------
+
+    @property
+    def adapts(self) -> bool:
+        return self.settings.adapt and self._encoder is not None and supports_adaptation(self._encoder)
+
+    async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | None:
+        """The adapter for these phrasings: in memory, on disk, or trained now on the encoder thread.
+        None when training failed (retried after LOAD_RETRY_S); the failure is logged."""
+        key = kb_key(self.encoder_tag, self.recipe, groups)
+        lock = self._adapter_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            adapter = self._adapters.get(key)
+            if adapter is not None:
+                self._adapters.move_to_end(key)
+                return adapter
+            failed = self._adapter_failed.get(key)
+            if failed is not None and self.clock() - failed < LOAD_RETRY_S:
+                return None
+            try:
+                adapter = await self._run_any(functools.partial(self._load_or_train, key, [list(g) for g in groups]))
+            except Exception:
+                log.exception("FAQ: adapting the encoder to a knowledge base failed; its questions stay unanswered")
+                self._adapter_failed[key] = self.clock()
+                return None
+            self._adapter_failed.pop(key, None)
+            self._adapters[key] = adapter
+            while len(self._adapters) > ADAPTERS_IN_MEMORY:
+                self._adapters.popitem(last=False)
+            return adapter
+
+    def _load_or_train(self, key: str, groups: list[list[str]]) -> KbAdapter:
+        """On the encoder thread."""
+        import time
+
+        encoder: Any = self._encoder
+        file = self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
+        if file is not None and file.is_file():
+            try:
+                adapter = KbAdapter.load(file, encoder, self.recipe, key)
+                file.touch()
+                return adapter
+            except Exception:
+                log.warning("FAQ: the adapter file %s is unreadable; training it again", file, exc_info=True)
+        started = time.perf_counter()
+        adapter = train_adapter(encoder, groups, self.recipe, key=key)
+        log.info(
+            "FAQ: adapted the encoder to a knowledge base of %d entries, %d phrasings in %.1f s",
+            len(groups),
+            sum(map(len, groups)),
+            time.perf_counter() - started,
+        )
+        if file is not None:
+            try:
+                adapter.save(file)
+                self._prune_adapter_files()
+            except OSError:
+                log.warning("FAQ: could not save the adapter to %s (it is trained again after a restart)", file)
+        return adapter
+
+    def _prune_adapter_files(self) -> None:
+        if self.adapter_dir is None:
+            return
+        files = sorted(self.adapter_dir.glob("*.pt"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in files[ADAPTER_FILES_KEPT:]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+    async def _run_any(self, fn: Callable[[], Any]) -> Any:
+        if self._executor is None:
+            raise RuntimeError("the FAQ service is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     # --- knowledge base --------------------------------------------------------------------
 
@@ -281,7 +378,7 @@ class FaqService:
             enabled=draft.enabled,
             created_by=created_by,
         )
-        self._cache.clear()
+        self._knowledge_changed(chat_id)
         return entry_id
 
     async def import_drafts(self, chat_id: int, drafts: Sequence[FaqDraft]) -> tuple[int, int]:
@@ -314,8 +411,22 @@ class FaqService:
                     created += 1
                 else:
                     updated += 1
-        self._cache.clear()
+        self._knowledge_changed(chat_id)
         return created, updated
+
+    def _knowledge_changed(self, chat_id: int) -> None:
+        """Drop the cached indexes; adapt to the new phrasings now rather than at the next question."""
+        self._cache.clear()
+        if chat_id == GLOBAL or not self.adapts or self._executor is None:
+            return
+        task = asyncio.create_task(self.index_for(chat_id), name=f"faq-adapt-{chat_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("FAQ: re-indexing after an edit failed", exc_info=task.exception())
 
     async def new_key(self, chat_id: int, question: str) -> str:
         base = _slug(question) or "faq"
@@ -347,7 +458,7 @@ class FaqService:
         if new:
             vectors = await self.encode_questions(new)
             await self.repo.add_questions(entry_id, new, vectors, self.encoder_tag)
-            self._cache.clear()
+            self._knowledge_changed(entry.chat_id)
         return len(new)
 
     async def set_answer(self, entry_id: int, answer: str) -> None:
@@ -382,7 +493,22 @@ class FaqService:
             for r in rows
             if r.vectors.shape[0] and all(tag == self.encoder_tag for tag in r.encoders)
         ]
-        cached = _Cached(revision, FaqIndex(entries, self.params), {r.entry.id: r.entry for r in rows})
+        encoder: TextEncoder | None = None
+        if entries and self.adapts:
+            adapter = await self.adapter_for([e.variants for e in entries])
+            if adapter is None:
+                entries = []  # the thresholds are for the adapted space: better silent than wrong
+            else:
+                flat = [v for e in entries for v in e.variants]
+                vectors = await self._run(adapter.encode_phrasings, flat)
+                adapted, at = [], 0
+                for e in entries:
+                    rows_of_entry = vectors[at : at + len(e.variants)]
+                    adapted.append(IndexedEntry(e.entry_id, e.variants, rows_of_entry, e.thread_id))
+                    at += len(e.variants)
+                entries, encoder = adapted, adapter
+        params = self.params.adapted() if encoder is not None else self.params
+        cached = _Cached(revision, FaqIndex(entries, params), {r.entry.id: r.entry for r in rows}, encoder)
         self._cache[chat_id] = cached
         return cached
 
@@ -400,7 +526,7 @@ class FaqService:
         self, chat_id: int, text: str, *, thread_id: int | None = None, thresholds: Thresholds | None = None
     ) -> tuple[Match, Vectors]:
         cached = await self.index_for(chat_id)
-        vector = (await self.encode_questions([text]))[0]
+        vector = (await self.encode_questions([text], encoder=cached.encoder))[0]
         th = thresholds or self.thresholds()
         return cached.index.match(text, vector, th, thread_id=thread_id), vector
 
@@ -451,7 +577,7 @@ class FaqService:
         if not len(cached.index):
             return Outcome("skipped", "no enabled entries")
         try:
-            vector = await self._encode_member_question(text)
+            vector = await self._encode_member_question(text, cached.encoder)
         except EncoderBusy:
             log.warning("faq: encoder queue full; question %s/%s stays unanswered", msg.chat_id, msg.message_id)
             return Outcome("skipped", "encoder busy")

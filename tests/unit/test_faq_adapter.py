@@ -1,0 +1,183 @@
+"""Adapting an encoder to a knowledge base (models/faq_adapter.py) on a tiny randomly initialised BERT, and
+the FaqService path: the adapter is trained once, saved next to the database, loaded after a restart,
+and a failed training leaves the community silent rather than answering on the wrong scale."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from transformers import BertConfig, BertModel
+
+import bot.services.faq as faq_module
+import models.faq_adapter as faq_adapter
+from bot.config import FaqSettings
+from bot.services.faq import FaqService
+from bot.services.faq_io import FaqDraft
+from bot.storage.db import Database
+from bot.storage.faq import FaqRepository
+from models.encoder import _MeanPoolEncoder
+from models.faq_adapter import AdapterRecipe, KbAdapter, kb_key, supports_adaptation, train_adapter
+from tests.unit.test_faq_service import CHAT, Callbacks, Clock, NoMessages, Recorder, Roles, ctx
+
+KB: list[tuple[str, ...]] = [
+    ("how do I reset my password", "I forgot my password", "password reset link please"),
+    ("when does the next course start", "start date of the next course", "next cohort start"),
+    ("can I get a refund", "refund policy", "money back for the course"),
+    ("where is the meetup", "address of the meetup", "meetup location"),
+]
+RECIPE = AdapterRecipe(layers=2, steps=40, learning_rate=1e-3)
+
+
+class TinyEncoder(_MeanPoolEncoder):
+    """A 4-block BERT with a word-level vocabulary: the real split-forward code on a model of kilobytes."""
+
+    def __init__(self) -> None:
+        torch.manual_seed(0)
+        words = sorted({w for group in KB for text in group for w in text.lower().split()} | {"hi", "thanks"})
+        vocab = {"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}}
+        tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+        tokenizer.pre_tokenizer = Whitespace()
+        config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                            intermediate_size=64, max_position_embeddings=64)
+        super().__init__(BertModel(config, add_pooling_layer=False).eval(), tokenizer, pad_id=0)
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        return super().encode_queries([t.lower() for t in texts])
+
+    def lower_states(self, texts: Sequence[str], cut: int) -> list[Any]:
+        return super().lower_states([t.lower() for t in texts], cut)
+
+
+def separation(vectors_of: Any) -> float:
+    """Mean cosine between phrasings of the same entry minus that between phrasings of different ones."""
+    groups = [vectors_of(list(g)) for g in KB]
+    same = np.mean([float((g @ g.T)[np.triu_indices(len(g), 1)].mean()) for g in groups])
+    every = np.concatenate(groups)
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    cross = (every @ every.T)[owner[:, None] != owner[None, :]].mean()
+    return float(same - cross)
+
+
+def test_the_split_forward_pass_equals_the_full_one() -> None:
+    encoder = TinyEncoder()
+    texts = ["how do I reset my password", "hi", "where is the meetup location"]
+    identity = KbAdapter(encoder, torch.nn.ModuleList(list(encoder.blocks)[-2:]), RECIPE, "identity")
+    np.testing.assert_allclose(identity.encode_queries(texts), encoder.encode_queries(texts), atol=1e-5)
+
+
+def test_adaptation_pulls_phrasings_of_one_entry_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tiny vocabulary reads the built-in background as unknown words only: use two it can read.
+    monkeypatch.setattr(faq_adapter, "BACKGROUND", ("hi", "thanks"))
+    encoder = TinyEncoder()
+    before = separation(encoder.encode_queries)
+    adapter = train_adapter(encoder, KB, RECIPE)
+    assert separation(adapter.encode_phrasings) > 1.5 * before > 0
+    # The shared encoder itself is untouched (other communities keep their own adapters).
+    assert separation(encoder.encode_queries) == pytest.approx(before)
+
+
+def test_a_single_entry_trains_against_the_background_sentences() -> None:
+    adapter = train_adapter(TinyEncoder(), KB[:1], RECIPE)
+    assert adapter.encode_queries(["I forgot my password"]).shape == (1, 32)
+
+
+def test_training_is_reproducible_and_a_saved_adapter_loads_back(tmp_path: Path) -> None:
+    encoder = TinyEncoder()
+    first, second = train_adapter(encoder, KB, RECIPE), train_adapter(encoder, KB, RECIPE)
+    texts = ["can I get a refund", "meetup"]
+    np.testing.assert_allclose(first.encode_queries(texts), second.encode_queries(texts), atol=1e-5)
+    first.save(tmp_path / "a.pt")
+    loaded = KbAdapter.load(tmp_path / "a.pt", encoder, RECIPE, "a")
+    np.testing.assert_allclose(loaded.encode_queries(texts), first.encode_queries(texts), atol=2e-3)
+
+
+def test_the_key_names_the_phrasings_not_their_order() -> None:
+    key = kb_key("tiny", RECIPE, KB)
+    assert kb_key("tiny", RECIPE, list(reversed([tuple(reversed(g)) for g in KB]))) == key
+    assert kb_key("tiny", RECIPE, [*KB[:-1], ("where is the meetup",)]) != key
+    assert kb_key("other encoder", RECIPE, KB) != key
+    assert kb_key("tiny", AdapterRecipe(), KB) != key
+
+
+def test_only_split_capable_encoders_adapt() -> None:
+    from tests.fakes import HashingEncoder
+
+    assert supports_adaptation(TinyEncoder())
+    assert not supports_adaptation(HashingEncoder())
+
+
+# --- FaqService ---------------------------------------------------------------------------------
+
+
+async def service_over(db: Database, adapter_dir: Path, encoder: TinyEncoder) -> FaqService:
+    # Tiny-model thresholds: the point here is the plumbing, not the calibration.
+    settings = FaqSettings(answer_threshold=0.5, suggest_threshold=0.3, margin=0.0)
+    service = FaqService(
+        FaqRepository(db), settings, sender=Recorder(), callbacks=Callbacks(), roles=Roles(), messages=NoMessages(),
+        encoder_loader=lambda: (encoder, "tiny:32"), clock=Clock(), adapter_dir=adapter_dir, recipe=RECIPE,
+    )
+    await service.start()
+    await service.ensure_encoder()
+    return service
+
+
+async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    encoder, adapters = TinyEncoder(), tmp_path / "faq-adapters"
+    try:
+        service = await service_over(db, adapters, encoder)
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+        cached = await service.index_for(CHAT)
+        assert isinstance(cached.encoder, KbAdapter)
+        assert [f.name for f in adapters.glob("*.pt")] == [f"{cached.encoder.key}.pt"]
+        assert cached.index.params.cross_lingual_offset == pytest.approx(0.10)
+        match, _ = await service.match(CHAT, "I forgot my password")
+        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+        await service.close()
+
+        # After a restart the saved adapter is loaded: no second training.
+        def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+            raise AssertionError("trained again instead of loading the saved adapter")
+
+        monkeypatch.setattr(faq_module, "train_adapter", no_training)
+        again = await service_over(db, adapters, encoder)
+        reloaded = await again.index_for(CHAT)
+        assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
+        await again.close()
+    finally:
+        await db.close()
+
+
+async def test_a_failed_adaptation_keeps_the_community_silent_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> KbAdapter:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(faq_module, "train_adapter", broken)
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    try:
+        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+            await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+            outcome = await service.handle(ctx("how do I reset my password?"))
+        assert outcome.action == "skipped"
+        assert "adapting the encoder" in caplog.text
+        # The entries themselves are kept: nothing the managers wrote is lost.
+        assert len(await service.entries_for(CHAT)) == len(KB)
+        await service.close()
+    finally:
+        await db.close()
