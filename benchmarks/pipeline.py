@@ -201,6 +201,8 @@ async def run_pipeline(
         t0 = time.perf_counter()
         for chat_id in {u["message"]["chat"]["id"] for u in updates}:
             await app.faq.import_drafts(chat_id, SEED_FAQ)
+            # Adapting the encoder to the knowledge base is a one-off after an edit, not per message.
+            await app.faq.index_for(chat_id)
         seed_s = time.perf_counter() - t0
         await feed(app.dispatcher, app.bot, warmup, args.concurrency)
         batcher = app.sentiment._batcher if app.sentiment is not None else None
