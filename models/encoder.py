@@ -38,7 +38,6 @@ class TextEncoder(Protocol):
     def encode_passages(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
 
-
 def additive_mask(mask: Any) -> Any:
     """(batch, 1, 1, tokens) additive attention bias from a 0/1 float mask."""
     import torch

@@ -6,12 +6,10 @@ confidently (benchmarks/faq.py). Fine-tuning on the knowledge base itself fixes 
 ``layers`` blocks of the encoder are copied and trained so that two phrasings of the same entry sit
 closer than phrasings of different entries (in-batch negatives, symmetric InfoNCE, dropout on).
 The lower blocks stay shared and frozen, so their output is computed once per text and training is
-cheap: about 100 s for 150 entries × 5 phrasings on 2 CPU cores, a few seconds for a 20-entry FAQ.
+cheap: about 100 s for 150 entries × 5 phrasings on 2 CPU cores, about 20 s for a 3-entry FAQ.
 
-A handful of built-in background sentences (greetings, chit-chat, unrelated questions in English,
-Russian and Hebrew; written for Steward, not taken from a dataset) always join the batch as
-negatives: they keep a tiny knowledge base from spreading over the whole space and make training
-possible even with a single entry.
+Built-in background sentences (see BACKGROUND) join every step as entries of their own: they keep a
+tiny knowledge base from claiming the whole space and make training possible with a single entry.
 
 The adapted space has its own cosine scale (thresholds around 0.5 rather than e5's 0.88); see
 docs/faq.md. ``KbAdapter`` encodes questions with the shared lower blocks and its own top blocks.
@@ -23,7 +21,6 @@ import copy
 import hashlib
 import io
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,8 +30,6 @@ import numpy as np
 import numpy.typing as npt
 
 from models.encoder import additive_mask, mean_pool, pad_states, run_block
-
-log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
 
@@ -105,6 +100,15 @@ class AdapterRecipe:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
+def through_top(top: Any, states: Sequence[Any]) -> Any:
+    """Pooled, normalised embeddings of per-text lower states after the ``top`` blocks."""
+    hidden, mask = pad_states(states)
+    bias = additive_mask(mask)
+    for block in top:
+        hidden = run_block(block, hidden, bias)
+    return mean_pool(hidden, mask)
+
+
 def kb_key(encoder_tag: str, recipe: AdapterRecipe, groups: Sequence[Sequence[str]]) -> str:
     """A name for one knowledge base's adapter: the same phrasings give the same key."""
     canon = sorted(sorted(" ".join(t.split()) for t in g) for g in groups)
@@ -132,11 +136,7 @@ class KbAdapter:
         with torch.no_grad():
             for start in range(0, len(order), 64):
                 idx = order[start : start + 64]
-                hidden, mask = pad_states([states[i] for i in idx])
-                bias = additive_mask(mask)
-                for block in self.top:
-                    hidden = run_block(block, hidden, bias)
-                out[idx] = mean_pool(hidden, mask).numpy()
+                out[idx] = through_top(self.top, [states[i] for i in idx]).numpy()
         return out
 
     def encode_queries(self, texts: list[str]) -> Vectors:
@@ -224,20 +224,14 @@ def train_adapter(
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(recipe.seed)
 
-    def embed(idx: Sequence[int]) -> Any:
-        hidden, mask = pad_states([states[i] for i in idx])
-        bias = additive_mask(mask)
-        for block in top:
-            hidden = run_block(block, hidden, bias)
-        return mean_pool(hidden, mask)
-
     try:
         for _ in range(recipe.steps):
             entries = rng.choice(len(kb_groups), size=min(recipe.batch_entries, len(kb_groups)), replace=False)
             extra = rng.choice(n_background, size=min(recipe.batch_background, n_background), replace=False)
             chosen = np.concatenate([entries, len(kb_groups) + extra])
             pairs = [rng.choice(members[c], 2, replace=len(members[c]) < 2) for c in chosen]
-            anchors, positives = embed([int(p[0]) for p in pairs]), embed([int(p[1]) for p in pairs])
+            anchors = through_top(top, [states[int(p[0])] for p in pairs])
+            positives = through_top(top, [states[int(p[1])] for p in pairs])
             logits = recipe.scale * anchors @ positives.T
             target = torch.arange(len(pairs))
             loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2

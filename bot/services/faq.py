@@ -14,6 +14,7 @@ import functools
 import html
 import logging
 import re
+import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -243,9 +244,7 @@ class FaqService:
     async def _run(self, fn: Callable[[list[str]], Vectors], texts: list[str]) -> Vectors:
         if self._executor is None or self._encoder is None:
             raise RuntimeError("the FAQ encoder is not loaded (FaqService.start was not called)")
-        loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(self._executor, fn, texts)
-        return np.asarray(out, dtype=np.float32)
+        return np.asarray(await self._run_any(functools.partial(fn, texts)), dtype=np.float32)
 
     async def _encode_member_question(self, text: str, encoder: TextEncoder | None) -> npt.NDArray[np.float32]:
         """Encode one member question, batched with the questions that arrive meanwhile.
@@ -321,8 +320,6 @@ class FaqService:
 
     def _load_or_train(self, key: str, groups: list[list[str]]) -> KbAdapter:
         """On the encoder thread."""
-        import time
-
         encoder: Any = self._encoder
         file = self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
         if file is not None and file.is_file():

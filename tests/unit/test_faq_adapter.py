@@ -5,7 +5,6 @@ and a failed training leaves the community silent rather than answering on the w
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
+from tokenizers.normalizers import Lowercase
 from tokenizers.pre_tokenizers import Whitespace
 from transformers import BertConfig, BertModel
 
@@ -45,16 +45,11 @@ class TinyEncoder(_MeanPoolEncoder):
         words = sorted({w for group in KB for text in group for w in text.lower().split()} | {"hi", "thanks"})
         vocab = {"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}}
         tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+        tokenizer.normalizer = Lowercase()
         tokenizer.pre_tokenizer = Whitespace()
         config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=64)
         super().__init__(BertModel(config, add_pooling_layer=False).eval(), tokenizer, pad_id=0)
-
-    def encode_queries(self, texts: list[str]) -> Any:
-        return super().encode_queries([t.lower() for t in texts])
-
-    def lower_states(self, texts: Sequence[str], cut: int) -> list[Any]:
-        return super().lower_states([t.lower() for t in texts], cut)
 
 
 def separation(vectors_of: Any) -> float:
