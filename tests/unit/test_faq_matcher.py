@@ -123,3 +123,50 @@ def test_a_question_in_another_script_gets_the_cross_lingual_offset() -> None:
     hebrew = index.scores("איך מאפסים סיסמה", v)[0][0]
     assert same == pytest.approx(1.0)
     assert russian == pytest.approx(1.04) and hebrew == pytest.approx(1.04)
+
+
+# --- the English view (models/faq_adapter.TwoViewAdapter): [primary | english] per vector ----------------
+
+ENGLISH = MatcherParams(centroid_weight=0.0, lexical_weight=0.0, cross_lingual_offset=0.0).with_english_view(2)
+
+
+def two_views(primary: np.ndarray, english: np.ndarray | None) -> np.ndarray:
+    return np.concatenate([primary, english if english is not None else np.zeros(2, np.float32)])
+
+
+def test_where_both_sides_read_english_the_two_cosines_are_mixed_and_offset() -> None:
+    phrasing = two_views(unit(1, 0, 0), unit(1, 0))
+    index = FaqIndex([entry(1, phrasing)], ENGLISH)
+    question = two_views(unit(1, 1, 0), unit(1, 1))
+    score, _, _ = index.scores("how do I reset my password", question)
+    primary, english = float(unit(1, 0, 0) @ unit(1, 1, 0)), float(unit(1, 0) @ unit(1, 1))
+    w = ENGLISH.english_weight
+    assert score[0] == pytest.approx((1 - w) * primary + w * english + ENGLISH.english_offset, abs=1e-6)
+
+
+def test_a_question_the_english_encoder_cannot_read_is_scored_by_the_primary_view_alone() -> None:
+    index = FaqIndex([entry(1, two_views(unit(1, 0, 0), unit(1, 0)))], ENGLISH)
+    score, _, _ = index.scores("как сбросить пароль", two_views(unit(1, 1, 0), None))
+    assert score[0] == pytest.approx(float(unit(1, 0, 0) @ unit(1, 1, 0)), abs=1e-6)
+
+
+def test_an_entry_without_english_phrasings_is_scored_by_the_primary_view_alone() -> None:
+    # Entry 1 is English; entry 2 is written in Russian only (its English half is zero).
+    english, russian = two_views(unit(0, 1, 0), unit(0, 1)), two_views(unit(1, 0, 0), None)
+    index = FaqIndex([entry(1, english), entry(2, russian)], ENGLISH)
+    score, _, _ = index.scores("reset password", two_views(unit(1, 0.5, 0), unit(1, 0)))
+    assert score[1] == pytest.approx(float(unit(1, 0, 0) @ unit(1, 0.5, 0)), abs=1e-6)
+    w = ENGLISH.english_weight
+    primary = float(unit(0, 1, 0) @ unit(1, 0.5, 0))
+    assert score[0] == pytest.approx((1 - w) * primary + ENGLISH.english_offset, abs=1e-6)
+
+
+def test_the_english_view_changes_which_entry_wins() -> None:
+    # The primary view slightly prefers entry 2; the English view clearly prefers entry 1.
+    rows = [two_views(unit(1, 0.3, 0), unit(1, 0)), two_views(unit(1, 0, 0), unit(0, 1))]
+    question = two_views(unit(1, 0.05, 0), unit(1, 0.1))
+    primary_only = FaqIndex([entry(1, rows[0][:3]), entry(2, rows[1][:3])], ENGLISH.with_english_view(0))
+    alone = primary_only.match("x", question[:3], Thresholds(0.0, 0.0))
+    assert alone.best is not None and alone.best.entry_id == 2
+    mixed = FaqIndex([entry(1, rows[0]), entry(2, rows[1])], ENGLISH).match("x", question, Thresholds(0.0, 0.0))
+    assert mixed.best is not None and mixed.best.entry_id == 1
