@@ -15,7 +15,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DOMAIN, LOCALES_DIR, SUPPORTED
@@ -116,6 +116,24 @@ def compiled(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def translations(mo: bytes) -> dict[tuple[object, object], object]:
+    """What a compiled catalog says: (id, context) → translation. Compared instead of bytes, because
+    Babel releases lay the .mo file out differently (2.19 differs from 2.18 for the same catalog)."""
+    def frozen(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {
+        (frozen(message.id), message.context): frozen(message.string)
+        for message in read_mo(io.BytesIO(mo))
+        if message.id and message.string
+    }
+
+
+def mo_is_current(catalog: Catalog, locale: str) -> bool:
+    path = mo_path(locale)
+    return path.exists() and translations(path.read_bytes()) == translations(compiled(catalog))
+
+
 def update() -> None:
     for locale in SUPPORTED:
         catalog = load(locale)
@@ -157,7 +175,7 @@ def problems() -> list[str]:
                 found.append(f"{locale}: fuzzy: {label[:70]!r}")
             elif placeholders(translated.string) != placeholders(message.id):
                 found.append(f"{locale}: placeholders differ: {label[:70]!r}")
-        if not mo_path(locale).exists() or mo_path(locale).read_bytes() != compiled(catalog):
+        if not mo_is_current(catalog, locale):
             stale = mo_path(locale).relative_to(ROOT)
             found.append(f"{locale}: {stale} is stale: run `python -m bot.i18n_catalogs compile`")
     return found

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from babel.messages.catalog import Catalog
 
 from bot import i18n_catalogs
 from bot.i18n import Translator, pick_locale, translations
@@ -76,3 +79,21 @@ def test_locale_picking() -> None:
     assert pick_locale("iw") == "he"
     assert pick_locale("ru-RU") == "ru"
     assert Translator("pt-br")("Case #{id} resolved.", id=1) == "Case #1 resolved."
+
+
+def test_a_compiled_catalog_is_stale_only_when_a_translation_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mo = tmp_path / "messages.mo"
+    monkeypatch.setattr(i18n_catalogs, "mo_path", lambda locale: mo)
+    catalog = Catalog(locale="ru")
+    catalog.add("Hello", "Привет")
+    assert not i18n_catalogs.mo_is_current(catalog, "ru")  # not compiled yet
+    # Another header (as another Babel release writes it), the same translations: current.
+    other = Catalog(locale="ru", project="elsewhere", version="9")
+    other.add("Hello", "Привет")
+    mo.write_bytes(i18n_catalogs.compiled(other))
+    assert mo.read_bytes() != i18n_catalogs.compiled(catalog)
+    assert i18n_catalogs.mo_is_current(catalog, "ru")
+    catalog["Hello"].string = "Здравствуйте"
+    assert not i18n_catalogs.mo_is_current(catalog, "ru")
