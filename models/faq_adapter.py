@@ -212,6 +212,100 @@ def background_for(encoder: SplitEncoder, groups: Sequence[Sequence[str]]) -> li
     return [b for b, row in zip(BACKGROUND, closeness, strict=True) if float(row.max()) < BACKGROUND_TOO_CLOSE]
 
 
+class AdapterTrainer:
+    """Fine-tunes a copy of the top blocks on ``groups`` (the phrasings of each entry), a few steps at a time.
+
+    The bot runs it in short slices on its single FAQ encoder thread, so member questions queued behind a
+    slice wait seconds rather than the whole training (minutes for a large knowledge base).
+    ``background``: the background sentences to train against; by default BACKGROUND less those
+    ``encoder`` finds too close to the phrasings."""
+
+    def __init__(
+        self,
+        encoder: SplitEncoder,
+        groups: Sequence[Sequence[str]],
+        recipe: AdapterRecipe | None = None,
+        *,
+        key: str = "",
+        background: Sequence[str] | None = None,
+    ) -> None:
+        import torch
+
+        self.encoder = encoder
+        self.recipe = recipe = recipe or AdapterRecipe()
+        self.key = key
+        self._entries = [list(dict.fromkeys(g)) for g in groups if g]
+        if not self._entries:
+            raise ValueError("nothing to adapt to: no phrasings")
+        background = list(background) if background is not None else background_for(encoder, self._entries)
+        all_groups = self._entries + [[b] for b in background]
+        self._n_background = len(background)
+        self._states = encoder.lower_states(
+            [t for g in all_groups for t in g], len(encoder.blocks) - recipe.layers
+        )
+        self._members: list[list[int]] = []
+        at = 0
+        for g in all_groups:
+            self._members.append(list(range(at, at + len(g))))
+            at += len(g)
+        self._top = _copy_top(encoder, recipe).train()  # dropout on: a one-phrasing entry still gets a positive
+        for p in self._top.parameters():
+            p.requires_grad_(True)
+        self._optimiser = torch.optim.AdamW(self._top.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
+        self._rng = np.random.default_rng(recipe.seed)
+        # Dropout draws from torch's global generator: each slice runs on this generator state and puts
+        # the caller's back, so the result does not depend on how the steps were sliced.
+        saved = torch.random.get_rng_state()
+        torch.manual_seed(recipe.seed)
+        self._torch_rng = torch.random.get_rng_state()
+        torch.random.set_rng_state(saved)
+        self.steps_done = 0
+
+    @property
+    def done(self) -> bool:
+        return self.steps_done >= self.recipe.steps
+
+    def run(self, steps: int | None = None) -> bool:
+        """Train up to ``steps`` more steps (all that are left by default); True once training is complete."""
+        import torch
+        import torch.nn.functional as F
+
+        recipe, rng, members = self.recipe, self._rng, self._members
+        n_entries = len(self._entries)
+        todo = recipe.steps - self.steps_done if steps is None else min(steps, recipe.steps - self.steps_done)
+        saved = torch.random.get_rng_state()
+        torch.random.set_rng_state(self._torch_rng)
+        try:
+            for _ in range(todo):
+                entries = rng.choice(n_entries, size=min(recipe.batch_entries, n_entries), replace=False)
+                extra = rng.choice(
+                    self._n_background, size=min(recipe.batch_background, self._n_background), replace=False
+                )
+                chosen = np.concatenate([entries, n_entries + extra])
+                pairs = [rng.choice(members[c], 2, replace=len(members[c]) < 2) for c in chosen]
+                anchors = through_top(self._top, [self._states[int(p[0])] for p in pairs])
+                positives = through_top(self._top, [self._states[int(p[1])] for p in pairs])
+                logits = recipe.scale * anchors @ positives.T
+                target = torch.arange(len(pairs))
+                loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+                self._optimiser.zero_grad()
+                loss.backward()
+                self._optimiser.step()
+                self.steps_done += 1
+        finally:
+            self._torch_rng = torch.random.get_rng_state()
+            torch.random.set_rng_state(saved)
+        return self.done
+
+    def result(self) -> KbAdapter:
+        if not self.done:
+            raise RuntimeError(f"training stopped after {self.steps_done} of {self.recipe.steps} steps")
+        for p in self._top.parameters():
+            p.requires_grad_(False)
+        self._states = []  # the lower states are only needed while training
+        return KbAdapter(self.encoder, self._top, self.recipe, self.key)
+
+
 def train_adapter(
     encoder: SplitEncoder,
     groups: Sequence[Sequence[str]],
@@ -220,55 +314,10 @@ def train_adapter(
     key: str = "",
     background: Sequence[str] | None = None,
 ) -> KbAdapter:
-    """Fine-tune a copy of the top blocks on ``groups`` (the phrasings of each entry).
-
-    ``background``: the background sentences to train against; by default BACKGROUND less those
-    ``encoder`` finds too close to the phrasings."""
-    import torch
-    import torch.nn.functional as F
-
-    recipe = recipe or AdapterRecipe()
-    cut = len(encoder.blocks) - recipe.layers
-    kb_groups = [list(dict.fromkeys(g)) for g in groups if g]
-    if not kb_groups:
-        raise ValueError("nothing to adapt to: no phrasings")
-    background = list(background) if background is not None else background_for(encoder, kb_groups)
-    all_groups = kb_groups + [[b] for b in background]
-    n_background = len(background)
-    texts = [t for g in all_groups for t in g]
-    states = encoder.lower_states(texts, cut)
-    members: list[list[int]] = []
-    at = 0
-    for g in all_groups:
-        members.append(list(range(at, at + len(g))))
-        at += len(g)
-    top = _copy_top(encoder, recipe).train()  # dropout on: a one-phrasing entry still gets a positive
-    for p in top.parameters():
-        p.requires_grad_(True)
-    optimiser = torch.optim.AdamW(top.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
-    rng = np.random.default_rng(recipe.seed)
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(recipe.seed)
-
-    try:
-        for _ in range(recipe.steps):
-            entries = rng.choice(len(kb_groups), size=min(recipe.batch_entries, len(kb_groups)), replace=False)
-            extra = rng.choice(n_background, size=min(recipe.batch_background, n_background), replace=False)
-            chosen = np.concatenate([entries, len(kb_groups) + extra])
-            pairs = [rng.choice(members[c], 2, replace=len(members[c]) < 2) for c in chosen]
-            anchors = through_top(top, [states[int(p[0])] for p in pairs])
-            positives = through_top(top, [states[int(p[1])] for p in pairs])
-            logits = recipe.scale * anchors @ positives.T
-            target = torch.arange(len(pairs))
-            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    finally:
-        torch.random.set_rng_state(generator_state)
-    for p in top.parameters():
-        p.requires_grad_(False)
-    return KbAdapter(encoder, top, recipe, key)
+    """Fine-tune a copy of the top blocks on ``groups`` in one go (see AdapterTrainer)."""
+    trainer = AdapterTrainer(encoder, groups, recipe, key=key, background=background)
+    trainer.run()
+    return trainer.result()
 
 
 def english_background(background: Sequence[str]) -> list[str]:
@@ -333,6 +382,7 @@ __all__ = [
     "BACKGROUND",
     "ENGLISH_RECIPE",
     "AdapterRecipe",
+    "AdapterTrainer",
     "KbAdapter",
     "SplitEncoder",
     "TwoViewAdapter",

@@ -47,6 +47,7 @@ from bot.timeutil import epoch_now
 from models.faq_adapter import (
     ENGLISH_RECIPE,
     AdapterRecipe,
+    AdapterTrainer,
     KbAdapter,
     TwoViewAdapter,
     background_for,
@@ -54,7 +55,6 @@ from models.faq_adapter import (
     english_groups,
     kb_key,
     supports_adaptation,
-    train_adapter,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ Vectors = npt.NDArray[np.float32]
 MODES = ("off", "mention", "auto")
 SUGGESTION_LABEL = 48  # characters of a suggestion button
 ADAPTERS_IN_MEMORY = 6  # knowledge bases whose adapters stay loaded (about 28 MB per view)
+TRAINING_SLICE_STEPS = 5  # training steps per encoder-thread call: a question waits about 1-5 s behind one
 ADAPTER_FILES_KEPT = 32  # most recently used adapter files kept on disk (one per view, 14 MB each)
 LOAD_RETRY_S = 600  # after a failed encoder load, try again this much later
 QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
@@ -129,6 +130,20 @@ class Outcome:
     delivery: Delivery | None = None
 
 
+@dataclass(frozen=True)
+class _AdapterKeys:
+    """Names of one knowledge base's adapters (a hash of encoder, recipe and phrasings per view)."""
+
+    primary: str
+    phrasings: list[list[str]]
+    english: str  # "" without an English view
+    english_phrasings: list[list[str]]
+
+    @property
+    def both(self) -> str:
+        return f"{self.primary}+{self.english}"
+
+
 @dataclass
 class _Cached:
     revision: int
@@ -136,6 +151,8 @@ class _Cached:
     entries: dict[int, StoredEntry] = field(default_factory=dict)
     # Encodes this community's questions: its knowledge-base adapter, or None for the plain encoder.
     encoder: TextEncoder | None = None
+    # Built with the community's previous adapter while the one for its edited knowledge base trains.
+    provisional: bool = False
 
 
 class FaqService:
@@ -187,6 +204,9 @@ class FaqService:
         self._english: Any = None
         self._english_tag = ""
         self._english_failed_at: int | None = None
+        # The adapter behind each community's last complete index, and the trainings running in the background.
+        self._serving: dict[int, str] = {}
+        self._training: dict[str, asyncio.Task[Any]] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -311,38 +331,47 @@ class FaqService:
     def adapts(self) -> bool:
         return self.settings.adapt and self._encoder is not None and supports_adaptation(self._encoder)
 
-    async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | TwoViewAdapter | None:
-        """The adapter for these phrasings: in memory, on disk, or trained now on the encoder thread.
-
-        With an English encoder and English phrasings it has two views (models/faq_adapter.TwoViewAdapter).
-        None when training failed (retried after LOAD_RETRY_S); the failure is logged."""
+    async def _adapter_keys(self, groups: Sequence[Sequence[str]]) -> _AdapterKeys:
         phrasings = [list(g) for g in groups]
         if self._english is None and self._english_loader is not None:
             async with self._adapter_lock:
                 await self._ensure_english()
         english = english_groups(phrasings) if self._english is not None else []
-        key = kb_key(self.encoder_tag, self.recipe, phrasings)
-        english_key = kb_key(self._english_tag, ENGLISH_RECIPE, english) if english else ""
-        both = f"{key}+{english_key}"
-        if (adapter := self._adapters.get(both)) is not None:
-            self._adapters.move_to_end(both)
+        return _AdapterKeys(
+            kb_key(self.encoder_tag, self.recipe, phrasings),
+            phrasings,
+            kb_key(self._english_tag, ENGLISH_RECIPE, english) if english else "",
+            english,
+        )
+
+    def _on_disk(self, keys: _AdapterKeys) -> bool:
+        if self.adapter_dir is None:
+            return False
+        return all((self.adapter_dir / f"{k}.pt").is_file() for k in (keys.primary, keys.english) if k)
+
+    async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | TwoViewAdapter | None:
+        """The adapter for these phrasings: in memory, on disk, or trained now on the encoder thread.
+
+        With an English encoder and English phrasings it has two views (models/faq_adapter.TwoViewAdapter).
+        None when training failed (retried after LOAD_RETRY_S); the failure is logged."""
+        keys = await self._adapter_keys(groups)
+        if (adapter := self._adapters.get(keys.both)) is not None:
+            self._adapters.move_to_end(keys.both)
             return adapter
         # One training at a time: it takes the encoder thread anyway, and a second caller then finds it done.
         async with self._adapter_lock:
-            if (adapter := self._adapters.get(both)) is not None:
+            if (adapter := self._adapters.get(keys.both)) is not None:
                 return adapter
-            failed = self._adapter_failed.get(both)
-            if failed is not None and self.clock() - failed < LOAD_RETRY_S:
+            if self._failed_recently(keys):
                 return None
             try:
-                train = functools.partial(self._load_or_train, key, phrasings, english_key, english)
-                adapter = await self._run_any(train)
+                adapter = await self._load_or_train(keys)
             except Exception:
                 log.exception("FAQ: adapting the encoder to a knowledge base failed; its questions stay unanswered")
-                self._adapter_failed[both] = self.clock()
+                self._adapter_failed[keys.both] = self.clock()
                 return None
-            self._adapter_failed.pop(both, None)
-            self._adapters[both] = adapter
+            self._adapter_failed.pop(keys.both, None)
+            self._adapters[keys.both] = adapter
             while len(self._adapters) > ADAPTERS_IN_MEMORY:
                 self._adapters.popitem(last=False)
             return adapter
@@ -373,25 +402,27 @@ class FaqService:
         self._english, self._english_tag = encoder, tag
         return True
 
-    def _load_or_train(
-        self, key: str, groups: list[list[str]], english_key: str, english: list[list[str]]
-    ) -> KbAdapter | TwoViewAdapter:
-        """On the encoder thread: each view from its file, or trained and saved."""
+    async def _load_or_train(self, keys: _AdapterKeys) -> KbAdapter | TwoViewAdapter:
+        """Each view from its file, or trained (in slices on the encoder thread) and saved."""
         base: Any = self._encoder
-        primary = self._load_view(key, base, self.recipe)
-        english_view = self._load_view(english_key, self._english, ENGLISH_RECIPE) if english_key else None
-        if primary is None or (english_key and english_view is None):
+        primary = await self._run_any(functools.partial(self._load_view, keys.primary, base, self.recipe))
+        english_view = None
+        if keys.english:
+            load = functools.partial(self._load_view, keys.english, self._english, ENGLISH_RECIPE)
+            english_view = await self._run_any(load)
+        if primary is None or (keys.english and english_view is None):
             # Judged by the multilingual base: its cosine scale is the one BACKGROUND_TOO_CLOSE is set on.
-            background = background_for(base, groups)
+            background = await self._run_any(functools.partial(background_for, base, keys.phrasings))
             if primary is None:
-                primary = self._train_view(key, base, self.recipe, groups, background)
-            if english_key and english_view is None:
-                english_view = self._train_view(
-                    english_key, self._english, ENGLISH_RECIPE, english, english_background(background)
+                primary = await self._train_view(keys.primary, base, self.recipe, keys.phrasings, background)
+            if keys.english and english_view is None:
+                english_view = await self._train_view(
+                    keys.english, self._english, ENGLISH_RECIPE, keys.english_phrasings, english_background(background)
                 )
         return primary if english_view is None else TwoViewAdapter(primary, english_view)
 
     def _load_view(self, key: str, encoder: Any, recipe: AdapterRecipe) -> KbAdapter | None:
+        """On the encoder thread."""
         file = self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
         if file is None or not file.is_file():
             return None
@@ -403,11 +434,17 @@ class FaqService:
         file.touch()
         return adapter
 
-    def _train_view(
+    async def _train_view(
         self, key: str, encoder: Any, recipe: AdapterRecipe, groups: list[list[str]], background: list[str]
     ) -> KbAdapter:
         started = time.perf_counter()
-        adapter = train_adapter(encoder, groups, recipe, key=key, background=background)
+        trainer = await self._run_any(
+            functools.partial(AdapterTrainer, encoder, groups, recipe, key=key, background=background)
+        )
+        # A few steps per call: member questions queued on the encoder thread get their turn in between.
+        while not await self._run_any(functools.partial(trainer.run, TRAINING_SLICE_STEPS)):
+            pass
+        adapter = trainer.result()
         log.info(
             "FAQ: adapted %s to a knowledge base of %d entries, %d phrasings in %.1f s",
             type(encoder).__name__,
@@ -418,7 +455,7 @@ class FaqService:
         if self.adapter_dir is not None:
             file = self.adapter_dir / f"{key}.pt"
             try:
-                adapter.save(file)
+                await self._run_any(functools.partial(adapter.save, file))
                 self._prune_adapter_files()
             except OSError:
                 log.warning("FAQ: could not save the adapter to %s (it is trained again after a restart)", file)
@@ -570,11 +607,25 @@ class FaqService:
             if r.vectors.shape[0] and all(tag == self.encoder_tag for tag in r.encoders)
         ]
         encoder: TextEncoder | None = None
+        provisional = False
         if entries and self.adapts:
-            adapter = await self.adapter_for([e.variants for e in entries])
+            groups = [e.variants for e in entries]
+            keys = await self._adapter_keys(groups)
+            adapter: KbAdapter | TwoViewAdapter | None = self._adapters.get(keys.both)
+            previous = self._adapters.get(self._serving.get(chat_id, ""))
+            if adapter is None and previous is not None and not self._on_disk(keys):
+                # An edit: until the new adapter is trained (minutes on a large knowledge base) the previous
+                # one answers, in the same kind of space and on the same thresholds, rather than silence.
+                if not self._failed_recently(keys):
+                    self._adapt_in_background(keys.both, groups)
+                adapter, provisional = previous, True
+            elif adapter is None:
+                adapter = await self.adapter_for(groups)
             if adapter is None:
                 entries = []  # the thresholds are for the adapted space: better silent than wrong
             else:
+                if not provisional:
+                    self._serving[chat_id] = keys.both
                 flat = [v for e in entries for v in e.variants]
                 vectors = await self._run(adapter.encode_phrasings, flat)
                 adapted, at = [], 0
@@ -586,9 +637,29 @@ class FaqService:
         params = self.params.adapted() if encoder is not None else self.params
         if isinstance(encoder, TwoViewAdapter):
             params = params.with_english_view(encoder.english_dim)
-        cached = _Cached(revision, FaqIndex(entries, params), {r.entry.id: r.entry for r in rows}, encoder)
+        entries_by_id = {r.entry.id: r.entry for r in rows}
+        cached = _Cached(revision, FaqIndex(entries, params), entries_by_id, encoder, provisional)
         self._cache[chat_id] = cached
         return cached
+
+    def _failed_recently(self, keys: _AdapterKeys) -> bool:
+        failed = self._adapter_failed.get(keys.both)
+        return failed is not None and self.clock() - failed < LOAD_RETRY_S
+
+    def _adapt_in_background(self, key: str, groups: Sequence[Sequence[str]]) -> None:
+        if key in self._training:
+            return
+        task = asyncio.create_task(self.adapter_for(groups), name=f"faq-adapt-{key[:8]}")
+        self._training[key] = task
+        self._background.add(task)
+        task.add_done_callback(functools.partial(self._adapted_in_background, key))
+
+    def _adapted_in_background(self, key: str, task: asyncio.Task[Any]) -> None:
+        self._training.pop(key, None)
+        self._background_done(task)
+        # The communities answering with a previous adapter rebuild their index on the next question.
+        for chat_id in [c for c, cached in self._cache.items() if cached.provisional]:
+            del self._cache[chat_id]
 
     def thresholds(self, ctx: MessageContext | None = None) -> Thresholds:
         s = self.settings

@@ -4,7 +4,10 @@ and a failed training leaves the community silent rather than answering on the w
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,20 @@ def test_training_is_reproducible_and_a_saved_adapter_loads_back(tmp_path: Path)
     np.testing.assert_allclose(loaded.encode_queries(texts), first.encode_queries(texts), atol=2e-3)
 
 
+def test_training_in_slices_gives_the_same_adapter_as_in_one_go() -> None:
+    encoder = TinyEncoder()
+    trainer = faq_adapter.AdapterTrainer(encoder, KB, RECIPE)
+    slices = 0
+    while not trainer.run(7):
+        slices += 1
+        torch.rand(3)  # someone else drawing from torch's generator between slices changes nothing
+    assert slices == RECIPE.steps // 7 and trainer.steps_done == RECIPE.steps
+    texts = ["can I get a refund", "meetup"]
+    np.testing.assert_allclose(
+        trainer.result().encode_queries(texts), train_adapter(encoder, KB, RECIPE).encode_queries(texts), atol=1e-5
+    )
+
+
 def test_the_key_names_the_phrasings_not_their_order() -> None:
     key = kb_key("tiny", RECIPE, KB)
     assert kb_key("tiny", RECIPE, list(reversed([tuple(reversed(g)) for g in KB]))) == key
@@ -158,7 +175,7 @@ async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
         def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
             raise AssertionError("trained again instead of loading the saved adapter")
 
-        monkeypatch.setattr(faq_module, "train_adapter", no_training)
+        monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
         again = await service_over(db, adapters, encoder)
         reloaded = await again.index_for(CHAT)
         assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
@@ -173,7 +190,7 @@ async def test_a_failed_adaptation_keeps_the_community_silent_and_says_why(
     def broken(*args: Any, **kwargs: Any) -> KbAdapter:
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(faq_module, "train_adapter", broken)
+    monkeypatch.setattr(faq_module, "AdapterTrainer", broken)
     db = Database(tmp_path / "faq.db")
     await db.open()
     try:
@@ -233,7 +250,7 @@ async def test_the_service_adapts_both_views_and_loads_them_after_a_restart(
         def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
             raise AssertionError("trained again instead of loading the saved adapters")
 
-        monkeypatch.setattr(faq_module, "train_adapter", no_training)
+        monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
         again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
         reloaded = await again.index_for(CHAT)
         assert isinstance(reloaded.encoder, TwoViewAdapter)
@@ -261,6 +278,54 @@ async def test_without_its_english_encoder_the_service_matches_with_the_primary_
         assert "English encoder" in caplog.text
         match, _ = await service.match(CHAT, "I forgot my password")
         assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+        await service.close()
+    finally:
+        await db.close()
+
+
+async def test_after_an_edit_the_previous_adapter_answers_until_the_new_one_is_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    try:
+        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+        before = await service.index_for(CHAT)
+        assert isinstance(before.encoder, KbAdapter) and not before.provisional
+
+        release = threading.Event()
+        started: list[int] = []
+
+        class HeldTrainer(faq_adapter.AdapterTrainer):
+            def run(self, steps: int | None = None) -> bool:
+                started.append(self.steps_done)
+                if not release.is_set():
+                    time.sleep(0.01)  # no progress, but the encoder thread stays free between slices
+                    return False
+                return super().run(steps)
+
+        monkeypatch.setattr(faq_module, "AdapterTrainer", HeldTrainer)
+        entry = await service.repo.get_by_key(CHAT, "e0")
+        assert entry is not None
+        await service.add_questions(entry.id, ["lost my password"])
+        for _ in range(500):  # the edit starts the training in the background
+            if started:
+                break
+            await asyncio.sleep(0.01)
+        assert started, "the training did not start"
+        # Meanwhile the previous adapter answers, with the new phrasing.
+        during = await service.index_for(CHAT)
+        assert during.provisional and during.encoder is before.encoder
+        match, _ = await service.match(CHAT, "lost my password")
+        assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
+        assert not release.is_set() and len(service._training) == 1
+
+        release.set()
+        await asyncio.gather(*service._training.values())
+        after = await service.index_for(CHAT)
+        assert not after.provisional
+        assert isinstance(after.encoder, KbAdapter) and after.encoder.key != before.encoder.key
         await service.close()
     finally:
         await db.close()
