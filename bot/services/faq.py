@@ -153,6 +153,7 @@ class _Cached:
     encoder: TextEncoder | None = None
     # Built with the community's previous adapter while the one for its edited knowledge base trains.
     provisional: bool = False
+    expires: int | None = None  # epoch seconds; a provisional index after a failed training is retried then
 
 
 class FaqService:
@@ -598,7 +599,7 @@ class FaqService:
     async def index_for(self, chat_id: int) -> _Cached:
         revision = await self.repo.revision()
         cached = self._cache.get(chat_id)
-        if cached is not None and cached.revision == revision:
+        if cached is not None and cached.revision == revision and (cached.expires or 1 << 62) > self.clock():
             return cached
         rows = await self.repo.with_vectors([chat_id, GLOBAL], enabled_only=True)
         entries = [
@@ -607,7 +608,7 @@ class FaqService:
             if r.vectors.shape[0] and all(tag == self.encoder_tag for tag in r.encoders)
         ]
         encoder: TextEncoder | None = None
-        provisional = False
+        provisional, expires = False, None
         if entries and self.adapts:
             groups = [e.variants for e in entries]
             keys = await self._adapter_keys(groups)
@@ -616,7 +617,9 @@ class FaqService:
             if adapter is None and previous is not None and not self._on_disk(keys):
                 # An edit: until the new adapter is trained (minutes on a large knowledge base) the previous
                 # one answers, in the same kind of space and on the same thresholds, rather than silence.
-                if not self._failed_recently(keys):
+                if self._failed_recently(keys):
+                    expires = self._adapter_failed[keys.both] + LOAD_RETRY_S
+                else:
                     self._adapt_in_background(keys.both, groups)
                 adapter, provisional = previous, True
             elif adapter is None:
@@ -638,7 +641,7 @@ class FaqService:
         if isinstance(encoder, TwoViewAdapter):
             params = params.with_english_view(encoder.english_dim)
         entries_by_id = {r.entry.id: r.entry for r in rows}
-        cached = _Cached(revision, FaqIndex(entries, params), entries_by_id, encoder, provisional)
+        cached = _Cached(revision, FaqIndex(entries, params), entries_by_id, encoder, provisional, expires)
         self._cache[chat_id] = cached
         return cached
 

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -326,6 +326,50 @@ async def test_after_an_edit_the_previous_adapter_answers_until_the_new_one_is_t
         after = await service.index_for(CHAT)
         assert not after.provisional
         assert isinstance(after.encoder, KbAdapter) and after.encoder.key != before.encoder.key
+        await service.close()
+    finally:
+        await db.close()
+
+
+async def settle(service: FaqService) -> None:
+    """Wait for the background work an edit starts (re-indexing, then training)."""
+    while service._background:
+        await asyncio.gather(*list(service._background), return_exceptions=True)
+
+
+async def test_when_training_after_an_edit_fails_the_previous_adapter_goes_on_and_it_is_retried_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = Database(tmp_path / "faq.db")
+    await db.open()
+    try:
+        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+        clock = cast(Clock, service.clock)
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+        before = await service.index_for(CHAT)
+        attempts: list[int] = []
+
+        def broken(*args: Any, **kwargs: Any) -> KbAdapter:
+            attempts.append(clock.now)
+            raise RuntimeError("out of memory")
+
+        monkeypatch.setattr(faq_module, "AdapterTrainer", broken)
+        entry = await service.repo.get_by_key(CHAT, "e0")
+        assert entry is not None
+        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+            await service.add_questions(entry.id, ["lost my password"])
+            await settle(service)
+        assert attempts and "adapting the encoder" in caplog.text
+        during = await service.index_for(CHAT)
+        assert during.provisional and during.encoder is before.encoder
+        match, _ = await service.match(CHAT, "lost my password")
+        assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
+        assert len(attempts) == 1 and not service._training  # not retried at every question
+
+        clock.now += faq_module.LOAD_RETRY_S
+        await service.index_for(CHAT)
+        await settle(service)
+        assert len(attempts) == 2
         await service.close()
     finally:
         await db.close()
