@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.domain import ChatInfo, Community, IncomingMessage, MessageContext, Sentiment
+from bot.services.ledger import mark_stored
 from bot.storage.communities import CommunityRepository
 from bot.storage.members import MemberRepository
 from bot.storage.messages import MessageRepository
@@ -109,6 +110,7 @@ class CommunityService:
         sentiment = await self._classify(msg.text)
         is_question = self._is_question(msg.text)
         thread_key, first_time = await self.messages.record(msg, sentiment, is_question=is_question)
+        mark_stored()
         await self._note_member(msg)
         ctx = MessageContext(msg, community, sentiment, thread_key, is_question)
         if first_time and not msg.is_edit:

@@ -3,14 +3,40 @@
 Updates are handled concurrently, so "handled" is a watermark: every id at or below it has
 finished. It is flushed to the database every second and at shutdown, not once per update.
 Updates that were in flight at a crash come again from Telegram; group messages are then
-recognised by their row (see MessageRepository.record), so no member is answered twice.
+recognised by their row (see MessageRepository.record), so no member is answered twice. Telegram only
+forgets a batch once a later getUpdates confirms it, and that waits until the batch is stored
+(``mark_stored`` here, ``ConfirmWhenStored`` in bot/app.py), so a crash never loses a message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+
 from bot.storage.members import StateRepository
 
 KEY = "last_update_id"
+
+# Set by the dispatcher (bot/app.py InFlight) for the update being handled. Telegram forgets an update
+# once a later getUpdates passes its offset, so the next getUpdates waits until the updates of the
+# previous batch are stored; the services say so here, as soon as a message has its row.
+_stored: ContextVar[Callable[[], None] | None] = ContextVar("update_stored", default=None)
+
+
+def mark_stored() -> None:
+    """The update being handled is safely stored: a crash from now on does not lose it."""
+    callback = _stored.get()
+    if callback is not None:
+        callback()
+
+
+def on_stored(callback: Callable[[], None] | None) -> Token[Callable[[], None] | None]:
+    """Set the callback of the current update (the token undoes it: ``_stored.reset``)."""
+    return _stored.set(callback)
+
+
+def reset_stored(token: Token[Callable[[], None] | None]) -> None:
+    _stored.reset(token)
 
 
 class UpdateLedger:
