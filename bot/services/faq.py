@@ -229,7 +229,7 @@ class FaqService:
         async with self._lock:
             if self._encoder is not None:
                 return True
-            if self._failed_at is not None and self.clock() - self._failed_at < LOAD_RETRY_S:
+            if self._retry_later(self._failed_at):
                 return False
             loop = asyncio.get_running_loop()
             try:
@@ -345,17 +345,21 @@ class FaqService:
             english,
         )
 
+    def _adapter_file(self, key: str) -> Path | None:
+        return self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
+
     def _on_disk(self, keys: _AdapterKeys) -> bool:
-        if self.adapter_dir is None:
-            return False
-        return all((self.adapter_dir / f"{k}.pt").is_file() for k in (keys.primary, keys.english) if k)
+        files = [self._adapter_file(k) for k in (keys.primary, keys.english) if k]
+        return all(f is not None and f.is_file() for f in files)
 
     async def adapter_for(self, groups: Sequence[Sequence[str]]) -> KbAdapter | TwoViewAdapter | None:
         """The adapter for these phrasings: in memory, on disk, or trained now on the encoder thread.
 
         With an English encoder and English phrasings it has two views (models/faq_adapter.TwoViewAdapter).
         None when training failed (retried after LOAD_RETRY_S); the failure is logged."""
-        keys = await self._adapter_keys(groups)
+        return await self._adapter(await self._adapter_keys(groups))
+
+    async def _adapter(self, keys: _AdapterKeys) -> KbAdapter | TwoViewAdapter | None:
         if (adapter := self._adapters.get(keys.both)) is not None:
             self._adapters.move_to_end(keys.both)
             return adapter
@@ -363,7 +367,7 @@ class FaqService:
         async with self._adapter_lock:
             if (adapter := self._adapters.get(keys.both)) is not None:
                 return adapter
-            if self._failed_recently(keys):
+            if self._retry_later(self._adapter_failed.get(keys.both)):
                 return None
             try:
                 adapter = await self._load_or_train(keys)
@@ -384,7 +388,7 @@ class FaqService:
             return True
         if self._english_loader is None:
             return False
-        if self._english_failed_at is not None and self.clock() - self._english_failed_at < LOAD_RETRY_S:
+        if self._retry_later(self._english_failed_at):
             return False
         try:
             encoder, tag = await self._run_any(self._english_loader)
@@ -424,7 +428,7 @@ class FaqService:
 
     def _load_view(self, key: str, encoder: Any, recipe: AdapterRecipe) -> KbAdapter | None:
         """On the encoder thread."""
-        file = self.adapter_dir / f"{key}.pt" if self.adapter_dir is not None else None
+        file = self._adapter_file(key)
         if file is None or not file.is_file():
             return None
         try:
@@ -453,8 +457,7 @@ class FaqService:
             sum(map(len, groups)),
             time.perf_counter() - started,
         )
-        if self.adapter_dir is not None:
-            file = self.adapter_dir / f"{key}.pt"
+        if (file := self._adapter_file(key)) is not None:
             try:
                 await self._run_any(functools.partial(adapter.save, file))
                 self._prune_adapter_files()
@@ -610,20 +613,20 @@ class FaqService:
         encoder: TextEncoder | None = None
         provisional, expires = False, None
         if entries and self.adapts:
-            groups = [e.variants for e in entries]
-            keys = await self._adapter_keys(groups)
-            adapter: KbAdapter | TwoViewAdapter | None = self._adapters.get(keys.both)
+            keys = await self._adapter_keys([e.variants for e in entries])
             previous = self._adapters.get(self._serving.get(chat_id, ""))
-            if adapter is None and previous is not None and not self._on_disk(keys):
+            adapter: KbAdapter | TwoViewAdapter | None
+            if keys.both not in self._adapters and previous is not None and not self._on_disk(keys):
                 # An edit: until the new adapter is trained (minutes on a large knowledge base) the previous
                 # one answers, in the same kind of space and on the same thresholds, rather than silence.
-                if self._failed_recently(keys):
-                    expires = self._adapter_failed[keys.both] + LOAD_RETRY_S
+                failed = self._adapter_failed.get(keys.both)
+                if failed is not None and self._retry_later(failed):
+                    expires = failed + LOAD_RETRY_S
                 else:
-                    self._adapt_in_background(keys.both, groups)
+                    self._adapt_in_background(keys)
                 adapter, provisional = previous, True
-            elif adapter is None:
-                adapter = await self.adapter_for(groups)
+            else:
+                adapter = await self._adapter(keys)
             if adapter is None:
                 entries = []  # the thresholds are for the adapted space: better silent than wrong
             else:
@@ -645,17 +648,17 @@ class FaqService:
         self._cache[chat_id] = cached
         return cached
 
-    def _failed_recently(self, keys: _AdapterKeys) -> bool:
-        failed = self._adapter_failed.get(keys.both)
-        return failed is not None and self.clock() - failed < LOAD_RETRY_S
+    def _retry_later(self, failed_at: int | None) -> bool:
+        """Whether something that failed at ``failed_at`` (None: never) is still inside LOAD_RETRY_S."""
+        return failed_at is not None and self.clock() - failed_at < LOAD_RETRY_S
 
-    def _adapt_in_background(self, key: str, groups: Sequence[Sequence[str]]) -> None:
-        if key in self._training:
+    def _adapt_in_background(self, keys: _AdapterKeys) -> None:
+        if keys.both in self._training:
             return
-        task = asyncio.create_task(self.adapter_for(groups), name=f"faq-adapt-{key[:8]}")
-        self._training[key] = task
+        task = asyncio.create_task(self._adapter(keys), name=f"faq-adapt-{keys.primary[:8]}")
+        self._training[keys.both] = task
         self._background.add(task)
-        task.add_done_callback(functools.partial(self._adapted_in_background, key))
+        task.add_done_callback(functools.partial(self._adapted_in_background, keys.both))
 
     def _adapted_in_background(self, key: str, task: asyncio.Task[Any]) -> None:
         self._training.pop(key, None)

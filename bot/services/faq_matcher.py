@@ -150,7 +150,7 @@ class FaqIndex:
             self._english: Vectors | None = english
             self._variant_english = np.abs(english).sum(axis=1) > 0
             self._english_centroids = self._centroids_of(english, self._variant_english)
-            self._entry_english = self._per_entry_any(self._variant_english)
+            self._entry_english = self._per_entry_max(self._variant_english.astype(np.float32)) > 0
         else:
             self._vectors, self._english = vectors, None
         self._centroids = self._centroids_of(self._vectors, np.ones(len(self._vectors), dtype=bool))
@@ -167,11 +167,6 @@ class FaqIndex:
         np.add.at(sums, self._owner[use], vectors[use])
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def _per_entry_any(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-        out = np.zeros(len(self.entries), dtype=bool)
-        np.logical_or.at(out, self._owner, flags)
-        return out
 
     def _per_entry_max(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         out = np.full(len(self.entries), -np.inf, dtype=np.float32)
