@@ -264,7 +264,10 @@ class Steward:
         self.managers = ManagerRepository(self.db)
         self.state = StateRepository(self.db)
         self.roles = RoleService(
-            settings.manager_ids, self._fetch_admins, ttl_s=settings.community.admin_cache_ttl_s
+            settings.manager_ids,
+            self._fetch_admins,
+            ttl_s=settings.community.admin_cache_ttl_s,
+            max_stale_s=settings.community.admin_cache_max_stale_s,
         )
         self.sentiment: SentimentService | None = None
         if settings.sentiment.enabled:

@@ -93,6 +93,8 @@ class CommunitySettings(Section):
     language: str = "en"
     timezone: str = "UTC"
     admin_cache_ttl_s: int = Field(default=300, ge=0)
+    # After an API error, an admin list older than this is not trusted (nobody counts as admin).
+    admin_cache_max_stale_s: int = Field(default=3600, ge=0)
 
     @field_validator("timezone")
     @classmethod

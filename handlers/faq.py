@@ -86,21 +86,6 @@ class FaqDialog(StatesGroup):
     new_answer = State()
 
 
-DIALOG_TTL_S = 15 * 60
-
-
-class DialogFresh(BaseFilter):
-    """The dialog step is recent. A dialog left open for longer expires, so the manager's later chat in
-    the group is not swallowed as FAQ text: it falls through to the normal message pipeline."""
-
-    async def __call__(self, message: Message, state: FSMContext) -> bool:
-        started = (await state.get_data()).get("started", 0)
-        if time.time() - float(started) <= DIALOG_TTL_S:
-            return True
-        await state.clear()
-        return False
-
-
 def _topic(message: Message | None) -> int | None:
     if message is None or not message.is_topic_message:
         return None
@@ -136,6 +121,16 @@ async def _may_manage(message: Message, roles: RoleService) -> bool:
         return False
     sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
     return await roles.can_manage(message.chat.id, message.from_user.id, sender_chat_id=sender_chat_id)
+
+
+async def _step_refused(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> bool:
+    """Every dialog step checks the rights again, as the first one did: an admin demoted mid-dialog
+    is refused (and the dialog ends) at the next step."""
+    if await _may_manage(message, roles):
+        return False
+    await state.clear()
+    await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+    return True
 
 
 async def _refused(message: Message, roles: RoleService, outbox: Outbox) -> bool:
@@ -259,7 +254,9 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Cancelled; nothing was changed."))
 
     @router.message(Command("next"), group, FaqDialog.questions)
-    async def to_answer(message: Message, state: FSMContext, outbox: Outbox) -> None:
+    async def to_answer(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         questions = (await state.get_data()).get("questions") or []
         if not questions:
             await _reply(outbox, message, _("Send at least one question first."))
@@ -272,8 +269,10 @@ def build_router() -> Router:
             _("Now send the answer ({n} phrasings so far). Formatting and links are kept.").format(n=len(questions)),
         )
 
-    @router.message(group, FaqDialog.questions, F.text, DialogFresh())
-    async def got_questions(message: Message, state: FSMContext, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.questions, F.text)
+    async def got_questions(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         for line in (message.text or "").splitlines():
@@ -287,13 +286,11 @@ def build_router() -> Router:
             _("Got {n} phrasings. Send more, or /next to write the answer.").format(n=len(questions[:50])),
         )
 
-    @router.message(group, FaqDialog.answer, F.text, DialogFresh())
+    @router.message(group, FaqDialog.answer, F.text)
     async def got_answer(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if not await _may_manage(message, roles):  # rights may have changed mid-dialog
-            await state.clear()
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _step_refused(message, state, roles, outbox):
             return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
@@ -334,8 +331,12 @@ def build_router() -> Router:
             ).format(id=entry.id, key=html.escape(entry.key), n=len(entry.questions)),
         )
 
-    @router.message(group, FaqDialog.add_questions, F.text, DialogFresh())
-    async def got_more_questions(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.add_questions, F.text)
+    async def got_more_questions(
+        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
         try:
@@ -347,11 +348,19 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
 
-    @router.message(group, FaqDialog.new_answer, F.text, DialogFresh())
-    async def got_new_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.new_answer, F.text)
+    async def got_new_answer(
+        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         try:
             await faq.set_answer(entry_id, message.html_text)
+        except KeyError:
+            await state.clear()
+            await _reply(outbox, message, _("That entry no longer exists."))
+            return
         except ValueError as exc:
             await _reply(
                 outbox,

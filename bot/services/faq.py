@@ -582,7 +582,8 @@ class FaqService:
         why = validate_answer_html(answer)
         if why:
             raise ValueError(f"answer {why}")
-        await self.repo.set_answer(entry_id, answer)
+        if not await self.repo.set_answer(entry_id, answer):
+            raise KeyError(entry_id)  # deleted while the admin was writing
         self._cache.clear()
 
     async def set_enabled(self, entry_id: int, enabled: bool) -> None:
@@ -838,6 +839,28 @@ class FaqService:
             how=how,
             at=self.clock(),
         )
+        return await self.send_answer(
+            answer_id,
+            chat_id=chat_id,
+            entry=entry,
+            question=question,
+            language_code=language_code,
+            thread_id=thread_id,
+            reply_to=reply_to,
+        )
+
+    async def send_answer(
+        self,
+        answer_id: int,
+        *,
+        chat_id: int,
+        entry: StoredEntry,
+        question: str,
+        language_code: str | None,
+        thread_id: int | None,
+        reply_to: int | None,
+    ) -> Delivery:
+        """Post the answer of a recorded answer row; a failed send forgets the row (it may be tried again)."""
         delivery = await self.sender.send_message(
             chat_id,
             self.answer_text(entry, question, language_code),
@@ -933,27 +956,33 @@ class FaqService:
         user_id: int,
         language_code: str | None,
     ) -> str:
-        """A suggestion button was pressed: post that answer once. Returns a short status for the toast."""
+        """A suggestion button was pressed: post that answer once. Returns a short status for the toast.
+
+        At most one answer per question, and only for a question the bot really suggested answers to (so a
+        forged press cannot make it answer any message, and the member limit that held back suggestions
+        bounds the picks too). The claim is one transaction: two quick presses cannot both post."""
         entry = await self.repo.get(entry_id)
         if entry is None or not entry.enabled or entry.chat_id not in (chat_id, GLOBAL):
             return "gone"
-        if await self.repo.answered_question(chat_id, question_message_id) is not None:
-            return "already"
         question = ""
         stored = await self.messages.get(chat_id, question_message_id)
         asker = user_id
         if stored is not None:
             question, asker = stored.text, stored.user_id
-        delivery = await self.post_answer(
+        claim = await self.repo.claim_pick(
+            chat_id=chat_id, entry_id=entry.id, thread_id=thread_id, question_message_id=question_message_id,
+            user_id=asker, at=self.clock(),
+        )
+        if isinstance(claim, str):
+            return "already" if claim == "already" else "gone"
+        delivery = await self.send_answer(
+            claim,
             chat_id=chat_id,
             entry=entry,
             question=question,
             language_code=language_code,
             thread_id=thread_id,
             reply_to=question_message_id,
-            asker_id=asker,
-            score=None,
-            how="pick",
         )
         if not delivery.ok:
             return "failed"
