@@ -64,6 +64,10 @@ ALLOWED_UPDATES = [
     "message_reaction_count",
 ]
 GROUP_TYPES = {"group", "supergroup"}
+# Updates handled at once, in polling and in webhook mode alike: memory stays flat under a flood.
+CONCURRENCY_LIMIT = 256
+# The longest an update's confirmation (the next getUpdates, or the webhook's answer) waits for its row.
+STORE_TIMEOUT_S = 10.0
 ClassifierLoader = Callable[[], Classifier]
 
 
@@ -151,6 +155,31 @@ class InFlight:
         self._unstored: set[int] = set()  # fetched by getUpdates, message row not yet written
         self._all_stored = asyncio.Event()
         self._all_stored.set()
+        # Webhook requests waiting for their update to be stored: True once it is (or was handled
+        # without a row), False when handling failed before the update was stored.
+        self._watchers: dict[int, list[asyncio.Future[bool]]] = {}
+
+    def watch(self, update_id: int) -> asyncio.Future[bool]:
+        """A future resolved when ``update_id`` is safely stored (True) or failed before that (False)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(update_id, []).append(future)
+        return future
+
+    def unwatch(self, update_id: int, future: asyncio.Future[bool]) -> None:
+        waiting = self._watchers.get(update_id)
+        if waiting is not None and future in waiting:
+            waiting.remove(future)
+            if not waiting:
+                del self._watchers[update_id]
+
+    def _resolve(self, update_id: int, stored: bool) -> None:
+        for future in self._watchers.pop(update_id, []):
+            if not future.done():
+                future.set_result(stored)
+
+    def _on_stored(self, update_id: int) -> None:
+        self.stored(update_id)
+        self._resolve(update_id, True)
 
     async def __call__(
         self,
@@ -163,16 +192,22 @@ class InFlight:
             return await handler(event, data)
         if not self.ledger.begin(update_id):
             log.info("update %s was handled before a restart; skipping it", update_id)
-            self.stored(update_id)
+            self._on_stored(update_id)
             return None
         self.count += 1
         self._idle.clear()
-        token = on_stored(functools.partial(self.stored, update_id))
+        token = on_stored(functools.partial(self._on_stored, update_id))
+        finished = False
         try:
-            return await handler(event, data)
+            result = await handler(event, data)
+            finished = True
+            return result
         finally:
             reset_stored(token)
             self.stored(update_id)  # whatever it was, it is taken care of
+            # Handled (an update without a row: a command, a button) or stored earlier: True. A crash
+            # before the row was written: False, so a webhook answers with an error and Telegram retries.
+            self._resolve(update_id, finished)
             self.ledger.done(update_id)
             self.count -= 1
             if self.count == 0:
@@ -224,7 +259,7 @@ class ConfirmWhenStored(BaseRequestMiddleware):
     tests/integration/test_crash_pipeline.py). Storing takes milliseconds to a second (sentiment first),
     so the wait is short; handling the rest (FAQ, cases) goes on concurrently with the next batch."""
 
-    def __init__(self, in_flight: InFlight, timeout: float = 10.0) -> None:
+    def __init__(self, in_flight: InFlight, timeout: float = STORE_TIMEOUT_S) -> None:
         self.in_flight = in_flight
         self.timeout = timeout
 
@@ -601,7 +636,7 @@ class Steward:
             handle_signals=handle_signals,
             close_bot_session=False,
             # Bounded concurrency keeps memory flat under a flood; the rest waits in Telegram.
-            tasks_concurrency_limit=256,
+            tasks_concurrency_limit=CONCURRENCY_LIMIT,
         )
 
     async def close_session(self) -> None:

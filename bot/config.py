@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
 SUPPORTED_LANGUAGES = ("en", "ru", "he")
+MIN_WEBHOOK_SECRET = 16
 
 
 class ConfigError(Exception):
@@ -74,8 +75,12 @@ class TelegramSettings(Section):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
-            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        secret = value.get_secret_value()
+        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
+            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (16 to 256 characters)")
+        if len(secret) < MIN_WEBHOOK_SECRET:
+            # A short secret can be guessed, and whoever guesses it can post updates as Telegram.
+            raise ValueError(f"is too short: use at least {MIN_WEBHOOK_SECRET} characters (for example: openssl rand -hex 24)")
         return value
 
 
