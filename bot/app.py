@@ -21,6 +21,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.strategy import FSMStrategy
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
@@ -45,6 +48,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from bot.storage.feeds import FeedRepository
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
@@ -386,6 +390,7 @@ class Steward:
         self.in_flight = InFlight(self.ledger)
         self.bot.session.middleware(ConfirmWhenStored(self.in_flight))
         self._flusher: asyncio.Task[None] | None = None
+        self.fsm_storage = self._build_fsm_storage()
         self.dispatcher = self._build_dispatcher()
         self._started = False
 
@@ -432,16 +437,26 @@ class Steward:
             adapter_dir=faq_adapter_dir(self.settings),
         )
 
+    def _build_fsm_storage(self) -> BaseStorage:
+        """Admins' unfinished dialogs: in the database unless the config says otherwise."""
+        if self.settings.dialogs.storage == "memory":
+            return MemoryStorage()
+        return DatabaseStorage(self.db)
+
     def _build_dispatcher(self) -> Dispatcher:
         from aiogram.utils.i18n import I18n
 
         from bot.i18n import DEFAULT, DOMAIN, LOCALES_DIR
         from handlers import common, community, membership
+        from handlers.dialogs import DialogExpiry
 
-        dp = Dispatcher()
+        # USER_IN_CHAT: a dialog belongs to one user in one chat (anonymous admins: to that group).
+        dp = Dispatcher(storage=self.fsm_storage, fsm_strategy=FSMStrategy.USER_IN_CHAT)
         dp.update.outer_middleware(self.in_flight)
         i18n = I18n(path=LOCALES_DIR, default_locale=DEFAULT, domain=DOMAIN)
         LocaleMiddleware(i18n, self.community_service).setup(dp)
+        self.dialog_expiry = DialogExpiry(self.settings.dialogs.ttl_minutes * 60, self.outbox)
+        self.dialog_expiry.setup(dp)
         dp.workflow_data.update(self.workflow_data())
         # Order matters: commands and membership before the catch-all community handler.
         dp.include_router(common.build_router())
@@ -515,6 +530,10 @@ class Steward:
     async def start(self) -> None:
         await self.db.open()
         await self.ledger.load()
+        if isinstance(self.fsm_storage, DatabaseStorage):
+            open_dialogs = await self.fsm_storage.load()
+            if open_dialogs:
+                log.info("%d unfinished dialogs were kept from the last run", open_dialogs)
         self._flusher = asyncio.create_task(self._flush_ledger(), name="ledger-flush")
         if self.sentiment is not None:
             await self.sentiment.start()

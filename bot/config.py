@@ -86,6 +86,31 @@ class TelegramSettings(Section):
 
 class DatabaseSettings(Section):
     path: Path = Path("steward-data/steward.db")
+    # Days a group message's text is kept; older texts are blanked daily, their counts stay (0: keep forever).
+    retain_days: int = Field(default=365, ge=0)
+
+
+class DialogSettings(Section):
+    # Where admins' unfinished dialogs (/faq_add, /newpost …) are kept: "database" (they survive a restart)
+    # or "memory" (lost on restart).
+    storage: Literal["database", "memory"] = "database"
+    # A dialog without a step for this long ends; the admin's next message there is told so.
+    ttl_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
+class AccessSettings(Section):
+    # "open": every group that adds the bot is served. "approved": only groups a manager or a listed admin
+    # added, or that a manager approved (/approve CHAT_ID, steward communities approve CHAT_ID).
+    communities: Literal["open", "approved"] = "open"
+    # Telegram user ids (besides managers.ids) whose groups are approved when they add the bot.
+    admins: list[int] = Field(default_factory=list)
+
+
+class QuotaSettings(Section):
+    # Per community; past them a new one is refused with a clear reply.
+    feeds: int = Field(default=10, ge=0)
+    faq_entries: int = Field(default=500, ge=0)
+    scheduled_posts: int = Field(default=200, ge=0)
 
 
 class ManagersSettings(Section):
@@ -251,6 +276,9 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
+    dialogs: DialogSettings = Field(default_factory=DialogSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @classmethod
     def settings_customise_sources(
