@@ -32,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
+from bot.services.access import AccessService
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
@@ -386,6 +387,12 @@ class Steward:
             locale=settings.community.language,
             scheduler=self.scheduler if feeds_on else None,
         )
+        self.access = AccessService(
+            self.communities,
+            settings.access,
+            manager_ids=settings.manager_ids,
+            managers_chat_id=settings.managers.chat_id,
+        )
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)
         self.bot.session.middleware(ConfirmWhenStored(self.in_flight))
@@ -453,6 +460,11 @@ class Steward:
         # USER_IN_CHAT: a dialog belongs to one user in one chat (anonymous admins: to that group).
         dp = Dispatcher(storage=self.fsm_storage, fsm_strategy=FSMStrategy.USER_IN_CHAT)
         dp.update.outer_middleware(self.in_flight)
+        from handlers.access import AccessGate
+
+        dp.update.outer_middleware(
+            AccessGate(self.access, self.community_service, self.outbox, self.settings.community.language)
+        )
         i18n = I18n(path=LOCALES_DIR, default_locale=DEFAULT, domain=DOMAIN)
         LocaleMiddleware(i18n, self.community_service).setup(dp)
         self.dialog_expiry = DialogExpiry(self.settings.dialogs.ttl_minutes * 60, self.outbox)
@@ -460,6 +472,9 @@ class Steward:
         dp.workflow_data.update(self.workflow_data())
         # Order matters: commands and membership before the catch-all community handler.
         dp.include_router(common.build_router())
+        from handlers import access as access_handlers
+
+        dp.include_router(access_handlers.build_router())
         dp.include_router(membership.build_router())
         from handlers import growth as growth_handlers
 
@@ -502,6 +517,7 @@ class Steward:
             "posts": self.posts,
             "feeds": self.feeds,
             "faq": self.faq,
+            "access": self.access,
         }
 
     async def _faq_questions(self, chat_id: int) -> list[str]:
@@ -634,7 +650,8 @@ class Steward:
         )
         managers = menu(
             ("queue", "Open cases"), ("newpost", "Schedule a post"), ("posts", "Content calendar"),
-            ("feeds", "News feeds"), ("stats", "Analytics"), ("help", "All commands"),
+            ("feeds", "News feeds"), ("stats", "Analytics"), ("approve", "Approve a community"),
+            ("help", "All commands"),
         )
         try:
             await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())

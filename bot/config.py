@@ -80,7 +80,9 @@ class TelegramSettings(Section):
             raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (16 to 256 characters)")
         if len(secret) < MIN_WEBHOOK_SECRET:
             # A short secret can be guessed, and whoever guesses it can post updates as Telegram.
-            raise ValueError(f"is too short: use at least {MIN_WEBHOOK_SECRET} characters (for example: openssl rand -hex 24)")
+            raise ValueError(
+                f"is too short: use at least {MIN_WEBHOOK_SECRET} characters (for example: openssl rand -hex 24)"
+            )
         return value
 
 

@@ -12,7 +12,7 @@ import logging
 import time
 
 from aiogram import F, Router
-from aiogram.filters import BaseFilter, Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup

@@ -147,7 +147,7 @@ async def test_a_crash_before_the_row_is_written_gets_a_500_and_the_redelivery_i
 
 
 async def test_webhook_handling_is_capped(tmp_path: Path) -> None:
-    async with hooked(tmp_path) as (app, client):
+    async with hooked(tmp_path) as (app, _client):
         from aiohttp import web
 
         handler = StoredFirstHandler(app.dispatcher, app.bot, app.in_flight, secret_token=SECRET, concurrency=2,
