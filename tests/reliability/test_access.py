@@ -94,3 +94,23 @@ async def test_open_mode_serves_every_group(tmp_path: Path) -> None:
         await feed(app, added(G, STRANGER))
         await feed(app, update("message", message(group(G), MEMBER, "hello there")))
         assert await app.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (G,)) == 1
+
+
+async def test_steward_communities_list_and_approve(tmp_path: Path, capsys: Any) -> None:
+    import asyncio
+
+    from bot.__main__ import main
+
+    async with steward(tmp_path, ADMINS, access={"communities": "approved"}) as app:
+        await feed(app, added(G, STRANGER))
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "steward.db"}"\n[access]\ncommunities = "approved"\n')
+    assert await asyncio.to_thread(main, ["communities", "list", "--config", str(config)]) == 0
+    assert f"{G}  waiting for approval" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["communities", "approve", str(G), "--config", str(config)]) == 0
+    assert await asyncio.to_thread(main, ["communities", "approve", "-1009", "--config", str(config)]) == 1
+    assert await asyncio.to_thread(main, ["communities", "list", "--config", str(config)]) == 0
+    assert f"{G}  approved" in capsys.readouterr().out
+    async with steward(tmp_path, ADMINS, access={"communities": "approved"}) as app:
+        await feed(app, update("message", message(group(G), MEMBER, "hello there")))
+        assert await app.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (G,)) == 1
