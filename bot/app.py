@@ -371,6 +371,7 @@ class Steward:
             sync_seconds=settings.scheduler.sync_seconds,
             locale=settings.community.language,
             state=self.state,
+            max_scheduled=settings.quotas.scheduled_posts,
         )
         self.community_service.add_listener(self.posts)
         self._posts_catch_up: asyncio.Task[Any] | None = None
@@ -387,6 +388,7 @@ class Steward:
             locale=settings.community.language,
             scheduler=self.scheduler if feeds_on else None,
         )
+        self.feeds.max_feeds = settings.quotas.feeds
         self.access = AccessService(
             self.communities,
             settings.access,
@@ -442,6 +444,7 @@ class Steward:
             # A test that brings its own encoder does not get the real English one behind its back.
             english_loader=None if encoder_loader else default_faq_english_loader(self.settings),
             adapter_dir=faq_adapter_dir(self.settings),
+            max_entries=self.settings.quotas.faq_entries,
         )
 
     def _build_fsm_storage(self) -> BaseStorage:

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain import Button, Keyboard, Priority
 from bot.services.community import CommunityService
 from bot.services.faq import MODES, FaqService
+from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
@@ -222,10 +223,14 @@ def build_router() -> Router:
     # --- /faq_add: questions → /next → answer ----------------------------------------------
 
     @router.message(Command("faq_add"), group)
-    async def faq_add(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+    async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService,
+                      outbox: Outbox) -> None:
         if await _refused(message, roles, outbox):
             return
         await state.clear()
+        if await faq.entries_left(message.chat.id) == 0:
+            await _reply(outbox, message, _quota_text(faq))
+            return
         first: list[str] = []
         replied = message.reply_to_message
         if (
@@ -307,6 +312,10 @@ def build_router() -> Router:
                 entry = await faq.add_entry(
                     message.chat.id, questions, answer, created_by=message.from_user.id if message.from_user else None
                 )
+        except QuotaReached:
+            await state.clear()
+            await _reply(outbox, message, _quota_text(faq))
+            return
         except (ValueError, KeyError) as exc:
             await _reply(
                 outbox,
@@ -586,6 +595,9 @@ def build_router() -> Router:
             entry = await faq.save_from_reply(
                 callback_data.chat_id, callback_data.question, callback_data.answer, user_id=query.from_user.id
             )
+        except QuotaReached:
+            await _toast(outbox, query, _quota_text(faq), alert=True)
+            return
         except (KeyError, ValueError) as exc:
             await _toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
             return
@@ -700,6 +712,12 @@ def build_router() -> Router:
         )
 
     return router
+
+
+def _quota_text(faq: FaqService) -> str:
+    return _(
+        "This community has reached its limit of {n} FAQ entries; delete some with /faq_del first."
+    ).format(n=faq.max_entries)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -40,6 +40,7 @@ from bot.services.faq_matcher import (
 )
 from bot.services.ports import Sender
 from bot.services.questions import is_small_talk
+from bot.services.quotas import QuotaReached
 from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
 from bot.telegram.links import message_link_or_none
@@ -173,7 +174,9 @@ class FaqService:
         bot_username: Callable[[], str | None] = lambda: None,
         adapter_dir: Path | None = None,
         recipe: AdapterRecipe | None = None,
+        max_entries: int | None = None,
     ) -> None:
+        self.max_entries = max_entries  # per community ([quotas] faq_entries); None: no limit
         self.repo = repo
         self.settings = settings
         self.sender = sender
@@ -480,7 +483,22 @@ class FaqService:
 
     # --- knowledge base --------------------------------------------------------------------
 
+    async def entries_left(self, chat_id: int) -> int | None:
+        """New entries the community may still add (None: no quota)."""
+        if self.max_entries is None or chat_id == GLOBAL:
+            return None
+        return max(0, self.max_entries - await self.repo.count_entries(chat_id))
+
+    async def _check_quota(self, chat_id: int, new: int) -> None:
+        """Raise QuotaReached when ``new`` more entries would take the community past its quota."""
+        if self.max_entries is None or chat_id == GLOBAL or new <= 0:
+            return
+        if await self.repo.count_entries(chat_id) + new > self.max_entries:
+            raise QuotaReached("faq_entries", self.max_entries)
+
     async def save_draft(self, chat_id: int, draft: FaqDraft, *, created_by: int | None = None) -> int:
+        if await self.repo.get_by_key(chat_id, draft.key) is None:
+            await self._check_quota(chat_id, 1)
         vectors = await self.encode_questions(list(draft.questions))
         entry_id = await self.repo.save(
             chat_id=chat_id,
@@ -500,6 +518,9 @@ class FaqService:
 
     async def import_drafts(self, chat_id: int, drafts: Sequence[FaqDraft]) -> tuple[int, int]:
         """Save every draft in one transaction (all or nothing). Returns (created, updated)."""
+        keys = {d.key for d in drafts}
+        known = {k for k in keys if await self.repo.get_by_key(chat_id, k) is not None}
+        await self._check_quota(chat_id, len(keys - known))
         texts = [q for d in drafts for q in d.questions]
         vectors = await self.encode_questions(texts) if texts else np.zeros((0, 0), dtype=np.float32)
         created = updated = 0

@@ -115,6 +115,10 @@ class FaqRepository:
 
     # --- entries -------------------------------------------------------------------------------
 
+    async def count_entries(self, chat_id: int) -> int:
+        """Entries a community owns (enabled or not)."""
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM faq_entries WHERE chat_id = ?", (chat_id,)))
+
     async def has_entries(self, chat_id: int | None = None) -> bool:
         """Any entry at all (``None``), or any enabled entry that applies to ``chat_id``."""
         if chat_id is None:
