@@ -42,6 +42,7 @@ from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
 from bot.services.ledger import UpdateLedger, on_stored, reset_stored
 from bot.services.posts import PostService
+from bot.services.retention import Retention
 from bot.services.roles import RoleService
 from bot.services.stats import StatsService, digest_trigger_args
 from bot.storage.cases import CaseRepository
@@ -395,6 +396,7 @@ class Steward:
             manager_ids=settings.manager_ids,
             managers_chat_id=settings.managers.chat_id,
         )
+        self.retention = Retention(self.messages, FaqRepository(self.db), settings.database.retain_days)
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)
         self.bot.session.middleware(ConfirmWhenStored(self.in_flight))
@@ -609,7 +611,7 @@ class Steward:
         await self.db.close()
 
     def _start_growth_jobs(self) -> None:
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime, timedelta
 
         from apscheduler.triggers.cron import CronTrigger
 
@@ -618,6 +620,12 @@ class Steward:
             self.growth.delete_due, "interval", seconds=60, id="growth-welcome-delete",
             replace_existing=True, coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
         )
+        if self.retention.enabled:
+            # Daily, first a few minutes after the start (not in the middle of catching up).
+            self.scheduler.add_job(
+                self.retention.run, "interval", hours=24, id="retention", replace_existing=True, coalesce=True,
+                max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            )
         if self.settings.growth.digest_enabled:
             self.scheduler.add_job(
                 self.stats.send_digest, CronTrigger(**digest_trigger_args(self.settings.growth)),

@@ -115,6 +115,16 @@ class FaqRepository:
 
     # --- entries -------------------------------------------------------------------------------
 
+    async def forget_unanswered_texts(self, before: int) -> int:
+        """Unanswered questions recorded before ``before``: text and embedding go, the row (counted by /stats)
+        stays; an open one is dismissed, as there is nothing left to answer it from."""
+        return await self.db.execute(
+            "UPDATE faq_unanswered SET text = '', embedding = NULL,"
+            " status = CASE status WHEN 'open' THEN 'dismissed' ELSE status END"
+            " WHERE created_at < ? AND (text <> '' OR embedding IS NOT NULL)",
+            (before,),
+        )
+
     async def count_entries(self, chat_id: int) -> int:
         """Entries a community owns (enabled or not)."""
         return int(await self.db.fetchval("SELECT COUNT(*) FROM faq_entries WHERE chat_id = ?", (chat_id,)))
