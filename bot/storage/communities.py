@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import Any
 
@@ -150,7 +151,7 @@ class CommunityRepository:
         )
         return changed > 0
 
-    async def awaiting_approval(self) -> list[Community]:
+    async def awaiting_approval(self) -> builtins.list[Community]:
         rows = await self.db.fetchall(
             "SELECT * FROM communities WHERE is_active = 1 AND approved_at IS NULL AND chat_id < 0"
             " ORDER BY created_at DESC LIMIT 100"
