@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import logging
 import time
+from dataclasses import replace
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,6 +29,7 @@ from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox, OutboxError
+from handlers.convert import GROUP_ANONYMOUS_BOT_ID
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,23 @@ class FaqDialog(StatesGroup):
     answer = State()
     add_questions = State()
     new_answer = State()
+
+
+async def _dialog_of(query: CallbackQuery, state: FSMContext, bot: Bot) -> FSMContext:
+    """Where a dialog begun by a button press lives. A button press names the real admin, but an anonymous
+    admin's next message comes from "GroupAnonymousBot" as the group: their dialog must be under that key
+    (this chat's, so the anonymous admins of another group never see it), or their answer would be lost."""
+    msg = query.message
+    if msg is None or msg.chat.type not in GROUP_TYPES:
+        return state
+    try:
+        member = await bot.get_chat_member(msg.chat.id, query.from_user.id)
+    except Exception as exc:  # the API may refuse; the dialog stays the presser's own
+        log.info("faq: could not tell whether %s posts anonymously in %s: %s", query.from_user.id, msg.chat.id, exc)
+        return state
+    if getattr(member, "is_anonymous", False) is True:
+        return FSMContext(storage=state.storage, key=replace(state.key, user_id=GROUP_ANONYMOUS_BOT_ID))
+    return state
 
 
 def _topic(message: Message | None) -> int | None:
@@ -613,6 +632,7 @@ def build_router() -> Router:
         faq: FaqService,
         roles: RoleService,
         outbox: Outbox,
+        bot: Bot,
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
@@ -625,6 +645,8 @@ def build_router() -> Router:
             await _toast(outbox, query, _("That entry no longer exists."))
             return
         action = callback_data.action
+        if action in ("add", "answer"):
+            state = await _dialog_of(query, state, bot)
         if action == "add":
             await state.set_state(FaqDialog.add_questions)
             await state.update_data(entry_id=entry.id, started=time.time())
@@ -684,6 +706,7 @@ def build_router() -> Router:
         faq: FaqService,
         roles: RoleService,
         outbox: Outbox,
+        bot: Bot,
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
@@ -696,6 +719,7 @@ def build_router() -> Router:
         if group_items is None:
             await _toast(outbox, query, _("Those questions are no longer open."))
             return
+        state = await _dialog_of(query, state, bot)
         await state.set_state(FaqDialog.answer)
         await state.update_data(
             questions=[u.text for u in group_items], unanswered=[u.id for u in group_items], started=time.time()
