@@ -3,7 +3,7 @@
 Telegram forgets an update once the webhook answers 200. aiogram's ``SimpleRequestHandler`` answers
 at once and handles the update in the background (a crash then loses it) or, with
 ``handle_in_background=False``, only after the whole handling (FAQ, cases, replies through the rate-limited
-outbox), which can outlast Telegram's patience. Polling already has the right promise (bot/app.py
+outbox), which can outlast Telegram's patience. Polling already has the right promise (bot/telegram/confirm.py
 ``ConfirmWhenStored``): confirm an update once its message row is written. ``StoredFirstHandler`` gives the
 webhook the same one: it answers when the update is stored (or handled, for updates without a row), with
 a 500 when handling failed before that, so Telegram sends it again. At most ``CONCURRENCY_LIMIT`` updates are
@@ -24,7 +24,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    from bot.app import InFlight, Steward
+    from bot.app import Steward
+    from bot.telegram.confirm import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class StoredFirstHandler(SimpleRequestHandler):
 
 
 def build_web_app(app: Steward) -> web.Application:
-    from bot.app import CONCURRENCY_LIMIT, STORE_TIMEOUT_S
+    from bot.telegram.confirm import CONCURRENCY_LIMIT, STORE_TIMEOUT_S
 
     settings = app.settings.telegram
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
