@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import AnswerCallbackQuery
@@ -30,56 +29,25 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox, OutboxError
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID
+from handlers.faq_ui import (
+    FaqCallbacks,
+    FaqEdit,
+    FaqGroup,
+    FaqPick,
+    FaqSave,
+    FaqVote,
+    cut,
+    edit_keyboard,
+    entry_card,
+    entry_line,
+    pack,
+    quota_text,
+)
 
 log = logging.getLogger(__name__)
 
 GROUP_TYPES = {"group", "supergroup"}
 MAX_LIST = 60
-
-
-class FaqPick(CallbackData, prefix="fqp"):
-    entry_id: int
-    question: int  # the member's question message
-
-
-class FaqVote(CallbackData, prefix="fqv"):
-    answer_id: int
-    up: bool
-
-
-class FaqSave(CallbackData, prefix="fqs"):
-    chat_id: int
-    question: int
-    answer: int
-
-
-class FaqEdit(CallbackData, prefix="fqe"):
-    action: str  # add | answer | toggle | delete | really_delete | keep
-    entry_id: int
-
-
-class FaqGroup(CallbackData, prefix="fqg"):
-    unanswered_id: int
-
-
-def _pack(data: CallbackData) -> str:
-    packed = data.pack()
-    if len(packed.encode()) > 64:
-        raise ValueError(f"callback data over 64 bytes: {packed!r}")
-    return packed
-
-
-class FaqCallbacks:
-    """The service's :class:`bot.services.faq.Callbacks`, as typed aiogram CallbackData."""
-
-    def pick(self, entry_id: int, question_message_id: int) -> str:
-        return _pack(FaqPick(entry_id=entry_id, question=question_message_id))
-
-    def vote(self, answer_id: int, up: bool) -> str:
-        return _pack(FaqVote(answer_id=answer_id, up=up))
-
-    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
-        return _pack(FaqSave(chat_id=chat_id, question=question_message_id, answer=answer_message_id))
 
 
 class FaqDialog(StatesGroup):
@@ -161,45 +129,6 @@ async def _refused(message: Message, roles: RoleService, outbox: Outbox) -> bool
     return True
 
 
-def _entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
-    first = html.escape(entry.questions[0]) if entry.questions else "—"
-    extra = []
-    if len(entry.questions) > 1:
-        extra.append(_("{n} phrasings").format(n=len(entry.questions)))
-    if entry.is_global:
-        extra.append(_("global"))
-    if not entry.enabled:
-        extra.append(_("off"))
-    if votes and (votes[0] or votes[1]):
-        extra.append(f"👍{votes[0]} 👎{votes[1]}")
-    tail = f" <i>({', '.join(extra)})</i>" if extra else ""
-    return f"<b>#{entry.id}</b> <code>{html.escape(entry.key)}</code>: {first}{tail}"
-
-
-def _entry_card(entry: StoredEntry) -> str:
-    questions = "\n".join(f"• {html.escape(q)}" for q in entry.questions)
-    state = _("on") if entry.enabled else _("off")
-    return _(
-        "FAQ #{id} <code>{key}</code> ({state})\n\n<b>Questions</b>\n{questions}\n\n<b>Answer</b>\n{answer}"
-    ).format(id=entry.id, key=html.escape(entry.key), state=state, questions=questions, answer=entry.answer)
-
-
-def _edit_keyboard(entry: StoredEntry) -> Keyboard:
-    return [
-        [
-            Button(_("➕ Phrasing"), callback_data=_pack(FaqEdit(action="add", entry_id=entry.id))),
-            Button(_("✏️ Answer"), callback_data=_pack(FaqEdit(action="answer", entry_id=entry.id))),
-        ],
-        [
-            Button(
-                _("Turn off") if entry.enabled else _("Turn on"),
-                callback_data=_pack(FaqEdit(action="toggle", entry_id=entry.id)),
-            ),
-            Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="delete", entry_id=entry.id))),
-        ],
-    ]
-
-
 def _entry_id(command: CommandObject) -> int | None:
     arg = (command.args or "").strip().lstrip("#")
     # ASCII digits only ("²".isdigit() is True, int("²") fails) and within SQLite's 64-bit integers.
@@ -248,7 +177,7 @@ def build_router() -> Router:
             return
         await state.clear()
         if await faq.entries_left(message.chat.id) == 0:
-            await _reply(outbox, message, _quota_text(faq))
+            await _reply(outbox, message, quota_text(faq))
             return
         first: list[str] = []
         replied = message.reply_to_message
@@ -333,7 +262,7 @@ def build_router() -> Router:
                 )
         except QuotaReached:
             await state.clear()
-            await _reply(outbox, message, _quota_text(faq))
+            await _reply(outbox, message, quota_text(faq))
             return
         except (ValueError, KeyError) as exc:
             await _reply(
@@ -417,7 +346,7 @@ def build_router() -> Router:
             )
             return
         votes = await faq.repo.entry_votes([e.id for e in entries])
-        lines = [_entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
+        lines = [entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
         if len(entries) > MAX_LIST:
             lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
         await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
@@ -429,7 +358,7 @@ def build_router() -> Router:
         usage = _("Usage: /faq_edit ID (the number from /faq_list).")
         entry = await _entry_for_command(message, command, faq, roles, outbox, usage)
         if entry is not None:
-            await _reply(outbox, message, _entry_card(entry), keyboard=_edit_keyboard(entry))
+            await _reply(outbox, message, entry_card(entry), keyboard=edit_keyboard(entry))
 
     @router.message(Command("faq_del"), group)
     async def faq_del(
@@ -441,11 +370,11 @@ def build_router() -> Router:
             return
         keyboard: Keyboard = [
             [
-                Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+                Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
             ]
         ]
-        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + _entry_card(entry), keyboard=keyboard)
+        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=keyboard)
 
     @router.message(Command("faq_mode"), group)
     async def faq_mode(
@@ -538,11 +467,11 @@ def build_router() -> Router:
             return
         lines, keyboard = [], []
         for n, g in enumerate(groups[:10], start=1):
-            sample = "\n".join(f"   • {html.escape(_cut(u.text, 120))}" for u in g[:3])
+            sample = "\n".join(f"   • {html.escape(cut(u.text, 120))}" for u in g[:3])
             more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
             lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
             keyboard.append(
-                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=_pack(FaqGroup(unanswered_id=g[0].id)))]
+                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=pack(FaqGroup(unanswered_id=g[0].id)))]
             )
         await _reply(
             outbox,
@@ -615,7 +544,7 @@ def build_router() -> Router:
                 callback_data.chat_id, callback_data.question, callback_data.answer, user_id=query.from_user.id
             )
         except QuotaReached:
-            await _toast(outbox, query, _quota_text(faq), alert=True)
+            await _toast(outbox, query, quota_text(faq), alert=True)
             return
         except (KeyError, ValueError) as exc:
             await _toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
@@ -673,13 +602,13 @@ def build_router() -> Router:
             await _toast(outbox, query, _("Turned on.") if not entry.enabled else _("Turned off."))
             if updated is not None:
                 await outbox.edit_text(
-                    msg.chat.id, msg.message_id, _entry_card(updated), keyboard=_edit_keyboard(updated)
+                    msg.chat.id, msg.message_id, entry_card(updated), keyboard=edit_keyboard(updated)
                 )
         elif action == "delete":
             keyboard: Keyboard = [
                 [
-                    Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                    Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+                    Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                    Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
                 ]
             ]
             await _toast(outbox, query, "")
@@ -725,7 +654,7 @@ def build_router() -> Router:
             questions=[u.text for u in group_items], unanswered=[u.id for u in group_items], started=time.time()
         )
         await _toast(outbox, query, "")
-        sample = "\n".join(f"• {html.escape(_cut(u.text, 120))}" for u in group_items[:5])
+        sample = "\n".join(f"• {html.escape(cut(u.text, 120))}" for u in group_items[:5])
         await outbox.send_message(
             msg.chat.id,
             _("New FAQ entry from {n} unanswered questions:\n{sample}\n\nNow send the answer (/cancel stops).").format(
@@ -736,17 +665,6 @@ def build_router() -> Router:
         )
 
     return router
-
-
-def _quota_text(faq: FaqService) -> str:
-    return _(
-        "This community has reached its limit of {n} FAQ entries; delete some with /faq_del first."
-    ).format(n=faq.max_entries)
-
-
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["GLOBAL", "FaqCallbacks", "FaqEdit", "FaqGroup", "FaqPick", "FaqSave", "FaqVote", "build_router"]
