@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import time
 from dataclasses import replace
 
 from aiogram import Bot, F, Router
@@ -188,7 +187,7 @@ def build_router() -> Router:
         ):
             first = [" ".join((replied.text or replied.caption or "").split())]
         await state.set_state(FaqDialog.questions)
-        await state.update_data(questions=first, started=time.time())
+        await state.update_data(questions=first)
         if first:
             text = _(
                 "New FAQ entry for: «{q}».\nSend other phrasings of the question (one per line), "
@@ -215,7 +214,6 @@ def build_router() -> Router:
             await _reply(outbox, message, _("Send at least one question first."))
             return
         await state.set_state(FaqDialog.answer)
-        await state.update_data(started=time.time())
         await _reply(
             outbox,
             message,
@@ -578,7 +576,7 @@ def build_router() -> Router:
             state = await _dialog_of(query, state, bot)
         if action == "add":
             await state.set_state(FaqDialog.add_questions)
-            await state.update_data(entry_id=entry.id, started=time.time())
+            await state.update_data(entry_id=entry.id)
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -588,7 +586,7 @@ def build_router() -> Router:
             )
         elif action == "answer":
             await state.set_state(FaqDialog.new_answer)
-            await state.update_data(entry_id=entry.id, started=time.time())
+            await state.update_data(entry_id=entry.id)
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -651,7 +649,7 @@ def build_router() -> Router:
         state = await _dialog_of(query, state, bot)
         await state.set_state(FaqDialog.answer)
         await state.update_data(
-            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items], started=time.time()
+            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items]
         )
         await _toast(outbox, query, "")
         sample = "\n".join(f"• {html.escape(cut(u.text, 120))}" for u in group_items[:5])
