@@ -100,7 +100,7 @@ def build_parser(*, with_features: bool = True) -> argparse.ArgumentParser:
 
 def feature_commands() -> list[Registrar]:
     """Subcommands that live next to their features (faq, posts, stats, analyze, demo)."""
-    from bot import escalation_cli, faq_cli, posts_io, stats_cli
+    from bot import communities_cli, escalation_cli, faq_cli, posts_io, stats_cli
     from bot.analyze import cli as analyze_cli
     from bot.demo import cli as demo_cli
 
@@ -111,6 +111,7 @@ def feature_commands() -> list[Registrar]:
         analyze_cli.register,
         demo_cli.register,
         escalation_cli.register,
+        communities_cli.register,
     ]
 
 

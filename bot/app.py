@@ -7,28 +7,28 @@ the updates already being handled have finished.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import GetUpdates, Response, TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import TelegramObject, Update
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
+from bot.services.access import AccessService
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
@@ -36,8 +36,9 @@ from bot.services.feeds import FeedService
 from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
-from bot.services.ledger import UpdateLedger, on_stored, reset_stored
+from bot.services.ledger import UpdateLedger
 from bot.services.posts import PostService
+from bot.services.retention import Retention
 from bot.services.roles import RoleService
 from bot.services.stats import StatsService, digest_trigger_args
 from bot.storage.cases import CaseRepository
@@ -45,10 +46,12 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from bot.storage.feeds import FeedRepository
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.posts import PostRepository
+from bot.telegram.confirm import CONCURRENCY_LIMIT, ConfirmWhenStored, InFlight
 from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.outbox import Outbox
@@ -139,110 +142,6 @@ def default_faq_english_loader(settings: Settings) -> Callable[[], Any] | None:
     return load
 
 
-class InFlight:
-    """Counts updates being handled (shutdown waits for them before closing the database),
-    skips updates an earlier run already handled, and knows which fetched updates are not yet stored."""
-
-    def __init__(self, ledger: UpdateLedger) -> None:
-        self.ledger = ledger
-        self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._unstored: set[int] = set()  # fetched by getUpdates, message row not yet written
-        self._all_stored = asyncio.Event()
-        self._all_stored.set()
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        update_id = event.update_id if isinstance(event, Update) else None
-        if update_id is None:
-            return await handler(event, data)
-        if not self.ledger.begin(update_id):
-            log.info("update %s was handled before a restart; skipping it", update_id)
-            self.stored(update_id)
-            return None
-        self.count += 1
-        self._idle.clear()
-        token = on_stored(functools.partial(self.stored, update_id))
-        try:
-            return await handler(event, data)
-        finally:
-            reset_stored(token)
-            self.stored(update_id)  # whatever it was, it is taken care of
-            self.ledger.done(update_id)
-            self.count -= 1
-            if self.count == 0:
-                self._idle.set()
-
-    async def wait_idle(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    def expect(self, update_ids: Iterable[int]) -> None:
-        self._unstored.update(update_ids)
-        if self._unstored:
-            self._all_stored.clear()
-
-    def stored(self, update_id: int) -> None:
-        self._unstored.discard(update_id)
-        if not self._unstored:
-            self._all_stored.set()
-
-    async def wait_stored(self, timeout: float) -> bool:
-        """Until every expected update is stored; False (and they are forgotten) after ``timeout``."""
-        if self._all_stored.is_set():
-            return True
-        try:
-            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the event is set,
-            # and then stop_polling never stops the polling task.
-            async with asyncio.timeout(timeout):
-                await self._all_stored.wait()
-        except TimeoutError:
-            log.warning(
-                "%d fetched updates are still not stored after %.0f s; fetching the next ones anyway",
-                len(self._unstored),
-                timeout,
-            )
-            self._unstored.clear()
-            self._all_stored.set()
-            return False
-        return True
-
-
-class ConfirmWhenStored(BaseRequestMiddleware):
-    """Hold each getUpdates until the previous batch is stored.
-
-    Its offset tells Telegram to forget everything before it, and aiogram asks for the next batch as soon
-    as the previous one is *scheduled*: a crash in between lost the messages not yet written (seen in
-    tests/integration/test_crash_pipeline.py). Storing takes milliseconds to a second (sentiment first),
-    so the wait is short; handling the rest (FAQ, cases) goes on concurrently with the next batch."""
-
-    def __init__(self, in_flight: InFlight, timeout: float = 10.0) -> None:
-        self.in_flight = in_flight
-        self.timeout = timeout
-
-    async def __call__(
-        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
-    ) -> Response[TelegramType]:
-        fetching = isinstance(method, GetUpdates)  # a flag: narrowing `method` would upset make_request's type
-        if fetching:
-            await self.in_flight.wait_stored(self.timeout)
-        response = await make_request(bot, method)
-        # Typed as a Response, but the session hands back the method's result (the list of updates).
-        result: Any = getattr(response, "result", response)
-        updates = cast(list[Update] | None, result) if fetching else None
-        if updates:
-            self.in_flight.expect(u.update_id for u in updates)
-        return response
-
-
 class Steward:
     """Everything the running bot owns, built in one place."""
 
@@ -264,7 +163,10 @@ class Steward:
         self.managers = ManagerRepository(self.db)
         self.state = StateRepository(self.db)
         self.roles = RoleService(
-            settings.manager_ids, self._fetch_admins, ttl_s=settings.community.admin_cache_ttl_s
+            settings.manager_ids,
+            self._fetch_admins,
+            ttl_s=settings.community.admin_cache_ttl_s,
+            max_stale_s=settings.community.admin_cache_max_stale_s,
         )
         self.sentiment: SentimentService | None = None
         if settings.sentiment.enabled:
@@ -328,6 +230,7 @@ class Steward:
             sync_seconds=settings.scheduler.sync_seconds,
             locale=settings.community.language,
             state=self.state,
+            max_scheduled=settings.quotas.scheduled_posts,
         )
         self.community_service.add_listener(self.posts)
         self._posts_catch_up: asyncio.Task[Any] | None = None
@@ -344,10 +247,19 @@ class Steward:
             locale=settings.community.language,
             scheduler=self.scheduler if feeds_on else None,
         )
+        self.feeds.max_feeds = settings.quotas.feeds
+        self.access = AccessService(
+            self.communities,
+            settings.access,
+            manager_ids=settings.manager_ids,
+            managers_chat_id=settings.managers.chat_id,
+        )
+        self.retention = Retention(self.messages, FaqRepository(self.db), settings.database.retain_days)
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)
         self.bot.session.middleware(ConfirmWhenStored(self.in_flight))
         self._flusher: asyncio.Task[None] | None = None
+        self.fsm_storage = self._build_fsm_storage()
         self.dispatcher = self._build_dispatcher()
         self._started = False
 
@@ -392,21 +304,40 @@ class Steward:
             # A test that brings its own encoder does not get the real English one behind its back.
             english_loader=None if encoder_loader else default_faq_english_loader(self.settings),
             adapter_dir=faq_adapter_dir(self.settings),
+            max_entries=self.settings.quotas.faq_entries,
         )
+
+    def _build_fsm_storage(self) -> BaseStorage:
+        """Admins' unfinished dialogs: in the database unless the config says otherwise."""
+        if self.settings.dialogs.storage == "memory":
+            return MemoryStorage()
+        return DatabaseStorage(self.db)
 
     def _build_dispatcher(self) -> Dispatcher:
         from aiogram.utils.i18n import I18n
 
         from bot.i18n import DEFAULT, DOMAIN, LOCALES_DIR
         from handlers import common, community, membership
+        from handlers.dialogs import DialogExpiry
 
-        dp = Dispatcher()
+        # USER_IN_CHAT: a dialog belongs to one user in one chat (anonymous admins: to that group).
+        dp = Dispatcher(storage=self.fsm_storage, fsm_strategy=FSMStrategy.USER_IN_CHAT)
         dp.update.outer_middleware(self.in_flight)
+        from handlers.access import AccessGate
+
+        dp.update.outer_middleware(
+            AccessGate(self.access, self.community_service, self.outbox, self.settings.community.language)
+        )
         i18n = I18n(path=LOCALES_DIR, default_locale=DEFAULT, domain=DOMAIN)
         LocaleMiddleware(i18n, self.community_service).setup(dp)
+        self.dialog_expiry = DialogExpiry(self.settings.dialogs.ttl_minutes * 60, self.outbox)
+        self.dialog_expiry.setup(dp)
         dp.workflow_data.update(self.workflow_data())
         # Order matters: commands and membership before the catch-all community handler.
         dp.include_router(common.build_router())
+        from handlers import access as access_handlers
+
+        dp.include_router(access_handlers.build_router())
         dp.include_router(membership.build_router())
         from handlers import growth as growth_handlers
 
@@ -449,6 +380,7 @@ class Steward:
             "posts": self.posts,
             "feeds": self.feeds,
             "faq": self.faq,
+            "access": self.access,
         }
 
     async def _faq_questions(self, chat_id: int) -> list[str]:
@@ -477,6 +409,10 @@ class Steward:
     async def start(self) -> None:
         await self.db.open()
         await self.ledger.load()
+        if isinstance(self.fsm_storage, DatabaseStorage):
+            open_dialogs = await self.fsm_storage.load()
+            if open_dialogs:
+                log.info("%d unfinished dialogs were kept from the last run", open_dialogs)
         self._flusher = asyncio.create_task(self._flush_ledger(), name="ledger-flush")
         if self.sentiment is not None:
             await self.sentiment.start()
@@ -533,7 +469,7 @@ class Steward:
         await self.db.close()
 
     def _start_growth_jobs(self) -> None:
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime, timedelta
 
         from apscheduler.triggers.cron import CronTrigger
 
@@ -542,6 +478,12 @@ class Steward:
             self.growth.delete_due, "interval", seconds=60, id="growth-welcome-delete",
             replace_existing=True, coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
         )
+        if self.retention.enabled:
+            # Daily, first a few minutes after the start (not in the middle of catching up).
+            self.scheduler.add_job(
+                self.retention.run, "interval", hours=24, id="retention", replace_existing=True, coalesce=True,
+                max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            )
         if self.settings.growth.digest_enabled:
             self.scheduler.add_job(
                 self.stats.send_digest, CronTrigger(**digest_trigger_args(self.settings.growth)),
@@ -577,7 +519,8 @@ class Steward:
         )
         managers = menu(
             ("queue", "Open cases"), ("newpost", "Schedule a post"), ("posts", "Content calendar"),
-            ("feeds", "News feeds"), ("stats", "Analytics"), ("help", "All commands"),
+            ("feeds", "News feeds"), ("stats", "Analytics"), ("approve", "Approve a community"),
+            ("help", "All commands"),
         )
         try:
             await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
@@ -598,7 +541,7 @@ class Steward:
             handle_signals=handle_signals,
             close_bot_session=False,
             # Bounded concurrency keeps memory flat under a flood; the rest waits in Telegram.
-            tasks_concurrency_limit=256,
+            tasks_concurrency_limit=CONCURRENCY_LIMIT,
         )
 
     async def close_session(self) -> None:

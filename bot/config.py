@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
 SUPPORTED_LANGUAGES = ("en", "ru", "he")
+MIN_WEBHOOK_SECRET = 16
 
 
 class ConfigError(Exception):
@@ -74,13 +75,44 @@ class TelegramSettings(Section):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
-            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        secret = value.get_secret_value()
+        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
+            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (16 to 256 characters)")
+        if len(secret) < MIN_WEBHOOK_SECRET:
+            # A short secret can be guessed, and whoever guesses it can post updates as Telegram.
+            raise ValueError(
+                f"is too short: use at least {MIN_WEBHOOK_SECRET} characters (for example: openssl rand -hex 24)"
+            )
         return value
 
 
 class DatabaseSettings(Section):
     path: Path = Path("steward-data/steward.db")
+    # Days a group message's text is kept; older texts are blanked daily, their counts stay (0: keep forever).
+    retain_days: int = Field(default=365, ge=0)
+
+
+class DialogSettings(Section):
+    # Where admins' unfinished dialogs (/faq_add, /newpost …) are kept: "database" (they survive a restart)
+    # or "memory" (lost on restart).
+    storage: Literal["database", "memory"] = "database"
+    # A dialog without a step for this long ends; the admin's next message there is told so.
+    ttl_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
+class AccessSettings(Section):
+    # "open": every group that adds the bot is served. "approved": only groups a manager or a listed admin
+    # added, or that a manager approved (/approve CHAT_ID, steward communities approve CHAT_ID).
+    communities: Literal["open", "approved"] = "open"
+    # Telegram user ids (besides managers.ids) whose groups are approved when they add the bot.
+    admins: list[int] = Field(default_factory=list)
+
+
+class QuotaSettings(Section):
+    # Per community; past them a new one is refused with a clear reply.
+    feeds: int = Field(default=10, ge=0)
+    faq_entries: int = Field(default=500, ge=0)
+    scheduled_posts: int = Field(default=200, ge=0)
 
 
 class ManagersSettings(Section):
@@ -93,6 +125,8 @@ class CommunitySettings(Section):
     language: str = "en"
     timezone: str = "UTC"
     admin_cache_ttl_s: int = Field(default=300, ge=0)
+    # After an API error, an admin list older than this is not trusted (nobody counts as admin).
+    admin_cache_max_stale_s: int = Field(default=3600, ge=0)
 
     @field_validator("timezone")
     @classmethod
@@ -244,6 +278,9 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
+    dialogs: DialogSettings = Field(default_factory=DialogSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -87,6 +87,8 @@ class Community:
     language: str = "en"
     is_active: bool = True
     settings: dict[str, object] = field(default_factory=dict)
+    approved_at: int | None = None  # [access] communities = "approved": served once approved
+    added_by: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

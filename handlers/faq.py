@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
-import time
+from dataclasses import replace
 
-from aiogram import F, Router
-from aiogram.filters import BaseFilter, Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import AnswerCallbackQuery
@@ -23,60 +22,31 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain import Button, Keyboard, Priority
 from bot.services.community import CommunityService
 from bot.services.faq import MODES, FaqService
+from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox, OutboxError
+from handlers.convert import GROUP_ANONYMOUS_BOT_ID
+from handlers.faq_ui import (
+    FaqCallbacks,
+    FaqEdit,
+    FaqGroup,
+    FaqPick,
+    FaqSave,
+    FaqVote,
+    cut,
+    edit_keyboard,
+    entry_card,
+    entry_line,
+    pack,
+    quota_text,
+)
 
 log = logging.getLogger(__name__)
 
 GROUP_TYPES = {"group", "supergroup"}
 MAX_LIST = 60
-
-
-class FaqPick(CallbackData, prefix="fqp"):
-    entry_id: int
-    question: int  # the member's question message
-
-
-class FaqVote(CallbackData, prefix="fqv"):
-    answer_id: int
-    up: bool
-
-
-class FaqSave(CallbackData, prefix="fqs"):
-    chat_id: int
-    question: int
-    answer: int
-
-
-class FaqEdit(CallbackData, prefix="fqe"):
-    action: str  # add | answer | toggle | delete | really_delete | keep
-    entry_id: int
-
-
-class FaqGroup(CallbackData, prefix="fqg"):
-    unanswered_id: int
-
-
-def _pack(data: CallbackData) -> str:
-    packed = data.pack()
-    if len(packed.encode()) > 64:
-        raise ValueError(f"callback data over 64 bytes: {packed!r}")
-    return packed
-
-
-class FaqCallbacks:
-    """The service's :class:`bot.services.faq.Callbacks`, as typed aiogram CallbackData."""
-
-    def pick(self, entry_id: int, question_message_id: int) -> str:
-        return _pack(FaqPick(entry_id=entry_id, question=question_message_id))
-
-    def vote(self, answer_id: int, up: bool) -> str:
-        return _pack(FaqVote(answer_id=answer_id, up=up))
-
-    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
-        return _pack(FaqSave(chat_id=chat_id, question=question_message_id, answer=answer_message_id))
 
 
 class FaqDialog(StatesGroup):
@@ -86,19 +56,21 @@ class FaqDialog(StatesGroup):
     new_answer = State()
 
 
-DIALOG_TTL_S = 15 * 60
-
-
-class DialogFresh(BaseFilter):
-    """The dialog step is recent. A dialog left open for longer expires, so the manager's later chat in
-    the group is not swallowed as FAQ text: it falls through to the normal message pipeline."""
-
-    async def __call__(self, message: Message, state: FSMContext) -> bool:
-        started = (await state.get_data()).get("started", 0)
-        if time.time() - float(started) <= DIALOG_TTL_S:
-            return True
-        await state.clear()
-        return False
+async def _dialog_of(query: CallbackQuery, state: FSMContext, bot: Bot) -> FSMContext:
+    """Where a dialog begun by a button press lives. A button press names the real admin, but an anonymous
+    admin's next message comes from "GroupAnonymousBot" as the group: their dialog must be under that key
+    (this chat's, so the anonymous admins of another group never see it), or their answer would be lost."""
+    msg = query.message
+    if msg is None or msg.chat.type not in GROUP_TYPES:
+        return state
+    try:
+        member = await bot.get_chat_member(msg.chat.id, query.from_user.id)
+    except Exception as exc:  # the API may refuse; the dialog stays the presser's own
+        log.info("faq: could not tell whether %s posts anonymously in %s: %s", query.from_user.id, msg.chat.id, exc)
+        return state
+    if getattr(member, "is_anonymous", False) is True:
+        return FSMContext(storage=state.storage, key=replace(state.key, user_id=GROUP_ANONYMOUS_BOT_ID))
+    return state
 
 
 def _topic(message: Message | None) -> int | None:
@@ -138,51 +110,22 @@ async def _may_manage(message: Message, roles: RoleService) -> bool:
     return await roles.can_manage(message.chat.id, message.from_user.id, sender_chat_id=sender_chat_id)
 
 
+async def _step_refused(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> bool:
+    """Every dialog step checks the rights again, as the first one did: an admin demoted mid-dialog
+    is refused (and the dialog ends) at the next step."""
+    if await _may_manage(message, roles):
+        return False
+    await state.clear()
+    await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+    return True
+
+
 async def _refused(message: Message, roles: RoleService, outbox: Outbox) -> bool:
     """True (and the sender told so) when the sender may not manage this chat's FAQ."""
     if await _may_manage(message, roles):
         return False
     await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
     return True
-
-
-def _entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
-    first = html.escape(entry.questions[0]) if entry.questions else "—"
-    extra = []
-    if len(entry.questions) > 1:
-        extra.append(_("{n} phrasings").format(n=len(entry.questions)))
-    if entry.is_global:
-        extra.append(_("global"))
-    if not entry.enabled:
-        extra.append(_("off"))
-    if votes and (votes[0] or votes[1]):
-        extra.append(f"👍{votes[0]} 👎{votes[1]}")
-    tail = f" <i>({', '.join(extra)})</i>" if extra else ""
-    return f"<b>#{entry.id}</b> <code>{html.escape(entry.key)}</code>: {first}{tail}"
-
-
-def _entry_card(entry: StoredEntry) -> str:
-    questions = "\n".join(f"• {html.escape(q)}" for q in entry.questions)
-    state = _("on") if entry.enabled else _("off")
-    return _(
-        "FAQ #{id} <code>{key}</code> ({state})\n\n<b>Questions</b>\n{questions}\n\n<b>Answer</b>\n{answer}"
-    ).format(id=entry.id, key=html.escape(entry.key), state=state, questions=questions, answer=entry.answer)
-
-
-def _edit_keyboard(entry: StoredEntry) -> Keyboard:
-    return [
-        [
-            Button(_("➕ Phrasing"), callback_data=_pack(FaqEdit(action="add", entry_id=entry.id))),
-            Button(_("✏️ Answer"), callback_data=_pack(FaqEdit(action="answer", entry_id=entry.id))),
-        ],
-        [
-            Button(
-                _("Turn off") if entry.enabled else _("Turn on"),
-                callback_data=_pack(FaqEdit(action="toggle", entry_id=entry.id)),
-            ),
-            Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="delete", entry_id=entry.id))),
-        ],
-    ]
 
 
 def _entry_id(command: CommandObject) -> int | None:
@@ -227,10 +170,14 @@ def build_router() -> Router:
     # --- /faq_add: questions → /next → answer ----------------------------------------------
 
     @router.message(Command("faq_add"), group)
-    async def faq_add(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+    async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService,
+                      outbox: Outbox) -> None:
         if await _refused(message, roles, outbox):
             return
         await state.clear()
+        if await faq.entries_left(message.chat.id) == 0:
+            await _reply(outbox, message, quota_text(faq))
+            return
         first: list[str] = []
         replied = message.reply_to_message
         if (
@@ -240,7 +187,7 @@ def build_router() -> Router:
         ):
             first = [" ".join((replied.text or replied.caption or "").split())]
         await state.set_state(FaqDialog.questions)
-        await state.update_data(questions=first, started=time.time())
+        await state.update_data(questions=first)
         if first:
             text = _(
                 "New FAQ entry for: «{q}».\nSend other phrasings of the question (one per line), "
@@ -259,21 +206,24 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Cancelled; nothing was changed."))
 
     @router.message(Command("next"), group, FaqDialog.questions)
-    async def to_answer(message: Message, state: FSMContext, outbox: Outbox) -> None:
+    async def to_answer(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         questions = (await state.get_data()).get("questions") or []
         if not questions:
             await _reply(outbox, message, _("Send at least one question first."))
             return
         await state.set_state(FaqDialog.answer)
-        await state.update_data(started=time.time())
         await _reply(
             outbox,
             message,
             _("Now send the answer ({n} phrasings so far). Formatting and links are kept.").format(n=len(questions)),
         )
 
-    @router.message(group, FaqDialog.questions, F.text, DialogFresh())
-    async def got_questions(message: Message, state: FSMContext, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.questions, F.text)
+    async def got_questions(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         for line in (message.text or "").splitlines():
@@ -287,13 +237,11 @@ def build_router() -> Router:
             _("Got {n} phrasings. Send more, or /next to write the answer.").format(n=len(questions[:50])),
         )
 
-    @router.message(group, FaqDialog.answer, F.text, DialogFresh())
+    @router.message(group, FaqDialog.answer, F.text)
     async def got_answer(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if not await _may_manage(message, roles):  # rights may have changed mid-dialog
-            await state.clear()
-            await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
+        if await _step_refused(message, state, roles, outbox):
             return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
@@ -310,6 +258,10 @@ def build_router() -> Router:
                 entry = await faq.add_entry(
                     message.chat.id, questions, answer, created_by=message.from_user.id if message.from_user else None
                 )
+        except QuotaReached:
+            await state.clear()
+            await _reply(outbox, message, quota_text(faq))
+            return
         except (ValueError, KeyError) as exc:
             await _reply(
                 outbox,
@@ -334,8 +286,12 @@ def build_router() -> Router:
             ).format(id=entry.id, key=html.escape(entry.key), n=len(entry.questions)),
         )
 
-    @router.message(group, FaqDialog.add_questions, F.text, DialogFresh())
-    async def got_more_questions(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.add_questions, F.text)
+    async def got_more_questions(
+        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
         try:
@@ -347,11 +303,19 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
 
-    @router.message(group, FaqDialog.new_answer, F.text, DialogFresh())
-    async def got_new_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
+    @router.message(group, FaqDialog.new_answer, F.text)
+    async def got_new_answer(
+        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
+    ) -> None:
+        if await _step_refused(message, state, roles, outbox):
+            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         try:
             await faq.set_answer(entry_id, message.html_text)
+        except KeyError:
+            await state.clear()
+            await _reply(outbox, message, _("That entry no longer exists."))
+            return
         except ValueError as exc:
             await _reply(
                 outbox,
@@ -380,7 +344,7 @@ def build_router() -> Router:
             )
             return
         votes = await faq.repo.entry_votes([e.id for e in entries])
-        lines = [_entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
+        lines = [entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
         if len(entries) > MAX_LIST:
             lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
         await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
@@ -392,7 +356,7 @@ def build_router() -> Router:
         usage = _("Usage: /faq_edit ID (the number from /faq_list).")
         entry = await _entry_for_command(message, command, faq, roles, outbox, usage)
         if entry is not None:
-            await _reply(outbox, message, _entry_card(entry), keyboard=_edit_keyboard(entry))
+            await _reply(outbox, message, entry_card(entry), keyboard=edit_keyboard(entry))
 
     @router.message(Command("faq_del"), group)
     async def faq_del(
@@ -404,11 +368,11 @@ def build_router() -> Router:
             return
         keyboard: Keyboard = [
             [
-                Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+                Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
             ]
         ]
-        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + _entry_card(entry), keyboard=keyboard)
+        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=keyboard)
 
     @router.message(Command("faq_mode"), group)
     async def faq_mode(
@@ -501,11 +465,11 @@ def build_router() -> Router:
             return
         lines, keyboard = [], []
         for n, g in enumerate(groups[:10], start=1):
-            sample = "\n".join(f"   • {html.escape(_cut(u.text, 120))}" for u in g[:3])
+            sample = "\n".join(f"   • {html.escape(cut(u.text, 120))}" for u in g[:3])
             more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
             lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
             keyboard.append(
-                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=_pack(FaqGroup(unanswered_id=g[0].id)))]
+                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=pack(FaqGroup(unanswered_id=g[0].id)))]
             )
         await _reply(
             outbox,
@@ -577,6 +541,9 @@ def build_router() -> Router:
             entry = await faq.save_from_reply(
                 callback_data.chat_id, callback_data.question, callback_data.answer, user_id=query.from_user.id
             )
+        except QuotaReached:
+            await _toast(outbox, query, quota_text(faq), alert=True)
+            return
         except (KeyError, ValueError) as exc:
             await _toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
             return
@@ -592,6 +559,7 @@ def build_router() -> Router:
         faq: FaqService,
         roles: RoleService,
         outbox: Outbox,
+        bot: Bot,
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
@@ -604,9 +572,11 @@ def build_router() -> Router:
             await _toast(outbox, query, _("That entry no longer exists."))
             return
         action = callback_data.action
+        if action in ("add", "answer"):
+            state = await _dialog_of(query, state, bot)
         if action == "add":
             await state.set_state(FaqDialog.add_questions)
-            await state.update_data(entry_id=entry.id, started=time.time())
+            await state.update_data(entry_id=entry.id)
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -616,7 +586,7 @@ def build_router() -> Router:
             )
         elif action == "answer":
             await state.set_state(FaqDialog.new_answer)
-            await state.update_data(entry_id=entry.id, started=time.time())
+            await state.update_data(entry_id=entry.id)
             await _toast(outbox, query, "")
             await outbox.send_message(
                 msg.chat.id,
@@ -630,13 +600,13 @@ def build_router() -> Router:
             await _toast(outbox, query, _("Turned on.") if not entry.enabled else _("Turned off."))
             if updated is not None:
                 await outbox.edit_text(
-                    msg.chat.id, msg.message_id, _entry_card(updated), keyboard=_edit_keyboard(updated)
+                    msg.chat.id, msg.message_id, entry_card(updated), keyboard=edit_keyboard(updated)
                 )
         elif action == "delete":
             keyboard: Keyboard = [
                 [
-                    Button(_("🗑 Delete"), callback_data=_pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                    Button(_("Keep it"), callback_data=_pack(FaqEdit(action="keep", entry_id=entry.id))),
+                    Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
+                    Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
                 ]
             ]
             await _toast(outbox, query, "")
@@ -663,6 +633,7 @@ def build_router() -> Router:
         faq: FaqService,
         roles: RoleService,
         outbox: Outbox,
+        bot: Bot,
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
@@ -675,12 +646,13 @@ def build_router() -> Router:
         if group_items is None:
             await _toast(outbox, query, _("Those questions are no longer open."))
             return
+        state = await _dialog_of(query, state, bot)
         await state.set_state(FaqDialog.answer)
         await state.update_data(
-            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items], started=time.time()
+            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items]
         )
         await _toast(outbox, query, "")
-        sample = "\n".join(f"• {html.escape(_cut(u.text, 120))}" for u in group_items[:5])
+        sample = "\n".join(f"• {html.escape(cut(u.text, 120))}" for u in group_items[:5])
         await outbox.send_message(
             msg.chat.id,
             _("New FAQ entry from {n} unanswered questions:\n{sample}\n\nNow send the answer (/cancel stops).").format(
@@ -691,11 +663,6 @@ def build_router() -> Router:
         )
 
     return router
-
-
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["GLOBAL", "FaqCallbacks", "FaqEdit", "FaqGroup", "FaqPick", "FaqSave", "FaqVote", "build_router"]

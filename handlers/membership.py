@@ -8,10 +8,13 @@ from aiogram import Bot, F, Router
 from aiogram.types import ChatMemberAdministrator, ChatMemberOwner, ChatMemberUpdated
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import Translator
+from bot.services.access import AccessService
 from bot.services.community import CommunityService
 from bot.services.growth import GrowthService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, Priority
+from handlers.access import waiting_line
 from handlers.convert import chat_info
 from handlers.growth import handle_chat_member
 
@@ -54,7 +57,12 @@ def build_router() -> Router:
 
     @router.my_chat_member()
     async def bot_membership_changed(
-        event: ChatMemberUpdated, bot: Bot, community_service: CommunityService, outbox: Outbox, roles: RoleService
+        event: ChatMemberUpdated,
+        bot: Bot,
+        community_service: CommunityService,
+        outbox: Outbox,
+        roles: RoleService,
+        access: AccessService,
     ) -> None:
         status = event.new_chat_member.status
         chat_id = event.chat.id
@@ -66,6 +74,14 @@ def build_router() -> Router:
         was_active = event.old_chat_member.status in ACTIVE
         await community_service.register(chat_info(event.chat), bot_status=str(status), added_by=event.from_user.id)
         roles.forget(chat_id)
+        if not await access.on_added(chat_id, event.from_user.id):
+            # [access] communities = "approved" and nobody trusted added it: one polite line, then quiet.
+            if await access.first_notice(chat_id):
+                line = waiting_line(Translator(community_service.default_language), chat_id)
+                delivery = await outbox.send_message(event.from_user.id, line, priority=Priority.NORMAL)
+                if not delivery.ok:
+                    await outbox.send_message(chat_id, line, priority=Priority.NORMAL)
+            return
         me = await bot.me()
         problems = rights_problems(
             event.new_chat_member, can_read_all_group_messages=bool(me.can_read_all_group_messages)

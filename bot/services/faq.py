@@ -40,6 +40,7 @@ from bot.services.faq_matcher import (
 )
 from bot.services.ports import Sender
 from bot.services.questions import is_small_talk
+from bot.services.quotas import QuotaReached
 from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
 from bot.telegram.links import message_link_or_none
@@ -173,7 +174,9 @@ class FaqService:
         bot_username: Callable[[], str | None] = lambda: None,
         adapter_dir: Path | None = None,
         recipe: AdapterRecipe | None = None,
+        max_entries: int | None = None,
     ) -> None:
+        self.max_entries = max_entries  # per community ([quotas] faq_entries); None: no limit
         self.repo = repo
         self.settings = settings
         self.sender = sender
@@ -480,7 +483,22 @@ class FaqService:
 
     # --- knowledge base --------------------------------------------------------------------
 
+    async def entries_left(self, chat_id: int) -> int | None:
+        """New entries the community may still add (None: no quota)."""
+        if self.max_entries is None or chat_id == GLOBAL:
+            return None
+        return max(0, self.max_entries - await self.repo.count_entries(chat_id))
+
+    async def _check_quota(self, chat_id: int, new: int) -> None:
+        """Raise QuotaReached when ``new`` more entries would take the community past its quota."""
+        if self.max_entries is None or chat_id == GLOBAL or new <= 0:
+            return
+        if await self.repo.count_entries(chat_id) + new > self.max_entries:
+            raise QuotaReached("faq_entries", self.max_entries)
+
     async def save_draft(self, chat_id: int, draft: FaqDraft, *, created_by: int | None = None) -> int:
+        if await self.repo.get_by_key(chat_id, draft.key) is None:
+            await self._check_quota(chat_id, 1)
         vectors = await self.encode_questions(list(draft.questions))
         entry_id = await self.repo.save(
             chat_id=chat_id,
@@ -500,6 +518,9 @@ class FaqService:
 
     async def import_drafts(self, chat_id: int, drafts: Sequence[FaqDraft]) -> tuple[int, int]:
         """Save every draft in one transaction (all or nothing). Returns (created, updated)."""
+        keys = {d.key for d in drafts}
+        known = {k for k in keys if await self.repo.get_by_key(chat_id, k) is not None}
+        await self._check_quota(chat_id, len(keys - known))
         texts = [q for d in drafts for q in d.questions]
         vectors = await self.encode_questions(texts) if texts else np.zeros((0, 0), dtype=np.float32)
         created = updated = 0
@@ -582,7 +603,8 @@ class FaqService:
         why = validate_answer_html(answer)
         if why:
             raise ValueError(f"answer {why}")
-        await self.repo.set_answer(entry_id, answer)
+        if not await self.repo.set_answer(entry_id, answer):
+            raise KeyError(entry_id)  # deleted while the admin was writing
         self._cache.clear()
 
     async def set_enabled(self, entry_id: int, enabled: bool) -> None:
@@ -838,6 +860,28 @@ class FaqService:
             how=how,
             at=self.clock(),
         )
+        return await self.send_answer(
+            answer_id,
+            chat_id=chat_id,
+            entry=entry,
+            question=question,
+            language_code=language_code,
+            thread_id=thread_id,
+            reply_to=reply_to,
+        )
+
+    async def send_answer(
+        self,
+        answer_id: int,
+        *,
+        chat_id: int,
+        entry: StoredEntry,
+        question: str,
+        language_code: str | None,
+        thread_id: int | None,
+        reply_to: int | None,
+    ) -> Delivery:
+        """Post the answer of a recorded answer row; a failed send forgets the row (it may be tried again)."""
         delivery = await self.sender.send_message(
             chat_id,
             self.answer_text(entry, question, language_code),
@@ -933,27 +977,33 @@ class FaqService:
         user_id: int,
         language_code: str | None,
     ) -> str:
-        """A suggestion button was pressed: post that answer once. Returns a short status for the toast."""
+        """A suggestion button was pressed: post that answer once. Returns a short status for the toast.
+
+        At most one answer per question, and only for a question the bot really suggested answers to (so a
+        forged press cannot make it answer any message, and the member limit that held back suggestions
+        bounds the picks too). The claim is one transaction: two quick presses cannot both post."""
         entry = await self.repo.get(entry_id)
         if entry is None or not entry.enabled or entry.chat_id not in (chat_id, GLOBAL):
             return "gone"
-        if await self.repo.answered_question(chat_id, question_message_id) is not None:
-            return "already"
         question = ""
         stored = await self.messages.get(chat_id, question_message_id)
         asker = user_id
         if stored is not None:
             question, asker = stored.text, stored.user_id
-        delivery = await self.post_answer(
+        claim = await self.repo.claim_pick(
+            chat_id=chat_id, entry_id=entry.id, thread_id=thread_id, question_message_id=question_message_id,
+            user_id=asker, at=self.clock(),
+        )
+        if isinstance(claim, str):
+            return "already" if claim == "already" else "gone"
+        delivery = await self.send_answer(
+            claim,
             chat_id=chat_id,
             entry=entry,
             question=question,
             language_code=language_code,
             thread_id=thread_id,
             reply_to=question_message_id,
-            asker_id=asker,
-            score=None,
-            how="pick",
         )
         if not delivery.ok:
             return "failed"

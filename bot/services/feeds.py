@@ -204,6 +204,8 @@ def word_overlap(a: str, b: str) -> float:
 
 
 class FeedService:
+    max_feeds: int | None = None  # per community ([quotas] feeds); None: no limit
+
     def __init__(
         self,
         repo: FeedRepository,
@@ -245,6 +247,9 @@ class FeedService:
         url = url.strip()
         if not re.match(r"^https?://\S+$", url):
             raise FeedError(self.t("the address must start with http:// or https://"))
+        if self.max_feeds is not None and await self.repo.count_active(chat_id) >= self.max_feeds:
+            raise FeedError(self.t("this community already has {n} feeds, the most allowed; remove one with "
+                                   "/feed_remove first", n=self.max_feeds))
         result = await self.fetcher.fetch(url, etag=None, last_modified=None)
         if result.error or result.status >= 400:
             raise FeedError(result.error or f"HTTP {result.status}")

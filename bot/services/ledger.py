@@ -5,7 +5,7 @@ finished. It is flushed to the database every second and at shutdown, not once p
 Updates that were in flight at a crash come again from Telegram; group messages are then
 recognised by their row (see MessageRepository.record), so no member is answered twice. Telegram only
 forgets a batch once a later getUpdates confirms it, and that waits until the batch is stored
-(``mark_stored`` here, ``ConfirmWhenStored`` in bot/app.py), so a crash never loses a message.
+(``mark_stored`` here, ``ConfirmWhenStored`` in bot/telegram/confirm.py), so a crash never loses a message.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.storage.members import StateRepository
 
 KEY = "last_update_id"
 
-# Set by the dispatcher (bot/app.py InFlight) for the update being handled. Telegram forgets an update
+# Set by the dispatcher (bot/telegram/confirm.py InFlight) for the update being handled. Telegram forgets an update
 # once a later getUpdates passes its offset, so the next getUpdates waits until the updates of the
 # previous batch are stored; the services say so here, as soon as a message has its row.
 _stored: ContextVar[Callable[[], None] | None] = ContextVar("update_stored", default=None)

@@ -106,7 +106,9 @@ class PostService:
         sync_seconds: float = 30.0,
         locale: str = "en",
         state: KeyValue | None = None,
+        max_scheduled: int | None = None,
     ) -> None:
+        self.max_scheduled = max_scheduled  # per community ([quotas] scheduled_posts); None: no limit
         self.repo = repo
         self.state = state
         self.communities = communities
@@ -199,6 +201,10 @@ class PostService:
 
     async def create(self, post: Post) -> Post:
         validate(post)
+        if self.max_scheduled is not None and await self.repo.count_scheduled(post.chat_id) >= self.max_scheduled:
+            raise PostError(self.t(
+                "this community already has {n} scheduled posts, the most allowed; cancel one first",
+                n=self.max_scheduled))
         stored = await self.repo.add(post)
         log.info("post #%s scheduled for chat %s at %s", stored.id, stored.chat_id, stored.due_at)
         self.arm(stored)

@@ -1,7 +1,9 @@
 """Who may manage what: managers from the config, and each chat's administrators.
 
 Checked on every call by user id (never by username). Chat administrators are cached per
-chat with a TTL and refreshed when Telegram reports an admin change (chat_member).
+chat with a TTL and refreshed when Telegram reports an admin change (chat_member). When Telegram
+cannot be asked, a list younger than ``max_stale_s`` (1 h) is still used; an older one is not trusted
+(someone demoted since would keep their rights), so the check fails closed.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ class RoleService:
         fetch_admins: AdminFetcher,
         *,
         ttl_s: float = 300.0,
+        max_stale_s: float = 3600.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.manager_ids = manager_ids
         self._fetch_admins = fetch_admins
         self._ttl_s = ttl_s
+        self._max_stale_s = max(max_stale_s, ttl_s)
         self._monotonic = monotonic
         self._admins: dict[int, tuple[float, set[int]]] = {}
 
@@ -41,8 +45,12 @@ class RoleService:
         try:
             admins = await self._fetch_admins(chat_id)
         except Exception as exc:  # the API may refuse (bot removed); fail closed
-            log.warning("could not fetch administrators of chat %s: %s", chat_id, exc)
-            return cached[1] if cached is not None else set()
+            if cached is not None and now - cached[0] < self._max_stale_s:
+                log.warning("could not fetch administrators of chat %s (%s); using the list of %.0f s ago",
+                            chat_id, exc, now - cached[0])
+                return cached[1]
+            log.warning("could not fetch administrators of chat %s: %s; nobody counts as its admin", chat_id, exc)
+            return set()
         self._admins[chat_id] = (now, admins)
         return admins
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import Any
 
@@ -27,6 +28,8 @@ def _row_to_community(row: aiosqlite.Row) -> Community:
         language=str(row["language"]),
         is_active=bool(row["is_active"]),
         settings=settings if isinstance(settings, dict) else {},
+        approved_at=row["approved_at"] if "approved_at" in row.keys() else None,  # noqa: SIM118 - a Row
+        added_by=row["added_by"],
     )
 
 
@@ -114,3 +117,43 @@ class CommunityRepository:
             "UPDATE communities SET timezone = ?, updated_at = ? WHERE chat_id = ?",
             (timezone, epoch_now(), chat_id),
         )
+
+    # --- access ([access] communities = "approved") ------------------------------------------
+
+    async def approve(self, chat_id: int, by: int | None) -> bool:
+        """Serve this community; False when it is unknown."""
+        now = epoch_now()
+        changed = await self.db.execute(
+            "UPDATE communities SET approved_at = COALESCE(approved_at, ?), approved_by = COALESCE(approved_by, ?),"
+            " updated_at = ? WHERE chat_id = ?",
+            (now, by, now, chat_id),
+        )
+        return changed > 0
+
+    async def revoke(self, chat_id: int) -> bool:
+        changed = await self.db.execute(
+            "UPDATE communities SET approved_at = NULL, approved_by = NULL, access_notice_at = NULL, updated_at = ?"
+            " WHERE chat_id = ?",
+            (epoch_now(), chat_id),
+        )
+        return changed > 0
+
+    async def is_approved(self, chat_id: int) -> bool | None:
+        """True or False for a known community, None for one never registered."""
+        row = await self.db.fetchone("SELECT approved_at FROM communities WHERE chat_id = ?", (chat_id,))
+        return None if row is None else row["approved_at"] is not None
+
+    async def claim_access_notice(self, chat_id: int) -> bool:
+        """True once per community (until it is revoked): the one "not approved" line may go out."""
+        changed = await self.db.execute(
+            "UPDATE communities SET access_notice_at = ? WHERE chat_id = ? AND access_notice_at IS NULL",
+            (epoch_now(), chat_id),
+        )
+        return changed > 0
+
+    async def awaiting_approval(self) -> builtins.list[Community]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM communities WHERE is_active = 1 AND approved_at IS NULL AND chat_id < 0"
+            " ORDER BY created_at DESC LIMIT 100"
+        )
+        return [_row_to_community(row) for row in rows]

@@ -115,6 +115,20 @@ class FaqRepository:
 
     # --- entries -------------------------------------------------------------------------------
 
+    async def forget_unanswered_texts(self, before: int) -> int:
+        """Unanswered questions recorded before ``before``: text and embedding go, the row (counted by /stats)
+        stays; an open one is dismissed, as there is nothing left to answer it from."""
+        return await self.db.execute(
+            "UPDATE faq_unanswered SET text = '', embedding = NULL,"
+            " status = CASE status WHEN 'open' THEN 'dismissed' ELSE status END"
+            " WHERE created_at < ? AND (text <> '' OR embedding IS NOT NULL)",
+            (before,),
+        )
+
+    async def count_entries(self, chat_id: int) -> int:
+        """Entries a community owns (enabled or not)."""
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM faq_entries WHERE chat_id = ?", (chat_id,)))
+
     async def has_entries(self, chat_id: int | None = None) -> bool:
         """Any entry at all (``None``), or any enabled entry that applies to ``chat_id``."""
         if chat_id is None:
@@ -276,11 +290,13 @@ class FaqRepository:
             await self.db.execute("UPDATE faq_entries SET updated_at = ? WHERE id = ?", (epoch_now(), entry_id))
             await self._bump()
 
-    async def set_answer(self, entry_id: int, answer: str) -> None:
-        await self.db.execute(
+    async def set_answer(self, entry_id: int, answer: str) -> bool:
+        """False when the entry no longer exists."""
+        changed = await self.db.execute(
             "UPDATE faq_entries SET answer = ?, updated_at = ? WHERE id = ?", (answer, epoch_now(), entry_id)
         )
         await self._bump()
+        return changed > 0
 
     async def set_enabled(self, entry_id: int, enabled: bool) -> None:
         await self.db.execute(
@@ -351,6 +367,34 @@ class FaqRepository:
             (chat_id, question_message_id),
         )
         return None if row is None else _answer(row)
+
+    async def claim_pick(
+        self, *, chat_id: int, entry_id: int, thread_id: int | None, question_message_id: int, user_id: int, at: int
+    ) -> int | str:
+        """Atomically record the one answer a "Did you mean" press may post for a question.
+
+        Returns the new answer row's id, or why not: "unsuggested" (no suggestion was made for that
+        question here: a forged press) or "already" (it is answered, or another press got there first).
+        The check and the insert share one transaction, so two quick presses cannot both win."""
+        async with self.db.transaction():
+            suggested = await self.db.fetchval(
+                "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how = 'suggestion'",
+                (chat_id, question_message_id),
+            )
+            if suggested is None:
+                return "unsuggested"
+            answered = await self.db.fetchval(
+                "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ?"
+                " AND how IN ('answer', 'pick')",
+                (chat_id, question_message_id),
+            )
+            if answered is not None:
+                return "already"
+            return await self.db.insert(
+                "INSERT INTO faq_answers (chat_id, entry_id, thread_id, question_message_id, user_id, score, how,"
+                " created_at) VALUES (?, ?, ?, ?, ?, NULL, 'pick', ?)",
+                (chat_id, entry_id, thread_id, question_message_id, user_id, at),
+            )
 
     async def member_replies_since(self, chat_id: int, user_id: int, since: int) -> int:
         return int(

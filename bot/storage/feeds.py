@@ -98,6 +98,9 @@ class FeedRepository:
             )
         return [_feed(row) for row in rows]
 
+    async def count_active(self, chat_id: int) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM feeds WHERE is_active = 1 AND chat_id = ?", (chat_id,)))
+
     async def deactivate(self, feed_id: int) -> bool:
         return await self.db.execute("UPDATE feeds SET is_active = 0 WHERE id = ? AND is_active = 1", (feed_id,)) > 0
 

@@ -92,6 +92,21 @@ class MessageRepository:
         )
         return [_to_stored(row) for row in reversed(rows)]
 
+    async def forget_texts(self, before: int, *, batch: int = 5000) -> int:
+        """Blank the text of messages sent before ``before`` (unix seconds); the rows stay, with their date,
+        author, thread, reply, question flag and sentiment, which is all that analytics reads. Batched, so
+        other writers are never held up for long. Returns how many texts were blanked."""
+        total = 0
+        while True:
+            changed = await self.db.execute(
+                "UPDATE messages SET text = '' WHERE id IN"
+                " (SELECT id FROM messages WHERE date < ? AND text <> '' LIMIT ?)",
+                (before, batch),
+            )
+            total += changed
+            if changed < batch:
+                return total
+
     async def count(self, chat_id: int | None = None) -> int:
         if chat_id is None:
             return int(await self.db.fetchval("SELECT COUNT(*) FROM messages"))

@@ -161,6 +161,14 @@ class PostRepository:
         )
         return post.with_(id=new_id)
 
+    async def count_scheduled(self, chat_id: int) -> int:
+        """Posts of a community still to go out (pending, being sent, paused or uncertain)."""
+        marks = ", ".join("?" for _ in OPEN_STATUSES)
+        return int(await self.db.fetchval(
+            f"SELECT COUNT(*) FROM posts WHERE chat_id = ? AND status IN ({marks})",  # noqa: S608 - placeholders
+            (chat_id, *OPEN_STATUSES),
+        ))
+
     async def get(self, post_id: int) -> Post | None:
         row = await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,))
         return None if row is None else _row_to_post(row)

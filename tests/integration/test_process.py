@@ -30,6 +30,9 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
             "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
             # The model has its own tests; this one is about the process and the protocol.
             "STEWARD_SENTIMENT__ENABLED": "false",
+            # The example config serves approved communities only; Alice's groups are approved as she adds
+            # the bot (a listed admin).
+            "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",
         }
     )
     process = await asyncio.create_subprocess_exec(

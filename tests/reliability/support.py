@@ -13,9 +13,9 @@ from typing import Any
 from aiogram import Dispatcher
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.methods import GetChat, GetChatAdministrators, TelegramMethod
+from aiogram.methods import GetChat, GetChatAdministrators, GetChatMember, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberOwner
+from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberMember, ChatMemberOwner
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
@@ -35,6 +35,7 @@ class AdminsSession(MockedSession):
     def __init__(self, admins: dict[int, set[int]]) -> None:
         super().__init__()
         self.admins = admins
+        self.anonymous: set[int] = set()  # admins who post as the group (getChatMember says is_anonymous)
 
     def auto_response(self, method: TelegramMethod[Any]) -> Response[Any]:
         if isinstance(method, GetChatAdministrators):
@@ -43,6 +44,12 @@ class AdminsSession(MockedSession):
                 for uid in sorted(self.admins.get(int(method.chat_id), set()))
             ]
             return Response[Any](ok=True, result=members)
+        if isinstance(method, GetChatMember):
+            uid = int(method.user_id)
+            person = {"id": uid, "is_bot": False, "first_name": f"A{uid}"}
+            if uid in self.admins.get(int(method.chat_id), set()):
+                return Response[Any](ok=True, result=ChatMemberOwner(user=person, is_anonymous=uid in self.anonymous))
+            return Response[Any](ok=True, result=ChatMemberMember(user=person))
         if isinstance(method, GetChat):
             info = ChatFullInfo.model_validate({
                 "id": int(method.chat_id), "type": "supergroup", "title": "A group", "accent_color_id": 0,

@@ -34,7 +34,7 @@ ARGS = {
     "faq_mode": "off", "faq_del": "1", "faq_edit": "1", "welcome": "off", "welcome_delete": "5",
     "welcome_rules": "https://example.org/rules", "escalation": "observe on", "invite_new": "spring",
     "feed_add": "http://127.0.0.1:9/feed.xml", "feed_remove": "1", "feed_autopost": "on", "case": "1",
-    "post": "1", "shadow_report": "7", "stats": "7",
+    "post": "1", "shadow_report": "7", "stats": "7", "approve": str(OTHER),
 }
 # Tables a refused command or button must leave alone (messages, members and state record traffic).
 TRAFFIC = {"messages", "members", "state", "member_events"}
@@ -66,7 +66,7 @@ async def test_management_commands_matrix(tmp_path: Path) -> None:
     async with steward(tmp_path, ADMINS) as app:
         await seed(app)
         managed = sorted(commands(app.dispatcher) - PUBLIC)
-        assert {"faq_mode", "faq_del", "welcome", "escalation", "queue", "newpost", "stats"} <= set(managed)
+        assert {"faq_mode", "faq_del", "welcome", "escalation", "queue", "newpost", "stats", "approve"} <= set(managed)
         refused_changed, silent = [], []
         outsiders = {
             "member": (MEMBER, {}),
@@ -103,6 +103,17 @@ async def test_management_commands_matrix(tmp_path: Path) -> None:
         assert await mode_after(ANONYMOUS_ADMIN, sender_chat=group(G)) == "mention"
         assert await mode_after(OTHER_ADMIN) in (None, "auto")
         assert await mode_after(MEMBER) in (None, "auto")
+        # /approve: only a manager, and only in private or the managers' chat (not a group's own admin).
+        async def approved(uid: int, chat: dict[str, Any], **extra: Any) -> bool:
+            await feed(app, update("message", message(chat, uid, f"/approve {OTHER}", **extra)))
+            community = await app.communities.get(OTHER)
+            return community is not None and community.approved_at is not None
+
+        assert not await approved(OTHER_ADMIN, group(OTHER))
+        assert not await approved(ANONYMOUS_ADMIN, group(OTHER), sender_chat=group(OTHER))
+        assert not await approved(OTHER_ADMIN, private(OTHER_ADMIN))
+        assert not await approved(MANAGER, group(OTHER))  # not in a group where its members would see it
+        assert await approved(MANAGER, private(MANAGER))
         # A member posting "as" another chat is not an anonymous admin of this one.
         assert await mode_after(MEMBER, sender_chat={"id": OTHER, "type": "supergroup", "title": "x"}) in (
             None, "auto")

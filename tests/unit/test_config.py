@@ -59,6 +59,10 @@ def test_steward_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.M
         ('[managers]\nids = ["alice"]\n', "managers.ids.0"),
         ('[telegram]\ntoken = "not a token"\n', "telegram.token: does not look like a bot token"),
         ('[telegram]\nmode = "webhook"\n', "telegram: webhook_url is required"),
+        ('[telegram]\nmode = "webhook"\nwebhook_url = "https://x.org"\nwebhook_secret = "short-secret"\n',
+         "telegram.webhook_secret: is too short: use at least 16 characters"),
+        ('[access]\ncommunities = "everyone"\n', "access.communities"),
+        ('[database]\nretain_days = -1\n', "database.retain_days"),
         ("[telegram\n", "is not valid TOML"),
     ],
 )

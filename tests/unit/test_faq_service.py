@@ -3,6 +3,7 @@ votes, cooldown, the per-member limit, modes, languages, unanswered grouping, im
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,3 +211,24 @@ async def test_disabled_entries_do_not_answer(env: Any) -> None:
     assert (await service.handle(ctx("When does the next course start?"))).action == "abstain"
     await service.set_enabled(entry.id, True)
     assert (await service.handle(ctx("When does the next course start?"))).action == "answer"
+
+
+async def test_a_forged_or_repeated_did_you_mean_press_posts_at_most_one_answer(env: Any) -> None:
+    service, sender, clock = env
+    entry = (await service.entries_for(CHAT))[0]
+    # The bot suggested answers to question 77 (what _suggest records), not to any other message.
+    await service.repo.record_answer(chat_id=CHAT, entry_id=None, thread_id=None, question_message_id=77,
+                                     user_id=ANN, score=0.5, how="suggestion", at=clock.now)
+
+    async def press(question: int, user: int = BOB) -> str:
+        return await service.pick(chat_id=CHAT, entry_id=entry.id, question_message_id=question,
+                                  suggestion_message_id=5000, thread_id=None, user_id=user, language_code="en")
+
+    # Forged presses naming messages the bot never suggested for post nothing.
+    assert [await press(q) for q in range(1, 30)] == ["gone"] * 29
+    assert sender.sent == []
+    # Two quick presses on the real suggestion: exactly one posts.
+    results = await asyncio.gather(press(77), press(77, ANN), press(77))
+    assert sorted(results) == ["already", "already", "posted"], results
+    assert len(sender.sent) == 1 and sender.sent[0].kwargs["reply_to"] == 77
+    assert await press(77) == "already" and len(sender.sent) == 1

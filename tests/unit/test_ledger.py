@@ -39,7 +39,7 @@ async def test_watermark_waits_for_the_oldest_update_in_flight(tmp_path: Path) -
     await reopened.close()
 
 
-# --- getUpdates confirms a batch to Telegram only once it is stored (bot/app.py ConfirmWhenStored) ------
+# --- getUpdates confirms a batch to Telegram only once it is stored (bot/telegram/confirm.py ConfirmWhenStored) ------
 
 
 class FetchLog:

@@ -69,3 +69,22 @@ async def test_anonymous_admin_counts_as_admin(fetches: list[int]) -> None:
 async def test_fetch_failure_fails_closed(fetches: list[int]) -> None:
     roles = make(fetches, Clock(), fail=True)
     assert not await roles.is_chat_admin(GROUP, 10)
+
+
+async def test_an_admin_list_older_than_an_hour_is_not_trusted_after_an_api_error() -> None:
+    clock, failing = Clock(), {"now": False}
+
+    async def fetch(chat_id: int) -> set[int]:
+        if failing["now"]:
+            raise RuntimeError("Bad Gateway")
+        return {10}
+
+    roles = RoleService(frozenset({1}), fetch, ttl_s=60, max_stale_s=3600, monotonic=clock)
+    assert await roles.is_chat_admin(GROUP, 10)
+    failing["now"] = True
+    clock.now = 1800  # past the TTL, within the bound: the list of half an hour ago still counts
+    assert await roles.is_chat_admin(GROUP, 10)
+    clock.now = 3601  # older than an hour: a demoted admin must not keep their rights
+    assert not await roles.is_chat_admin(GROUP, 10)
+    failing["now"] = False  # Telegram answers again: the fresh list counts
+    assert await roles.is_chat_admin(GROUP, 10)

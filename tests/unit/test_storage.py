@@ -177,3 +177,29 @@ async def test_redelivered_message_does_not_reach_listeners_twice(service: Commu
     await service.on_message(GROUP, message(GROUP, 80, "question?"))  # Telegram resends after a crash
     assert seen == [80]
     assert await service.messages.count(GROUP.chat_id) == 1
+
+
+async def test_communities_served_before_access_existed_stay_approved(tmp_path: Path) -> None:
+    """Migration 0006: a deployment switching to [access] communities = "approved" keeps its groups."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for number, _name, sql in load_migrations():
+            if number <= 5:
+                conn.executescript(sql)
+        conn.execute("PRAGMA user_version = 5")
+        conn.execute("INSERT INTO communities (chat_id, title, type, created_at, updated_at)"
+                     " VALUES (-100777, 'Old group', 'supergroup', 1, 1)")
+    db = Database(path)
+    await db.open()
+    try:
+        repo = CommunityRepository(db)
+        assert await repo.is_approved(-100777) is True
+        await repo.upsert(chat_id=-100888, title="New", type="supergroup", is_forum=False, username=None,
+                          timezone="UTC", language="en")
+        assert await repo.is_approved(-100888) is False
+        assert await repo.claim_access_notice(-100888) is True
+        assert await repo.claim_access_notice(-100888) is False  # one line, never more
+    finally:
+        await db.close()
