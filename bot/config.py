@@ -163,6 +163,33 @@ class EscalationSettings(Section):
     member_cases_per_hour: int = Field(default=3, ge=1)
 
 
+class ModerationSettings(Section):
+    """Member reports, moderation from case cards, and spam detection (docs/moderation.md)."""
+
+    enabled: bool = True
+    reports_per_hour: int = Field(default=3, ge=1, le=100)  # per member and community
+    warn_limit: int = Field(default=3, ge=1, le=20)  # warnings before an automatic mute
+    warn_mute_minutes: int = Field(default=1440, ge=1)
+    delete_last: int = Field(default=20, ge=1, le=100)  # "Delete last N" on a card
+    notice_seconds: int = Field(default=60, ge=5, le=86_400)  # group notices delete themselves
+    # Spam: observe (a card only) | delete (delete + card with Not spam) | delete_and_mute.
+    spam_policy: str = "observe"
+    spam_check: bool = True
+    first_messages: int = Field(default=3, ge=0, le=100)  # a member's first messages are always checked
+    spam_threshold: float | None = Field(default=None, ge=0, le=1)  # None: the model's own (chosen on dev)
+    similar_spam: float = Field(default=0.8, ge=0, le=1)  # cosine to a message managers marked as spam
+    spam_mute_minutes: int = Field(default=1440, ge=1)
+    model_path: str = ""  # empty: the shipped models/data/spam_lexical.npz
+    check_seconds: int = Field(default=30, ge=5)
+
+    @field_validator("spam_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in ("observe", "delete", "delete_and_mute"):
+            raise ValueError("spam_policy is observe, delete or delete_and_mute")
+        return value
+
+
 class SchedulerSettings(Section):
     enabled: bool = True
     lateness_minutes: int = Field(default=60, ge=0)
@@ -242,6 +269,7 @@ class Settings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     faq: FaqSettings = Field(default_factory=FaqSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
 

@@ -962,6 +962,8 @@ class SandboxCore:
             "banChatMember": self._m_ban_chat_member,
             "unbanChatMember": self._m_unban_chat_member,
             "restrictChatMember": self._m_restrict_chat_member,
+            "banChatSenderChat": self._m_ban_chat_sender_chat,
+            "unbanChatSenderChat": self._m_unban_chat_sender_chat,
             "getFile": self._m_get_file,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in table.items()}
@@ -1992,6 +1994,9 @@ class SandboxCore:
             raise ApiError(400, "Bad Request: can't remove chat owner")
         if user_id == ctx.bot_id:
             raise ApiError(400, "Bad Request: can't restrict self")
+        if chat.member(user_id).status == "administrator":
+            # Telegram allows it only for admins the bot itself promoted; the sandbox's bot promotes nobody.
+            raise ApiError(400, "Bad Request: user is an administrator of the chat")
         return chat, user_id
 
     def member_changed(
@@ -2051,6 +2056,12 @@ class SandboxCore:
             raise ApiError(400, "Bad Request: permissions are required")
         rights = {key: bool(perms.get(key, False)) for key in RESTRICTED_PERMISSIONS}
         present = chat.member(user_id).present
+        if all(rights[key] for key in RESTRICTED_PERMISSIONS if chat.permissions.get(key, False)):
+            # Every permission the group grants: Telegram lifts the restriction (a plain member again).
+            if chat.member(user_id).status == "restricted":
+                status = "member" if present else "left"
+                self.member_changed(chat, user_id, Member(user_id, status), self.bot_user(ctx.bot_id))
+            return True
         self.member_changed(
             chat,
             user_id,
@@ -2063,6 +2074,29 @@ class SandboxCore:
             ),
             self.bot_user(ctx.bot_id),
         )
+        return True
+
+    def _sender_chat_target(self, ctx: _Ctx, p: _Params) -> tuple[ChatState, int]:
+        chat = self._resolve_chat(p)
+        self._check_access(ctx, chat)
+        if chat.type not in ("supergroup", "channel"):
+            raise ApiError(400, "Bad Request: method is available only for supergroups and channel")
+        self._check_admin_right(
+            ctx, chat, "can_restrict_members", "Bad Request: not enough rights to restrict/unrestrict chat member"
+        )
+        sender_chat_id = p.req_int("sender_chat_id")
+        if sender_chat_id == chat.id:
+            raise ApiError(400, "Bad Request: can't ban the chat itself")  # the group's own anonymous admins
+        return chat, sender_chat_id
+
+    async def _m_ban_chat_sender_chat(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, sender_chat_id = self._sender_chat_target(ctx, p)
+        chat.banned_sender_chats.add(sender_chat_id)
+        return True
+
+    async def _m_unban_chat_sender_chat(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, sender_chat_id = self._sender_chat_target(ctx, p)
+        chat.banned_sender_chats.discard(sender_chat_id)
         return True
 
     async def _m_get_file(self, ctx: _Ctx, p: _Params) -> Any:
