@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.spam_data import Example, load  # noqa: E402
-from models.spam_lexical import SpamModel, meta_tokens  # noqa: E402
-from models.train_spam import fit  # noqa: E402
+from models.spam_data import Example, load
+from models.spam_lexical import SpamModel, meta_tokens
+from models.train_spam import fit
 
 # A typical rule-based filter: a link, invite or mention together with a money/job/crypto word.
 KEYWORDS = (

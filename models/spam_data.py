@@ -64,10 +64,10 @@ def load(dataset_dir: Path | None) -> list[Example]:
         seen.setdefault(normalize(text), set()).add(label)
     out: list[Example] = []
     used: set[str] = set()
-    for text, label, lang, source in raw:
+    for text, label, known, source in raw:
         key = normalize(text)
         if len(seen[key]) > 1 or key in used:
             continue
         used.add(key)
-        out.append(Example(text, label, lang or script_language(text), source, split_of(text)))
+        out.append(Example(text, label, known or script_language(text), source, split_of(text)))
     return out

@@ -145,7 +145,8 @@ def train(
     weight = np.where(y > 0, len(y) / (2 * pos), len(y) / (2 * neg)).astype(np.float32)
     w = np.zeros(DIM, dtype=np.float32)
     b = 0.0
-    m, v = np.zeros_like(w), np.zeros_like(w)
+    m: np.ndarray = np.zeros_like(w)
+    v: np.ndarray = np.zeros_like(w)
     mb = vb = 0.0
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, epochs + 1):

@@ -26,7 +26,6 @@ from bot.services.moderation_types import (
     ANONYMOUS_ADMIN_ID,
     BAN,
     CARD_ACTIONS,
-    CHANNEL_BOT_ID,
     DELETE,
     DELETE_LAST,
     MUTE_DAY,
@@ -146,7 +145,7 @@ class ModerationService:
     async def protection(self, chat_id: int, user_id: int, sender_chat_id: int | None,
                          is_automatic_forward: bool = False) -> str | None:
         """Why no action may be taken against this author, or None."""
-        if sender_chat_id is not None and sender_chat_id == chat_id or user_id == ANONYMOUS_ADMIN_ID:
+        if (sender_chat_id is not None and sender_chat_id == chat_id) or user_id == ANONYMOUS_ADMIN_ID:
             return "anonymous admin"
         if is_automatic_forward or user_id == TELEGRAM_ID:
             return "linked channel"
@@ -370,7 +369,8 @@ class ModerationService:
             missing = await self._missing_right(subject.chat_id, plan.right, title)
             if missing is not None:
                 await self._log(subject, self._log_name(action), actor, reason, None, False, missing)
-                await self.escalation.refresh(subject.case_id) if subject.case_id else None
+                if subject.case_id:
+                    await self.escalation.refresh(subject.case_id)
                 return Outcome(False, missing)
         handler = {
             DELETE: self._delete, DELETE_LAST: self._delete_last, WARN: self._warn, BAN: self._ban,
@@ -530,10 +530,9 @@ class ModerationService:
             await self.learner.learn(subject.chat_id, subject.text, "spam")
         await self._log(subject, "spam", actor, reason, None, True, None)
         text = t("Marked as spam: similar messages will be caught.")
-        if not subject.deleted:
-            if await self._missing_right(subject.chat_id, "delete", "") is None:
-                deleted = await self._delete(subject, actor, "spam", community)
-                text += " " + deleted.text
+        if not subject.deleted and await self._missing_right(subject.chat_id, "delete", "") is None:
+            deleted = await self._delete(subject, actor, "spam", community)
+            text += " " + deleted.text
         await self._settle_case(subject, actor)
         return Outcome(True, text)
 

@@ -185,7 +185,8 @@ class ModerationRepository:
     async def add_report(self, chat_id: int, message_id: int, reporter_id: int, subject_id: int, at: int) -> bool:
         """One report per member and message; False for a repeat."""
         changed = await self.db.execute(
-            "INSERT OR IGNORE INTO mod_reports (chat_id, message_id, reporter_id, subject_id, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO mod_reports (chat_id, message_id, reporter_id, subject_id, at)"
+            " VALUES (?, ?, ?, ?, ?)",
             (chat_id, message_id, reporter_id, subject_id, at),
         )
         return changed > 0
