@@ -16,13 +16,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.community import CommunityService
 from bot.services.escalation import Actor, EscalationService
 from bot.services.moderation import ModerationService
 from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
-from handlers.convert import author_of, message_text
+from handlers.convert import author_of, chat_info, message_text
 from handlers.escalation import InDesk, _answer, _topic, actor_of, message_reply
 from handlers.filters import CanManage
 
@@ -118,7 +119,8 @@ def build_router() -> Router:
 
     @router.message(Command("moderation"), F.chat.type.in_(GROUP_TYPES), CanManage())
     async def configure(message: Message, command: CommandObject, moderation: ModerationService,
-                        escalation: EscalationService) -> None:
+                        escalation: EscalationService, community_service: CommunityService) -> None:
+        await community_service.community_for(chat_info(message.chat))  # the first word may be this command
         args = (command.args or "").strip()
         if not args:
             await message_reply(message, escalation, await settings_text(moderation, message.chat.id))

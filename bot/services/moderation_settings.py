@@ -41,7 +41,8 @@ async def settings_text(moderation: ModerationService, chat_id: int) -> str:
         lines.append(f"{key}: {html.escape(shown)}")
     lines += ["",
               t("spam_policy: observe (a card only), delete (delete + a card with Not spam) or delete_and_mute."),
-              t("Change one with /moderation &lt;setting&gt; &lt;value&gt;, for example /moderation spam_policy delete")]
+              t("Change one with /moderation &lt;setting&gt; &lt;value&gt;, "
+                "for example /moderation spam_policy delete")]
     return "\n".join(lines)
 
 

@@ -26,11 +26,9 @@ from bot.telegram.outbox import Outbox, OutboxError
 
 log = logging.getLogger(__name__)
 
-_ALL = dict(
-    can_send_messages=True, can_send_audios=True, can_send_documents=True, can_send_photos=True,
-    can_send_videos=True, can_send_video_notes=True, can_send_voice_notes=True, can_send_polls=True,
-    can_send_other_messages=True, can_add_web_page_previews=True, can_invite_users=True,
-)
+# "Pass True for all permissions to lift restrictions from a user" (Bot API, restrictChatMember); Telegram
+# then applies the group's own defaults.
+_ALL = dict.fromkeys(ChatPermissions.model_fields, True)
 _NONE = {key: False for key in _ALL}
 
 Result = tuple[bool, str | None]
