@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bot.config import ModerationSettings
 from bot.domain import Button, Community, Keyboard, MessageContext, Priority
 from bot.i18n import Translator
-from bot.services.escalation import Actor, EscalationService, Outcome
+from bot.services.escalation import Actor, EscalationService, Outcome, _KeyedLocks
 from bot.services.moderation_types import (
     ANONYMOUS_ADMIN_ID,
     BAN,
@@ -128,6 +128,7 @@ class ModerationService:
         self.pack = pack
         self.clock = clock
         self.learner: VerdictSink | None = None
+        self._reporter_locks = _KeyedLocks()  # one report at a time per member: the hourly limit holds
         escalation.card_extensions.append(self)
 
     # ------------------------------------------------------------------ settings
@@ -195,6 +196,15 @@ class ModerationService:
         about_message_id: int | None = None,
     ) -> Outcome:
         """A member reports ``target`` (None: calls the admins to the thread of ``about_message_id``)."""
+
+        async def run() -> Outcome:
+            return await self._report(chat_id, reporter, target, thread_key, topic_id, about_message_id)
+
+        outcome: Outcome = await self._reporter_locks.run((chat_id, reporter.user_id), run)
+        return outcome
+
+    async def _report(self, chat_id: int, reporter: Actor, target: TargetMessage | None, thread_key: str | None,
+                      topic_id: int | None, about_message_id: int | None) -> Outcome:
         t = self.t
         now = self.clock()
         community = await self._community(chat_id)
@@ -295,6 +305,8 @@ class ModerationService:
         if subject.kind == "spam" and subject.verdict is None:
             rows.append([b(t("Spam"), SPAM), b(t("Not spam (restore)") if subject.deleted else t("Not spam"),
                                                  NOT_SPAM)])
+        elif subject.verdict is None:
+            rows.append([b(t("Spam"), SPAM)])  # a reported message can teach the detector too
         if subject.is_channel:
             rows.append([b(t("Delete"), DELETE), b(t("Ban channel"), BAN), b(t("Unban channel"), UNBAN)])
             return rows
