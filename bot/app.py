@@ -33,6 +33,7 @@ from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
 from bot.services.feeds import FeedService
+from bot.services.gate import GateService
 from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
@@ -66,6 +67,7 @@ ALLOWED_UPDATES = [
     "my_chat_member",
     "chat_member",
     "message_reaction_count",
+    "chat_join_request",
 ]
 GROUP_TYPES = {"group", "supergroup"}
 ClassifierLoader = Callable[[], Classifier]
@@ -411,9 +413,20 @@ class Steward:
             default_spam_loader(self.settings),
             managers_chat_id=self.settings.managers.chat_id,
         )
+        from handlers.moderation import pack_gate
+
+        self.gate = GateService(self.settings.moderation, self.moderation, self.moderation_repo, self.desk,
+                                pack=pack_gate)
         listeners = self.community_service.listeners
         at = listeners.index(self.escalation)
         listeners[at:at] = [self.spam, self.moderation]
+
+    async def _moderation_tick(self) -> None:
+        await self.moderation.tick()  # self-deleting notices
+        try:
+            await self.gate.tick()  # join checks nobody answered
+        except Exception:
+            log.exception("join gate check failed")
 
     async def _chat_description(self, chat_id: int) -> str | None:
         chat = await self.bot.get_chat(chat_id)
@@ -485,6 +498,7 @@ class Steward:
             "desk": self.desk,
             "escalation": self.escalation,
             "moderation": self.moderation,
+            "gate": self.gate,
             "cases": self.cases,
             "community_service": self.community_service,
             "communities": self.communities,
@@ -548,7 +562,7 @@ class Steward:
         if self.settings.moderation.enabled:
             # Group notices delete themselves; the due times live in the DB.
             self.scheduler.add_job(
-                self.moderation.tick, "interval", seconds=self.settings.moderation.check_seconds,
+                self._moderation_tick, "interval", seconds=self.settings.moderation.check_seconds,
                 id="moderation-check", replace_existing=True, coalesce=True, max_instances=1,
             )
         if self.settings.scheduler.enabled:

@@ -179,7 +179,15 @@ class ModerationSettings(Section):
     spam_threshold: float | None = Field(default=None, ge=0, le=1)  # None: the model's own (chosen on dev)
     similar_spam: float = Field(default=0.8, ge=0, le=1)  # cosine to a message managers marked as spam
     spam_mute_minutes: int = Field(default=1440, ge=1)
-    model_path: str = ""  # empty: the shipped models/data/spam_lexical.npz
+    model_path: str = ""  # empty: the shipped models/weights/spam-lexical.npz
+    # Join gate: join requests get a one-button check in private, declined after gate_minutes.
+    join_gate: bool = False
+    gate_minutes: int = Field(default=10, ge=1, le=1440)
+    # Raid mode: raid_joins joins within raid_window_seconds hold new members' links and media.
+    raid_mode: bool = False
+    raid_joins: int = Field(default=10, ge=2, le=10_000)
+    raid_window_seconds: int = Field(default=60, ge=5, le=3600)
+    raid_minutes: int = Field(default=30, ge=1, le=1440)
     check_seconds: int = Field(default=30, ge=5)
 
     @field_validator("spam_policy")

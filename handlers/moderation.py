@@ -13,11 +13,12 @@ import logging
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatJoinRequest, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.community import CommunityService
 from bot.services.escalation import Actor, EscalationService
+from bot.services.gate import GateService
 from bot.services.moderation import ModerationService
 from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
@@ -45,6 +46,16 @@ def pack_mod_action(action: str, subject_id: int) -> str:
     return data
 
 
+class GateButton(CallbackData, prefix="gate"):
+    """``gate:<chat id>``: the join check's button (at most 25 bytes); only the requester can pass it."""
+
+    chat_id: int
+
+
+def pack_gate(chat_id: int) -> str:
+    return GateButton(chat_id=chat_id).pack()
+
+
 def target_of(reply: Message) -> TargetMessage:
     author = author_of(reply)
     name = reply.sender_chat.title if reply.sender_chat is not None and reply.sender_chat.title else \
@@ -64,6 +75,15 @@ def build_router() -> Router:
                         outbox: Outbox) -> None:
         outcome = await moderation.act(callback_data.subject_id, callback_data.action, actor_of(query.from_user))
         await _answer(outbox, query, outcome.text, alert=not outcome.ok)
+
+    @router.callback_query(GateButton.filter())
+    async def on_gate(query: CallbackQuery, callback_data: GateButton, gate: GateService, outbox: Outbox) -> None:
+        outcome = await gate.press(callback_data.chat_id, query.from_user.id)
+        await _answer(outbox, query, outcome.text, alert=True)
+
+    @router.chat_join_request()
+    async def on_join_request(event: ChatJoinRequest, gate: GateService) -> None:
+        await gate.on_join_request(event.chat.id, event.from_user.id, event.from_user.full_name, event.user_chat_id)
 
     @router.message(Command("report"), F.chat.type.in_(GROUP_TYPES))
     async def report(message: Message, moderation: ModerationService, escalation: EscalationService) -> None:

@@ -449,6 +449,8 @@ class SandboxBotAPI(SandboxCore):
         }
         if bio:
             payload["bio"] = bio
+        chat.join_requests.add(user_id)
+        self.join_requesters.add(user_id)
         if invite_link is not None:
             link = chat.invite_links.get(invite_link)
             if link is None:

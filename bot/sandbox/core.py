@@ -278,6 +278,8 @@ class SandboxCore:
         self.chats: dict[int, ChatState] = {}
         self.blocked_by: set[int] = set()  # users who blocked the bot
         self.started_by: set[int] = set()  # users who have a private chat with the bot
+        # Telegram lets a bot write to someone who asked to join a chat it administers (user_chat_id).
+        self.join_requesters: set[int] = set()
         self.files: dict[str, JSON] = {}  # file_id → {"kind", "file_unique_id", "file_name", "data", "url", ...}
         self.uploads: list[tuple[str, bytes]] = []  # (filename, data) in upload order
         self.callback_queries: dict[str, JSON] = {}  # id → {"query", "answered", "answer"}
@@ -963,6 +965,8 @@ class SandboxCore:
             "unbanChatMember": self._m_unban_chat_member,
             "restrictChatMember": self._m_restrict_chat_member,
             "banChatSenderChat": self._m_ban_chat_sender_chat,
+            "approveChatJoinRequest": self._m_approve_chat_join_request,
+            "declineChatJoinRequest": self._m_decline_chat_join_request,
             "unbanChatSenderChat": self._m_unban_chat_sender_chat,
             "getFile": self._m_get_file,
         }
@@ -1006,7 +1010,7 @@ class SandboxCore:
             user = self.users.get(chat.id)
             if user and user.get("is_bot"):
                 raise ApiError(403, "Forbidden: bot can't send messages to bots")
-            if chat.id not in self.started_by:
+            if chat.id not in self.started_by and chat.id not in self.join_requesters:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             return
         member = chat.member(ctx.bot_id)
@@ -2097,6 +2101,26 @@ class SandboxCore:
     async def _m_unban_chat_sender_chat(self, ctx: _Ctx, p: _Params) -> Any:
         chat, sender_chat_id = self._sender_chat_target(ctx, p)
         chat.banned_sender_chats.discard(sender_chat_id)
+        return True
+
+    def _join_request(self, ctx: _Ctx, p: _Params) -> tuple[ChatState, int]:
+        chat = self._resolve_chat(p)
+        self._check_access(ctx, chat)
+        self._check_admin_right(ctx, chat, "can_invite_users", "Bad Request: not enough rights to invite users")
+        user_id = p.req_int("user_id")
+        if user_id not in chat.join_requests:
+            raise ApiError(400, "Bad Request: HIDE_REQUESTER_MISSING")
+        chat.join_requests.discard(user_id)
+        return chat, user_id
+
+    async def _m_approve_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, user_id = self._join_request(ctx, p)
+        self.member_changed(chat, user_id, Member(user_id, "member"), self.bot_user(ctx.bot_id),
+                            via_join_request=True)
+        return True
+
+    async def _m_decline_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:
+        self._join_request(ctx, p)
         return True
 
     async def _m_get_file(self, ctx: _Ctx, p: _Params) -> Any:

@@ -128,6 +128,7 @@ class ModerationService:
         self.pack = pack
         self.clock = clock
         self.learner: VerdictSink | None = None
+        self.quiet: Callable[[int], bool] = lambda chat_id: False  # raid mode: no group notices
         self._reporter_locks = _KeyedLocks()  # one report at a time per member: the hourly limit holds
         escalation.card_extensions.append(self)
 
@@ -346,6 +347,9 @@ class ModerationService:
             "spam": t("marked spam"),
             "ham": t("marked not spam"),
             "restore": t("restored the message"),
+            "approve": t("let in after the join check"),
+            "decline": t("declined the join request"),
+            "hold": t("held links and media (raid)"),
         }.get(action, action)
 
     # ------------------------------------------------------------------ actions
@@ -378,7 +382,7 @@ class ModerationService:
         title = community.title if community is not None else str(subject.chat_id)
         name = self.display(actor)
         if plan.right is not None:
-            missing = await self._missing_right(subject.chat_id, plan.right, title)
+            missing = await self.missing_right(subject.chat_id, plan.right, title)
             if missing is not None:
                 await self._log(subject, self._log_name(action), actor, reason, None, False, missing)
                 if subject.case_id:
@@ -408,7 +412,7 @@ class ModerationService:
             UNBAN: "unban", SPAM: "spam", NOT_SPAM: "ham",
         }.get(action, "mute")
 
-    async def _missing_right(self, chat_id: int, right: str, title: str) -> str | None:
+    async def missing_right(self, chat_id: int, right: str, title: str) -> str | None:
         t = self.t
         rights: BotRights = await self.api.bot_rights(chat_id)
         if not rights.known:
@@ -474,7 +478,7 @@ class ModerationService:
         if count < limit:
             return Outcome(True, t("Warned {name} ({n} of {limit}).").format(name=name, n=count, limit=limit))
         minutes = int(self.setting(community, "warn_mute_minutes", self.settings.warn_mute_minutes))
-        missing = await self._missing_right(subject.chat_id, "restrict", community.title if community else "")
+        missing = await self.missing_right(subject.chat_id, "restrict", community.title if community else "")
         if missing is not None:
             await self._log(subject, "mute", None, "warn limit", None, False, missing)
             return Outcome(True, t("Warned {name}: the warn limit is reached, but {problem}").format(
@@ -542,7 +546,7 @@ class ModerationService:
             await self.learner.learn(subject.chat_id, subject.text, "spam")
         await self._log(subject, "spam", actor, reason, None, True, None)
         text = t("Marked as spam: similar messages will be caught.")
-        if not subject.deleted and await self._missing_right(subject.chat_id, "delete", "") is None:
+        if not subject.deleted and await self.missing_right(subject.chat_id, "delete", "") is None:
             deleted = await self._delete(subject, actor, "spam", community)
             text += " " + deleted.text
         await self._settle_case(subject, actor)
@@ -590,6 +594,8 @@ class ModerationService:
     async def notice(self, chat_id: int, text: str, *, thread_id: int | None = None,
                      community: Community | None = None) -> None:
         """A short notice in the group that deletes itself after ``notice_seconds``."""
+        if self.quiet(chat_id):
+            return
         seconds = int(self.setting(community, "notice_seconds", self.settings.notice_seconds))
         delivery = await self.outbox.send_message(chat_id, text, thread_id=thread_id, silent=True,
                                                   priority=Priority.NORMAL)

@@ -24,6 +24,11 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "notice_seconds": ("int", 5, 86_400),
     "first_messages": ("int", 0, 100),
     "spam_mute_minutes": ("int", 1, 527_040),
+    "join_gate": ("bool", 0, 0),
+    "gate_minutes": ("int", 1, 1440),
+    "raid_mode": ("bool", 0, 0),
+    "raid_joins": ("int", 2, 10_000),
+    "raid_minutes": ("int", 1, 1440),
 }
 
 

@@ -349,3 +349,42 @@ class ModerationRepository:
         await self.db.execute(
             "DELETE FROM mod_notices WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
         )
+
+    # ------------------------------------------------------------------ the join gate
+
+    async def add_join_request(self, chat_id: int, user_id: int, name: str, at: int, expires_at: int) -> None:
+        """A new (or repeated) request replaces an older one of the same person."""
+        await self.db.execute(
+            """
+            INSERT INTO mod_join_requests (chat_id, user_id, user_name, requested_at, expires_at, state)
+            VALUES (?, ?, ?, ?, ?, 'pending')
+            ON CONFLICT (chat_id, user_id) DO UPDATE SET user_name = excluded.user_name,
+                requested_at = excluded.requested_at, expires_at = excluded.expires_at, state = 'pending',
+                decided_at = NULL
+            """,
+            (chat_id, user_id, name[:200], at, expires_at),
+        )
+
+    async def decide_join_request(self, chat_id: int, user_id: int, state: str, at: int, *,
+                                  require_unexpired: bool) -> bool:
+        """pending → ``state`` once (False: not pending, or expired when ``require_unexpired``)."""
+        changed = await self.db.execute(
+            "UPDATE mod_join_requests SET state = ?, decided_at = ?"
+            " WHERE chat_id = ? AND user_id = ? AND state = 'pending' AND (? = 0 OR expires_at > ?)",
+            (state, at, chat_id, user_id, int(require_unexpired), at),
+        )
+        return changed > 0
+
+    async def expired_join_requests(self, now: int, limit: int = 100) -> list[tuple[int, int]]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id, user_id FROM mod_join_requests WHERE state = 'pending' AND expires_at <= ?"
+            " ORDER BY expires_at LIMIT ?",
+            (now, limit),
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def join_request_state(self, chat_id: int, user_id: int) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT state FROM mod_join_requests WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+        )
+        return None if value is None else str(value)

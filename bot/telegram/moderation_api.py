@@ -10,8 +10,10 @@ import logging
 from datetime import UTC, datetime
 
 from aiogram.methods import (
+    ApproveChatJoinRequest,
     BanChatMember,
     BanChatSenderChat,
+    DeclineChatJoinRequest,
     DeleteMessages,
     GetChatMember,
     RestrictChatMember,
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 # then applies the group's own defaults.
 _ALL = dict.fromkeys(ChatPermissions.model_fields, True)
 _NONE = {key: False for key in _ALL}
+# Raid mode: text only (no links previews, media, stickers or polls) until the raid is over.
+_TEXT_ONLY = {**_NONE, "can_send_messages": True, "can_react_to_messages": True}
 
 Result = tuple[bool, str | None]
 
@@ -117,3 +121,18 @@ class TelegramModeration:
 
     async def unban_sender_chat(self, chat_id: int, sender_chat_id: int) -> Result:
         return await self._call(chat_id, UnbanChatSenderChat(chat_id=chat_id, sender_chat_id=sender_chat_id))
+
+    async def hold_media(self, chat_id: int, user_id: int, until: int) -> Result:
+        return await self._call(
+            chat_id,
+            RestrictChatMember(
+                chat_id=chat_id, user_id=user_id, permissions=ChatPermissions(**_TEXT_ONLY),
+                use_independent_chat_permissions=True, until_date=datetime.fromtimestamp(until, UTC),
+            ),
+        )
+
+    async def approve_join(self, chat_id: int, user_id: int) -> Result:
+        return await self._call(chat_id, ApproveChatJoinRequest(chat_id=chat_id, user_id=user_id))
+
+    async def decline_join(self, chat_id: int, user_id: int) -> Result:
+        return await self._call(chat_id, DeclineChatJoinRequest(chat_id=chat_id, user_id=user_id))

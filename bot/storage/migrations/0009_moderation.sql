@@ -87,3 +87,16 @@ CREATE TABLE mod_notices (
     PRIMARY KEY (chat_id, message_id)
 );
 CREATE INDEX mod_notices_due ON mod_notices (delete_at);
+
+-- The join gate: a join request waits for a one-button check in private, then is approved or declined.
+CREATE TABLE mod_join_requests (
+    chat_id      INTEGER NOT NULL,
+    user_id      INTEGER NOT NULL,
+    user_name    TEXT    NOT NULL DEFAULT '',
+    requested_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    state        TEXT    NOT NULL DEFAULT 'pending',  -- pending | approved | declined | failed
+    decided_at   INTEGER,
+    PRIMARY KEY (chat_id, user_id)
+);
+CREATE INDEX mod_join_requests_due ON mod_join_requests (state, expires_at);
