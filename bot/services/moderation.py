@@ -26,6 +26,7 @@ from bot.services.moderation_types import (
     ANONYMOUS_ADMIN_ID,
     BAN,
     CARD_ACTIONS,
+    CHANNEL_BOT_ID,
     DELETE,
     DELETE_LAST,
     MUTE_DAY,
@@ -153,6 +154,8 @@ class ModerationService:
             return "linked channel"
         if self.bot_id is not None and user_id == self.bot_id:
             return "bot"
+        if user_id == CHANNEL_BOT_ID and sender_chat_id is None:
+            return "unknown author"  # Telegram's placeholder without the channel: nobody to act against
         if sender_chat_id is not None:
             return None  # a channel posting as itself: delete and banChatSenderChat apply
         if self.roles.is_manager(user_id):
@@ -174,11 +177,14 @@ class ModerationService:
         target: TargetMessage | None = None
         if msg.reply_to_message_id is not None:
             stored = await self.messages.get(msg.chat_id, msg.reply_to_message_id)
-            user_id = stored.user_id if stored is not None else (msg.reply_to_user_id or 0)
+            # Unknown author (no stored row, no "from"): Telegram's placeholder, protected below.
+            user_id = stored.user_id if stored is not None else (msg.reply_to_user_id or CHANNEL_BOT_ID)
             names = await self.repo.names_of(msg.chat_id, {user_id})
+            sender_chat = await self.repo.sender_chat_of(msg.chat_id, msg.reply_to_message_id)
             target = TargetMessage(
                 msg.chat_id, msg.reply_to_message_id, user_id, names[0] if names else str(user_id),
                 stored.text if stored is not None else "", msg.thread_id if msg.is_topic_message else None,
+                sender_chat_id=sender_chat,
             )
         await self.report(msg.chat_id, reporter, target, thread_key=ctx.thread_key,
                           topic_id=msg.thread_id if msg.is_topic_message else None, about_message_id=msg.message_id)

@@ -299,6 +299,12 @@ class ModerationRepository:
             )
         )
 
+    async def sender_chat_of(self, chat_id: int, message_id: int) -> int | None:
+        value = await self.db.fetchval(
+            "SELECT sender_chat_id FROM messages WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+        return None if value is None else int(value)
+
     async def joined_at(self, chat_id: int, user_id: int) -> int | None:
         value = await self.db.fetchval(
             "SELECT joined_at FROM members WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
