@@ -38,6 +38,7 @@ _CONFUSABLE = str.maketrans({
     "м": "m", "т": "t", "в": "b", "н": "h", "0": "o", "1": "l", "3": "e", "@": "a", "$": "s",
 })
 MAX_MARKS = 5000
+STAFF_TTL = 300
 
 
 class Scorer(Protocol):
@@ -94,6 +95,7 @@ class SpamService:
         self.managers_chat_id = managers_chat_id
         self.bot_username = bot_username
         self._marks: list[tuple[frozenset[str], str]] = []
+        self._staff_cache: dict[int, tuple[int, frozenset[str]]] = {}
         moderation.learner = self
 
     async def start(self) -> None:
@@ -163,10 +165,18 @@ class SpamService:
             return False
         if any(fold_name(word) in name for word in _STAFF_WORDS):
             return True
-        staff = set(self.moderation.roles.manager_ids) | await self.moderation.roles.chat_admins(ctx.msg.chat_id)
-        staff.discard(ctx.msg.author.user_id)
-        names = {fold_name(n) for n in await self.repo.names_of(ctx.msg.chat_id, staff)}
-        return name in names or name == fold_name(ctx.community.title)
+        return name in await self._staff_names(ctx.msg.chat_id) or name == fold_name(ctx.community.title)
+
+    async def _staff_names(self, chat_id: int) -> frozenset[str]:
+        """Folded names of the chat's admins and the managers, read at most every STAFF_TTL seconds."""
+        now = self.moderation.clock()
+        cached = self._staff_cache.get(chat_id)
+        if cached is not None and now - cached[0] < STAFF_TTL:
+            return cached[1]
+        staff = set(self.moderation.roles.manager_ids) | await self.moderation.roles.chat_admins(chat_id)
+        names = frozenset(fold_name(n) for n in await self.repo.names_of(chat_id, staff)) - {""}
+        self._staff_cache[chat_id] = (now, names)
+        return names
 
     def judge(self, text: str, reasons: list[str], threshold: float) -> Verdict:
         model = self.model.score(text) if self.model is not None else 0.0
