@@ -29,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
+from bot.services.cas import CasClient
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
@@ -412,6 +413,8 @@ class Steward:
             self.moderation_repo,
             default_spam_loader(self.settings),
             managers_chat_id=self.settings.managers.chat_id,
+            cas=CasClient(self.settings.moderation.cas_url, timeout_s=self.settings.moderation.cas_timeout_s)
+            if self.settings.moderation.cas else None,
         )
         from handlers.moderation import pack_gate
 

@@ -180,6 +180,10 @@ class ModerationSettings(Section):
     similar_spam: float = Field(default=0.8, ge=0, le=1)  # cosine to a message managers marked as spam
     spam_mute_minutes: int = Field(default=1440, ge=1)
     model_path: str = ""  # empty: the shipped models/weights/spam-lexical.npz
+    # CAS ban list (https://cas.chat) for new members' first messages; off by default (a network call).
+    cas: bool = False
+    cas_url: str = "https://api.cas.chat/check"
+    cas_timeout_s: float = Field(default=3.0, gt=0, le=30)
     # Join gate: join requests get a one-button check in private, declined after gate_minutes.
     join_gate: bool = False
     gate_minutes: int = Field(default=10, ge=1, le=1440)

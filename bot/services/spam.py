@@ -41,6 +41,10 @@ MAX_MARKS = 5000
 STAFF_TTL = 300
 
 
+class CasLookup(Protocol):
+    async def is_listed(self, user_id: int) -> bool | None: ...
+
+
 class Scorer(Protocol):
     threshold: float
 
@@ -86,6 +90,7 @@ class SpamService:
         *,
         managers_chat_id: int | None,
         bot_username: Callable[[], str | None] = lambda: None,
+        cas: CasLookup | None = None,
     ) -> None:
         self.settings = settings
         self.moderation = moderation
@@ -96,6 +101,7 @@ class SpamService:
         self.bot_username = bot_username
         self._marks: list[tuple[frozenset[str], str]] = []
         self._staff_cache: dict[int, tuple[int, frozenset[str]]] = {}
+        self.cas = cas
         moderation.learner = self
 
     async def start(self) -> None:
@@ -210,6 +216,10 @@ class SpamService:
         if not reasons:
             return
         verdict = self.judge(msg.text, reasons, self.threshold(community))
+        if not verdict.is_spam and self.cas is not None and "new member" in reasons and msg.author.sender_chat_id \
+                is None and await self.cas.is_listed(msg.author.user_id):
+            verdict = Verdict(1.0, verdict.model, verdict.similar_spam, verdict.similar_ham,
+                              (*verdict.reasons, "on the CAS ban list"), True)
         log.debug("spam check %s/%s: %s", msg.chat_id, msg.message_id, verdict)
         if not verdict.is_spam:
             return
