@@ -353,10 +353,12 @@ class EscalationService:
         message_id: int,
         reason: str,
         detail: str,
+        severity: float = 0.0,
         before_card: Callable[[Case], Awaitable[None]] | None = None,
     ) -> tuple[Case, bool]:
         """Open a live case for the thread with ``reason`` (whatever the community's observe mode), or add
-        the reason to the thread's open case; ``before_card`` runs before the card is drawn. ``(case, opened)``."""
+        the reason to the thread's open case; ``before_card`` runs before the card is drawn; ``severity`` (0-1)
+        weighs in the queue's priority like a negative message's score. ``(case, opened)``."""
 
         async def run() -> tuple[Case, bool]:
             now = self.clock()
@@ -367,7 +369,7 @@ class EscalationService:
             if case is None:
                 case, created = await self.cases.open(
                     chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, shadow=False, reasons=[reason],
-                    detail=detail, keyword=None, severity=0.0, negative_members=0, first_message_id=message_id,
+                    detail=detail, keyword=None, severity=severity, negative_members=0, first_message_id=message_id,
                     last_message_id=message_id, message_count=1, at=now,
                 )
                 if created:
@@ -380,7 +382,8 @@ class EscalationService:
             if reason not in reasons:
                 reasons.append(reason)
             await self.cases.note_activity(
-                case.id, last_message_id=max(case.last_message_id, message_id), at=now, severity=case.severity,
+                case.id, last_message_id=max(case.last_message_id, message_id), at=now,
+                severity=max(case.severity, severity),
                 negative_members=case.negative_members, reasons=reasons, keyword=case.keyword,
             )
             if before_card is not None:

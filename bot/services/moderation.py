@@ -250,6 +250,7 @@ class ModerationService:
         case, _opened = await self.escalation.open_or_join(
             chat_id=chat_id, thread_key=key, topic_id=topic_id, message_id=message_id, reason="report",
             detail=f"reported by {count} members", before_card=attach,
+            severity=min(0.6 + 0.1 * (count - 1), 1.0),  # each reporter makes it more urgent in /queue
         )
         log.info("member %s reported message %s in %s (case #%s)", reporter.user_id, message_id, chat_id, case.id)
         thanks = t("Thanks for the report: the admins of {title} will look at it.").format(

@@ -244,7 +244,7 @@ class SpamService:
         detail = f"possible spam {verdict.score:.2f} ({', '.join(verdict.reasons)})"
         case, _ = await moderation.escalation.open_or_join(
             chat_id=msg.chat_id, thread_key=ctx.thread_key, topic_id=topic, message_id=msg.message_id,
-            reason="spam", detail=detail, before_card=attach,
+            reason="spam", detail=detail, before_card=attach, severity=verdict.score,
         )
         policy = self.policy(ctx.community)
         log.info("message %s/%s looks like spam (%s); policy %s; case #%s",
