@@ -124,3 +124,22 @@ async def test_a_spam_verdict_catches_the_next_copy(tmp_path: Path) -> None:
             caught = [c for c in mod_cards(sb) if "Lucky" in c["text"]]
             assert caught and "like marked spam" in caught[0]["text"]
             assert {"Spam", "Not spam"} <= set(buttons(caught[0]))
+
+
+async def test_the_managers_verdicts_survive_a_restart(tmp_path: Path) -> None:
+    text = "Earn $500 a day from home with crypto signals, join now https://t.me/+FastMoneyClub"
+    async with SandboxBotAPI(token=TOKEN) as sb:
+        populate(sb)
+        sb.add_user(1888, "Newcomer")
+        async with running_bot(tmp_path, sandbox=sb, **SETTINGS) as h:
+            sb.join(CLUB, SPAMMER)
+            sb.send_message(CLUB, SPAMMER, text)
+            await h.settle()
+            [first] = mod_cards(sb)
+            await press(h, MANAGER_ID, first["message_id"], "Not spam")
+        async with running_bot(tmp_path, sandbox=sb, **SETTINGS) as h2:
+            assert h2.app.spam.judge(text, ["new member"], 0.5).is_spam is False  # the veto was replayed
+            sb.join(CLUB, 1888)
+            sb.send_message(CLUB, 1888, text)
+            await h2.settle()
+            assert len(mod_cards(sb)) == 1
