@@ -29,17 +29,21 @@ from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
 from bot.services.access import AccessService
+from bot.services.cas import CasClient
 from bot.services.community import CommunityService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
 from bot.services.feeds import FeedService
+from bot.services.gate import GateService
 from bot.services.growth import GrowthService
 from bot.services.inference import Classifier, SentimentService
 from bot.services.languages import LanguageTracker
 from bot.services.ledger import UpdateLedger
+from bot.services.moderation import ModerationService
 from bot.services.posts import PostService
 from bot.services.retention import Retention
 from bot.services.roles import RoleService
+from bot.services.spam import Scorer, SpamService
 from bot.services.stats import StatsService, digest_trigger_args
 from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
@@ -50,10 +54,12 @@ from bot.storage.fsm import DatabaseStorage
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
+from bot.storage.moderation import ModerationRepository
 from bot.storage.posts import PostRepository
 from bot.telegram.confirm import CONCURRENCY_LIMIT, ConfirmWhenStored, InFlight
 from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
+from bot.telegram.moderation_api import TelegramModeration
 from bot.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,7 @@ ALLOWED_UPDATES = [
     "my_chat_member",
     "chat_member",
     "message_reaction_count",
+    "chat_join_request",
 ]
 GROUP_TYPES = {"group", "supergroup"}
 ClassifierLoader = Callable[[], Classifier]
@@ -110,6 +117,15 @@ def limit_torch_threads() -> None:
     import torch
 
     torch.set_num_threads(torch_threads())
+
+
+def default_spam_loader(settings: Settings) -> Callable[[], Scorer]:
+    def load() -> Scorer:
+        from models.spam_lexical import DEFAULT_PATH, SpamModel
+
+        return SpamModel.load(settings.moderation.model_path or DEFAULT_PATH)
+
+    return load
 
 
 def faq_adapter_dir(settings: Settings) -> Path | None:
@@ -204,6 +220,7 @@ class Steward:
         self.cases = CaseRepository(self.db)
         self.escalation = self._build_escalation()
         self.community_service.add_listener(self.escalation)
+        self._build_moderation()
         self.faq = self._build_faq(faq_encoder_loader)
         self.community_service.add_listener(self.faq)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -284,6 +301,48 @@ class Steward:
             describe_chat=self._chat_description,
         )
 
+    def _build_moderation(self) -> None:
+        """Reports, card actions and spam checks; spam runs before escalation and the FAQ see a message."""
+        from handlers.moderation import pack_mod_action
+
+        self.moderation_repo = ModerationRepository(self.db)
+        self.moderation = ModerationService(
+            self.settings.moderation,
+            self.moderation_repo,
+            self.messages,
+            self.communities,
+            self.roles,
+            self.outbox,
+            TelegramModeration(self.outbox, self.bot.id),
+            self.escalation,
+            bot_id=self.bot.id,
+            locale=self.settings.community.language,
+            pack=pack_mod_action,
+        )
+        self.spam = SpamService(
+            self.settings.moderation,
+            self.moderation,
+            self.moderation_repo,
+            default_spam_loader(self.settings),
+            managers_chat_id=self.settings.managers.chat_id,
+            cas=CasClient(self.settings.moderation.cas_url, timeout_s=self.settings.moderation.cas_timeout_s)
+            if self.settings.moderation.cas else None,
+        )
+        from handlers.moderation import pack_gate
+
+        self.gate = GateService(self.settings.moderation, self.moderation, self.moderation_repo, self.desk,
+                                pack=pack_gate)
+        listeners = self.community_service.listeners
+        at = listeners.index(self.escalation)
+        listeners[at:at] = [self.spam, self.moderation]
+
+    async def _moderation_tick(self) -> None:
+        await self.moderation.tick()  # self-deleting notices
+        try:
+            await self.gate.tick()  # join checks nobody answered
+        except Exception:
+            log.exception("join gate check failed")
+
     async def _chat_description(self, chat_id: int) -> str | None:
         chat = await self.bot.get_chat(chat_id)
         return chat.description
@@ -348,6 +407,9 @@ class Steward:
         from handlers import feeds as feed_handlers
 
         dp.include_router(feed_handlers.build_router())
+        from handlers import moderation as moderation_handlers
+
+        dp.include_router(moderation_handlers.build_router())
         from handlers import escalation as escalation_handlers
 
         dp.include_router(escalation_handlers.build_router())
@@ -369,6 +431,8 @@ class Steward:
             "outbox": self.outbox,
             "desk": self.desk,
             "escalation": self.escalation,
+            "moderation": self.moderation,
+            "gate": self.gate,
             "cases": self.cases,
             "community_service": self.community_service,
             "communities": self.communities,
@@ -419,6 +483,8 @@ class Steward:
         await self.outbox.start()
         if self.settings.faq.enabled:
             await self.faq.start()
+        if self.settings.moderation.enabled:
+            await self.spam.start()
         self.scheduler.start()
         self._start_growth_jobs()
         if self.settings.escalation.enabled:
@@ -431,6 +497,12 @@ class Steward:
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
+            )
+        if self.settings.moderation.enabled:
+            # Group notices delete themselves; the due times live in the DB.
+            self.scheduler.add_job(
+                self._moderation_tick, "interval", seconds=self.settings.moderation.check_seconds,
+                id="moderation-check", replace_existing=True, coalesce=True, max_instances=1,
             )
         if self.settings.scheduler.enabled:
             # Rows a crash left in 'sending' become uncertain before anything can claim a row;
@@ -516,6 +588,7 @@ class Steward:
             ("faq_add", "Add an FAQ entry"), ("faq_list", "List FAQ entries"), ("unanswered", "Unanswered questions"),
             ("faq_mode", "FAQ mode: off, mention or auto"), ("escalation", "Escalation settings"),
             ("welcome", "Welcome message"), ("invite_new", "New campaign invite link"), ("stats", "Analytics"),
+            ("moderation", "Moderation and spam settings"), ("modlog", "Moderation log"),
         )
         managers = menu(
             ("queue", "Open cases"), ("newpost", "Schedule a post"), ("posts", "Content calendar"),

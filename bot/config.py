@@ -197,6 +197,45 @@ class EscalationSettings(Section):
     member_cases_per_hour: int = Field(default=3, ge=1)
 
 
+class ModerationSettings(Section):
+    """Member reports, moderation from case cards, and spam detection (docs/moderation.md)."""
+
+    enabled: bool = True
+    reports_per_hour: int = Field(default=3, ge=1, le=100)  # per member and community
+    warn_limit: int = Field(default=3, ge=1, le=20)  # warnings before an automatic mute
+    warn_mute_minutes: int = Field(default=1440, ge=1)
+    delete_last: int = Field(default=20, ge=1, le=100)  # "Delete last N" on a card
+    notice_seconds: int = Field(default=60, ge=5, le=86_400)  # group notices delete themselves
+    # Spam: observe (a card only) | delete (delete + card with Not spam) | delete_and_mute.
+    spam_policy: str = "observe"
+    spam_check: bool = True
+    first_messages: int = Field(default=3, ge=0, le=100)  # a member's first messages are always checked
+    spam_threshold: float | None = Field(default=None, ge=0, le=1)  # None: the model's own (chosen on dev)
+    similar_spam: float = Field(default=0.8, ge=0, le=1)  # cosine to a message managers marked as spam
+    spam_mute_minutes: int = Field(default=1440, ge=1)
+    model_path: str = ""  # empty: the shipped models/weights/spam-lexical.npz
+    # CAS ban list (https://cas.chat) for new members' first messages; off by default (a network call).
+    cas: bool = False
+    cas_url: str = "https://api.cas.chat/check"
+    cas_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # Join gate: join requests get a one-button check in private, declined after gate_minutes.
+    join_gate: bool = False
+    gate_minutes: int = Field(default=10, ge=1, le=1440)
+    # Raid mode: raid_joins joins within raid_window_seconds hold new members' links and media.
+    raid_mode: bool = False
+    raid_joins: int = Field(default=10, ge=2, le=10_000)
+    raid_window_seconds: int = Field(default=60, ge=5, le=3600)
+    raid_minutes: int = Field(default=30, ge=1, le=1440)
+    check_seconds: int = Field(default=30, ge=5)
+
+    @field_validator("spam_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in ("observe", "delete", "delete_and_mute"):
+            raise ValueError("spam_policy is observe, delete or delete_and_mute")
+        return value
+
+
 class SchedulerSettings(Section):
     enabled: bool = True
     lateness_minutes: int = Field(default=60, ge=0)
@@ -276,6 +315,7 @@ class Settings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     faq: FaqSettings = Field(default_factory=FaqSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
     dialogs: DialogSettings = Field(default_factory=DialogSettings)

@@ -62,6 +62,12 @@ class IncomingMessage:
     mentions_bot: bool = False
     replies_to_bot: bool = False
     is_edit: bool = False
+    # What the spam check and reports look at (handlers/convert.py fills them from the entities).
+    links: tuple[str, ...] = ()  # URLs (url and text_link entities)
+    mentions: tuple[str, ...] = ()  # @usernames mentioned, lower case, without the @
+    forward_chat_id: int | None = None  # forwarded from this channel or chat
+    is_automatic_forward: bool = False  # the linked channel's post, forwarded by Telegram
+    has_media: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,4 +80,37 @@ def incoming(message: Message, *, bot_id: int, bot_username: str | None, is_edit
         mentions_bot=mentions_user(message, bot_username),
         replies_to_bot=bool(reply_to is not None and reply_to.from_user and reply_to.from_user.id == bot_id),
         is_edit=is_edit,
+        links=links_of(message),
+        mentions=mentions_of(message),
+        forward_chat_id=forward_chat_id(message),
+        is_automatic_forward=bool(message.is_automatic_forward),
+        has_media=bool(message.photo or message.video or message.document or message.animation or message.sticker
+                       or message.voice or message.audio or message.video_note),
     )
+
+
+def links_of(message: Message) -> tuple[str, ...]:
+    text = message_text(message)
+    out: list[str] = []
+    for entity in message.entities or message.caption_entities or []:
+        if entity.type == "url":
+            out.append(entity.extract_from(text))
+        elif entity.type == "text_link" and entity.url:
+            out.append(entity.url)
+    return tuple(out[:20])
+
+
+def mentions_of(message: Message) -> tuple[str, ...]:
+    text = message_text(message)
+    out = [
+        entity.extract_from(text).lstrip("@").lower()
+        for entity in message.entities or message.caption_entities or []
+        if entity.type == "mention"
+    ]
+    return tuple(out[:20])
+
+
+def forward_chat_id(message: Message) -> int | None:
+    origin = message.forward_origin
+    chat = getattr(origin, "chat", None) or getattr(origin, "sender_chat", None)
+    return int(chat.id) if chat is not None else None

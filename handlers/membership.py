@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import Translator
 from bot.services.access import AccessService
 from bot.services.community import CommunityService
+from bot.services.gate import GateService
 from bot.services.growth import GrowthService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, Priority
@@ -103,10 +104,16 @@ def build_router() -> Router:
 
     @router.chat_member()
     async def member_changed(
-        event: ChatMemberUpdated, roles: RoleService, growth: GrowthService | None = None
+        event: ChatMemberUpdated, roles: RoleService, growth: GrowthService | None = None,
+        gate: GateService | None = None,
     ) -> None:
         user_id = event.new_chat_member.user.id
         roles.admin_changed(event.chat.id, user_id, isinstance(event.new_chat_member, ADMIN_TYPES))
+        joined = str(event.old_chat_member.status) in ("left", "kicked") and str(event.new_chat_member.status) in (
+            "member", "restricted")
+        if gate is not None and joined:
+            # Raid mode counts joins (handlers stay thin: the decision is in bot.services.gate).
+            await gate.on_member_joined(event.chat.id, user_id, event.new_chat_member.user.full_name)
         if growth is not None:
             # Joins, leaves, invite-link attribution and welcomes (handlers/growth.py).
             await handle_chat_member(event, growth)

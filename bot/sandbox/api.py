@@ -449,6 +449,8 @@ class SandboxBotAPI(SandboxCore):
         }
         if bio:
             payload["bio"] = bio
+        chat.join_requests.add(user_id)
+        self.join_requesters.add(user_id)
         if invite_link is not None:
             link = chat.invite_links.get(invite_link)
             if link is None:
@@ -573,6 +575,12 @@ class SandboxBotAPI(SandboxCore):
                 raise ValueError(f"chat {chat_id} migrated to {chat.migrated_to}")
             if sender_chat_id is None and not is_automatic_forward and not chat.member(user_id).present:
                 raise ValueError(f"user {user_id} is not a member of chat {chat_id}; use join() or add_member()")
+            member = chat.member(user_id)
+            muted = member.status == "restricted" and not member.rights.get("can_send_messages", False)
+            if sender_chat_id is None and muted and (member.until_date == 0 or member.until_date > self.unix_now()):
+                raise ValueError(f"user {user_id} is muted in chat {chat_id}")
+            if sender_chat_id is not None and sender_chat_id in chat.banned_sender_chats:
+                raise ValueError(f"chat {sender_chat_id} is banned from posting in {chat_id}")
         reply_msg: JSON | None = None
         if reply_to is not None:
             reply_msg = chat.messages.get(reply_to)

@@ -278,6 +278,8 @@ class SandboxCore:
         self.chats: dict[int, ChatState] = {}
         self.blocked_by: set[int] = set()  # users who blocked the bot
         self.started_by: set[int] = set()  # users who have a private chat with the bot
+        # Telegram lets a bot write to someone who asked to join a chat it administers (user_chat_id).
+        self.join_requesters: set[int] = set()
         self.files: dict[str, JSON] = {}  # file_id → {"kind", "file_unique_id", "file_name", "data", "url", ...}
         self.uploads: list[tuple[str, bytes]] = []  # (filename, data) in upload order
         self.callback_queries: dict[str, JSON] = {}  # id → {"query", "answered", "answer"}
@@ -962,6 +964,10 @@ class SandboxCore:
             "banChatMember": self._m_ban_chat_member,
             "unbanChatMember": self._m_unban_chat_member,
             "restrictChatMember": self._m_restrict_chat_member,
+            "banChatSenderChat": self._m_ban_chat_sender_chat,
+            "approveChatJoinRequest": self._m_approve_chat_join_request,
+            "declineChatJoinRequest": self._m_decline_chat_join_request,
+            "unbanChatSenderChat": self._m_unban_chat_sender_chat,
             "getFile": self._m_get_file,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in table.items()}
@@ -1004,7 +1010,7 @@ class SandboxCore:
             user = self.users.get(chat.id)
             if user and user.get("is_bot"):
                 raise ApiError(403, "Forbidden: bot can't send messages to bots")
-            if chat.id not in self.started_by:
+            if chat.id not in self.started_by and chat.id not in self.join_requesters:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             return
         member = chat.member(ctx.bot_id)
@@ -1992,6 +1998,9 @@ class SandboxCore:
             raise ApiError(400, "Bad Request: can't remove chat owner")
         if user_id == ctx.bot_id:
             raise ApiError(400, "Bad Request: can't restrict self")
+        if chat.member(user_id).status == "administrator":
+            # Telegram allows it only for admins the bot itself promoted; the sandbox's bot promotes nobody.
+            raise ApiError(400, "Bad Request: user is an administrator of the chat")
         return chat, user_id
 
     def member_changed(
@@ -2051,6 +2060,12 @@ class SandboxCore:
             raise ApiError(400, "Bad Request: permissions are required")
         rights = {key: bool(perms.get(key, False)) for key in RESTRICTED_PERMISSIONS}
         present = chat.member(user_id).present
+        if all(rights[key] for key in RESTRICTED_PERMISSIONS if chat.permissions.get(key, False)):
+            # Every permission the group grants: Telegram lifts the restriction (a plain member again).
+            if chat.member(user_id).status == "restricted":
+                status = "member" if present else "left"
+                self.member_changed(chat, user_id, Member(user_id, status), self.bot_user(ctx.bot_id))
+            return True
         self.member_changed(
             chat,
             user_id,
@@ -2063,6 +2078,49 @@ class SandboxCore:
             ),
             self.bot_user(ctx.bot_id),
         )
+        return True
+
+    def _sender_chat_target(self, ctx: _Ctx, p: _Params) -> tuple[ChatState, int]:
+        chat = self._resolve_chat(p)
+        self._check_access(ctx, chat)
+        if chat.type not in ("supergroup", "channel"):
+            raise ApiError(400, "Bad Request: method is available only for supergroups and channel")
+        self._check_admin_right(
+            ctx, chat, "can_restrict_members", "Bad Request: not enough rights to restrict/unrestrict chat member"
+        )
+        sender_chat_id = p.req_int("sender_chat_id")
+        if sender_chat_id == chat.id:
+            raise ApiError(400, "Bad Request: can't ban the chat itself")  # the group's own anonymous admins
+        return chat, sender_chat_id
+
+    async def _m_ban_chat_sender_chat(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, sender_chat_id = self._sender_chat_target(ctx, p)
+        chat.banned_sender_chats.add(sender_chat_id)
+        return True
+
+    async def _m_unban_chat_sender_chat(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, sender_chat_id = self._sender_chat_target(ctx, p)
+        chat.banned_sender_chats.discard(sender_chat_id)
+        return True
+
+    def _join_request(self, ctx: _Ctx, p: _Params) -> tuple[ChatState, int]:
+        chat = self._resolve_chat(p)
+        self._check_access(ctx, chat)
+        self._check_admin_right(ctx, chat, "can_invite_users", "Bad Request: not enough rights to invite users")
+        user_id = p.req_int("user_id")
+        if user_id not in chat.join_requests:
+            raise ApiError(400, "Bad Request: HIDE_REQUESTER_MISSING")
+        chat.join_requests.discard(user_id)
+        return chat, user_id
+
+    async def _m_approve_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:
+        chat, user_id = self._join_request(ctx, p)
+        self.member_changed(chat, user_id, Member(user_id, "member"), self.bot_user(ctx.bot_id),
+                            via_join_request=True)
+        return True
+
+    async def _m_decline_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:
+        self._join_request(ctx, p)
         return True
 
     async def _m_get_file(self, ctx: _Ctx, p: _Params) -> Any:

@@ -150,6 +150,8 @@ class ChatState:
     migrated_to: int | None = None
     migrated_from: int | None = None
     linked_chat_id: int | None = None
+    banned_sender_chats: set[int] = field(default_factory=set)  # banChatSenderChat
+    join_requests: set[int] = field(default_factory=set)  # users waiting for approve/declineChatJoinRequest
     permissions: dict[str, bool] = field(
         default_factory=lambda: (
             {key: True for key in RESTRICTED_PERMISSIONS if key != "can_edit_tag"}

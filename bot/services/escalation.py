@@ -76,6 +76,12 @@ class SettingsCache(Protocol):
     def invalidate(self, chat_id: int) -> None: ...
 
 
+class CardExtension(Protocol):
+    """Another feature's part of a case card (moderation): extra lines and button rows."""
+
+    async def extend_card(self, case: Case) -> tuple[list[str], Keyboard]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     user_id: int
@@ -157,6 +163,7 @@ class EscalationService:
         self._refreshing: set[int] = set()
         self._dirty: set[int] = set()
         self._tick_lock = asyncio.Lock()
+        self.card_extensions: list[CardExtension] = []
 
     # ------------------------------------------------------------------ settings
 
@@ -323,15 +330,70 @@ class EscalationService:
         )
         if shadow:
             return
-        text, keyboard = await self.render(case, ctx.community)
-        topic = await self.desk.open_topic(
-            self.t("Case #{id} · {title}", id=case.id, title=ctx.community.title)[:128]
-        )
+        await self._post_card(case, ctx.community)
+
+    async def _post_card(self, case: Case, community: Community | None) -> None:
+        text, keyboard = await self.render(case, community)
+        title = community.title if community is not None else str(case.chat_id)
+        topic = await self.desk.open_topic(self.t("Case #{id} · {title}", id=case.id, title=title)[:128])
         posted = await self.desk.post(text, keyboard=keyboard, thread_id=topic, priority=Priority.NORMAL)
         for copy in posted:
             await self.cases.add_card(case.id, CardCopy(copy.chat_id, copy.message_id, copy.thread_id))
         if not posted:
             log.warning("case #%s: no managers could be notified; it waits in /queue", case.id)
+
+    # ------------------------------------------------------------------ other features' cases (moderation)
+
+    async def open_or_join(
+        self,
+        *,
+        chat_id: int,
+        thread_key: str,
+        topic_id: int | None,
+        message_id: int,
+        reason: str,
+        detail: str,
+        severity: float = 0.0,
+        before_card: Callable[[Case], Awaitable[None]] | None = None,
+    ) -> tuple[Case, bool]:
+        """Open a live case for the thread with ``reason`` (whatever the community's observe mode), or add
+        the reason to the thread's open case; ``before_card`` runs before the card is drawn; ``severity`` (0-1)
+        weighs in the queue's priority like a negative message's score. ``(case, opened)``."""
+
+        async def run() -> tuple[Case, bool]:
+            now = self.clock()
+            case = await self.cases.active_for_thread(chat_id, thread_key)
+            if case is not None and case.shadow:
+                await self.cases.close(case.id, "expired", None, None, now)  # a report makes it live
+                case = None
+            if case is None:
+                case, created = await self.cases.open(
+                    chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, shadow=False, reasons=[reason],
+                    detail=detail, keyword=None, severity=severity, negative_members=0, first_message_id=message_id,
+                    last_message_id=message_id, message_count=1, at=now,
+                )
+                if created:
+                    log.info("case #%s opened in %s (%s): %s", case.id, chat_id, thread_key, detail)
+                    if before_card is not None:
+                        await before_card(case)
+                    await self._post_card(case, await self.communities.get(chat_id))
+                    return case, True
+            reasons = list(case.reasons)
+            if reason not in reasons:
+                reasons.append(reason)
+            await self.cases.note_activity(
+                case.id, last_message_id=max(case.last_message_id, message_id), at=now,
+                severity=max(case.severity, severity),
+                negative_members=case.negative_members, reasons=reasons, keyword=case.keyword,
+            )
+            if before_card is not None:
+                await before_card(case)
+            return case, False
+
+        case, opened = await self._thread_locks.run((chat_id, thread_key), run)
+        if not opened:
+            await self.refresh(case.id)
+        return await self.cases.get(case.id) or case, opened
 
     async def _update(self, case: Case, ctx: MessageContext, decision: Decision, is_staff: bool, now: int) -> None:
         msg = ctx.msg
@@ -433,7 +495,15 @@ class EscalationService:
                     f"{_SENTIMENT_ICON.get(label, '❔')} <b>{html.escape(line.name)}</b> ({mood}): "
                     f"{html.escape(text) or '…'}"
                 )
-        return "\n".join(lines), self.keyboard(case)
+        keyboard = self.keyboard(case)
+        for extension in self.card_extensions:
+            extra_lines, rows = await extension.extend_card(case)
+            if extra_lines:
+                lines.append("")
+                lines.extend(extra_lines)
+            if rows:
+                keyboard = [*rows, *(keyboard or [])]
+        return "\n".join(lines), keyboard
 
     def keyboard(self, case: Case) -> Keyboard | None:
         t = self.t
@@ -1025,6 +1095,8 @@ class EscalationService:
             "pile_on": t("pile-on"),
             "reply_to_staff": t("negative reply to the bot or a manager"),
             "keyword": t("keyword"),
+            "report": t("reported by members"),
+            "spam": t("possible spam"),
         }.get(reason, reason)
 
     def reasons_text(self, case: Case) -> str:

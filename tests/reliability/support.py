@@ -15,7 +15,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import GetChat, GetChatAdministrators, GetChatMember, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberMember, ChatMemberOwner
+from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator, ChatMemberMember, ChatMemberOwner
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
@@ -27,6 +27,12 @@ DESK = -1009000000009
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot
 TELEGRAM = 777000  # the linked channel's automatic forwards come "from" Telegram
 DATE = 1_767_225_600
+BOT_ID = 42  # the token below is "42:TEST"
+ADMIN_RIGHT_FIELDS = (
+    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+    "can_delete_stories", "can_send_welcome_messages",
+)
 
 
 class AdminsSession(MockedSession):
@@ -44,6 +50,11 @@ class AdminsSession(MockedSession):
                 for uid in sorted(self.admins.get(int(method.chat_id), set()))
             ]
             return Response[Any](ok=True, result=members)
+        if isinstance(method, GetChatMember) and int(method.user_id) == BOT_ID:
+            rights = dict.fromkeys(ADMIN_RIGHT_FIELDS, True)
+            bot_member = ChatMemberAdministrator(user={"id": BOT_ID, "is_bot": True, "first_name": "Steward"},
+                                                 can_be_edited=False, is_anonymous=False, **rights)
+            return Response[Any](ok=True, result=bot_member)
         if isinstance(method, GetChatMember):
             uid = int(method.user_id)
             person = {"id": uid, "is_bot": False, "first_name": f"A{uid}"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.services.faq_io import FaqDraft
+from bot.services.moderation_types import CARD_ACTIONS
 from tests.reliability.support import (
     ANONYMOUS_ADMIN,
     DESK,
@@ -28,13 +29,15 @@ G = -1001800000001  # the community
 OTHER = -1001800000002  # another community
 ADMIN, OTHER_ADMIN, MEMBER = 600, 602, 601
 ADMINS = {G: {ADMIN}, OTHER: {OTHER_ADMIN}}
-PUBLIC = {"start", "help", "cancel", "next", "skip", "done"}  # open to everyone (dialog steps check on their own)
+# Open to everyone (dialog steps check on their own; /report is how members call the admins).
+PUBLIC = {"start", "help", "cancel", "next", "skip", "done", "report"}
 # Arguments that would change something when the caller is allowed.
 ARGS = {
     "faq_mode": "off", "faq_del": "1", "faq_edit": "1", "welcome": "off", "welcome_delete": "5",
     "welcome_rules": "https://example.org/rules", "escalation": "observe on", "invite_new": "spring",
     "feed_add": "http://127.0.0.1:9/feed.xml", "feed_remove": "1", "feed_autopost": "on", "case": "1",
-    "post": "1", "shadow_report": "7", "stats": "7", "approve": str(OTHER),
+    "post": "1", "shadow_report": "7", "stats": "7", "approve": str(OTHER), "moderation": "spam_policy delete",
+    "mute": "1 1h",
 }
 # Tables a refused command or button must leave alone (messages, members and state record traffic).
 TRAFFIC = {"messages", "members", "state", "member_events"}
@@ -55,6 +58,10 @@ async def seed(app: Any) -> None:
     await app.faq.import_drafts(G, [FaqDraft("hours", ("When are you open?",), "9 to 5.")])
     for uid in (MEMBER, 603, 604):  # a pile-on: a case opens with a card in the managers' chat
         await feed(app, update("message", message(group(G), uid, "this is a scam, worst service, I hate it")))
+    # A member reports another member's message: a moderation subject on a case, with its card buttons.
+    rude = message(group(G), 606, "you are all idiots")
+    await feed(app, update("message", rude))
+    await feed(app, update("message", message(group(G), 603, "/report", reply_to_message=rude)))
 
 
 def replies_to(app: Any, chat_id: int, since: int) -> list[Any]:
@@ -129,11 +136,14 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         buttons = [f"case:{action}:{case_id}" for action in ("take", "reply", "resolve", "dismiss", "snooze")]
         buttons += [f"fqe:{action}:{entry_id}" for action in ("toggle", "delete", "really_delete", "answer", "add")]
         buttons += ["fqg:1", f"fqs:{G}:1:2"]
+        subject_id = await app.db.fetchval("SELECT id FROM mod_subjects WHERE chat_id = ?", (G,))
+        assert subject_id is not None, "the /report should have made a moderation subject"
+        buttons += [f"mod:{action}:{subject_id}" for action in CARD_ACTIONS]
         # Every other management button class (posts, feeds, whatever lands later), filled field by field.
         words = ["take", "delete", "approve", "skip", "edit", "cancel", "pause", "resume", "save", "drop", "chat",
                  "toggle", "next", "really_delete", "unpin"]
         for prefix, cls in sorted(prefixes.items()):
-            if prefix in ("case", "fqe", "fqg", "fqs", "fqv", "fqp"):  # above; votes and picks are open
+            if prefix in ("case", "fqe", "fqg", "fqs", "fqv", "fqp", "mod"):  # above; votes and picks are open
                 continue
             for word in words:
                 values = []
@@ -163,6 +173,11 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         # The community's own admin may work its cases too.
         await feed(app, callback(group(DESK), ADMIN, f"case:resolve:{case_id}"))
         assert await app.db.fetchval("SELECT state FROM cases WHERE id = ?", (case_id,)) == "resolved"
+        # Moderation: the manager mutes from the card; the community's admin unmutes. Both logged, both ok.
+        await feed(app, callback(group(DESK), MANAGER, f"mod:m1h:{subject_id}"))
+        await feed(app, callback(group(DESK), ADMIN, f"mod:unmute:{subject_id}"))
+        rows = await app.db.fetchall("SELECT actor_id, action, ok FROM mod_actions ORDER BY id")
+        assert [tuple(r) for r in rows] == [(MANAGER, "mute", 1), (ADMIN, "unmute", 1)]
 
 
 async def test_one_member_cannot_make_the_bot_repeat_an_answer(tmp_path: Path) -> None:
