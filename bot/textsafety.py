@@ -18,8 +18,9 @@ Two engines:
   test holds them to the same time limit.
 
 Every pattern also looks at no more than ``max_len`` characters of its input. ``fullmatch`` on
-a longer text is ``None`` (a text longer than the cap is not wholly anything); the other calls
-look at the first ``max_len`` characters.
+a longer text is ``None`` (a text longer than the cap is not wholly anything); ``sub`` replaces
+in the first ``max_len`` characters and keeps the rest as it was (nothing a user wrote is
+dropped); the other calls look at the first ``max_len`` characters.
 """
 
 from __future__ import annotations
@@ -109,11 +110,10 @@ class SafePattern:
     def findall(self, text: str) -> list[Any]:
         return list(self._compiled.findall(self._cut(text)))
 
-    def sub(self, repl: str | Callable[[Any], str], text: str) -> str:
-        return str(self._compiled.sub(repl, self._cut(text)))
-
-    def split(self, text: str) -> list[str]:
-        return list(self._compiled.split(self._cut(text)))
+    def sub(self, repl: str | Callable[[Any], str], text: str, count: int = 0) -> str:
+        """Replace in the first ``max_len`` characters; a longer text keeps its tail as it was."""
+        head, tail = text[: self.max_len], text[self.max_len :]
+        return str(self._compiled.sub(repl, head, count=count)) + tail
 
 
 def compile_pattern(

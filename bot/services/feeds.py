@@ -21,7 +21,6 @@ import calendar
 import html
 import ipaddress
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -36,6 +35,7 @@ from bot.services.posts import PostError, PostService, utc_clock
 from bot.services.schedule import local_to_utc, zone
 from bot.services.settings import community_setting
 from bot.storage.feeds import Feed, FeedItem, FeedRepository
+from bot.textsafety import SafePattern, compile_pattern, compiled_cached, escape
 from bot.timeutil import from_epoch, to_epoch
 
 if TYPE_CHECKING:
@@ -157,9 +157,15 @@ class Entry:
     published_at: int | None
 
 
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Feed text comes from any server on the internet: a summary of "<<<<…" took quadratic time under
+# Python's engine, so tags are stripped with RE2, and no pattern looks past FEED_TEXT_LIMIT characters.
+FEED_TEXT_LIMIT = 65_536
+_TAG = compile_pattern(r"<[^>]+>", name="feeds.tag", max_len=FEED_TEXT_LIMIT)
+_SPACE = compile_pattern(
+    r"\s+", name="feeds.space", engine="re", max_len=FEED_TEXT_LIMIT, why="one character class, repeated"
+)
+_WORD = compile_pattern(r"\w+", name="feeds.word", engine="re", why="one character class, repeated")
+_FEED_URL = compile_pattern(r"^https?://\S+$", name="feeds.url", engine="re", why="a literal, then one class")
 
 
 def plain(text: str, limit: int = 600) -> str:
@@ -191,9 +197,16 @@ def has_keyword(text: str, keywords: list[str]) -> str | None:
     """The first keyword found as a whole word (or phrase), case-insensitively."""
     for keyword in keywords:
         word = keyword.strip()
-        if word and re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text, re.IGNORECASE):
+        if word and _keyword_pattern(word).search(text):
             return word
     return None
+
+
+def _keyword_pattern(word: str) -> SafePattern:
+    return compiled_cached(
+        r"(?<!\w)" + escape(word) + r"(?!\w)", name="feeds.keyword", engine="re", ignorecase=True,
+        max_len=FEED_TEXT_LIMIT, why="one escaped literal between two one-character look-arounds",
+    )
 
 
 def word_overlap(a: str, b: str) -> float:
@@ -243,7 +256,7 @@ class FeedService:
                        ) -> tuple[Feed, dict[str, int]]:
         """Subscribe and read the feed once; raises FeedError when the URL is no usable feed."""
         url = url.strip()
-        if not re.match(r"^https?://\S+$", url):
+        if not _FEED_URL.match(url):
             raise FeedError(self.t("the address must start with http:// or https://"))
         result = await self.fetcher.fetch(url, etag=None, last_modified=None)
         if result.error or result.status >= 400:

@@ -44,7 +44,8 @@ _CHITCHAT = [
     r"what'?s up", r"wh?at'?s new", r"sup", r"how do you do", r"you ok", r"are you (?:ok|there|a bot|alive|real)",
     r"anyone (?:here|there|alive|around|online)", r"is anyone (?:here|there|around|online)",
     r"(?:is )?(?:this|it) (?:real|true|serious)", r"really", r"seriously", r"right", r"why not", r"what",
-    r"who cares", r"are you kidding(?: me)?", rf"lol{WORD_CHAR}*", rf"haha{WORD_CHAR}*", r"ok(?:ay)?", r"wow", r"cool", r"nice",
+    r"who cares", r"are you kidding(?: me)?", rf"lol{WORD_CHAR}*", rf"haha{WORD_CHAR}*",
+    r"ok(?:ay)?", r"wow", r"cool", r"nice",
     r"what do you think", r"how was (?:your|the) (?:day|weekend)", r"did you see (?:that|this)",
     # ru
     r"как (?:дела|ты|вы|жизнь|поживаешь|поживаете|сам|сама|настроение)(?: у (?:тебя|вас|всех))?",

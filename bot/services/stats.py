@@ -24,6 +24,7 @@ from bot.i18n import Translator
 from bot.services.ports import Desk, Sender
 from bot.storage import analytics as a
 from bot.storage.db import Database
+from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
 if TYPE_CHECKING:
@@ -227,10 +228,11 @@ def summary_text(report: Report, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def plain_text(html_text: str) -> str:
-    import re
+_TAG = compile_pattern(r"<[^>]+>", name="stats.tag", max_len=1 << 20)
 
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+def plain_text(html_text: str) -> str:
+    return html.unescape(_TAG.sub("", html_text))
 
 
 # --------------------------------------------------------------------------- CSV

@@ -39,7 +39,6 @@ import heapq
 import itertools
 import logging
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -84,6 +83,7 @@ from aiogram.types import (
 
 from bot.domain import Button, Delivery, ErrorKind, Keyboard, Priority
 from bot.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_text, utf16_len, visible_html_len
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "Delivery",
@@ -229,7 +229,7 @@ class _Chat:
         return self.active is not None or bool(self.heap)
 
 
-_TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_TOKEN_RE = compile_pattern(r"\d{5,}:[A-Za-z0-9_-]{20,}", name="outbox.token")
 _REPLY_GONE = (
     "message to be replied not found",
     "replied message not found",
