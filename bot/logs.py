@@ -120,7 +120,7 @@ class RedactingStream(io.TextIOBase):
 def redacted_std_streams() -> Iterator[None]:
     """Redact everything printed to stdout and stderr inside the block (tracebacks included)."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
     try:
         yield
     finally:
