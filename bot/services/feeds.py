@@ -19,18 +19,21 @@ from __future__ import annotations
 import asyncio
 import calendar
 import html
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.domain import Button, Community, Keyboard
 from bot.i18n import Translator
+from bot.services.feed_fetch import MAX_BODY as MAX_BODY
+from bot.services.feed_fetch import MAX_REDIRECTS as MAX_REDIRECTS
+from bot.services.feed_fetch import Fetcher
+from bot.services.feed_fetch import FetchResult as FetchResult
+from bot.services.feed_fetch import HttpFetcher as HttpFetcher
 from bot.services.posts import PostError, PostService, utc_clock
 from bot.services.schedule import local_to_utc, zone
 from bot.services.settings import community_setting
@@ -46,8 +49,6 @@ log = logging.getLogger(__name__)
 
 FIRST_POLL_ITEMS = 5  # a new subscription drafts at most this many of the feed's current items
 DUPLICATE_WINDOW_S = 7 * 86400
-MAX_BODY = 5 * 1024 * 1024
-MAX_REDIRECTS = 5
 FAILURES_BEFORE_NOTICE = 3
 Embed = Callable[[list[str]], Awaitable[Any]]
 TopicTexts = Callable[[int], Awaitable[list[str]]]
@@ -60,92 +61,6 @@ def feed_action_data(action: str, item_id: int) -> str:
 
 class FeedError(ValueError):
     """A feed URL that cannot be used; the message says why in plain words."""
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    status: int  # HTTP status; 0 when the server could not be reached
-    body: bytes = b""
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-
-
-class Fetcher(Protocol):
-    async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult: ...
-
-
-class HttpFetcher:
-    """aiohttp GET with conditional headers, a timeout and a size cap."""
-
-    def __init__(
-        self,
-        *,
-        timeout_s: float = 20.0,
-        user_agent: str = "Steward feed reader (+self-hosted bot)",
-        allow_private: bool = False,
-    ) -> None:
-        self.timeout_s = timeout_s
-        self.user_agent = user_agent
-        self.allow_private = allow_private
-
-    async def _private_address(self, url: str) -> str | None:
-        """A group admin must not make the bot read the server's own network (localhost, LAN, cloud
-        metadata). Returns the offending address, or None when the host is public."""
-        from urllib.parse import urlsplit
-
-        host = urlsplit(url).hostname
-        if not host:
-            return "no host"
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError:
-            return None  # unresolvable: the request itself reports it
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                    or address.is_multicast or address.is_unspecified):
-                return str(address)
-        return None
-
-    async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
-        import aiohttp
-
-        headers = {"User-Agent": self.user_agent, "Accept": "application/rss+xml, application/atom+xml, */*"}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                # Redirects are followed by hand so every hop gets the private-address check.
-                for _hop in range(MAX_REDIRECTS + 1):
-                    if not self.allow_private:
-                        private = await self._private_address(url)
-                        if private is not None:
-                            return FetchResult(0, error=f"the address points into a private network ({private})")
-                    async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                            url = urljoin(url, resp.headers["Location"])
-                            continue
-                        if resp.status == 304:
-                            return FetchResult(304, etag=etag, last_modified=last_modified)
-                        if resp.status >= 400:
-                            return FetchResult(resp.status, error=f"the server answered {resp.status} "
-                                               f"{resp.reason or ''}".strip())
-                        body = await resp.content.read(MAX_BODY + 1)
-                        if len(body) > MAX_BODY:
-                            return FetchResult(resp.status, error="the feed is larger than 5 MB")
-                        return FetchResult(resp.status, body, resp.headers.get("ETag"),
-                                           resp.headers.get("Last-Modified"))
-                return FetchResult(0, error=f"more than {MAX_REDIRECTS} redirects")
-        except TimeoutError:
-            return FetchResult(0, error=f"no answer within {self.timeout_s:g} s")
-        except aiohttp.ClientError as exc:
-            return FetchResult(0, error=f"could not reach the server ({type(exc).__name__})")
-        except ValueError as exc:  # invalid URL
-            return FetchResult(0, error=f"invalid address ({exc})")
 
 
 @dataclass(frozen=True)
