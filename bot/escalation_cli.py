@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.csvsafe import SafeDictWriter
 from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
@@ -88,7 +88,7 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
     if csv_path is not None:
         def write() -> None:
             with csv_path.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+                writer = SafeDictWriter(handle, fieldnames=COLUMNS)  # member text cannot become a formula
                 writer.writeheader()
                 writer.writerows(table)
 

@@ -8,7 +8,6 @@ and period into a :class:`Report`; :func:`summary_text` words it for people,
 from __future__ import annotations
 
 import asyncio
-import csv
 import html
 import logging
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.csvsafe import SafeWriter
 from bot.domain import Community, Priority
 from bot.i18n import Translator
 from bot.services.ports import Desk, Sender
@@ -247,7 +247,7 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
     def write(name: str, header: list[str], rows: list[list[object]]) -> None:
         path = out_dir / name
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)  # names and titles cannot become spreadsheet formulas
             writer.writerow(header)
             writer.writerows(rows)
         written.append(path)
