@@ -1,4 +1,4 @@
-"""``python -m bot.sandbox --port 8081``: serve a sandbox Bot API until Ctrl-C."""
+"""``python -m bot.sandbox --port 8081``: serve a sandbox Bot API until Ctrl-C, SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from bot.sandbox.api import SandboxBotAPI
+from bot.signals import stop_signal_handlers
 
 
 def _scripted_group(api: SandboxBotAPI) -> None:
@@ -43,8 +44,11 @@ async def _serve(host: str, port: int, token: str, demo: bool, interval: float) 
         _scripted_group(api)
         tasks.append(asyncio.create_task(_chatter(api, interval)))
         print(f"  demo: group -1001234567890 with Ann (1001) and Ben (1002); a message every {interval:g}s", flush=True)
+    stop = asyncio.Event()
     try:
-        await asyncio.Event().wait()
+        # Our own handlers: a background job (``&``, nohup) starts with SIGINT ignored (bot.signals).
+        with stop_signal_handlers(stop.set):
+            await stop.wait()
     finally:
         for task in tasks:
             task.cancel()
