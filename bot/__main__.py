@@ -6,18 +6,24 @@ import argparse
 import asyncio
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import add_secret, redact, redacted_std_streams
 
 EXIT_CONFIG = 2
+EXIT_ERROR = 1
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    if settings.telegram.token is not None:
+        add_secret(settings.telegram.token.get_secret_value())
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -123,13 +129,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_CONFIG
-    try:
-        return func(args)
-    except ConfigError as exc:
-        print(f"steward: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except KeyboardInterrupt:
-        return 130
+    # Whatever goes wrong, the token is not printed: every line of output passes the redactor,
+    # and an unexpected error is one redacted line (its traceback too, redacted, with -v).
+    with redacted_std_streams():
+        try:
+            return func(args)
+        except ConfigError as exc:
+            print(f"steward: config error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:
+            if args.verbose:
+                traceback.print_exc(file=sys.stderr)
+            print(f"steward: {args.command} failed: {redact(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
 
 from bot.config import Settings
 from bot.domain import Community
+from bot.logs import redact
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 
@@ -18,15 +19,16 @@ class Report:
         self.lines: list[str] = []
         self.problems = 0
 
+    # Error texts can carry the request URL, and with it the token: every line is redacted.
     def ok(self, text: str) -> None:
-        self.lines.append(f"  ok    {text}")
+        self.lines.append(f"  ok    {redact(text)}")
 
     def warn(self, text: str) -> None:
-        self.lines.append(f"  warn  {text}")
+        self.lines.append(f"  warn  {redact(text)}")
 
     def fail(self, text: str) -> None:
         self.problems += 1
-        self.lines.append(f"  FAIL  {text}")
+        self.lines.append(f"  FAIL  {redact(text)}")
 
     def section(self, title: str) -> None:
         self.lines.append(f"\n{title}")

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import re
 import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.csvsafe import SafeDictWriter
+from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
 EXIT_INPUT = 1
+_SINCE = compile_pattern(r"(\d{1,4})([dh])", name="escalation_cli.since")
 COLUMNS = [
     "id", "chat_id", "community", "state", "shadow", "opened_at_utc", "reasons", "severity", "negative_members",
     "taken_by", "answered_by", "response_seconds", "closed_by", "closed_at_utc",
@@ -34,7 +35,7 @@ def _utc(seconds: int | None) -> str:
 
 
 def parse_since(value: str, now: int) -> int:
-    match = re.fullmatch(r"(\d{1,4})([dh])", value.strip())
+    match = _SINCE.fullmatch(value.strip())
     if not match:
         raise ValueError(f"--since {value!r}: use a span such as 24h, 7d or 30d")
     unit = 3600 if match.group(2) == "h" else 86400
@@ -87,7 +88,7 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
     if csv_path is not None:
         def write() -> None:
             with csv_path.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+                writer = SafeDictWriter(handle, fieldnames=COLUMNS)  # member text cannot become a formula
                 writer.writeheader()
                 writer.writerows(table)
 

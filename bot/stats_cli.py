@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Settings, load_settings
+from bot.textsafety import compile_pattern
 
 EXIT_INPUT = 1
+_PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="stats_cli.period")
+_DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="stats_cli.date")
 
 
 class InputError(ValueError):
@@ -34,10 +36,10 @@ def parse_moment(value: str, *, zone: str, now: datetime, end_of_day: bool) -> i
         tz = ZoneInfo(zone)
     except (ValueError, ZoneInfoNotFoundError):
         tz = ZoneInfo("UTC")
-    if m := re.fullmatch(r"(\d{1,4})([dw])", text):
+    if m := _PERIOD.fullmatch(text):
         days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
         return int((now - timedelta(days=days)).timestamp())
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if _DATE.fullmatch(text):
         try:
             day = date.fromisoformat(text)
         except ValueError:

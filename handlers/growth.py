@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
@@ -24,6 +23,7 @@ from bot.services.settings import community_setting
 from bot.services.stats import StatsService, Target
 from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox, Priority
+from bot.textsafety import compile_pattern
 from handlers.convert import chat_info
 from handlers.filters import CanManage
 
@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 GROUP_TYPES = {"group", "supergroup"}
 PRESENT = {"member", "administrator", "creator"}
-COMMAND_PREFIX = re.compile(r"^\s*/\S+\s*")
+COMMAND_PREFIX = compile_pattern(r"^\s*/\S+\s*", name="growth.command_prefix")
+_RULES_URL = compile_pattern(r"(https?://|tg://)\S+", name="growth.rules_url")
+_CHAT_ID = compile_pattern(r"-\d{5,20}", name="growth.chat_id")
+_DAYS = compile_pattern(r"(\d{1,3})d?", name="growth.days")
+_WEEKS = compile_pattern(r"(\d{1,2})w", name="growth.weeks")
+_MINUTES = compile_pattern(r"\d{1,5}", name="growth.minutes")
 MAX_WELCOME = 3000
 MAX_REPORTS = 10
 
@@ -162,7 +167,7 @@ def build_router() -> Router:
         if args.lower() == "off":
             value: str | None = ""
             text = _("The welcome has no rules button now.")
-        elif re.fullmatch(r"(https?://|tg://)\S+", args):
+        elif _RULES_URL.fullmatch(args):
             value = args
             text = _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
         else:
@@ -189,7 +194,7 @@ def build_router() -> Router:
     ) -> None:
         args = _args(command)
         community = await community_service.community_for(chat_info(message.chat))
-        if not re.fullmatch(r"\d{1,5}", args) or int(args) > 10_080:
+        if not _MINUTES.fullmatch(args) or int(args) > 10_080:
             text = _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
         else:
             minutes = int(args)
@@ -346,7 +351,7 @@ async def _target_community(
             return None  # members' commands are ignored, as everywhere
         return await community_service.community_for(chat_info(message.chat)), args
     first, _sep, rest = args.partition(" ")
-    if not re.fullmatch(r"-\d{5,20}", first):
+    if not _CHAT_ID.fullmatch(first):
         if roles.is_manager(user.id) or message.chat.type == "private":
             await reply(_("Name the group: the command followed by its chat id, e.g. -1001234567890."))
         return None
@@ -362,15 +367,15 @@ def _parse_stats_args(args: str) -> tuple[int, int | None] | None:
     days, chat_id = 7, None
     for token in args.split():
         token = token.lower()
-        if m := re.fullmatch(r"(\d{1,3})d?", token):
+        if m := _DAYS.fullmatch(token):
             days = int(m.group(1))
             if not 1 <= days <= 365:
                 return None
-        elif m := re.fullmatch(r"(\d{1,2})w", token):
+        elif m := _WEEKS.fullmatch(token):
             days = 7 * int(m.group(1))
             if not 1 <= days <= 365:
                 return None
-        elif re.fullmatch(r"-\d{5,20}", token):
+        elif _CHAT_ID.fullmatch(token):
             chat_id = int(token)
         else:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import Bot, F, Router
@@ -89,14 +90,13 @@ def build_router() -> Router:
         )
         if was_active and not problems:
             return
+        title = html.escape(event.chat.title or str(chat_id))  # anyone names a group: the title is text, not HTML
         if problems:
             text = _("Thanks for adding me to {title}. A few things need fixing:").format(
-                title=event.chat.title or chat_id
+                title=title
             ) + "\n\n" + "\n".join(f"• {problem}" for problem in problems)
         else:
-            text = _("Thanks for adding me to {title}. I have every right I need.").format(
-                title=event.chat.title or chat_id
-            )
+            text = _("Thanks for adding me to {title}. I have every right I need.").format(title=title)
         # Tell the person who added the bot in private; if they never started it, say it in the group.
         delivery = await outbox.send_message(event.from_user.id, text, priority=Priority.NORMAL)
         if not delivery.ok:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from datetime import datetime
 from typing import Any
 
@@ -37,12 +36,15 @@ from bot.services.schedule import ScheduleError, zone
 from bot.storage.communities import CommunityRepository
 from bot.storage.posts import PAUSED, PENDING, Post, PostRun
 from bot.telegram.outbox import Outbox
+from bot.textsafety import compile_pattern
 
 log = logging.getLogger(__name__)
 
 UNPIN_CHOICES = (None, 60, 240, 1440, 10080)
-BUTTON_LINE = re.compile(r"^\s*(?P<text>[^|]+?)\s*\|\s*(?P<url>\S+)\s*$")
-MEDIA_LINE = re.compile(r"^(photo|document):\s*(https?://\S+)\s*$", re.IGNORECASE)
+# "text | url": the lazy text and the spaces before "|" overlap, quadratic under Python's engine.
+BUTTON_LINE = compile_pattern(r"^\s*(?P<text>[^|]+?)\s*\|\s*(?P<url>\S+)\s*$", name="posts.button_line")
+MEDIA_LINE = compile_pattern(r"^(photo|document):\s*(https?://\S+)\s*$", name="posts.media_line", ignorecase=True)
+_TAG = compile_pattern(r"<[^>]+>", name="posts.tag")
 
 
 class PostCb(CallbackData, prefix="post"):
@@ -307,7 +309,7 @@ def build_router() -> Router:
         titles = {c.chat_id: c.title for c in await communities.list(active_only=False)}
         lines = [_("Scheduled posts (open one with /post N):")]
         for post in items:
-            preview = re.sub(r"<[^>]+>", "", post.text).replace("\n", " ")[:50]
+            preview = _TAG.sub("", post.text).replace("\n", " ")[:50]
             lines.append(f"#{post.id} · {html.escape(titles.get(post.chat_id, str(post.chat_id)))} · "
                          f"{html.escape(_when_text(post))} · {post.status} · {html.escape(preview)}")
         await _reply(outbox, message, "\n".join(lines))

@@ -7,13 +7,20 @@ messages aggregated, see ``dominant_language``), not for single words.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-_URLISH = re.compile(r"(?:https?://|www\.)\S+|@\w+|#\w+")
+from bot.textsafety import compile_pattern
+
+_WORD = compile_pattern(
+    r"[^\W\d_]+(?:['’][^\W\d_]+)?", name="language.word", engine="re",
+    why="a run of one class, then an optional separator the class excludes",
+)
+_URLISH = compile_pattern(
+    r"(?:https?://|www\.)\S+|@\w+|#\w+", name="language.urlish", engine="re",
+    why="alternatives start with distinct text and end in one greedy run with nothing after it",
+)
 
 # Scripts that identify a language on their own (or nearly).
 _SCRIPT_LANG = {

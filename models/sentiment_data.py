@@ -7,10 +7,11 @@ Labels of 2-class sets (Hebrew) are ``negative|positive`` only.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.textsafety import compile_pattern
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 LABEL_ID = {name: i for i, name in enumerate(LABELS)}
@@ -29,8 +30,12 @@ UMSAB_LANGS = {
 DATASETS = ("tweeteval", "umsab", "rusentitweet", "cedr", "hebrew", "sst3")
 TWO_CLASS = frozenset({"hebrew"})
 
-_USER = re.compile(r"(?<![\w@])@\w+")
-_URL = re.compile(r"(?:https?://|www\.)\S+")
+_USER = compile_pattern(
+    r"(?<![\w@])@\w+", name="sentiment.user", engine="re", why="a one-character look-behind, a literal, one class"
+)
+_URL = compile_pattern(
+    r"(?:https?://|www\.)\S+", name="sentiment.url", engine="re", why="a literal prefix, then one class"
+)
 
 
 def preprocess(text: str) -> str:

@@ -17,7 +17,6 @@ Definitions (the report states them too):
 
 from __future__ import annotations
 
-import re
 import statistics
 import unicodedata
 from collections import Counter, defaultdict
@@ -32,6 +31,7 @@ import numpy.typing as npt
 from bot.analyze.export import JOIN_ACTIONS, LEAVE_ACTIONS, Export, ExportMessage
 from bot.services.questions import is_question
 from bot.storage.analytics import DayFigures, Helper, Questions, SentimentMix
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "Analysis",
@@ -49,6 +49,7 @@ DEFAULT_SIMILARITY = 0.90  # e5 cosines of paraphrases sit around 0.9-0.98; diff
 DEFAULT_MIN_COUNT = 2
 DEFAULT_TOP_THREADS = 5
 DEFAULT_BATCH = 32
+_NOT_DIGIT = compile_pattern(r"\D", name="analyze.not_digit", engine="re", why="one character class")
 
 
 class VerdictLike(Protocol):
@@ -202,7 +203,7 @@ def _day(at: datetime, zone: tzinfo) -> date:
 
 
 def _short_id(author_id: str) -> int:
-    digits = re.sub(r"\D", "", author_id)
+    digits = _NOT_DIGIT.sub("", author_id)
     return int(digits) if digits else 0
 
 

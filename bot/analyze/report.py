@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from bot.analyze.engine import Analysis, Cluster, QuestionRecord, ThreadFigure
 from bot.i18n import Translator
 from bot.services import charts
 from bot.services.faq_io import QUESTION_LIMIT, FaqDraft, dump_toml
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "PLACEHOLDER_ANSWER",
@@ -38,6 +38,7 @@ _STOP_WORDS = (
     "where when why who which anyone anybody someone know there this that it be any please again with"
 )
 _STOP = frozenset(_STOP_WORDS.split())
+_ASCII_WORD = compile_pattern(r"[a-z0-9]+", name="analyze.ascii_word")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ def render_charts(analysis: Analysis, out_dir: Path) -> dict[str, Path]:
 
 
 def _key(text: str, n: int, taken: set[str]) -> str:
-    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP][:4]
+    words = [w for w in _ASCII_WORD.findall(text.lower()) if w not in _STOP][:4]
     base = f"candidate-{n}" + ("-" + "-".join(words) if words else "")
     key = base[:64].rstrip("-")
     i = 2

@@ -18,6 +18,7 @@ def _default_out() -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.runner import run_demo
+    from bot.signals import run_until_signalled
 
     out_dir: Path = args.out or _default_out()
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -32,7 +33,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     ok = False
     try:
-        result = asyncio.run(run_demo(out_dir, fast=args.fast, stream=sys.stdout))
+        # SIGINT / SIGTERM stop the demo cleanly even when it was started with SIGINT ignored (bot.signals).
+        stopped, result = asyncio.run(run_until_signalled(run_demo(out_dir, fast=args.fast, stream=sys.stdout)))
+        if stopped or result is None:
+            print("steward demo: stopped by a signal", flush=True)
+            print(out_dir.resolve(), flush=True)
+            return 130
         ok = result.ok
     except Exception as exc:  # the sandbox or the bot could not start: say why, keep the folder
         logging.getLogger(__name__).exception("the demo stopped")

@@ -1,4 +1,4 @@
-"""``python -m bot.sandbox --port 8081``: serve a sandbox Bot API until Ctrl-C."""
+"""``python -m bot.sandbox --port 8081``: serve a sandbox Bot API until Ctrl-C, SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from bot.sandbox.api import SandboxBotAPI
+from bot.signals import stop_signal_handlers
 
 
 def _scripted_group(api: SandboxBotAPI) -> None:
@@ -32,23 +33,31 @@ async def _chatter(api: SandboxBotAPI, interval: float) -> None:
 
 
 async def _serve(host: str, port: int, token: str, demo: bool, interval: float) -> None:
-    api = SandboxBotAPI(token=token)
-    await api.start(host, port)
-    print(
-        f"Sandbox Bot API on {api.base_url}  (bot token {api.token}; any '<digits>:<secret>' token works)", flush=True
-    )
-    print(f"  STEWARD_TELEGRAM__API_BASE={api.base_url} BOT_TOKEN={api.token} steward run ...", flush=True)
-    tasks: list[asyncio.Task[None]] = []
-    if demo:
-        _scripted_group(api)
-        tasks.append(asyncio.create_task(_chatter(api, interval)))
-        print(f"  demo: group -1001234567890 with Ann (1001) and Ben (1002); a message every {interval:g}s", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await api.stop()
+    stop = asyncio.Event()
+    # Our own handlers, installed before we say we are ready: a background job (``&``, nohup) starts with
+    # SIGINT ignored (bot.signals), and a signal sent right after the ready line must still stop us.
+    with stop_signal_handlers(stop.set):
+        api = SandboxBotAPI(token=token)
+        await api.start(host, port)
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            print(
+                f"Sandbox Bot API on {api.base_url}  (bot token {api.token}; any '<digits>:<secret>' token works)",
+                flush=True,
+            )
+            print(f"  STEWARD_TELEGRAM__API_BASE={api.base_url} BOT_TOKEN={api.token} steward run ...", flush=True)
+            if demo:
+                _scripted_group(api)
+                tasks.append(asyncio.create_task(_chatter(api, interval)))
+                print(
+                    f"  demo: group -1001234567890 with Ann (1001) and Ben (1002); a message every {interval:g}s",
+                    flush=True,
+                )
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await api.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

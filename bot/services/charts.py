@@ -48,9 +48,13 @@ def _plain(message: str, **values: object) -> str:
 
 
 def _figure(width: float = WIDTH, height: float = HEIGHT) -> Any:
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    # Chart text is names and messages people wrote: "$5 or $10" must draw as written, and "$\frac{"
+    # must not stop the report. No chart of ours uses mathtext, so it is off for every text created.
+    matplotlib.rcParams["text.parse_math"] = False
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -78,9 +82,19 @@ def _date_axis(ax: Any, days: Sequence[date]) -> None:
         ax.set_xlim(date2num(days[0]) - 0.6, date2num(days[-1]) + 0.6)
 
 
+def _literal_text(fig: Any) -> None:
+    """Every text of the figure drawn as written, never parsed as mathtext (see ``_figure``)."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+
+
 def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
+    _literal_text(fig)
     fig.tight_layout()
+    _literal_text(fig)  # tight_layout may create tick labels
     fig.savefig(path, format="png", dpi=DPI, facecolor="white")
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,6 +16,9 @@ from bot.storage.messages import MessageRepository
 from bot.timeutil import to_epoch
 
 log = logging.getLogger(__name__)
+
+# Longer messages are checked for a question on a worker thread (see CommunityService._detect_question).
+QUESTION_INLINE_CHARS = 512
 
 
 class SentimentSource(Protocol):
@@ -108,7 +112,7 @@ class CommunityService:
     async def on_message(self, chat: ChatInfo, msg: IncomingMessage) -> MessageContext:
         community = await self.community_for(chat)
         sentiment = await self._classify(msg.text)
-        is_question = self._is_question(msg.text)
+        is_question = await self._detect_question(msg.text)
         thread_key, first_time = await self.messages.record(msg, sentiment, is_question=is_question)
         mark_stored()
         await self._note_member(msg)
@@ -126,6 +130,13 @@ class CommunityService:
         if self.sentiment is None or not text.strip():
             return Sentiment.unclassified()
         return await self.sentiment.classify(text)
+
+    async def _detect_question(self, text: str) -> bool:
+        # The detector is linear in the text (bot.textsafety), but a long message is still real CPU work:
+        # it runs on a worker thread so that the event loop keeps serving every other chat meanwhile.
+        if len(text) > QUESTION_INLINE_CHARS:
+            return await asyncio.to_thread(self._is_question, text)
+        return self._is_question(text)
 
     def _is_question(self, text: str) -> bool:
         if self.question_detector is None:

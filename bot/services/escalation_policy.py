@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
+from bot.textsafety import compile_pattern
+
 __all__ = [
     "DEFAULT_OUTSIDE_TOPICS",
     "Decision",
@@ -112,7 +114,7 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-_WORD = re.compile(r"\w+")
+_WORD = compile_pattern(r"\w+", name="escalation.word", engine="re", why="one character class, repeated")
 
 
 class TermMatcher:
@@ -147,9 +149,19 @@ class TermMatcher:
             tail = r"\w*" if stem else ""
             parts.append(rf"(?P<t{index}>(?<!\w){pattern}{tail}(?!\w))")
             self._by_group[f"t{index}"] = term
-        self._regex = re.compile("|".join(parts)) if parts else None
+        self._regex = (
+            compile_pattern(
+                "|".join(parts), name="escalation.terms", engine="re",
+                why="escaped literals between one-character look-arounds, words joined by one \\s+",
+            )
+            if parts
+            else None
+        )
         self._stem_regex = (
-            re.compile("|".join(f"(?P<s{i}>{re.escape(prefix)})" for i, (prefix, _) in enumerate(self._stems)))
+            compile_pattern(
+                "|".join(f"(?P<s{i}>{re.escape(prefix)})" for i, (prefix, _) in enumerate(self._stems)),
+                name="escalation.stems", engine="re", why="escaped literals, matched at the start of one word",
+            )
             if self._stems
             else None
         )
@@ -197,7 +209,7 @@ def _matcher(terms: tuple[str, ...]) -> TermMatcher:
 @lru_cache(maxsize=512)
 def description_terms(description: str) -> tuple[str, ...]:
     """Distinctive words of a community description: its brand, product and service names."""
-    words = re.findall(r"\w+", _normalise(description))
+    words = _WORD.findall(_normalise(description))
     out = [w for w in words if len(w) >= 4 and not w.isdigit() and w not in _STOPWORDS]
     return tuple(dict.fromkeys(out))
 

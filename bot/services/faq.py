@@ -13,7 +13,6 @@ import contextlib
 import functools
 import html
 import logging
-import re
 import time
 import unicodedata
 from collections import OrderedDict
@@ -44,6 +43,7 @@ from bot.services.quotas import QuotaReached
 from bot.services.settings import community_setting
 from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
 from bot.telegram.links import message_link_or_none
+from bot.textsafety import SafePattern, compile_pattern, compiled_cached, escape
 from bot.timeutil import epoch_now
 from models.faq_adapter import (
     ENGLISH_RECIPE,
@@ -59,6 +59,7 @@ from models.faq_adapter import (
 )
 
 log = logging.getLogger(__name__)
+_SLUG_WORD = compile_pattern(r"[a-z0-9]+", name="faq.slug_word")
 
 Vectors = npt.NDArray[np.float32]
 MODES = ("off", "mention", "auto")
@@ -789,8 +790,7 @@ class FaqService:
 
     def _strip_mention(self, text: str) -> str:
         name = self.bot_username()
-        pattern = rf"@{re.escape(name)}\b" if name else r"@\w*bot\b"  # bot usernames end in "bot"
-        return " ".join(re.sub(pattern, " ", text, flags=re.IGNORECASE).split())
+        return " ".join(mention_pattern(name).sub(" ", text).split())
 
     def answer_text(self, entry: StoredEntry, question: str, language_code: str | None) -> str:
         lang = _detect_language(question)
@@ -1124,9 +1124,15 @@ def _clean_questions(questions: Sequence[str]) -> list[str]:
     return out
 
 
+def mention_pattern(bot_username: str | None) -> SafePattern:
+    """``@bot`` mentions; bot usernames are ASCII and end in "bot", so RE2's ASCII ``\\b`` fits."""
+    source = rf"@{escape(bot_username)}\b" if bot_username else r"@\w*bot\b"
+    return compiled_cached(source, name="faq.mention", ignorecase=True)
+
+
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", ascii_text)
+    words = _SLUG_WORD.findall(ascii_text)
     return "-".join(words[:5])[:40].strip("-")
 
 

@@ -18,13 +18,13 @@ A broken entry is reported with its position (1-based) and the field, for exampl
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.telegram.split import visible_html_len
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "ANSWER_LIMIT",
@@ -37,13 +37,13 @@ __all__ = [
     "validate_entries",
 ]
 
-KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+KEY_RE = compile_pattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", name="faq_io.key")
 MAX_QUESTIONS = 50
 QUESTION_LIMIT = 500
 ANSWER_LIMIT = 3500  # leaves room for the buttons' text and a header in one 4096-character message
 MAX_BUTTONS = 6
-LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
-URL_RE = re.compile(r"^(https?|tg)://\S+$")
+LANGUAGE_RE = compile_pattern(r"^[a-z]{2}$", name="faq_io.language")
+URL_RE = compile_pattern(r"^(https?|tg)://\S+$", name="faq_io.url", engine="re", why="a literal, then one class")
 KNOWN_FIELDS = {"id", "questions", "answer", "enabled", "topic", "buttons", "answers"}
 _ALLOWED_TAGS = {
     "b",
@@ -63,7 +63,10 @@ _ALLOWED_TAGS = {
     "blockquote",
     "tg-emoji",
 }
-_TAG_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z-]+)([^>]*)>")
+# Answers come from import files and admins: RE2, so "<a<a<a…" with no ">" cannot take quadratic time.
+_TAG_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z-]+)([^>]*)>", name="faq_io.tag")
+# No answer this long can fit a message; refuse it before looking at its tags.
+_RAW_ANSWER_LIMIT = 8 * ANSWER_LIMIT
 
 
 class FaqFileError(Exception):
@@ -99,6 +102,8 @@ def validate_answer_html(text: str) -> str | None:
     """None when ``text`` is acceptable Telegram HTML, else why not."""
     if not text.strip():
         return "must not be empty"
+    if len(text) > _RAW_ANSWER_LIMIT:
+        return f"is too long ({len(text)} characters with markup; at most {ANSWER_LIMIT} visible)"
     stack: list[str] = []
     for match in _TAG_RE.finditer(text):
         closing, tag = match.group(1) == "/", match.group(2).lower()

@@ -11,7 +11,6 @@ Pure Python + numpy; an inverted index keeps scoring a query proportional to its
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -19,11 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from bot.textsafety import compile_pattern
+
 __all__ = ["CharNgramTfidf", "char_ngrams", "dominant_script", "normalise_for_lexical"]
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_NON_WORD = compile_pattern(r"[\W_]+", name="faq_lexical.non_word", engine="re", why="one character class, repeated")
 # Hebrew niqqud and other combining marks carry no meaning for matching.
-_MARKS = re.compile(r"[\u0591-\u05c7\u0300-\u036f]")
+_MARKS = compile_pattern(r"[\u0591-\u05c7\u0300-\u036f]", name="faq_lexical.marks", engine="re", why="one character")
 
 
 def normalise_for_lexical(text: str) -> str:

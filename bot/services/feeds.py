@@ -19,23 +19,26 @@ from __future__ import annotations
 import asyncio
 import calendar
 import html
-import ipaddress
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.domain import Button, Community, Keyboard
 from bot.i18n import Translator
+from bot.services.feed_fetch import MAX_BODY as MAX_BODY
+from bot.services.feed_fetch import MAX_REDIRECTS as MAX_REDIRECTS
+from bot.services.feed_fetch import Fetcher
+from bot.services.feed_fetch import FetchResult as FetchResult
+from bot.services.feed_fetch import HttpFetcher as HttpFetcher
 from bot.services.posts import PostError, PostService, utc_clock
 from bot.services.schedule import local_to_utc, zone
 from bot.services.settings import community_setting
 from bot.storage.feeds import Feed, FeedItem, FeedRepository
+from bot.textsafety import SafePattern, compile_pattern, compiled_cached, escape
 from bot.timeutil import from_epoch, to_epoch
 
 if TYPE_CHECKING:
@@ -46,8 +49,6 @@ log = logging.getLogger(__name__)
 
 FIRST_POLL_ITEMS = 5  # a new subscription drafts at most this many of the feed's current items
 DUPLICATE_WINDOW_S = 7 * 86400
-MAX_BODY = 5 * 1024 * 1024
-MAX_REDIRECTS = 5
 FAILURES_BEFORE_NOTICE = 3
 Embed = Callable[[list[str]], Awaitable[Any]]
 TopicTexts = Callable[[int], Awaitable[list[str]]]
@@ -63,92 +64,6 @@ class FeedError(ValueError):
 
 
 @dataclass(frozen=True)
-class FetchResult:
-    status: int  # HTTP status; 0 when the server could not be reached
-    body: bytes = b""
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-
-
-class Fetcher(Protocol):
-    async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult: ...
-
-
-class HttpFetcher:
-    """aiohttp GET with conditional headers, a timeout and a size cap."""
-
-    def __init__(
-        self,
-        *,
-        timeout_s: float = 20.0,
-        user_agent: str = "Steward feed reader (+self-hosted bot)",
-        allow_private: bool = False,
-    ) -> None:
-        self.timeout_s = timeout_s
-        self.user_agent = user_agent
-        self.allow_private = allow_private
-
-    async def _private_address(self, url: str) -> str | None:
-        """A group admin must not make the bot read the server's own network (localhost, LAN, cloud
-        metadata). Returns the offending address, or None when the host is public."""
-        from urllib.parse import urlsplit
-
-        host = urlsplit(url).hostname
-        if not host:
-            return "no host"
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError:
-            return None  # unresolvable: the request itself reports it
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                    or address.is_multicast or address.is_unspecified):
-                return str(address)
-        return None
-
-    async def fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
-        import aiohttp
-
-        headers = {"User-Agent": self.user_agent, "Accept": "application/rss+xml, application/atom+xml, */*"}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                # Redirects are followed by hand so every hop gets the private-address check.
-                for _hop in range(MAX_REDIRECTS + 1):
-                    if not self.allow_private:
-                        private = await self._private_address(url)
-                        if private is not None:
-                            return FetchResult(0, error=f"the address points into a private network ({private})")
-                    async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                            url = urljoin(url, resp.headers["Location"])
-                            continue
-                        if resp.status == 304:
-                            return FetchResult(304, etag=etag, last_modified=last_modified)
-                        if resp.status >= 400:
-                            return FetchResult(resp.status, error=f"the server answered {resp.status} "
-                                               f"{resp.reason or ''}".strip())
-                        body = await resp.content.read(MAX_BODY + 1)
-                        if len(body) > MAX_BODY:
-                            return FetchResult(resp.status, error="the feed is larger than 5 MB")
-                        return FetchResult(resp.status, body, resp.headers.get("ETag"),
-                                           resp.headers.get("Last-Modified"))
-                return FetchResult(0, error=f"more than {MAX_REDIRECTS} redirects")
-        except TimeoutError:
-            return FetchResult(0, error=f"no answer within {self.timeout_s:g} s")
-        except aiohttp.ClientError as exc:
-            return FetchResult(0, error=f"could not reach the server ({type(exc).__name__})")
-        except ValueError as exc:  # invalid URL
-            return FetchResult(0, error=f"invalid address ({exc})")
-
-
-@dataclass(frozen=True)
 class Entry:
     guid: str
     link: str | None
@@ -157,9 +72,15 @@ class Entry:
     published_at: int | None
 
 
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Feed text comes from any server on the internet: a summary of "<<<<…" took quadratic time under
+# Python's engine, so tags are stripped with RE2, and no pattern looks past FEED_TEXT_LIMIT characters.
+FEED_TEXT_LIMIT = 65_536
+_TAG = compile_pattern(r"<[^>]+>", name="feeds.tag", max_len=FEED_TEXT_LIMIT)
+_SPACE = compile_pattern(
+    r"\s+", name="feeds.space", engine="re", max_len=FEED_TEXT_LIMIT, why="one character class, repeated"
+)
+_WORD = compile_pattern(r"\w+", name="feeds.word", engine="re", why="one character class, repeated")
+_FEED_URL = compile_pattern(r"^https?://\S+$", name="feeds.url", engine="re", why="a literal, then one class")
 
 
 def plain(text: str, limit: int = 600) -> str:
@@ -191,9 +112,16 @@ def has_keyword(text: str, keywords: list[str]) -> str | None:
     """The first keyword found as a whole word (or phrase), case-insensitively."""
     for keyword in keywords:
         word = keyword.strip()
-        if word and re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text, re.IGNORECASE):
+        if word and _keyword_pattern(word).search(text):
             return word
     return None
+
+
+def _keyword_pattern(word: str) -> SafePattern:
+    return compiled_cached(
+        r"(?<!\w)" + escape(word) + r"(?!\w)", name="feeds.keyword", engine="re", ignorecase=True,
+        max_len=FEED_TEXT_LIMIT, why="one escaped literal between two one-character look-arounds",
+    )
 
 
 def word_overlap(a: str, b: str) -> float:
@@ -245,7 +173,7 @@ class FeedService:
                        ) -> tuple[Feed, dict[str, int]]:
         """Subscribe and read the feed once; raises FeedError when the URL is no usable feed."""
         url = url.strip()
-        if not re.match(r"^https?://\S+$", url):
+        if not _FEED_URL.match(url):
             raise FeedError(self.t("the address must start with http:// or https://"))
         if self.max_feeds is not None and await self.repo.count_active(chat_id) >= self.max_feeds:
             raise FeedError(self.t("this community already has {n} feeds, the most allowed; remove one with "

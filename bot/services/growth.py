@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from bot.services.ports import Sender
 from bot.services.settings import community_setting
 from bot.storage.growth import Campaign, CampaignFigures, GrowthRepository
 from bot.storage.members import MemberRepository
+from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CAMPAIGN_NAME = re.compile(r"^[\w.\- ]{1,32}$")
-PLACEHOLDER = re.compile(r"\{(name|chat)\}")
+CAMPAIGN_NAME = compile_pattern(r"^[\pL\pN_.\- ]{1,32}$", name="growth.campaign_name")
+PLACEHOLDER = compile_pattern(r"\{(name|chat)\}", name="growth.placeholder")
 
 
 # createChatInviteLink(chat_id, name) -> the link; raises InviteLinkError with words for a human.

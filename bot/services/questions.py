@@ -16,16 +16,25 @@ unanswered message (the manager still sees it), a false one makes the bot talk o
 
 from __future__ import annotations
 
-import re
 import unicodedata
+
+from bot.textsafety import END_OF_WORD, WORD_CHAR, compile_pattern
 
 __all__ = ["MIN_WORDS", "is_question", "is_small_talk", "normalise"]
 
 MIN_WORDS = 3
 
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+# Everything below runs on member text: RE2 (linear time) for the alternations, Python's engine only
+# for character-class runs that cannot backtrack (see bot/textsafety.py).
+_WORD = compile_pattern(
+    r"[^\W_]+(?:[-'’][^\W_]+)*", name="questions.word", engine="re",
+    why="runs of one class; each optional group starts with a separator the class excludes",
+)
 _QUESTION_MARKS = ("?", "？", "¿", ";")  # ";" is the Greek question mark; harmless elsewhere at the end
-_URL = re.compile(r"https?://\S+|www\.\S+|@\w+|/\w+", re.IGNORECASE)
+_URL = compile_pattern(
+    r"https?://\S+|www\.\S+|@\w+|/\w+", name="questions.url", engine="re", ignorecase=True,
+    why="alternatives start with distinct text and end in one greedy run with nothing after it",
+)
 
 # Whole-message small talk (after lowercasing, punctuation and emoji removed).
 _CHITCHAT = [
@@ -35,7 +44,8 @@ _CHITCHAT = [
     r"what'?s up", r"wh?at'?s new", r"sup", r"how do you do", r"you ok", r"are you (?:ok|there|a bot|alive|real)",
     r"anyone (?:here|there|alive|around|online)", r"is anyone (?:here|there|around|online)",
     r"(?:is )?(?:this|it) (?:real|true|serious)", r"really", r"seriously", r"right", r"why not", r"what",
-    r"who cares", r"are you kidding(?: me)?", r"lol\w*", r"haha\w*", r"ok(?:ay)?", r"wow", r"cool", r"nice",
+    r"who cares", r"are you kidding(?: me)?", rf"lol{WORD_CHAR}*", rf"haha{WORD_CHAR}*",
+    r"ok(?:ay)?", r"wow", r"cool", r"nice",
     r"what do you think", r"how was (?:your|the) (?:day|weekend)", r"did you see (?:that|this)",
     # ru
     r"как (?:дела|ты|вы|жизнь|поживаешь|поживаете|сам|сама|настроение)(?: у (?:тебя|вас|всех))?",
@@ -47,7 +57,7 @@ _CHITCHAT = [
     r"איך (?:אתה|את|אתם|הולך|היה)(?: היום)?", r"יש פה מישהו", r"מישהו (?:פה|כאן)", r"באמת", r"ברצינות",
     r"אתה בוט", r"סבבה", r"אוקיי?", r"וואו", r"חחח+",
 ]
-_CHITCHAT_RE = re.compile(r"^(?:" + "|".join(_CHITCHAT) + r")$", re.IGNORECASE)
+_CHITCHAT_RE = compile_pattern(r"^(?:" + "|".join(_CHITCHAT) + r")$", name="questions.chitchat", ignorecase=True)
 
 # Greetings and thanks, as whole messages or as a leading clause that is stripped.
 _GREETING = (
@@ -67,13 +77,20 @@ _ADDRESSEE = (
     r"(?:all|everyone|everybody|guys|folks|friends|team|there"
     r"|всем|все|ребята|друзья|народ|коллеги|כולם|חברים|חבר'?ה)"
 )
-_ONLY_POLITE = re.compile(
-    rf"^(?:(?:{_GREETING}|{_THANKS})(?: {_ADDRESSEE})?(?: (?:again|ещё раз|еще раз|שוב))?\s*)+$", re.IGNORECASE
+# One polite clause ("hi there", "thanks again all"); a message is only polite when it is a run of them,
+# one space apart. "hi there" reads as a greeting alone or as "hi" + "there": under a backtracking
+# engine that ambiguity made a repeated greeting take exponential time, so these run on RE2.
+_POLITE_CLAUSE = rf"(?:{_GREETING}|{_THANKS})(?: {_ADDRESSEE})?(?: (?:again|ещё раз|еще раз|שוב))?"
+_ONLY_POLITE = compile_pattern(
+    rf"^{_POLITE_CLAUSE}(?: {_POLITE_CLAUSE})*$", name="questions.only_polite", ignorecase=True
 )
-_LEADING_GREETING = re.compile(rf"^(?:{_GREETING}|{_THANKS})(?: {_ADDRESSEE})?\b", re.IGNORECASE)
+# The match ends with the character after the clause (a space or a hyphen) or at the end of the text.
+_LEADING_GREETING = compile_pattern(
+    rf"^(?:{_GREETING}|{_THANKS})(?: {_ADDRESSEE})?{END_OF_WORD}", name="questions.leading_greeting", ignorecase=True
+)
 
 # Openings that make a question even without a question mark.
-_INTERROGATIVE = re.compile(
+_INTERROGATIVE = compile_pattern(
     r"^(?:"
     # en: wh-words, an auxiliary followed by its subject, requests for help
     r"what|what'?s|whats|how|how'?s|where|where'?s|when|why|who|who'?s|whose|which"
@@ -84,24 +101,39 @@ _INTERROGATIVE = re.compile(
     r"|i (?:want|need|would like|wonder|was wondering) (?:to know|to ask|if|whether|how|what|where|when|why)"
     r"|please (?:tell|explain|help|advise)|tell me|help me|need help|explain"
     # ru ("как и обещали", "когда придёшь, позвони" are statements)
-    r"|что|как(?! и\b| всегда| обычно| договаривались| обещали| сказал)|где|почему|зачем|кто|какой|какая|какое"
+    r"|что|как|где|почему|зачем|кто|какой|какая|какое"
     r"|какие|каким|какую|сколько|куда|откуда"
     r"|можно ли|могу ли|можно|есть ли|подскажите|подскажи|скажите|скажи|объясните|помогите|помоги"
     r"|кто-нибудь|кто-то знает|не подскажете|не знаете|хочу узнать|интересно"
     # he
     r"|מה|מהי|מהו|איך|כיצד|איפה|היכן|מתי|למה|מדוע|מי|האם|כמה|איזה|איזו|אילו|אפשר|ניתן|יש מישהו|מישהו יודע"
     r"|תגידו|תגיד|תסבירו|תעזרו|אשמח לדעת|רציתי לשאול|רציתי לדעת|יש דרך|יש אפשרות"
-    r")(?:\b|$)",
-    re.IGNORECASE,
+    r")" + END_OF_WORD,
+    name="questions.interrogative",
+    ignorecase=True,
+)
+# "как и обещали", "как всегда": "как" opening a statement (RE2 has no look-ahead, so a second pattern).
+_KAK_STATEMENT = compile_pattern(
+    rf"^как (?:и{END_OF_WORD}|всегда|обычно|договаривались|обещали|сказал)", name="questions.kak_statement",
+    ignorecase=True,
 )
 # Statements that open with an auxiliary or a wh-word but are not questions ("what a day", "how nice").
-_EXCLAMATION = re.compile(
-    r"^(?:what an? |how (?:nice|cool|great|sweet|lovely|awesome|sad|funny|beautiful)\b|who cares\b"
-    r"|как (?:здорово|классно|круто|жаль|приятно|мило)\b|что за (?:день|ночь)\b"
-    r"|מה (?:יופי|כיף)\b|איזה (?:יופי|כיף|באסה)\b)",
-    re.IGNORECASE,
+_EXCLAMATION = compile_pattern(
+    rf"^(?:what an? |how (?:nice|cool|great|sweet|lovely|awesome|sad|funny|beautiful){END_OF_WORD}"
+    rf"|who cares{END_OF_WORD}"
+    rf"|как (?:здорово|классно|круто|жаль|приятно|мило){END_OF_WORD}|что за (?:день|ночь){END_OF_WORD}"
+    rf"|מה (?:יופי|כיף){END_OF_WORD}|איזה (?:יופי|כיף|באסה){END_OF_WORD})",
+    name="questions.exclamation",
+    ignorecase=True,
 )
-_EMOJI_AND_SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")
+_EMOJI_AND_SYMBOLS = compile_pattern(
+    r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+", name="questions.emoji", engine="re",
+    why="one character class, repeated",
+)
+_SENTENCE = compile_pattern(
+    r"[^.!\n]+[.!\n]*", name="questions.sentence", engine="re",
+    why="two disjoint character classes in a row",
+)
 
 
 def normalise(text: str) -> str:
@@ -154,10 +186,12 @@ def is_question(text: str) -> bool:
         return True
     # No question mark: only a sentence that opens like a question counts ("how do I ...").
     # Sentences that end in "!" are exclamations ("какой классный день!").
-    sentences = [m.group(0) for m in re.finditer(r"[^.!\n]+[.!\n]*", rest)]
-    return any(
-        _INTERROGATIVE.match(_plain(sentence)) for sentence in sentences if "!" not in sentence
-    )
+    sentences = [m.group(0) for m in _SENTENCE.finditer(rest)]
+    return any(_opens_like_question(_plain(sentence)) for sentence in sentences if "!" not in sentence)
+
+
+def _opens_like_question(plain: str) -> bool:
+    return bool(_INTERROGATIVE.match(plain)) and not _KAK_STATEMENT.match(plain)
 
 
 def is_small_talk(text: str) -> bool:

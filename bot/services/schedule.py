@@ -20,10 +20,11 @@ shift for anyone who writes ``1-5``. APScheduler remains the timer (see bot.serv
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "Cron",
@@ -205,8 +206,8 @@ _FRIENDLY_DAYS = {
     "weekdays": "mon-fri",
     "weekends": "sat,sun",
 }
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_DAY_TOKEN = re.compile(r"^[a-z]{3}(?:-[a-z]{3})?$")
+_TIME = compile_pattern(r"^(\d{1,2}):(\d{2})$", name="schedule.time")
+_DAY_TOKEN = compile_pattern(r"^[a-z]{3}(?:-[a-z]{3})?$", name="schedule.day_token")
 
 
 def friendly_to_cron(text: str) -> str | None:

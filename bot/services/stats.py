@@ -8,7 +8,6 @@ and period into a :class:`Report`; :func:`summary_text` words it for people,
 from __future__ import annotations
 
 import asyncio
-import csv
 import html
 import logging
 import tempfile
@@ -19,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.csvsafe import SafeWriter
 from bot.domain import Community, Priority
 from bot.i18n import Translator
 from bot.services.ports import Desk, Sender
 from bot.storage import analytics as a
 from bot.storage.db import Database
+from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
 if TYPE_CHECKING:
@@ -227,10 +228,11 @@ def summary_text(report: Report, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def plain_text(html_text: str) -> str:
-    import re
+_TAG = compile_pattern(r"<[^>]+>", name="stats.tag", max_len=1 << 20)
 
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+def plain_text(html_text: str) -> str:
+    return html.unescape(_TAG.sub("", html_text))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -245,7 +247,7 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
     def write(name: str, header: list[str], rows: list[list[object]]) -> None:
         path = out_dir / name
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)  # names and titles cannot become spreadsheet formulas
             writer.writerow(header)
             writer.writerows(rows)
         written.append(path)

@@ -39,7 +39,6 @@ import heapq
 import itertools
 import logging
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -83,7 +82,9 @@ from aiogram.types import (
 )
 
 from bot.domain import Button, Delivery, ErrorKind, Keyboard, Priority
+from bot.telegram.shown import ShownContent
 from bot.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_text, utf16_len, visible_html_len
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "Delivery",
@@ -126,6 +127,7 @@ class OutboxMetrics:
     forbidden: int = 0
     split: int = 0  # messages sent in several parts
     reply_dropped: int = 0  # replies sent without the reply because the target was gone
+    unchanged: int = 0  # edits not sent because the message already shows that text and keyboard
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -229,7 +231,7 @@ class _Chat:
         return self.active is not None or bool(self.heap)
 
 
-_TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_TOKEN_RE = compile_pattern(r"\d{5,}:[A-Za-z0-9_-]{20,}", name="outbox.token")
 _REPLY_GONE = (
     "message to be replied not found",
     "replied message not found",
@@ -279,6 +281,7 @@ class Outbox:
         self.on_forbidden = on_forbidden
         self.on_migrated = on_migrated
         self.metrics = OutboxMetrics()
+        self.shown = ShownContent()  # what each message we sent shows now (skips no-op edits)
 
         self._seq = itertools.count()
         self._chats: dict[int | None, _Chat] = {}
@@ -838,6 +841,12 @@ class Outbox:
     async def _attempt(self, chat: _Chat, job: _Job) -> None:
         method = self._retarget(job.steps[0])
         job.steps[0] = method
+        if self.shown.unchanged(method):
+            # Checked now, after this chat's earlier calls: the edit would change nothing on screen.
+            self.metrics.unchanged += 1
+            self.metrics.sent -= 1  # _on_success counts a request; none was made
+            self._on_success(chat, job, True)
+            return
         try:
             result = await self._bot(method)
         except TelegramRetryAfter as e:
@@ -878,6 +887,7 @@ class Outbox:
 
     def _on_success(self, chat: _Chat, job: _Job, result: Any) -> None:
         self.metrics.sent += 1
+        self.shown.record(job.steps[0], result)
         job.steps.pop(0)
         job.attempts = 0
         job.sent_parts += 1

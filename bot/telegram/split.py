@@ -18,8 +18,9 @@ numeric entities count as the character they stand for, anything else counts raw
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
+
+from bot.textsafety import compile_pattern
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -36,13 +37,16 @@ CAPTION_LIMIT = 1024
 _MIN_LIMIT = 16
 
 # A tag, or an entity Telegram decodes, or one character.
-_TOKEN_RE = re.compile(
+# One match per character of text: Python's engine is much faster here than RE2's per-match cost, and
+# the pattern cannot backtrack far (a tag's body stops at the next "<" or ">", an entity is bounded).
+_TOKEN_RE = compile_pattern(
     r"<[a-zA-Z/][^<>]*>"  # a tag (Telegram's HTML has no comments or doctypes)
     r"|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
     r"|.",
-    re.DOTALL,
+    name="split.token", engine="re", dotall=True, max_len=1 << 20,
+    why="a tag body is one class that stops at the next < or >, an entity is bounded, else one character",
 )
-_TAG_NAME_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z][\w-]*)")
+_TAG_NAME_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z][\w-]*)", name="split.tag_name")
 
 _TEXT, _OPEN, _CLOSE, _ENTITY = 0, 1, 2, 3
 _PARA, _LINE, _WORD = 0, 1, 2
