@@ -1,0 +1,357 @@
+"""The thread policy inside EscalationService: signals per message, the judgment, waiting, opening.
+
+:class:`ThreadSignals` embeds member messages (through the FAQ's multilingual encoder, batched with
+member questions) only when a cheap gate lets them through, and remembers the result per message, so a
+thread's window costs one embedding per new message. :class:`ThreadEscalation` is the part of
+:class:`bot.services.escalation.EscalationService` that judges threads, keeps threads waiting in
+``escalation_watch`` (judged again by the scheduler's escalation check, so a restart keeps them) and
+opens cases through :meth:`open_or_join`, the one entry point for every reason a thread's case opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.domain import Community
+from bot.services.escalation_judge import Contribution, Judgment, ThreadJudge, ThreadMessage, ThreadSettings
+from bot.services.escalation_policy import TermMatcher, description_terms
+from bot.services.escalation_signals import CLASSES, MessageSignals, SignalModel, prototype_texts
+from bot.storage.cases import Case
+from bot.storage.messages import StoredMessage
+from bot.storage.watches import WatchRepository
+
+if TYPE_CHECKING:
+    from bot.services.escalation import EscalationService
+
+log = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+# Plain multilingual-encoder vectors for texts, or None while the encoder is not available.
+Embedder = Callable[[list[str]], Awaitable[Vectors | None]]
+
+SIGNAL_CACHE = 20_000  # messages whose signals are remembered
+# The gate: a member message of at least min_words words that is not confidently positive is embedded.
+GATE_POSITIVE = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReason:
+    """Why a thread's case opens (or why one more reason joins it): for :meth:`ThreadEscalation.open_or_join`."""
+
+    reasons: tuple[str, ...]  # short names, e.g. ("thread", "refund", "members", "unanswered") or ("report",)
+    detail: str  # plain words for the card: "refund requested by 2 members, no staff reply for 12 min"
+    trigger_message_id: int  # the message the card links to
+    severity: float = 0.5
+    members: int = 1
+    keyword: str | None = None
+    signals: tuple[Contribution, ...] = ()
+
+
+def signals_json(contributions: Sequence[Contribution], score: float, open_score: float) -> str:
+    return json.dumps(
+        {"score": score, "open_score": open_score,
+         "signals": [{"signal": c.signal, "value": c.value, "text": c.text} for c in contributions]},
+        ensure_ascii=False,
+    )
+
+
+class ThreadSignals:
+    """Per-message encoder signals with a cheap gate and a cache."""
+
+    def __init__(self, embed: Embedder | None) -> None:
+        self.embed = embed
+        self._model: SignalModel | None = None
+        self._model_lock = asyncio.Lock()
+        self._cache: OrderedDict[tuple[int, int], MessageSignals] = OrderedDict()
+        self.embedded = 0  # messages embedded (for benchmarks)
+        self.gated = 0  # messages the gate kept from the encoder
+
+    @property
+    def available(self) -> bool:
+        return self.embed is not None
+
+    async def model(self) -> SignalModel | None:
+        if self._model is not None or self.embed is None:
+            return self._model
+        async with self._model_lock:
+            if self._model is None:
+                pairs = prototype_texts()
+                vectors = await self.embed([text for _, text in pairs])
+                if vectors is None:
+                    return None
+                self._model = SignalModel(vectors, [name for name, _ in pairs])
+                assert set(self._model.classes) == set(CLASSES)
+        return self._model
+
+    @staticmethod
+    def gate(m: StoredMessage, settings: ThreadSettings, staff: set[int]) -> bool:
+        if m.user_id in staff or len(m.text.split()) < settings.min_words:
+            return False
+        return not (m.sentiment_label == "positive" and (m.sentiment_score or 0.0) >= GATE_POSITIVE)
+
+    async def for_window(
+        self, chat_id: int, window: Sequence[StoredMessage], settings: ThreadSettings, staff: set[int]
+    ) -> dict[int, MessageSignals]:
+        """Signals of the window's gated messages (embedding only those not seen before)."""
+        out: dict[int, MessageSignals] = {}
+        todo: list[StoredMessage] = []
+        for m in window:
+            key = (chat_id, m.message_id)
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                out[m.message_id] = cached
+            elif self.gate(m, settings, staff):
+                todo.append(m)
+            else:
+                self.gated += 1
+        if not todo:
+            return out
+        model = await self.model()
+        if model is None or self.embed is None:
+            return out
+        try:
+            vectors = await self.embed([m.text[:1000] for m in todo])
+        except Exception as exc:  # a busy or failing encoder: judge with what we have
+            log.warning("escalation: could not embed %d message(s) of chat %s: %s", len(todo), chat_id, exc)
+            return out
+        if vectors is None:
+            return out
+        self.embedded += len(todo)
+        for m, vector in zip(todo, vectors, strict=True):
+            signals = model.signals(vector, need_margin=0.0, need_floor=0.0)
+            self._cache[(chat_id, m.message_id)] = signals
+            out[m.message_id] = signals
+        while len(self._cache) > SIGNAL_CACHE:
+            self._cache.popitem(last=False)
+        return out
+
+
+class ThreadEscalation:
+    """Thread judgment for EscalationService (``service.thread``): it uses the service's repositories."""
+
+    def __init__(self, service: EscalationService, embed: Embedder | None) -> None:
+        self.svc = service
+        self.signals = ThreadSignals(embed)
+        self.judge = ThreadJudge()
+        self.watches = WatchRepository(service.cases.db)
+
+    def thread_settings(self, community: Community | None, about: str = "") -> ThreadSettings:
+        s = self.svc.settings
+
+        def f(key: str) -> float:
+            return float(self.svc._setting(community, key, getattr(s, key)))
+
+        policy = self.svc.policy_settings(community)
+        about_terms = tuple(policy.about_keywords) + tuple(policy.keywords) + description_terms(
+            f"{policy.about}\n{about}"
+        )
+        return ThreadSettings(
+            wait_seconds=60 * int(self.svc._setting(community, "wait_minutes", s.wait_minutes)),
+            window_seconds=policy.window_seconds,
+            open_score=f("open_score"),
+            need_margin=f("need_margin"),
+            urgent_margin=f("urgent_margin"),
+            min_words=int(self.svc._setting(community, "min_words", s.min_words)),
+            weight_urgent=f("weight_urgent"),
+            weight_need=f("weight_need"),
+            weight_question=f("weight_question"),
+            weight_chasing=f("weight_chasing"),
+            weight_member=f("weight_member"),
+            weight_repeat=f("weight_repeat"),
+            weight_unanswered=f("weight_unanswered"),
+            weight_tone=f("weight_tone"),
+            about=TermMatcher(about_terms),
+            outside=policy.outside_matcher,
+        )
+
+    def uses_thread_policy(self, community: Community | None) -> bool:
+        policy = str(self.svc._setting(community, "policy", self.svc.settings.policy))
+        return policy != "message" and self.signals.available
+
+    async def judge_thread(
+        self, chat_id: int, thread_key: str, community: Community | None, *, now: int
+    ) -> tuple[Judgment, ThreadSettings]:
+        settings = self.thread_settings(community, await self.svc.description(chat_id))
+        staff = await self.svc.staff_ids(chat_id)
+        since = now - settings.window_seconds
+        stored = await self.svc.messages.thread_window(chat_id, thread_key, since=since, limit=60)
+        handled = await self.svc.cases.last_closed_message(chat_id, thread_key)
+        stored = [s for s in stored if handled is None or s.message_id > handled]
+        signals = await self.signals.for_window(chat_id, stored, settings, staff)
+        window = [
+            ThreadMessage(
+                s.message_id, s.user_id, s.text, s.date, s.sentiment_label, s.sentiment_score,
+                s.reply_to_message_id, is_staff=s.user_id in staff, is_bot=s.user_id == self.svc.bot_id,
+                signals=signals.get(s.message_id),
+            )
+            for s in stored
+        ]
+        return self.judge.judge(window, settings, now=now), settings
+
+    async def on_thread_message(self, ctx: Any, now: int) -> None:
+        """A new message in a thread without an active case: open, start or keep waiting, or let go."""
+        msg = ctx.msg
+        judgment, settings = await self.judge_thread(msg.chat_id, ctx.thread_key, ctx.community, now=now)
+        if judgment.open_now:
+            await self._open_judged(msg.chat_id, ctx.thread_key, msg.thread_id if msg.is_topic_message else None,
+                                    ctx.community, judgment, settings, msg.message_id, now)
+            return
+        if judgment.watch and judgment.due_at is not None and judgment.first_message_id is not None:
+            await self.watches.upsert(
+                chat_id=msg.chat_id, thread_key=ctx.thread_key,
+                topic_id=msg.thread_id if msg.is_topic_message else None, due_at=judgment.due_at,
+                first_message_id=judgment.first_message_id, last_message_id=msg.message_id,
+                detail=judgment.detail, at=self.svc.clock(),
+            )
+            log.debug("thread %s/%s waits until %s: %s", msg.chat_id, ctx.thread_key, judgment.due_at, judgment.detail)
+        elif judgment.settled is not None:
+            await self.watches.delete(msg.chat_id, ctx.thread_key)
+
+    async def check_watches(self, now: int) -> int:
+        """From the escalation check: judge each thread whose wait is over; open its case if unsettled."""
+        opened = 0
+        for watch in await self.watches.due(now):
+            try:
+                community = await self.svc.communities.get(watch.chat_id)
+                if await self.svc.cases.active_for_thread(watch.chat_id, watch.thread_key) is None and self.svc.enabled(
+                    community
+                ):
+                    judgment, settings = await self.judge_thread(watch.chat_id, watch.thread_key, community, now=now)
+                    if judgment.open_now:
+                        opened += await self._open_judged(
+                            watch.chat_id, watch.thread_key, watch.topic_id, community, judgment, settings,
+                            watch.last_message_id, now,
+                        )
+                    elif judgment.watch and judgment.due_at is not None and judgment.due_at > now:
+                        continue  # a newer matter moved the wait on; the row's due time stays the earliest
+                    else:
+                        log.debug("thread %s/%s settled or not enough: %s", watch.chat_id, watch.thread_key,
+                                  judgment.detail)
+            except Exception:
+                log.exception("escalation: judging waiting thread %s/%s failed", watch.chat_id, watch.thread_key)
+            await self.watches.delete(watch.chat_id, watch.thread_key)
+        return opened
+
+    async def _open_judged(
+        self, chat_id: int, thread_key: str, topic_id: int | None, community: Community | None,
+        judgment: Judgment, settings: ThreadSettings, last_message_id: int, now: int,
+    ) -> int:
+        trigger = judgment.first_message_id or last_message_id
+        reasons = ("thread", judgment.need or "need", *dict.fromkeys(
+            c.signal for c in judgment.contributions if c.signal != "need"
+        ))
+        reason = CaseReason(
+            reasons=tuple(reasons), detail=judgment.detail, trigger_message_id=trigger,
+            severity=max(judgment.severity, 0.9 if judgment.urgent else 0.5), members=len(judgment.members),
+            signals=judgment.contributions,
+        )
+        raiser = judgment.members[0] if judgment.members else None
+        if raiser is not None and await self.svc._member_over_limit(chat_id, raiser, now):
+            return 0
+        _case, created = await self.open_or_join(
+            chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, reason=reason, community=community,
+            last_message_id=last_message_id, at=now, score=(judgment.score, settings.open_score),
+        )
+        await self.watches.delete(chat_id, thread_key)
+        return int(created)
+
+    async def open_or_join(
+        self,
+        *,
+        chat_id: int,
+        thread_key: str,
+        topic_id: int | None,
+        reason: CaseReason,
+        community: Community | None = None,
+        last_message_id: int | None = None,
+        at: int | None = None,
+        score: tuple[float, float] | None = None,
+    ) -> tuple[Case, bool]:
+        """Open the thread's case for ``reason``, or add ``reason`` to its active case (one card per thread).
+
+        Returns (case, created). A new live case gets its card; a shadow one (observe mode) is recorded only.
+        """
+        now = self.svc.clock() if at is None else at
+        community = community if community is not None else await self.svc.communities.get(chat_id)
+        existing = await self.svc.cases.active_for_thread(chat_id, thread_key)
+        if existing is not None:
+            merged = list(existing.reasons) + [r for r in reason.reasons if r not in existing.reasons]
+            await self.svc.cases.join(existing.id, reasons=merged, detail=reason.detail, at=now)
+            if not existing.shadow:
+                await self.svc.refresh(existing.id)
+            joined = await self.svc.cases.get(existing.id)
+            assert joined is not None
+            return joined, False
+        shadow = self.svc.observe(community)
+        total, threshold = score if score is not None else (sum(c.value for c in reason.signals), 0.0)
+        case, created = await self.svc.cases.open(
+            chat_id=chat_id,
+            thread_key=thread_key,
+            topic_id=topic_id,
+            shadow=shadow,
+            reasons=list(reason.reasons),
+            detail=reason.detail,
+            keyword=reason.keyword,
+            severity=reason.severity,
+            negative_members=reason.members,
+            first_message_id=reason.trigger_message_id,
+            last_message_id=last_message_id or reason.trigger_message_id,
+            message_count=1,
+            at=now,
+            signals=signals_json(reason.signals, total, threshold) if reason.signals else "",
+        )
+        if created:
+            log.info("case #%s opened%s in %s (%s): %s", case.id, " in shadow mode" if shadow else "", chat_id,
+                     thread_key, reason.detail)
+            if not shadow:
+                await self.svc._post_card(case, community)
+        return case, created
+
+    def why_text(self, case: Case) -> str:
+        """/case ID why: each signal and its contribution, against the score that opens a case."""
+        t = self.svc.t
+        lines = [t("<b>Why case #{id} opened</b>").format(id=case.id)]
+        try:
+            data = json.loads(case.signals) if case.signals else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not data.get("signals"):
+            lines.append(t("Reason: {reasons}").format(reasons=self.svc.reasons_text(case)))
+            lines.append(t("(opened by the message rules; no thread signals were recorded)"))
+            return "\n".join(lines)
+        for item in data["signals"]:
+            value = float(item.get("value", 0.0))
+            lines.append(f"{value:+.2f} · {self.signal_name(str(item.get('signal', '')))}: "
+                         f"{_escape(str(item.get('text', '')))}")
+        lines.append(t("Total {score:.2f}; a case opens at {threshold:.2f} (open_score).").format(
+            score=float(data.get("score", 0.0)), threshold=float(data.get("open_score", 0.0))))
+        return "\n".join(lines)
+
+    def signal_name(self, signal: str) -> str:
+        t = self.svc.t
+        return {
+            "need": t("need"),
+            "members": t("members"),
+            "repeat": t("repeated"),
+            "unanswered": t("unanswered"),
+            "tone": t("tone"),
+            "resolved": t("resolved by a peer"),
+            "staff_replied": t("staff replied"),
+            "outside": t("outside the community"),
+        }.get(signal, signal)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
