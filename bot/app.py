@@ -370,7 +370,12 @@ class Steward:
             pack=pack_case_action,
             settings_cache=self.community_service,
             describe_chat=self._chat_description,
+            embed=self._embed_for_escalation,
         )
+
+    async def _embed_for_escalation(self, texts: list[str]) -> Any:
+        """The thread policy's message vectors: the FAQ's multilingual encoder (None until it is loaded)."""
+        return await self.faq.embed_plain(texts)
 
     async def _chat_description(self, chat_id: int) -> str | None:
         chat = await self.bot.get_chat(chat_id)

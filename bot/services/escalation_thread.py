@@ -15,7 +15,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +38,7 @@ Vectors = npt.NDArray[np.float32]
 # Plain multilingual-encoder vectors for texts, or None while the encoder is not available.
 Embedder = Callable[[list[str]], Awaitable[Vectors | None]]
 
+RETRY_SECONDS = 60  # a thread the encoder could not read yet is judged again this much later
 SIGNAL_CACHE = 20_000  # messages whose signals are remembered
 # The gate: a member message of at least min_words words that is not confidently positive is embedded.
 GATE_POSITIVE = 0.95
@@ -100,8 +101,9 @@ class ThreadSignals:
 
     async def for_window(
         self, chat_id: int, window: Sequence[StoredMessage], settings: ThreadSettings, staff: set[int]
-    ) -> dict[int, MessageSignals]:
-        """Signals of the window's gated messages (embedding only those not seen before)."""
+    ) -> tuple[dict[int, MessageSignals], bool]:
+        """Signals of the window's gated messages (embedding only those not seen before), and whether
+        some could not be embedded now (the encoder is loading or busy: judge again a little later)."""
         out: dict[int, MessageSignals] = {}
         todo: list[StoredMessage] = []
         for m in window:
@@ -115,17 +117,17 @@ class ThreadSignals:
             else:
                 self.gated += 1
         if not todo:
-            return out
+            return out, False
         model = await self.model()
         if model is None or self.embed is None:
-            return out
+            return out, True
         try:
             vectors = await self.embed([m.text[:1000] for m in todo])
         except Exception as exc:  # a busy or failing encoder: judge with what we have
             log.warning("escalation: could not embed %d message(s) of chat %s: %s", len(todo), chat_id, exc)
-            return out
+            return out, True
         if vectors is None:
-            return out
+            return out, True
         self.embedded += len(todo)
         for m, vector in zip(todo, vectors, strict=True):
             signals = model.signals(vector, need_margin=0.0, need_floor=0.0)
@@ -133,7 +135,7 @@ class ThreadSignals:
             out[m.message_id] = signals
         while len(self._cache) > SIGNAL_CACHE:
             self._cache.popitem(last=False)
-        return out
+        return out, False
 
 
 class ThreadEscalation:
@@ -180,14 +182,14 @@ class ThreadEscalation:
 
     async def judge_thread(
         self, chat_id: int, thread_key: str, community: Community | None, *, now: int
-    ) -> tuple[Judgment, ThreadSettings]:
+    ) -> tuple[Judgment, ThreadSettings, bool]:
         settings = self.thread_settings(community, await self.svc.description(chat_id))
         staff = await self.svc.staff_ids(chat_id)
         since = now - settings.window_seconds
         stored = await self.svc.messages.thread_window(chat_id, thread_key, since=since, limit=60)
         handled = await self.svc.cases.last_closed_message(chat_id, thread_key)
         stored = [s for s in stored if handled is None or s.message_id > handled]
-        signals = await self.signals.for_window(chat_id, stored, settings, staff)
+        signals, missing = await self.signals.for_window(chat_id, stored, settings, staff)
         window = [
             ThreadMessage(
                 s.message_id, s.user_id, s.text, s.date, s.sentiment_label, s.sentiment_score,
@@ -196,12 +198,17 @@ class ThreadEscalation:
             )
             for s in stored
         ]
-        return self.judge.judge(window, settings, now=now), settings
+        return self.judge.judge(window, settings, now=now), settings, missing
 
     async def on_thread_message(self, ctx: Any, now: int) -> None:
         """A new message in a thread without an active case: open, start or keep waiting, or let go."""
         msg = ctx.msg
-        judgment, settings = await self.judge_thread(msg.chat_id, ctx.thread_key, ctx.community, now=now)
+        judgment, settings, missing = await self.judge_thread(msg.chat_id, ctx.thread_key, ctx.community, now=now)
+        if missing and not judgment.open_now:
+            # The encoder could not read every message yet: the escalation check judges it again soon.
+            judgment = replace(judgment, watch=True, due_at=min(judgment.due_at or now + RETRY_SECONDS,
+                                                                now + RETRY_SECONDS),
+                               first_message_id=judgment.first_message_id or msg.message_id)
         if judgment.open_now:
             await self._open_judged(msg.chat_id, ctx.thread_key, msg.thread_id if msg.is_topic_message else None,
                                     ctx.community, judgment, settings, msg.message_id, now)
@@ -226,14 +233,32 @@ class ThreadEscalation:
                 if await self.svc.cases.active_for_thread(watch.chat_id, watch.thread_key) is None and self.svc.enabled(
                     community
                 ):
-                    judgment, settings = await self.judge_thread(watch.chat_id, watch.thread_key, community, now=now)
+                    judgment, settings, missing = await self.judge_thread(
+                        watch.chat_id, watch.thread_key, community, now=now
+                    )
+                    if missing and not judgment.open_now and now - watch.created_at < settings.window_seconds:
+                        await self.watches.delete(watch.chat_id, watch.thread_key)
+                        await self.watches.upsert(
+                            chat_id=watch.chat_id, thread_key=watch.thread_key, topic_id=watch.topic_id,
+                            due_at=now + RETRY_SECONDS, first_message_id=watch.first_message_id,
+                            last_message_id=watch.last_message_id, detail=watch.detail, at=watch.created_at,
+                        )
+                        continue
                     if judgment.open_now:
                         opened += await self._open_judged(
                             watch.chat_id, watch.thread_key, watch.topic_id, community, judgment, settings,
                             watch.last_message_id, now,
                         )
                     elif judgment.watch and judgment.due_at is not None and judgment.due_at > now:
-                        continue  # a newer matter moved the wait on; the row's due time stays the earliest
+                        # A newer matter is still within its wait: judge again when that ends.
+                        await self.watches.delete(watch.chat_id, watch.thread_key)
+                        await self.watches.upsert(
+                            chat_id=watch.chat_id, thread_key=watch.thread_key, topic_id=watch.topic_id,
+                            due_at=judgment.due_at,
+                            first_message_id=judgment.first_message_id or watch.first_message_id,
+                            last_message_id=watch.last_message_id, detail=judgment.detail, at=watch.created_at,
+                        )
+                        continue
                     else:
                         log.debug("thread %s/%s settled or not enough: %s", watch.chat_id, watch.thread_key,
                                   judgment.detail)

@@ -319,6 +319,22 @@ class FaqService:
                     if not future.done():
                         future.set_result(vector)
 
+    async def embed_plain(self, texts: Sequence[str]) -> Vectors | None:
+        """Plain-encoder vectors for another feature (escalation signals), batched with member questions.
+
+        None while the encoder is not loaded: its load is started in the background, and the caller
+        judges without vectors meanwhile rather than waiting on the load. EncoderBusy when the queue is full.
+        """
+        if not self.ready:
+            if self._executor is not None and (self._load_task is None or self._load_task.done()) \
+                    and not self._retry_later(self._failed_at):
+                self._load_task = asyncio.create_task(self.ensure_encoder(), name="faq-encoder-load")
+            return None
+        if len(texts) > QUESTION_BATCH:
+            return await self.encode_questions(texts)
+        vectors = await asyncio.gather(*(self._encode_member_question(text, None) for text in texts))
+        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
+
     async def encode_questions(self, texts: Sequence[str], *, encoder: TextEncoder | None = None) -> Vectors:
         """Plain-encoder vectors (stored with the entries), or ``encoder``'s (a community's adapter)."""
         # FAQ questions and member questions are the same kind of text: both get the "query: " side.
