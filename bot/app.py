@@ -300,7 +300,7 @@ class Steward:
         )
         self.community_service.add_listener(self.languages)
         self.cases = CaseRepository(self.db)
-        self.escalation = self._build_escalation()
+        self.escalation = self._build_escalation(thread_policy=faq_encoder_loader is None)
         self.community_service.add_listener(self.escalation)
         self.faq = self._build_faq(faq_encoder_loader)
         self.community_service.add_listener(self.faq)
@@ -353,8 +353,11 @@ class Steward:
 
     # --- wiring -------------------------------------------------------------------------
 
-    def _build_escalation(self) -> EscalationService:
+    def _build_escalation(self, *, thread_policy: bool) -> EscalationService:
+        """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread
+        judgment can read messages with it; otherwise the message rules apply."""
         from handlers.escalation import pack_case_action
+        from models.encoder import E5_NAMES
 
         return EscalationService(
             self.settings.escalation,
@@ -370,7 +373,8 @@ class Steward:
             pack=pack_case_action,
             settings_cache=self.community_service,
             describe_chat=self._chat_description,
-            embed=self._embed_for_escalation,
+            embed=self._embed_for_escalation if thread_policy and (
+                self.settings.faq.encoder.lower() in E5_NAMES | {"default"}) else None,
         )
 
     async def _embed_for_escalation(self, texts: list[str]) -> Any:

@@ -249,10 +249,11 @@ class EscalationService:
                 # The thread already has its case: the message moves the reply target and the card.
                 await self._update(case, ctx, Decision((), "thread message"), is_staff, now)
                 return None if case.shadow else case.id
-            if not is_staff or await self.thread.watches.get(msg.chat_id, ctx.thread_key) is not None:
-                # A staff message can settle a waiting thread; it never raises one.
-                await self.thread.on_thread_message(ctx, to_epoch(msg.date))
-            return None
+            if is_staff and await self.thread.watches.get(msg.chat_id, ctx.thread_key) is None:
+                return None  # a staff message can settle a waiting thread; it never raises one
+            if await self.thread.on_thread_message(ctx, to_epoch(msg.date)):
+                return None
+            # The encoder is not multilingual-e5: this and later messages go by the message rules.
         is_negative = ctx.sentiment.label.value == "negative" and ctx.sentiment.score >= settings.negative
         keyword_hit = ctx.sentiment.label.value != "positive" and settings.keyword_matcher.find(msg.text)
         if case is None and not is_negative and not keyword_hit:

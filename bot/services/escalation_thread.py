@@ -25,6 +25,7 @@ from bot.domain import Community
 from bot.services.escalation_judge import Contribution, Judgment, ThreadJudge, ThreadMessage, ThreadSettings
 from bot.services.escalation_policy import TermMatcher, description_terms
 from bot.services.escalation_signals import CLASSES, MessageSignals, SignalModel, prototype_texts
+from bot.services.faq import EncoderUnsuitable
 from bot.storage.cases import Case
 from bot.storage.messages import StoredMessage
 from bot.storage.watches import WatchRepository
@@ -73,12 +74,13 @@ class ThreadSignals:
         self._model: SignalModel | None = None
         self._model_lock = asyncio.Lock()
         self._cache: OrderedDict[tuple[int, int], MessageSignals] = OrderedDict()
+        self.unsuitable = False  # the encoder is not multilingual-e5: the message rules apply instead
         self.embedded = 0  # messages embedded (for benchmarks)
         self.gated = 0  # messages the gate kept from the encoder
 
     @property
     def available(self) -> bool:
-        return self.embed is not None
+        return self.embed is not None and not self.unsuitable
 
     async def model(self) -> SignalModel | None:
         if self._model is not None or self.embed is None:
@@ -118,11 +120,15 @@ class ThreadSignals:
                 self.gated += 1
         if not todo:
             return out, False
-        model = await self.model()
-        if model is None or self.embed is None:
-            return out, True
         try:
+            model = await self.model()
+            if model is None or self.embed is None:
+                return out, True
             vectors = await self.embed([m.text[:1000] for m in todo])
+        except EncoderUnsuitable as exc:
+            log.warning("escalation: %s; the message rules (policy = \"message\") apply", exc)
+            self.unsuitable = True
+            return out, False
         except Exception as exc:  # a busy or failing encoder: judge with what we have
             log.warning("escalation: could not embed %d message(s) of chat %s: %s", len(todo), chat_id, exc)
             return out, True
@@ -200,10 +206,14 @@ class ThreadEscalation:
         ]
         return self.judge.judge(window, settings, now=now), settings, missing
 
-    async def on_thread_message(self, ctx: Any, now: int) -> None:
-        """A new message in a thread without an active case: open, start or keep waiting, or let go."""
+    async def on_thread_message(self, ctx: Any, now: int) -> bool:
+        """A new message in a thread without an active case: open, start or keep waiting, or let go.
+
+        False when the thread policy turned out unavailable (the encoder is not multilingual-e5)."""
         msg = ctx.msg
         judgment, settings, missing = await self.judge_thread(msg.chat_id, ctx.thread_key, ctx.community, now=now)
+        if not self.signals.available:
+            return False
         if missing and not judgment.open_now:
             # The encoder could not read every message yet: the escalation check judges it again soon.
             judgment = replace(judgment, watch=True, due_at=min(judgment.due_at or now + RETRY_SECONDS,
@@ -212,7 +222,7 @@ class ThreadEscalation:
         if judgment.open_now:
             await self._open_judged(msg.chat_id, ctx.thread_key, msg.thread_id if msg.is_topic_message else None,
                                     ctx.community, judgment, settings, msg.message_id, now)
-            return
+            return True
         if judgment.watch and judgment.due_at is not None and judgment.first_message_id is not None:
             await self.watches.upsert(
                 chat_id=msg.chat_id, thread_key=ctx.thread_key,
@@ -223,6 +233,7 @@ class ThreadEscalation:
             log.debug("thread %s/%s waits until %s: %s", msg.chat_id, ctx.thread_key, judgment.due_at, judgment.detail)
         elif judgment.settled is not None:
             await self.watches.delete(msg.chat_id, ctx.thread_key)
+        return True
 
     async def check_watches(self, now: int) -> int:
         """From the escalation check: judge each thread whose wait is over; open its case if unsettled."""

@@ -70,6 +70,10 @@ QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
 QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: EncoderBusy)
 
 
+class EncoderUnsuitable(RuntimeError):
+    """The loaded encoder is not the multilingual one other features' signals are calibrated on."""
+
+
 class EncoderBusy(Exception):
     """Too many member questions are waiting for the encoder: this one is not matched."""
 
@@ -323,13 +327,16 @@ class FaqService:
         """Plain-encoder vectors for another feature (escalation signals), batched with member questions.
 
         None while the encoder is not loaded: its load is started in the background, and the caller
-        judges without vectors meanwhile rather than waiting on the load. EncoderBusy when the queue is full.
+        judges without vectors meanwhile rather than waiting on the load. EncoderBusy when the queue is
+        full; EncoderUnsuitable when the encoder is not multilingual (an English-only or stand-in one).
         """
         if not self.ready:
             if self._executor is not None and (self._load_task is None or self._load_task.done()) \
                     and not self._retry_later(self._failed_at):
                 self._load_task = asyncio.create_task(self.ensure_encoder(), name="faq-encoder-load")
             return None
+        if getattr(self._encoder, "multilingual", False) is not True:
+            raise EncoderUnsuitable(f"the FAQ encoder {self.encoder_tag} is not multilingual-e5")
         if len(texts) > QUESTION_BATCH:
             return await self.encode_questions(texts)
         vectors = await asyncio.gather(*(self._encode_member_question(text, None) for text in texts))
