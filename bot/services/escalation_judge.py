@@ -79,9 +79,9 @@ class ThreadSettings:
     wait_seconds: int = 180
     window_seconds: int = 3600
     open_score: float = 1.0
-    need_margin: float = 0.02  # a need must beat ordinary talk by this much (e5 cosine)
+    need_margin: float = 0.015  # a need must beat ordinary talk by this much (e5 cosine)
     min_words: int = 4  # shorter messages do not carry a need of their own; they join their parent's
-    urgent_margin: float = 0.03  # an urgent need opens at once only this clear; less clear ones wait
+    urgent_margin: float = 0.02  # an urgent need opens at once only this clear; less clear ones wait
     repeat_seconds: int = 300  # the same member writing again this much later (no staff reply) repeats it
     weight_urgent: float = 1.0
     weight_need: float = 0.6
@@ -152,13 +152,14 @@ def _words(text: str) -> int:
 # bounded, linear: each word is checked by one anchored pattern of single-character classes.
 _LAUGH_WORD = re.compile(r"(?:a?(?:ha){2,}h?|lol|lmao|rofl|а?(?:ха){2,}х?|а?(?:ах){2,}а?|ח{3,})")
 _LAUGH_EMOJI = frozenset("😂🤣😆😅😹")
+_WORDS = re.compile(r"\w+")
 
 
 def laughs(text: str) -> bool:
     """The message laughs (a joke, teasing) in English, Russian or Hebrew."""
     if any(ch in _LAUGH_EMOJI for ch in text):
         return True
-    return any(_LAUGH_WORD.fullmatch(word) for word in _normalise(text).split()[:60])
+    return any(_LAUGH_WORD.fullmatch(word) for word in _WORDS.findall(_normalise(text))[:60])
 
 
 class ThreadJudge:
@@ -282,8 +283,10 @@ class ThreadJudge:
             need = None  # "still no answer" counts from someone who asked before
         if need is None and parent is not None and parent.message_id in state.need_of \
                 and m.user_id != parent.user_id \
-                and not (m.label == "positive" and (m.score or 0.0) >= 0.8):
-            # "Same here": a reply joins its parent's matter.
+                and not (m.label == "positive" and (m.score or 0.0) >= 0.8) \
+                and (short or m.signals is None or m.signals.margin >= 0):
+            # "Same here": a short reply, or one that reads as a need rather than an answer, joins its
+            # parent's matter (a peer's answer, where ordinary talk wins, does not).
             need, joined = state.need_of[parent.message_id], True
         if need is None:
             return False
