@@ -1128,8 +1128,8 @@ class EscalationService:
         }.get(reason, self.thread.signal_name(reason))
 
     def reasons_text(self, case: Case) -> str:
-        if "thread" in case.reasons and case.detail:
-            return html.escape(case.detail)  # the thread judgment's own plain words
+        if "thread" in case.reasons:
+            return self.thread.reason_text(case) or html.escape(case.detail)  # the judgment's plain words
         parts: list[str] = []
         for reason in case.reasons:
             if reason == Reason.PILE_ON.value:

@@ -103,6 +103,7 @@ class Contribution:
     signal: str  # need | members | repeat | unanswered | tone | resolved | staff_replied | outside
     value: float
     text: str  # plain words
+    count: int = 0  # members (members), minutes (unanswered, staff_replied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +192,11 @@ class ThreadJudge:
             else settings.weight_chasing if need == Need.CHASING
             else settings.weight_need
         )
-        contributions.append(Contribution("need", base, NEED_WORDS.get(need, need)))
+        contributions.append(Contribution("need", base, NEED_WORDS.get(need, need), len(raisers)))
         if len(raisers) > 1:
             extra = min(len(raisers) - 1, 2)
             contributions.append(Contribution("members", settings.weight_member * extra,
-                                              f"raised by {len(raisers)} members"))
+                                              f"raised by {len(raisers)} members", len(raisers)))
         by_member: dict[int, list[_Raise]] = {}
         for r in raises:
             if not r.joined:
@@ -215,8 +216,9 @@ class ThreadJudge:
         settled: str | None = None
         if staff_reply is not None:
             settled = "staff replied"
+            after_min = (staff_reply.date - first.date) // 60
             contributions.append(Contribution("staff_replied", -settings.weight_staff_replied,
-                                              f"staff replied after {(staff_reply.date - first.date) // 60} min"))
+                                              f"staff replied after {after_min} min", after_min))
         elif self._thanked(msgs, raisers, first, settings):
             settled = "resolved"
             contributions.append(Contribution("resolved", -settings.weight_resolved,
@@ -225,7 +227,7 @@ class ThreadJudge:
         if staff_reply is None and now >= due_at:
             minutes = max(1, (now - first.date) // 60)
             contributions.append(Contribution("unanswered", settings.weight_unanswered,
-                                              f"no staff reply for {minutes} min"))
+                                              f"no staff reply for {minutes} min", minutes))
         score = round(sum(c.value for c in contributions), 3)
         enough = score >= settings.open_score
         open_now = enough and (urgent or now >= due_at)

@@ -22,7 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Community
-from bot.services.escalation_judge import Contribution, Judgment, ThreadJudge, ThreadMessage, ThreadSettings
+from bot.services.escalation_judge import (
+    NEED_WORDS,
+    Contribution,
+    Judgment,
+    ThreadJudge,
+    ThreadMessage,
+    ThreadSettings,
+)
 from bot.services.escalation_policy import TermMatcher, description_terms
 from bot.services.escalation_signals import CLASSES, MessageSignals, SignalModel, prototype_texts
 from bot.services.faq import EncoderUnsuitable
@@ -61,7 +68,8 @@ class CaseReason:
 def signals_json(contributions: Sequence[Contribution], score: float, open_score: float) -> str:
     return json.dumps(
         {"score": score, "open_score": open_score,
-         "signals": [{"signal": c.signal, "value": c.value, "text": c.text} for c in contributions]},
+         "signals": [{"signal": c.signal, "value": c.value, "text": c.text, "count": c.count}
+                     for c in contributions]},
         ensure_ascii=False,
     )
 
@@ -353,15 +361,37 @@ class ThreadEscalation:
                 await self.svc._post_card(case, community)
         return case, created
 
+    def _signals(self, case: Case) -> dict[str, Any] | None:
+        try:
+            data = json.loads(case.signals) if case.signals else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and data.get("signals") else None
+
+    def reason_text(self, case: Case) -> str | None:
+        """The card's reason in the managers' language, from the stored signals (None: none stored)."""
+        data = self._signals(case)
+        if data is None:
+            return None
+        need = next((r for r in case.reasons if r in NEED_WORDS), None)
+        parts: list[str] = []
+        for item in data["signals"]:
+            signal, count = str(item.get("signal", "")), int(item.get("count", 0) or 0)
+            if signal == "need":
+                words = self.svc.reason_name(need) if need else _escape(str(item.get("text", "")))
+                parts.append(self.svc.t("{need} by {n} members").format(need=words, n=count) if count > 1 else words)
+            elif signal == "repeat":
+                parts.append(self.svc.t("raised again by the same member"))
+            elif signal == "unanswered":
+                parts.append(self.svc.t("no staff reply for {n} min").format(n=count))
+        return ", ".join(parts) or None
+
     def why_text(self, case: Case) -> str:
         """/case ID why: each signal and its contribution, against the score that opens a case."""
         t = self.svc.t
         lines = [t("<b>Why case #{id} opened</b>").format(id=case.id)]
-        try:
-            data = json.loads(case.signals) if case.signals else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict) or not data.get("signals"):
+        data = self._signals(case)
+        if data is None:
             lines.append(t("Reason: {reasons}").format(reasons=self.svc.reasons_text(case)))
             lines.append(t("(opened by the message rules; no thread signals were recorded)"))
             return "\n".join(lines)
