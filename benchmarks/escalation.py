@@ -194,13 +194,14 @@ def _failure(f: dict[str, Any]) -> str:
 
 async def quality(path: Path, policies: list[str], as_json: bool) -> None:
     from benchmarks.escalation_replay import classify_all, load_threads, replay, summarise, table
-    from models.encoder import load_default_encoder
+    from models.encoder import E5Encoder
 
     if not path.is_file():
         raise SystemExit(f"no thread file {path}")
     threads = load_threads(path)
     verdicts = classify_all(threads)
-    encoder = load_default_encoder() if "thread" in policies else None
+    # The full multilingual e5 and its int8 copy, as Steward reads messages (bot/services/escalation_thread.py).
+    encoder = (E5Encoder(), E5Encoder(quantize=True)) if "thread" in policies else None
     summaries: dict[str, Any] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,8 +213,9 @@ async def quality(path: Path, policies: list[str], as_json: bool) -> None:
     for policy, summary in summaries.items():
         wrong = ", ".join(f"{f['id']} ({f['kind']}, {_failure(f)})" for f in summary["failures"])
         print(f"{policy}: wrong on {len(summary['failures'])}: {wrong or 'none'}")
-        print(f"{policy}: messages embedded {summary['encoder']['embedded']}, kept from the encoder by the gate "
-              f"{summary['encoder']['gated']}")
+        e = summary["encoder"]
+        print(f"{policy}: messages read by the quantized encoder {e['cheap']}, then by the full one "
+              f"{e['embedded']}; kept from the encoder by the gate {e['gated']}")
     if as_json:
         print(json.dumps({"file": str(path), "threads": len(threads), "policies": summaries}, ensure_ascii=False))
 

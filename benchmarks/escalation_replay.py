@@ -142,8 +142,9 @@ async def replay(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-encoder")
     loop = asyncio.get_running_loop()
 
-    async def embed(texts: list[str]) -> np.ndarray:
-        return await loop.run_in_executor(executor, encoder.encode_queries, texts)
+    async def embed(texts: list[str], cheap: bool) -> np.ndarray:
+        which = encoder[1] if cheap else encoder[0]
+        return await loop.run_in_executor(executor, which.encode_queries, texts)
 
     async def describe(chat_id: int) -> str | None:
         return descriptions.get(chat_id)
@@ -196,7 +197,8 @@ async def replay(
         # Close what opened, as a manager would, so the next thread starts clean.
         for case in await cases.active():
             await cases.close(case.id, "resolved", None, None, clock.now)
-    stats = {"embedded": service.thread.signals.embedded, "gated": service.thread.signals.gated}
+    signals = service.thread.signals
+    stats = {"embedded": signals.embedded, "cheap": signals.cheap, "gated": signals.gated}
     executor.shutdown(wait=True)
     await db.close()
     return results, stats

@@ -377,9 +377,9 @@ class Steward:
                 self.settings.faq.encoder.lower() in E5_NAMES | {"default"}) else None,
         )
 
-    async def _embed_for_escalation(self, texts: list[str]) -> Any:
+    async def _embed_for_escalation(self, texts: list[str], cheap: bool) -> Any:
         """The thread policy's message vectors: the FAQ's multilingual encoder (None until it is loaded)."""
-        return await self.faq.embed_plain(texts)
+        return await self.faq.embed_plain(texts, cheap)
 
     async def _chat_description(self, chat_id: int) -> str | None:
         chat = await self.bot.get_chat(chat_id)

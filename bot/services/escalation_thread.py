@@ -43,13 +43,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
-# Plain multilingual-encoder vectors for texts, or None while the encoder is not available.
-Embedder = Callable[[list[str]], Awaitable[Vectors | None]]
+# Multilingual-encoder vectors for texts (cheap=True: a quantized, faster copy), or None while the
+# encoder is not available.
+Embedder = Callable[[list[str], bool], Awaitable[Vectors | None]]
 
 RETRY_SECONDS = 60  # a thread the encoder could not read yet is judged again this much later
 SIGNAL_CACHE = 20_000  # messages whose signals are remembered
 # The gate: a member message of at least min_words words that is not confidently positive is embedded.
 GATE_POSITIVE = 0.95
+# Two reads: the quantized encoder first; only messages it finds at least this close to a need (margin
+# over ordinary talk) are read again by the full encoder, whose margins the thresholds are set on.
+CHEAP_MARGIN = -0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,29 +83,59 @@ class ThreadSignals:
 
     def __init__(self, embed: Embedder | None) -> None:
         self.embed = embed
-        self._model: SignalModel | None = None
+        self._models: dict[bool, SignalModel] = {}
         self._model_lock = asyncio.Lock()
         self._cache: OrderedDict[tuple[int, int], MessageSignals] = OrderedDict()
         self.unsuitable = False  # the encoder is not multilingual-e5: the message rules apply instead
-        self.embedded = 0  # messages embedded (for benchmarks)
+        self.embedded = 0  # messages read by the full encoder (for benchmarks)
+        self.cheap = 0  # messages read by the quantized encoder
         self.gated = 0  # messages the gate kept from the encoder
 
     @property
     def available(self) -> bool:
         return self.embed is not None and not self.unsuitable
 
-    async def model(self) -> SignalModel | None:
-        if self._model is not None or self.embed is None:
-            return self._model
+    async def model(self, cheap: bool = False) -> SignalModel | None:
+        """The prototypes embedded by the full (or the quantized) encoder; None until it is available."""
+        if cheap in self._models or self.embed is None:
+            return self._models.get(cheap)
         async with self._model_lock:
-            if self._model is None:
+            if cheap not in self._models:
                 pairs = prototype_texts()
-                vectors = await self.embed([text for _, text in pairs])
+                vectors = await self.embed([text for _, text in pairs], cheap)
                 if vectors is None:
                     return None
-                self._model = SignalModel(vectors, [name for name, _ in pairs])
-                assert set(self._model.classes) == set(CLASSES)
-        return self._model
+                model = SignalModel(vectors, [name for name, _ in pairs])
+                assert set(model.classes) == set(CLASSES)
+                self._models[cheap] = model
+        return self._models[cheap]
+
+    async def _read(self, texts: list[str]) -> list[MessageSignals] | None:
+        """Signals for texts: a cheap read for all, a full read for the ones near a need."""
+        assert self.embed is not None
+        out: list[MessageSignals | None] = [None] * len(texts)
+        todo = list(range(len(texts)))
+        cheap_model = await self.model(cheap=True)
+        if cheap_model is not None:
+            cheap_vectors = await self.embed(texts, True)
+            if cheap_vectors is not None:
+                self.cheap += len(texts)
+                todo = []
+                for i, vector in enumerate(cheap_vectors):
+                    first = cheap_model.signals(vector, need_margin=0.0, need_floor=0.0)
+                    if first.margin >= CHEAP_MARGIN:
+                        todo.append(i)
+                    else:
+                        out[i] = first  # plainly ordinary talk
+        if todo:
+            model = await self.model()
+            vectors = await self.embed([texts[i] for i in todo], False) if model is not None else None
+            if model is None or vectors is None:
+                return None
+            self.embedded += len(todo)
+            for i, vector in zip(todo, vectors, strict=True):
+                out[i] = model.signals(vector, need_margin=0.0, need_floor=0.0)
+        return [s for s in out if s is not None]
 
     @staticmethod
     def gate(m: StoredMessage, settings: ThreadSettings, staff: set[int]) -> bool:
@@ -129,10 +163,9 @@ class ThreadSignals:
         if not todo:
             return out, False
         try:
-            model = await self.model()
-            if model is None or self.embed is None:
+            if await self.model() is None:
                 return out, True
-            vectors = await self.embed([m.text[:1000] for m in todo])
+            read = await self._read([m.text[:1000] for m in todo])
         except EncoderUnsuitable as exc:
             log.warning("escalation: %s; the message rules (policy = \"message\") apply", exc)
             self.unsuitable = True
@@ -140,11 +173,9 @@ class ThreadSignals:
         except Exception as exc:  # a busy or failing encoder: judge with what we have
             log.warning("escalation: could not embed %d message(s) of chat %s: %s", len(todo), chat_id, exc)
             return out, True
-        if vectors is None:
+        if read is None:
             return out, True
-        self.embedded += len(todo)
-        for m, vector in zip(todo, vectors, strict=True):
-            signals = model.signals(vector, need_margin=0.0, need_floor=0.0)
+        for m, signals in zip(todo, read, strict=True):
             self._cache[(chat_id, m.message_id)] = signals
             out[m.message_id] = signals
         while len(self._cache) > SIGNAL_CACHE:
