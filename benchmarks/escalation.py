@@ -159,11 +159,13 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--threads", default="200", help="a number of synthetic threads, or a .jsonl file")
     parser.add_argument("--policies", default="message,thread")
+    parser.add_argument("--read", default="two_pass", choices=("two_pass", "quantized"),
+                        help="how the thread policy reads messages (escalation.read)")
     parser.add_argument("--negative", type=float, default=0.2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.threads.isdigit():
-        await quality(Path(args.threads), args.policies.split(","), args.json)
+        await quality(Path(args.threads), args.policies.split(","), args.json, args.read)
         return
     args.threads = int(args.threads)
     work = workload(args.messages, args.threads, args.negative)
@@ -192,7 +194,7 @@ def _failure(f: dict[str, Any]) -> str:
     return "false alarm" if not f["needs_manager"] else f"{f['cases']} cases"
 
 
-async def quality(path: Path, policies: list[str], as_json: bool) -> None:
+async def quality(path: Path, policies: list[str], as_json: bool, read: str = "two_pass") -> None:
     from benchmarks.escalation_replay import classify_all, load_threads, replay, summarise, table
     from models.encoder import E5Encoder
 
@@ -206,7 +208,7 @@ async def quality(path: Path, policies: list[str], as_json: bool) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for policy in policies:
-            results, stats = await replay(threads, policy, Path(tmp), verdicts, encoder)
+            results, stats = await replay(threads, policy, Path(tmp), verdicts, encoder, read)
             summaries[policy] = summarise(results) | {"encoder": stats}
     print(f"{path}: {len(threads)} threads; replayed in {time.perf_counter() - started:.0f} s")
     print(table(summaries))

@@ -121,6 +121,7 @@ class Clock:
 
 async def replay(
     threads: Sequence[dict[str, Any]], policy: str, folder: Path, verdicts: dict[str, Sentiment], encoder: Any,
+    read: str = "two_pass",
 ) -> tuple[list[ThreadResult], dict[str, Any]]:
     db = Database(folder / f"replay-{policy}.db")
     await db.open()
@@ -150,7 +151,7 @@ async def replay(
         return descriptions.get(chat_id)
 
     service = EscalationService(
-        EscalationSettings(policy=policy), cases, messages, communities, _Roles(admins), _Outbox(), _Desk(),
+        EscalationSettings(policy=policy, read=read), cases, messages, communities, _Roles(admins), _Outbox(), _Desk(),
         bot_id=42, managers_chat_id=None, clock=clock, describe_chat=describe,
         embed=embed if policy == "thread" else None,
     )

@@ -159,6 +159,9 @@ class EscalationSettings(Section):
     weight_repeat: float = Field(default=0.3, ge=0, le=5)
     weight_unanswered: float = Field(default=0.3, ge=0, le=5)
     weight_tone: float = Field(default=0.3, ge=0, le=5)
+    # How messages are read: "two_pass" (the int8 encoder first, the full one for messages near a need;
+    # the thresholds are set on it) or "quantized" (the int8 encoder only: cheaper, slightly less exact).
+    read: Literal["two_pass", "quantized"] = "two_pass"
     # Dismiss tuning bound for open_score (each tuning step adds 0.1).
     max_open_score: float = Field(default=2.0, gt=0, le=5)
     very_negative: float = Field(default=0.90, ge=0, le=1)

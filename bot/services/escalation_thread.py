@@ -81,8 +81,9 @@ def signals_json(contributions: Sequence[Contribution], score: float, open_score
 class ThreadSignals:
     """Per-message encoder signals with a cheap gate and a cache."""
 
-    def __init__(self, embed: Embedder | None) -> None:
+    def __init__(self, embed: Embedder | None, *, full_read: bool = True) -> None:
         self.embed = embed
+        self.full_read = full_read  # False: the quantized read decides alone (escalation.read = "quantized")
         self._models: dict[bool, SignalModel] = {}
         self._model_lock = asyncio.Lock()
         self._cache: OrderedDict[tuple[int, int], MessageSignals] = OrderedDict()
@@ -123,7 +124,7 @@ class ThreadSignals:
                 todo = []
                 for i, vector in enumerate(cheap_vectors):
                     first = cheap_model.signals(vector, need_margin=0.0, need_floor=0.0)
-                    if first.margin >= CHEAP_MARGIN:
+                    if self.full_read and first.margin >= CHEAP_MARGIN:
                         todo.append(i)
                     else:
                         out[i] = first  # plainly ordinary talk
@@ -188,7 +189,7 @@ class ThreadEscalation:
 
     def __init__(self, service: EscalationService, embed: Embedder | None) -> None:
         self.svc = service
-        self.signals = ThreadSignals(embed)
+        self.signals = ThreadSignals(embed, full_read=service.settings.read != "quantized")
         self.judge = ThreadJudge()
         self.watches = WatchRepository(service.cases.db)
 
