@@ -62,7 +62,7 @@ def parse(path: Path) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    for name in ("dev", "test"):
+    for name in ("dev", "val", "test"):
         threads = parse(HERE / f"{name}.txt")
         ids = [t["id"] for t in threads]
         if len(ids) != len(set(ids)):
