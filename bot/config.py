@@ -146,13 +146,13 @@ class EscalationSettings(Section):
     # A case opens when the signals add up to this score (see /case ID why).
     open_score: float = Field(default=1.0, gt=0, le=5)
     # A need must beat ordinary talk by this e5 cosine margin; an urgent one opens at once above urgent_margin.
-    need_margin: float = Field(default=0.015, ge=0, le=0.2)
+    need_margin: float = Field(default=0.0125, ge=0, le=0.2)
     urgent_margin: float = Field(default=0.02, ge=0, le=0.2)
     # Messages shorter than this (in words) join their parent's matter instead of raising their own.
     min_words: int = Field(default=4, ge=1, le=50)
     # Weights of the signals (docs/escalation.md explains each).
     weight_urgent: float = Field(default=1.0, ge=0, le=5)
-    weight_need: float = Field(default=0.6, ge=0, le=5)
+    weight_need: float = Field(default=0.7, ge=0, le=5)
     weight_question: float = Field(default=0.7, ge=0, le=5)
     weight_chasing: float = Field(default=0.4, ge=0, le=5)
     weight_member: float = Field(default=0.25, ge=0, le=5)

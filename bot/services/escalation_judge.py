@@ -79,12 +79,12 @@ class ThreadSettings:
     wait_seconds: int = 180
     window_seconds: int = 3600
     open_score: float = 1.0
-    need_margin: float = 0.015  # a need must beat ordinary talk by this much (e5 cosine)
+    need_margin: float = 0.0125  # a need must beat ordinary talk by this much (e5 cosine)
     min_words: int = 4  # shorter messages do not carry a need of their own; they join their parent's
     urgent_margin: float = 0.02  # an urgent need opens at once only this clear; less clear ones wait
     repeat_seconds: int = 300  # the same member writing again this much later (no staff reply) repeats it
     weight_urgent: float = 1.0
-    weight_need: float = 0.6
+    weight_need: float = 0.7
     weight_question: float = 0.7
     weight_chasing: float = 0.4
     weight_member: float = 0.25  # each more member with the same matter (up to 2)
@@ -143,6 +143,19 @@ class _State:
     raises: list[_Raise] = field(default_factory=list)
     outside_ids: set[int] = field(default_factory=set)
     need_of: dict[int, str] = field(default_factory=dict)
+
+
+# Needs that happen between members, in a reply to anything: never "outside", never mere talk.
+_BETWEEN_MEMBERS = frozenset({Need.HARASSMENT.value, Need.SAFETY.value})
+
+
+# "Me too" openers in en/ru/he: a reply that starts with one joins its parent's matter.
+_ME_TOO = frozenset({"same", "too", "also", "+1", "mine", "тоже", "также", "аналогично", "גם", "אותו"})
+
+
+def joins_in(text: str) -> bool:
+    """The reply says "me too" in its first few words ("same here", "у меня тоже", "גם אצלי")."""
+    return any(word.strip(".,!?:;-—") in _ME_TOO for word in _normalise(text).split()[:4])
 
 
 def _words(text: str) -> int:
@@ -219,7 +232,7 @@ class ThreadJudge:
             after_min = (staff_reply.date - first.date) // 60
             contributions.append(Contribution("staff_replied", -settings.weight_staff_replied,
                                               f"staff replied after {after_min} min", after_min))
-        elif self._thanked(msgs, raisers, first, settings):
+        elif self._thanked(msgs, raisers, first, settings, set(state.need_of)):
             settled = "resolved"
             contributions.append(Contribution("resolved", -settings.weight_resolved,
                                               "a peer's answer was thanked"))
@@ -275,36 +288,44 @@ class ThreadJudge:
         outside_of[m.message_id] = outside
         need: str | None = None
         joined = False
-        if m.signals is not None and m.signals.need is not None and not short:
-            need = m.signals.need
-            if m.signals.margin < settings.need_margin:
-                need = None
+        strength = 0.0
+        if m.signals is not None and not short:
+            if m.signals.need is not None and m.signals.margin >= settings.need_margin:
+                need, strength = m.signals.need, m.signals.margin
+            elif m.signals.chasing_margin >= settings.need_margin and (
+                msgs[0].message_id == m.message_id or m.user_id in authors
+            ):
+                # "Still no answer": counts from the thread's first message or someone who wrote before.
+                need, strength = Need.CHASING.value, m.signals.chasing_margin
         if need is not None and not self._tone_fits(need, m):
             need = None
-        if need == Need.CHASING and msgs[0].message_id != m.message_id and m.user_id not in authors:
-            need = None  # "still no answer" counts from someone who asked before
+        if need is not None and need not in _BETWEEN_MEMBERS and parent is not None \
+                and parent.user_id != m.user_id and parent.message_id not in state.need_of \
+                and all(r.user_id != m.user_id for r in state.raises):
+            need = None  # a member answering another's message that raised nothing is talk, not a new matter
         if need is None and parent is not None and parent.message_id in state.need_of \
                 and m.user_id != parent.user_id \
                 and not (m.label == "positive" and (m.score or 0.0) >= 0.8) \
-                and (short or m.signals is None or m.signals.margin >= 0):
+                and (short or m.signals is None or m.signals.margin >= 0 or joins_in(m.text)):
             # "Same here": a short reply, or one that reads as a need rather than an answer, joins its
             # parent's matter (a peer's answer, where ordinary talk wins, does not).
             need, joined = state.need_of[parent.message_id], True
         if need is None:
             return False
         state.need_of[m.message_id] = need
-        if outside:
+        if outside and need not in _BETWEEN_MEMBERS:  # abuse or danger here is ours, whatever the topic
             state.outside_ids.add(m.message_id)
-        strength = m.signals.margin if m.signals is not None else 0.0
         state.raises.append(_Raise(need, m.user_id, m.date, m.message_id, strength, joined, m.negative_score))
         return True
 
     @staticmethod
     def _tone_fits(need: str, m: ThreadMessage) -> bool:
         """A need said laughing is a joke; harassment is never said calmly."""
-        if need == Need.HARASSMENT:
-            return m.label == "negative" and not laughs(m.text)
-        return not laughs(m.text)
+        if laughs(m.text):
+            return False
+        if need == Need.HARASSMENT:  # abuse is never said calmly
+            return m.label == "negative"
+        return True
 
     @staticmethod
     def _wrote_again(msgs: Sequence[ThreadMessage], raisers: Sequence[int], first: _Raise,
@@ -319,7 +340,7 @@ class ThreadJudge:
 
     @staticmethod
     def _thanked(msgs: Sequence[ThreadMessage], raisers: Sequence[int], first: _Raise,
-                 settings: ThreadSettings) -> bool:
+                 settings: ThreadSettings, raising: set[int]) -> bool:
         """A peer answered after the matter was raised and a raiser then said something positive."""
         peer_answered = False
         for m in msgs:
@@ -327,6 +348,7 @@ class ThreadJudge:
                 continue
             if m.user_id not in raisers:
                 peer_answered = True
-            elif peer_answered and m.label == "positive" and (m.score or 0.0) >= settings.positive_thanks:
+            elif peer_answered and m.label == "positive" and (m.score or 0.0) >= settings.positive_thanks \
+                    and m.message_id not in raising:  # "yes, still empty" is no thanks, however it scores
                 return True
         return False

@@ -277,6 +277,7 @@ class MessageSignals:
     margin: float  # best need minus best ordinary class (negative: ordinary talk won)
     ordinary: str  # the best ordinary class
     outside: bool  # the best class overall is "outside"
+    chasing_margin: float = -1.0  # "I asked before, no answer" minus the best ordinary class
 
     @staticmethod
     def none() -> MessageSignals:
@@ -304,14 +305,17 @@ class SignalModel:
 
     def signals(self, vector: Vectors, *, need_margin: float, need_floor: float) -> MessageSignals:
         scores = self.class_scores(np.asarray(vector, dtype=np.float32))
-        need_name = max((n.value for n in NEEDS), key=lambda n: scores[n])
+        # "Asked again" is how a matter is raised, not what it is: the concrete need is chosen without it.
+        need_name = max((n.value for n in NEEDS if n is not Need.CHASING), key=lambda n: scores[n])
         ordinary_name = max(ORDINARY, key=lambda n: scores[n])
         margin = scores[need_name] - scores[ordinary_name]
+        chasing = scores[Need.CHASING.value] - scores[ordinary_name]
         need = need_name if margin >= need_margin and scores[need_name] >= need_floor else None
         return MessageSignals(
             need,
             round(scores[need_name], 4),
             round(margin, 4),
             ordinary_name,
-            ordinary_name == "outside" and margin < 0,
+            ordinary_name == "outside" and max(margin, chasing) < 0,
+            round(chasing, 4),
         )

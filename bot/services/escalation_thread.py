@@ -50,7 +50,7 @@ Embedder = Callable[[list[str], bool], Awaitable[Vectors | None]]
 RETRY_SECONDS = 60  # a thread the encoder could not read yet is judged again this much later
 SIGNAL_CACHE = 20_000  # messages whose signals are remembered
 # The gate: a member message of at least min_words words that is not confidently positive is embedded.
-GATE_POSITIVE = 0.95
+GATE_POSITIVE = 0.98
 # Two reads: the quantized encoder first; only messages it finds at least this close to a need (margin
 # over ordinary talk) are read again by the full encoder, whose margins the thresholds are set on.
 CHEAP_MARGIN = -0.01

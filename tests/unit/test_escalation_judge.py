@@ -41,7 +41,7 @@ def test_an_ordinary_need_waits_then_opens_with_a_plain_reason() -> None:
     assert late.open_now and late.members == (11, 12)
     assert late.detail == "refund or cancellation requested by 2 members, no staff reply for 12 min"
     signals = {c.signal: c.value for c in late.contributions}
-    assert signals["need"] == 0.6 and signals["members"] == 0.25 and signals["unanswered"] == 0.3
+    assert signals["need"] == 0.7 and signals["members"] == 0.25 and signals["unanswered"] == 0.3
     assert late.score == sum(signals.values())
 
 
@@ -137,3 +137,29 @@ def test_thresholds_come_from_settings() -> None:
     assert not ThreadJudge().judge(REFUND, strict, now=T0 + 600).open_now
     instant = ThreadSettings(wait_seconds=0)
     assert ThreadJudge().judge(REFUND, instant, now=T0 + 40).open_now
+
+
+def test_a_peer_replying_to_ordinary_talk_raises_no_ordinary_matter() -> None:
+    window = [
+        msg(1, 11, "Failed the orange route for the 8th time, so done with it", 0, talk("self")),
+        msg(2, 12, "shift your feet left before the crimp, it changes everything", 30, need("data_loss"),
+            reply_to=1),
+    ]
+    assert ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600).need is None
+
+
+def test_me_too_joins_in_three_languages() -> None:
+    for text in ("Same, I was charged twice too", "Тоже вижу лишнюю сумму в выписке", "גם אצלי יש חיוב כפול"):
+        window = [REFUND[0], msg(2, 12, text, 40, talk("self"), reply_to=1)]
+        assert ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600).members == (11, 12), text
+
+
+def test_a_positive_message_that_raises_the_matter_again_is_no_thanks() -> None:
+    window = [
+        REFUND[0],
+        msg(2, 13, "did you try logging out and in?", 30, talk("howto"), reply_to=1),
+        msg(3, 11, "yes, still nothing, I want the money back", 60, need("refund"), label="positive", score=0.9,
+            reply_to=2),
+    ]
+    j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600)
+    assert j.settled is None and j.open_now
