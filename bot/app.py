@@ -490,7 +490,9 @@ class Steward:
         if self.sentiment is not None:
             await self.sentiment.start()
         await self.outbox.start()
-        if self.settings.faq.enabled:
+        if self.settings.faq.enabled or self.escalation.thread.signals.available:
+            # The FAQ's encoder thread also reads messages for escalation's thread policy (FAQ answering
+            # itself stays off when disabled).
             await self.faq.start()
         self.scheduler.start()
         self._start_growth_jobs()

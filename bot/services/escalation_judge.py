@@ -121,6 +121,7 @@ class Judgment:
     open_now: bool = False  # open a case at this moment
     watch: bool = False  # not yet: judge again at due_at
     detail: str = ""  # plain English, for the card and logs
+    raised_by: int | None = None  # the member whose message raised the matter
 
     @property
     def escalate(self) -> bool:
@@ -248,7 +249,7 @@ class ThreadJudge:
         detail = self.describe(contributions, len(raisers))
         return Judgment(
             score, tuple(contributions), need, urgent, tuple(raisers), first.message_id, first.date, due_at,
-            settled, worst, open_now, watch, detail,
+            settled, worst, open_now, watch, detail, first.user_id,
         )
 
     @staticmethod

@@ -331,7 +331,7 @@ class ThreadEscalation:
             severity=max(judgment.severity, 0.9 if judgment.urgent else 0.5), members=len(judgment.members),
             signals=judgment.contributions,
         )
-        raiser = judgment.members[0] if judgment.members else None
+        raiser = judgment.raised_by
         if raiser is not None and await self.svc._member_over_limit(chat_id, raiser, now):
             return 0
         _case, created = await self.open_or_join(

@@ -215,3 +215,10 @@ async def test_per_community_settings_are_validated(world: World) -> None:
     assert not (await world.service.set_community_setting(CHAT, "open_score", "-1", actor)).ok
     text = await world.service.settings_text(CHAT)
     assert "policy: message" in text and "wait_minutes: 10" in text
+
+
+async def test_one_member_opens_at_most_member_cases_per_hour(world: World) -> None:
+    for _ in range(4):
+        await world.say(20, LOST)  # four new threads by the same member within the hour
+        world.clock.now += 60
+    assert len(await world.cases.active()) == 3 and len(world.desk.posts) == 3
