@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.services.escalation_signals import SignalModel, prototype_texts
+from bot.services.escalation_thread import CHEAP_MARGIN
 
 pytestmark = pytest.mark.model
 
@@ -40,14 +41,26 @@ def encoders() -> Any:
         pytest.skip(f"bundled encoder unavailable: {exc}")
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["full", "int8"])
-def test_needs_are_found_in_three_languages_and_ordinary_talk_is_not(encoders: Any, which: int) -> None:
-    encoder = encoders[which]
+def _model(encoder: Any) -> SignalModel:
     pairs = prototype_texts()
-    model = SignalModel(encoder.encode_queries([t for _, t in pairs]), [c for c, _ in pairs])
-    found = [model.signals(v, need_margin=0.015, need_floor=0.0)
+    return SignalModel(encoder.encode_queries([t for _, t in pairs]), [c for c, _ in pairs])
+
+
+def test_needs_are_found_in_three_languages_and_ordinary_talk_is_not(encoders: Any) -> None:
+    encoder = encoders[0]
+    model = _model(encoder)
+    found = [model.signals(v, need_margin=0.0125, need_floor=0.0)
              for v in encoder.encode_queries([t for t, _ in CASES])]
     assert [s.need for s in found] == [need for _, need in CASES]
-    calm = [model.signals(v, need_margin=0.015, need_floor=0.0) for v in encoder.encode_queries(ORDINARY)]
+    calm = [model.signals(v, need_margin=0.0125, need_floor=0.0) for v in encoder.encode_queries(ORDINARY)]
     assert [s.need for s in calm] == [None] * len(ORDINARY)
     assert [s.outside for s in calm[:3]] == [True, True, True]
+
+
+def test_the_int8_first_read_sends_every_need_on_to_the_full_read(encoders: Any) -> None:
+    encoder = encoders[1]
+    model = _model(encoder)
+    first = [model.signals(v, need_margin=0.0, need_floor=0.0) for v in encoder.encode_queries([t for t, _ in CASES])]
+    assert all(s.margin >= CHEAP_MARGIN for s in first), [s.margin for s in first]
+    thanks = model.signals(encoder.encode_queries([ORDINARY[-1]])[0], need_margin=0.0, need_floor=0.0)
+    assert thanks.margin < CHEAP_MARGIN  # plain thanks is settled by the cheap read alone
