@@ -1,8 +1,20 @@
-"""Escalation benchmark: what watching threads adds to each group message.
+"""Escalation benchmark: how well cases open on labelled threads, and what watching threads costs.
 
 Usage::
 
+    python benchmarks/escalation.py --threads benchmarks/data/escalation_threads/test.jsonl [--json]
     python benchmarks/escalation.py [--messages 5000] [--threads 200] [--negative 0.2] [--json]
+
+**Quality** (``--threads FILE``, a JSON-lines file of labelled threads, see
+``benchmarks/data/escalation_threads/README.md``): every thread is replayed through the real services
+(``benchmarks/escalation_replay.py``: real CommunityService and EscalationService on a real SQLite
+database, the shipped sentiment model, the real multilingual e5 encoder, the escalation check every
+simulated minute) once per policy (``--policies message,thread``: today's per-message rules and the
+thread judgment). Prints recall on threads that need a manager, false alarms on those that do not,
+the most cases any one thread got and the median time to open, overall, per language and per kind,
+both policies side by side; then the threads each policy got wrong.
+
+**Cost** (``--threads N``, a number):
 
 Every group message already costs one write (``MessageRepository.record``): that is the baseline.
 The run records ``--messages`` messages spread over ``--threads`` reply threads (``--negative`` of
@@ -145,10 +157,17 @@ def policy_micro(repeats: int = 2000) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--threads", type=int, default=200)
+    parser.add_argument("--threads", default="200", help="a number of synthetic threads, or a .jsonl file")
+    parser.add_argument("--policies", default="message,thread")
+    parser.add_argument("--read", default="two_pass", choices=("two_pass", "quantized"),
+                        help="how the thread policy reads messages (escalation.read)")
     parser.add_argument("--negative", type=float, default=0.2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not args.threads.isdigit():
+        await quality(Path(args.threads), args.policies.split(","), args.json, args.read)
+        return
+    args.threads = int(args.threads)
     work = workload(args.messages, args.threads, args.negative)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -167,6 +186,40 @@ async def main() -> None:
             "escalation_us": round(per_full, 1), "ratio": round(per_full / per_base, 2),
             "decide_us": round(decide_us, 1),
         }))
+
+
+def _failure(f: dict[str, Any]) -> str:
+    if f["needs_manager"] and not f["cases"]:
+        return "missed"
+    return "false alarm" if not f["needs_manager"] else f"{f['cases']} cases"
+
+
+async def quality(path: Path, policies: list[str], as_json: bool, read: str = "two_pass") -> None:
+    from benchmarks.escalation_replay import classify_all, load_threads, replay, summarise, table
+    from models.encoder import E5Encoder
+
+    if not path.is_file():
+        raise SystemExit(f"no thread file {path}")
+    threads = load_threads(path)
+    verdicts = classify_all(threads)
+    # The full multilingual e5 and its int8 copy, as Steward reads messages (bot/services/escalation_thread.py).
+    encoder = (E5Encoder(), E5Encoder(quantize=True)) if "thread" in policies else None
+    summaries: dict[str, Any] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for policy in policies:
+            results, stats = await replay(threads, policy, Path(tmp), verdicts, encoder, read)
+            summaries[policy] = summarise(results) | {"encoder": stats}
+    print(f"{path}: {len(threads)} threads; replayed in {time.perf_counter() - started:.0f} s")
+    print(table(summaries))
+    for policy, summary in summaries.items():
+        wrong = ", ".join(f"{f['id']} ({f['kind']}, {_failure(f)})" for f in summary["failures"])
+        print(f"{policy}: wrong on {len(summary['failures'])}: {wrong or 'none'}")
+        e = summary["encoder"]
+        print(f"{policy}: messages read by the quantized encoder {e['cheap']}, then by the full one "
+              f"{e['embedded']}; kept from the encoder by the gate {e['gated']}")
+    if as_json:
+        print(json.dumps({"file": str(path), "threads": len(threads), "policies": summaries}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

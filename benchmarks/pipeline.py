@@ -189,6 +189,7 @@ async def run_pipeline(
         sentiment={"max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "queue_size": args.queue},
         scheduler={"enabled": False},
         growth={"digest_enabled": False},
+        escalation={"policy": args.escalation_policy, "read": args.escalation_read},
     )
     session = InstantSession()
     app = Steward(settings, session=session)
@@ -282,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", type=int, default=Settings().sentiment.queue_size)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", help="write cProfile stats of the measured run here")
+    parser.add_argument("--escalation-policy", default="thread", choices=("thread", "message"))
+    parser.add_argument("--escalation-read", default="two_pass", choices=("two_pass", "quantized"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -218,7 +218,7 @@ class Steward:
         )
         self.community_service.add_listener(self.languages)
         self.cases = CaseRepository(self.db)
-        self.escalation = self._build_escalation()
+        self.escalation = self._build_escalation(thread_policy=faq_encoder_loader is None)
         self.community_service.add_listener(self.escalation)
         self._build_moderation()
         self.faq = self._build_faq(faq_encoder_loader)
@@ -282,8 +282,11 @@ class Steward:
 
     # --- wiring -------------------------------------------------------------------------
 
-    def _build_escalation(self) -> EscalationService:
+    def _build_escalation(self, *, thread_policy: bool) -> EscalationService:
+        """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread
+        judgment can read messages with it; otherwise the message rules apply."""
         from handlers.escalation import pack_case_action
+        from models.encoder import E5_NAMES
 
         return EscalationService(
             self.settings.escalation,
@@ -299,6 +302,8 @@ class Steward:
             pack=pack_case_action,
             settings_cache=self.community_service,
             describe_chat=self._chat_description,
+            embed=self._embed_for_escalation if thread_policy and (
+                self.settings.faq.encoder.lower() in E5_NAMES | {"default"}) else None,
         )
 
     def _build_moderation(self) -> None:
@@ -342,6 +347,10 @@ class Steward:
             await self.gate.tick()  # join checks nobody answered
         except Exception:
             log.exception("join gate check failed")
+
+    async def _embed_for_escalation(self, texts: list[str], cheap: bool) -> Any:
+        """The thread policy's message vectors: the FAQ's multilingual encoder (None until it is loaded)."""
+        return await self.faq.embed_plain(texts, cheap)
 
     async def _chat_description(self, chat_id: int) -> str | None:
         chat = await self.bot.get_chat(chat_id)
@@ -481,7 +490,9 @@ class Steward:
         if self.sentiment is not None:
             await self.sentiment.start()
         await self.outbox.start()
-        if self.settings.faq.enabled:
+        if self.settings.faq.enabled or self.escalation.thread.signals.available:
+            # The FAQ's encoder thread also reads messages for escalation's thread policy (FAQ answering
+            # itself stays off when disabled).
             await self.faq.start()
         if self.settings.moderation.enabled:
             await self.spam.start()

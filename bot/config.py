@@ -172,6 +172,32 @@ class FaqSettings(Section):
 class EscalationSettings(Section):
     enabled: bool = True
     observe: bool = False
+    # "thread": judge the thread (need, target, resolution, tone; docs/escalation.md). "message": the
+    # older per-message rules (very_negative, pile_on, keywords), kept for comparison.
+    policy: Literal["thread", "message"] = "thread"
+    # Thread judgment: an ordinary (not urgent) matter waits this long for a peer to settle it.
+    wait_minutes: int = Field(default=3, ge=0, le=1440)
+    # A case opens when the signals add up to this score (see /case ID why).
+    open_score: float = Field(default=1.0, gt=0, le=5)
+    # A need must beat ordinary talk by this e5 cosine margin; an urgent one opens at once above urgent_margin.
+    need_margin: float = Field(default=0.0125, ge=0, le=0.2)
+    urgent_margin: float = Field(default=0.02, ge=0, le=0.2)
+    # Messages shorter than this (in words) join their parent's matter instead of raising their own.
+    min_words: int = Field(default=4, ge=1, le=50)
+    # Weights of the signals (docs/escalation.md explains each).
+    weight_urgent: float = Field(default=1.0, ge=0, le=5)
+    weight_need: float = Field(default=0.7, ge=0, le=5)
+    weight_question: float = Field(default=0.7, ge=0, le=5)
+    weight_chasing: float = Field(default=0.4, ge=0, le=5)
+    weight_member: float = Field(default=0.25, ge=0, le=5)
+    weight_repeat: float = Field(default=0.3, ge=0, le=5)
+    weight_unanswered: float = Field(default=0.3, ge=0, le=5)
+    weight_tone: float = Field(default=0.3, ge=0, le=5)
+    # How messages are read: "two_pass" (the int8 encoder first, the full one for messages near a need;
+    # the thresholds are set on it) or "quantized" (the int8 encoder only: cheaper, slightly less exact).
+    read: Literal["two_pass", "quantized"] = "two_pass"
+    # Dismiss tuning bound for open_score (each tuning step adds 0.1).
+    max_open_score: float = Field(default=2.0, gt=0, le=5)
     very_negative: float = Field(default=0.90, ge=0, le=1)
     negative: float = Field(default=0.60, ge=0, le=1)
     pile_on_members: int = Field(default=3, ge=2)

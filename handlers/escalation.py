@@ -169,10 +169,15 @@ def build_router() -> Router:
     ) -> None:
         if not await _is_manager(message, roles, escalation):
             return
-        arg = (command.args or "").strip().lstrip("#")
-        if not (arg.isascii() and arg.isdigit()) or len(arg) > 18:
-            await message_reply(message, escalation, _("Usage: /case <number>, for example /case 12").replace(
+        arg, _sep, rest = (command.args or "").strip().lstrip("#").partition(" ")
+        why = rest.strip().lower() == "why"
+        if not (arg.isascii() and arg.isdigit()) or len(arg) > 18 or (rest.strip() and not why):
+            await message_reply(message, escalation, _("Usage: /case <number> [why], for example /case 12 why").replace(
                 "<", "&lt;").replace(">", "&gt;"))
+            return
+        if why:
+            outcome = await escalation.why(int(arg))
+            await message_reply(message, escalation, outcome.text)
             return
         outcome = await escalation.show(int(arg), message.chat.id, _topic(message))
         if not outcome.ok:

@@ -32,6 +32,7 @@ from bot.services.escalation_policy import (
     case_priority,
     priority_label,
 )
+from bot.services.escalation_thread import CaseReason, Embedder, ThreadEscalation
 from bot.services.ports import Desk, Sender
 from bot.services.settings import community_setting
 from bot.storage.cases import CardCopy, Case, CaseRepository, Feedback, PendingReply, TuningChange
@@ -121,6 +122,9 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+__all__ = ["Actor", "CaseReason", "EscalationService", "Outcome"]
+
+
 class EscalationService:
     def __init__(
         self,
@@ -140,6 +144,7 @@ class EscalationService:
         settings_cache: SettingsCache | None = None,
         policy: EscalationPolicy | None = None,
         describe_chat: DescribeChat | None = None,
+        embed: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.cases = cases
@@ -164,6 +169,8 @@ class EscalationService:
         self._dirty: set[int] = set()
         self._tick_lock = asyncio.Lock()
         self.card_extensions: list[CardExtension] = []
+        # The thread policy: encoder signals (embed: the FAQ's multilingual encoder) and waiting threads.
+        self.thread = ThreadEscalation(self, embed)
 
     # ------------------------------------------------------------------ settings
 
@@ -243,6 +250,17 @@ class EscalationService:
             # when the community went live (so a live case can open for the thread).
             await self.cases.close(case.id, "expired", None, None, now)
             case = None
+        if self.thread.uses_thread_policy(ctx.community):
+            is_staff = await self._from_staff(ctx)
+            if case is not None:
+                # The thread already has its case: the message moves the reply target and the card.
+                await self._update(case, ctx, Decision((), "thread message"), is_staff, now)
+                return None if case.shadow else case.id
+            if is_staff and await self.thread.watches.get(msg.chat_id, ctx.thread_key) is None:
+                return None  # a staff message can settle a waiting thread; it never raises one
+            if await self.thread.on_thread_message(ctx, to_epoch(msg.date)):
+                return None
+            # The encoder is not multilingual-e5: this and later messages go by the message rules.
         is_negative = ctx.sentiment.label.value == "negative" and ctx.sentiment.score >= settings.negative
         keyword_hit = ctx.sentiment.label.value != "positive" and settings.keyword_matcher.find(msg.text)
         if case is None and not is_negative and not keyword_hit:
@@ -274,6 +292,45 @@ class EscalationService:
 
         await self._member_locks.run((msg.chat_id, msg.author.user_id), open_within_limit)
         return None
+
+    async def open_or_join(
+        self,
+        *,
+        chat_id: int,
+        thread_key: str,
+        topic_id: int | None,
+        reason: CaseReason,
+        last_message_id: int | None = None,
+        at: int | None = None,
+        live: bool = False,
+        before_card: Callable[[Case], Awaitable[None]] | None = None,
+    ) -> tuple[Case, bool]:
+        """Open the thread's case for ``reason`` or add the reason to its active case; (case, created).
+
+        The one entry point for every source of a case (the thread judgment, a member's /report, a
+        moderation action): a thread never gets a second card while its case is active. ``live`` opens a
+        live case whatever the observe mode; ``before_card`` runs before the card is drawn.
+        """
+
+        async def run() -> tuple[Case, bool]:
+            return await self.thread.open_or_join(
+                chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, reason=reason,
+                last_message_id=last_message_id, at=at, live=live, before_card=before_card,
+            )
+
+        result: tuple[Case, bool] = await self._thread_locks.run((chat_id, thread_key), run)
+        return result
+
+    async def why(self, case_id: int) -> Outcome:
+        """/case ID why: the signals behind the case and what each contributed."""
+        case = await self.cases.get(case_id)
+        if case is None:
+            return Outcome(False, self.t("There is no case #{id}.").format(id=case_id))
+        return Outcome(True, self.thread.why_text(case), case)
+
+    async def _from_staff(self, ctx: MessageContext) -> bool:
+        msg = ctx.msg
+        return msg.author.user_id in await self.staff_ids(msg.chat_id) or msg.author.sender_chat_id == msg.chat_id
 
     async def _member_over_limit(self, chat_id: int, user_id: int, now: int) -> bool:
         """One account must not flood the queue: it opens at most member_cases_per_hour new cases."""
@@ -333,6 +390,7 @@ class EscalationService:
         await self._post_card(case, ctx.community)
 
     async def _post_card(self, case: Case, community: Community | None) -> None:
+        """The new case's card to the managers (a forum topic of its own where the desk has topics)."""
         text, keyboard = await self.render(case, community)
         title = community.title if community is not None else str(case.chat_id)
         topic = await self.desk.open_topic(self.t("Case #{id} · {title}", id=case.id, title=title)[:128])
@@ -341,59 +399,6 @@ class EscalationService:
             await self.cases.add_card(case.id, CardCopy(copy.chat_id, copy.message_id, copy.thread_id))
         if not posted:
             log.warning("case #%s: no managers could be notified; it waits in /queue", case.id)
-
-    # ------------------------------------------------------------------ other features' cases (moderation)
-
-    async def open_or_join(
-        self,
-        *,
-        chat_id: int,
-        thread_key: str,
-        topic_id: int | None,
-        message_id: int,
-        reason: str,
-        detail: str,
-        severity: float = 0.0,
-        before_card: Callable[[Case], Awaitable[None]] | None = None,
-    ) -> tuple[Case, bool]:
-        """Open a live case for the thread with ``reason`` (whatever the community's observe mode), or add
-        the reason to the thread's open case; ``before_card`` runs before the card is drawn; ``severity`` (0-1)
-        weighs in the queue's priority like a negative message's score. ``(case, opened)``."""
-
-        async def run() -> tuple[Case, bool]:
-            now = self.clock()
-            case = await self.cases.active_for_thread(chat_id, thread_key)
-            if case is not None and case.shadow:
-                await self.cases.close(case.id, "expired", None, None, now)  # a report makes it live
-                case = None
-            if case is None:
-                case, created = await self.cases.open(
-                    chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, shadow=False, reasons=[reason],
-                    detail=detail, keyword=None, severity=severity, negative_members=0, first_message_id=message_id,
-                    last_message_id=message_id, message_count=1, at=now,
-                )
-                if created:
-                    log.info("case #%s opened in %s (%s): %s", case.id, chat_id, thread_key, detail)
-                    if before_card is not None:
-                        await before_card(case)
-                    await self._post_card(case, await self.communities.get(chat_id))
-                    return case, True
-            reasons = list(case.reasons)
-            if reason not in reasons:
-                reasons.append(reason)
-            await self.cases.note_activity(
-                case.id, last_message_id=max(case.last_message_id, message_id), at=now,
-                severity=max(case.severity, severity),
-                negative_members=case.negative_members, reasons=reasons, keyword=case.keyword,
-            )
-            if before_card is not None:
-                await before_card(case)
-            return case, False
-
-        case, opened = await self._thread_locks.run((chat_id, thread_key), run)
-        if not opened:
-            await self.refresh(case.id)
-        return await self.cases.get(case.id) or case, opened
 
     async def _update(self, case: Case, ctx: MessageContext, decision: Decision, is_staff: bool, now: int) -> None:
         msg = ctx.msg
@@ -736,6 +741,14 @@ class EscalationService:
         current = self.policy_settings(community)
         changes: dict[str, Any] = {}
         notes: list[str] = []
+        if "thread" in case.reasons:
+            # The thread judgment: a false alarm asks for more evidence before the next case.
+            old_score = float(self._setting(community, "open_score", s.open_score))
+            new_score = round(min(old_score + 0.1, s.max_open_score), 2)
+            if new_score > old_score:
+                changes["escalation.open_score"] = (old_score, new_score)
+            else:
+                notes.append(self.t("the open score is at its bound ({value})").format(value=new_score))
         if Reason.VERY_NEGATIVE.value in case.reasons:
             new = round(min(current.very_negative + 0.02, s.max_very_negative), 2)
             if new > current.very_negative:
@@ -805,7 +818,20 @@ class EscalationService:
         value: Any
         raw = raw.strip()
         try:
-            if key in ("observe", "enabled"):
+            if key == "policy":
+                if raw.lower() not in ("thread", "message"):
+                    raise ValueError(t("use thread or message"))
+                value = raw.lower()
+            elif key in ("open_score", "need_margin", "urgent_margin"):
+                value = round(float(raw.replace(",", ".")), 3)
+                top = 5.0 if key == "open_score" else 0.2
+                if not 0.0 < value <= top:
+                    raise ValueError(t("use a number above 0 and at most {top}").format(top=top))
+            elif key in ("wait_minutes", "min_words"):
+                value = int(raw)
+                if not 0 <= value <= 1440:
+                    raise ValueError(t("use a whole number from {low}").format(low=0))
+            elif key in ("observe", "enabled"):
                 if raw.lower() not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
                     raise ValueError(t("use on or off"))
                 value = raw.lower() in ("on", "true", "yes", "1")
@@ -861,11 +887,16 @@ class EscalationService:
         t = self.t
         community = await self.communities.get(chat_id)
         p = self.policy_settings(community)
+        s = self.settings
         feedback = await self.cases.feedback(chat_id)
         precision = "—" if feedback.precision is None else f"{feedback.precision:.0%}"
         lines = [
             t("<b>Escalation settings here</b>"),
             t("observe (shadow mode): {value}").format(value="on" if self.observe(community) else "off"),
+            t("policy: {value}").format(value=self._setting(community, "policy", s.policy)),
+            t("wait_minutes: {value}").format(value=self._setting(community, "wait_minutes", s.wait_minutes)),
+            t("open_score: {value}").format(value=self._setting(community, "open_score", s.open_score)),
+            t("need_margin: {value}").format(value=self._setting(community, "need_margin", s.need_margin)),
             t("very_negative: {value}").format(value=p.very_negative),
             t("negative: {value}").format(value=p.negative),
             t("pile_on_members: {value}").format(value=p.pile_on_members),
@@ -963,12 +994,22 @@ class EscalationService:
                     reasons=", ".join(f"{self.reason_name(r)}: {n}" for r, n in sorted(reasons.items())),
                 )
             )
-            lines.append(
-                t("now: very_negative {v}, negative {n}, pile_on_members {p}, window {w} min; observe {o}").format(
-                    v=p.very_negative, n=p.negative, p=p.pile_on_members, w=p.window_seconds // 60,
-                    o="on" if self.observe(community) else "off",
+            if self.thread.uses_thread_policy(community):
+                lines.append(
+                    t("now: thread policy, open_score {s}, wait {w} min, need_margin {m}; observe {o}").format(
+                        s=self._setting(community, "open_score", self.settings.open_score),
+                        w=self._setting(community, "wait_minutes", self.settings.wait_minutes),
+                        m=self._setting(community, "need_margin", self.settings.need_margin),
+                        o="on" if self.observe(community) else "off",
+                    )
                 )
-            )
+            else:
+                lines.append(
+                    t("now: very_negative {v}, negative {n}, pile_on_members {p}, window {w} min; observe {o}").format(
+                        v=p.very_negative, n=p.negative, p=p.pile_on_members, w=p.window_seconds // 60,
+                        o="on" if self.observe(community) else "off",
+                    )
+                )
             for case in chat_cases[-5:]:
                 link = message_link_or_none(
                     case.chat_id, case.first_message_id,
@@ -1035,6 +1076,7 @@ class EscalationService:
             await self.cases.reminded(case.id, now)
             await self._to_cards(case.id, text)
             await self.refresh(case.id)
+        await self.thread.check_watches(now)
         for case in await self.cases.active(shadow=True):
             settings = self.policy_settings(await community_of(case.chat_id))
             if case.last_activity_at < now - settings.window_seconds:
@@ -1097,9 +1139,22 @@ class EscalationService:
             "keyword": t("keyword"),
             "report": t("reported by members"),
             "spam": t("possible spam"),
-        }.get(reason, reason)
+            "thread": t("thread judgment"),
+            "billing": t("money or billing problem"),
+            "refund": t("refund or cancellation requested"),
+            "outage": t("service not working"),
+            "data_loss": t("lost data or work"),
+            "no_show": t("staff or service did not show up"),
+            "leave_threat": t("threat to leave or go public"),
+            "harassment": t("harassment or abuse"),
+            "safety": t("safety concern"),
+            "staff_question": t("question only the team can answer"),
+            "chasing": t("asked again without an answer"),
+        }.get(reason, self.thread.signal_name(reason))
 
     def reasons_text(self, case: Case) -> str:
+        if "thread" in case.reasons:
+            return self.thread.reason_text(case) or html.escape(case.detail)  # the judgment's plain words
         parts: list[str] = []
         for reason in case.reasons:
             if reason == Reason.PILE_ON.value:

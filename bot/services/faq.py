@@ -72,6 +72,10 @@ QUESTION_BATCH = 32  # member questions encoded in one forward pass at most
 QUESTION_QUEUE = 256  # member questions waiting for the encoder at most (then: EncoderBusy)
 
 
+class EncoderUnsuitable(RuntimeError):
+    """The loaded encoder is not the multilingual one other features' signals are calibrated on."""
+
+
 class EncoderBusy(Exception):
     """Too many member questions are waiting for the encoder: this one is not matched."""
 
@@ -198,6 +202,9 @@ class FaqService:
         self._questions: list[tuple[TextEncoder | None, str, asyncio.Future[npt.NDArray[np.float32]]]] = []
         self._question_drainer: asyncio.Task[None] | None = None
         self._failed_at: int | None = None
+        # A quantized copy of the multilingual encoder for cheap first reads (escalation's signals).
+        self._cheap: TextEncoder | None = None
+        self._cheap_task: asyncio.Task[None] | None = None
         self.adapter_dir = adapter_dir
         self.recipe = recipe or AdapterRecipe()
         self._adapters: OrderedDict[str, KbAdapter | TwoViewAdapter] = OrderedDict()
@@ -266,6 +273,9 @@ class FaqService:
         if self._load_task is not None and not self._load_task.done():
             with contextlib.suppress(Exception):
                 await self._load_task
+        if self._cheap_task is not None and not self._cheap_task.done():
+            with contextlib.suppress(Exception):
+                await self._cheap_task
         if self._question_drainer is not None and not self._question_drainer.done():
             self._question_drainer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -322,6 +332,46 @@ class FaqService:
                 for (_, _, future), vector in zip(live, vectors, strict=True):
                     if not future.done():
                         future.set_result(vector)
+
+    async def embed_plain(self, texts: Sequence[str], cheap: bool = False) -> Vectors | None:
+        """Plain-encoder vectors for another feature (escalation signals), batched with member questions.
+
+        ``cheap``: from an int8-quantized copy of the encoder (several times faster, cosine about 0.98 to
+        the full one), loaded on first use; None until it is.
+
+        None while the encoder is not loaded: its load is started in the background, and the caller
+        judges without vectors meanwhile rather than waiting on the load. EncoderBusy when the queue is
+        full; EncoderUnsuitable when the encoder is not multilingual (an English-only or stand-in one).
+        """
+        if not self.ready:
+            if self._executor is not None and (self._load_task is None or self._load_task.done()) \
+                    and not self._retry_later(self._failed_at):
+                self._load_task = asyncio.create_task(self.ensure_encoder(), name="faq-encoder-load")
+            return None
+        if getattr(self._encoder, "multilingual", False) is not True:
+            raise EncoderUnsuitable(f"the FAQ encoder {self.encoder_tag} is not multilingual-e5")
+        encoder: TextEncoder | None = None
+        if cheap:
+            if self._cheap is None:
+                if self._cheap_task is None:
+                    self._cheap_task = asyncio.create_task(self._load_cheap(), name="faq-cheap-encoder-load")
+                return None
+            encoder = self._cheap
+        if len(texts) > QUESTION_BATCH:
+            return await self.encode_questions(texts, encoder=encoder)
+        vectors = await asyncio.gather(*(self._encode_member_question(text, encoder) for text in texts))
+        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+    async def _load_cheap(self) -> None:
+        def load() -> TextEncoder:
+            from models.encoder import E5Encoder
+
+            return E5Encoder(quantize=True)  # shares the in-memory word embeddings with the others
+
+        try:
+            self._cheap = await self._run_any(load)
+        except Exception:
+            log.exception("the quantized encoder could not be loaded; escalation reads with the full one")
 
     async def encode_questions(self, texts: Sequence[str], *, encoder: TextEncoder | None = None) -> Vectors:
         """Plain-encoder vectors (stored with the entries), or ``encoder``'s (a community's adapter)."""

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bot.config import ModerationSettings
 from bot.domain import Button, Community, Keyboard, MessageContext, Priority
 from bot.i18n import Translator
-from bot.services.escalation import Actor, EscalationService, Outcome, _KeyedLocks
+from bot.services.escalation import Actor, CaseReason, EscalationService, Outcome, _KeyedLocks
 from bot.services.moderation_types import (
     ANONYMOUS_ADMIN_ID,
     BAN,
@@ -247,10 +247,13 @@ class ModerationService:
             if reported is not None and reported.case_id != case.id:
                 await self.repo.attach(reported.id, case.id)
 
-        case, _opened = await self.escalation.open_or_join(
-            chat_id=chat_id, thread_key=key, topic_id=topic_id, message_id=message_id, reason="report",
-            detail=f"reported by {count} members", before_card=attach,
+        reason = CaseReason(
+            reasons=("report",), detail=f"reported by {count} members", trigger_message_id=message_id,
             severity=min(0.6 + 0.1 * (count - 1), 1.0),  # each reporter makes it more urgent in /queue
+            members=0,
+        )
+        case, _opened = await self.escalation.open_or_join(
+            chat_id=chat_id, thread_key=key, topic_id=topic_id, reason=reason, live=True, before_card=attach,
         )
         log.info("member %s reported message %s in %s (case #%s)", reporter.user_id, message_id, chat_id, case.id)
         thanks = t("Thanks for the report: the admins of {title} will look at it.").format(

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from bot.config import ModerationSettings
 from bot.domain import Community, MessageContext
+from bot.services.escalation_thread import CaseReason
 from bot.services.moderation import ModerationService
 from bot.services.moderation_types import DELETE
 from bot.storage.cases import Case
@@ -242,9 +243,12 @@ class SpamService:
             await self.repo.attach(subject.id, case.id)
 
         detail = f"possible spam {verdict.score:.2f} ({', '.join(verdict.reasons)})"
+        reason = CaseReason(
+            reasons=("spam",), detail=detail, trigger_message_id=msg.message_id, severity=verdict.score, members=0
+        )
         case, _ = await moderation.escalation.open_or_join(
-            chat_id=msg.chat_id, thread_key=ctx.thread_key, topic_id=topic, message_id=msg.message_id,
-            reason="spam", detail=detail, before_card=attach, severity=verdict.score,
+            chat_id=msg.chat_id, thread_key=ctx.thread_key, topic_id=topic, reason=reason, live=True,
+            before_card=attach,
         )
         policy = self.policy(ctx.community)
         log.info("message %s/%s looks like spam (%s); policy %s; case #%s",

@@ -48,6 +48,7 @@ class Case:
     closed_at: int | None
     last_reminded_at: int | None
     reminders: int
+    signals: str = ""  # JSON list of the judgment's {signal, value, text} (thread policy)
 
     @property
     def is_closed(self) -> bool:
@@ -154,6 +155,7 @@ def _case(row: aiosqlite.Row) -> Case:
         closed_at=row["closed_at"],
         last_reminded_at=row["last_reminded_at"],
         reminders=int(row["reminders"]),
+        signals=str(row["signals"]),
     )
 
 
@@ -214,6 +216,7 @@ class CaseRepository:
         last_message_id: int,
         message_count: int,
         at: int,
+        signals: str = "",
     ) -> tuple[Case, bool]:
         """Open a case, or return the thread's active one. ``(case, created)``."""
         async with self.db.transaction():
@@ -221,12 +224,12 @@ class CaseRepository:
                 """
                 INSERT OR IGNORE INTO cases (chat_id, thread_key, topic_id, state, shadow, reasons, detail, keyword,
                                              severity, negative_members, message_count, first_message_id,
-                                             last_message_id, opened_at, last_activity_at)
-                VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             last_message_id, opened_at, last_activity_at, signals)
+                VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     chat_id, thread_key, topic_id, int(shadow), ",".join(reasons), detail, keyword, severity,
-                    negative_members, message_count, first_message_id, last_message_id, at, at,
+                    negative_members, message_count, first_message_id, last_message_id, at, at, signals,
                 ),
             )
             changed = int(await self.db.fetchval("SELECT changes()"))
@@ -261,6 +264,27 @@ class CaseRepository:
             """,
             (last_message_id, at, severity, negative_members, ",".join(reasons), keyword, case_id),
         )
+
+    async def join(
+        self,
+        case_id: int,
+        *,
+        reasons: Iterable[str],
+        detail: str,
+        at: int,
+        severity: float = 0.0,
+        last_message_id: int = 0,
+    ) -> None:
+        """Another reason for the thread's active case (a second matter, a member's report): noted, one card.
+        The case keeps the higher severity and the later message."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE cases SET reasons = ?, last_activity_at = MAX(last_activity_at, ?),"
+                " severity = MAX(severity, ?), last_message_id = MAX(last_message_id, ?) WHERE id = ?",
+                (",".join(reasons), at, severity, last_message_id, case_id),
+            )
+            state = await self.db.fetchval("SELECT state FROM cases WHERE id = ?", (case_id,))
+            await self._event(case_id, at, None, None, "joined", state, state, detail)
 
     async def _transition(
         self,

@@ -66,6 +66,9 @@ async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.Captu
         env = _env(sandbox.base_url, db)
         env["STEWARD_MANAGERS__CHAT_ID"] = str(DESK)
         env["STEWARD_FAQ__ENABLED"] = "false"
+        # Crash safety of cases and cards: the message rules open them on the spot (the thread policy
+        # waits minutes for peers, longer than this test runs).
+        env["STEWARD_ESCALATION__POLICY"] = "message"
         env["STEWARD_SCHEDULER__ENABLED"] = "false"
 
         texts = ["hi all", "the meetup is on friday", "I want a refund, this is a scam", "thanks!",

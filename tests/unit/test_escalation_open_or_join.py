@@ -4,6 +4,7 @@ thread's case) and card extensions (extra lines and button rows on a card)."""
 from __future__ import annotations
 
 from bot.domain import Button, Keyboard
+from bot.services.escalation import CaseReason
 from bot.storage.cases import Case
 from tests.unit.test_escalation_service import World, open_pile_on, world  # noqa: F401 - the fixture
 
@@ -21,8 +22,8 @@ async def test_a_reason_opens_a_live_case_even_over_a_shadow_one(world: World) -
         seen.append(case.id)
 
     case, opened = await world.service.open_or_join(
-        chat_id=shadow.chat_id, thread_key=shadow.thread_key, topic_id=None, message_id=2, reason="report",
-        detail="reported by 1 members", severity=0.6, before_card=before,
+        chat_id=shadow.chat_id, thread_key=shadow.thread_key, topic_id=None, live=True, before_card=before,
+        reason=CaseReason(reasons=("report",), detail="reported by 1 members", trigger_message_id=2, severity=0.6),
     )
     assert opened and not case.shadow and case.reasons == ("report",) and case.severity == 0.6
     assert seen == [case.id] and len(world.desk.posts) == 1  # the hook ran before the one card was drawn
@@ -36,8 +37,8 @@ async def test_joining_adds_the_reason_and_edits_the_card(world: World) -> None:
     assert live is not None
     edits = len(world.outbox.edits)
     case, opened = await world.service.open_or_join(
-        chat_id=live.chat_id, thread_key=live.thread_key, topic_id=None, message_id=3, reason="spam",
-        detail="possible spam", severity=0.99,
+        chat_id=live.chat_id, thread_key=live.thread_key, topic_id=None, live=True,
+        reason=CaseReason(reasons=("spam",), detail="possible spam", trigger_message_id=3, severity=0.99),
     )
     assert not opened and case.id == case_id and case.reasons[-1] == "spam" and case.severity == 0.99
     assert len(world.desk.posts) == 1 and len(world.outbox.edits) > edits
