@@ -304,6 +304,7 @@ class Steward:
             describe_chat=self._chat_description,
             embed=self._embed_for_escalation if thread_policy and (
                 self.settings.faq.encoder.lower() in E5_NAMES | {"default"}) else None,
+            cards_in_background=True,
         )
 
     def _build_moderation(self) -> None:
@@ -538,6 +539,7 @@ class Steward:
         with suppress(Exception):
             self.scheduler.shutdown(wait=False)
         await self.growth.close()
+        await self.escalation.close(timeout=drain_timeout / 2)
         await self.outbox.close(drain_timeout=drain_timeout)
         if self._posts_catch_up is not None and not self._posts_catch_up.done():
             # With the outbox closed, unsent catch-up posts go back to 'pending' quickly.

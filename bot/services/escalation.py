@@ -145,6 +145,7 @@ class EscalationService:
         policy: EscalationPolicy | None = None,
         describe_chat: DescribeChat | None = None,
         embed: Embedder | None = None,
+        cards_in_background: bool = False,
     ) -> None:
         self.settings = settings
         self.cases = cases
@@ -169,6 +170,10 @@ class EscalationService:
         self._dirty: set[int] = set()
         self._tick_lock = asyncio.Lock()
         self.card_extensions: list[CardExtension] = []
+        # Cards wait for the managers' chat's rate limit (20 a minute): on a member's message they are sent in
+        # the background, so the FAQ answer and the next updates never wait behind them.
+        self.cards_in_background = cards_in_background
+        self._card_work: set[asyncio.Task[None]] = set()
         # The thread policy: encoder signals (embed: the FAQ's multilingual encoder) and waiting threads.
         self.thread = ThreadEscalation(self, embed)
 
@@ -235,7 +240,41 @@ class EscalationService:
         changed = await self._thread_locks.run((msg.chat_id, ctx.thread_key), lambda: self._on_thread_message(ctx))
         if changed is not None:
             # Outside the thread's lock: a throttled edit must not hold up the thread's next messages.
-            await self.refresh(changed)
+            await self.card_work(self.refresh(changed))
+
+    async def card_work(self, work: Awaitable[None]) -> None:
+        """Send or edit a card now, or in the background when ``cards_in_background`` (see __init__)."""
+        if not self.cards_in_background:
+            await work
+            return
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("a case card could not be sent or edited")
+
+        task = asyncio.create_task(run(), name="case-card")
+        self._card_work.add(task)
+        task.add_done_callback(self._card_work.discard)
+
+    @property
+    def cards_pending(self) -> int:
+        return len(self._card_work)
+
+    async def cards_settled(self) -> None:
+        """Wait until no card work is queued (tests and the CLI; the bot itself never waits)."""
+        while self._card_work:
+            await asyncio.gather(*self._card_work, return_exceptions=True)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Let queued card work finish (the outbox is still open), then cancel what is left."""
+        if not self._card_work:
+            return
+        _done, left = await asyncio.wait(set(self._card_work), timeout=timeout)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
     async def _on_thread_message(self, ctx: MessageContext) -> int | None:
         """Open or update the thread's case; return the id of a live case whose card needs an edit."""
@@ -387,7 +426,17 @@ class EscalationService:
         )
         if shadow:
             return
-        await self._post_card(case, ctx.community)
+        await self.card_work(self.announce(case, ctx.community))
+
+    async def announce(self, case: Case, community: Community | None) -> None:
+        """Post the new case's card; edits asked for meanwhile follow once it is out."""
+        self._refreshing.add(case.id)  # refresh() calls now only mark the case dirty
+        try:
+            await self._post_card(case, community)
+        finally:
+            self._refreshing.discard(case.id)
+        if case.id in self._dirty:
+            await self.refresh(case.id)
 
     async def _post_card(self, case: Case, community: Community | None) -> None:
         """The new case's card to the managers (a forum topic of its own where the desk has topics)."""

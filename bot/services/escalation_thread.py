@@ -377,7 +377,7 @@ class ThreadEscalation:
             if before_card is not None:
                 await before_card(existing)
             if not existing.shadow:
-                await self.svc.refresh(existing.id)
+                await self.svc.card_work(self.svc.refresh(existing.id))
             joined = await self.svc.cases.get(existing.id)
             assert joined is not None
             return joined, False
@@ -405,7 +405,7 @@ class ThreadEscalation:
             if before_card is not None:
                 await before_card(case)
             if not shadow:
-                await self.svc._post_card(case, community)
+                await self.svc.card_work(self.svc.announce(case, community))
         return case, created
 
     def _signals(self, case: Case) -> dict[str, Any] | None:

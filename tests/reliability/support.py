@@ -168,6 +168,7 @@ def callback(chat: dict[str, Any], sender: int, data: str, *, message_id: int = 
 async def feed(app: Steward, raw: dict[str, Any]) -> BaseException | None:
     try:
         await feed_raw_update(app, raw)
+        await app.escalation.cards_settled()  # cards go out in the background
     except Exception as exc:  # what escaped a handler
         return exc
     return None
