@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.domain import ChatInfo, Community, IncomingMessage, MessageContext, Sentiment
 from bot.services.ledger import mark_stored
@@ -25,8 +25,13 @@ class SentimentSource(Protocol):
     async def classify(self, text: str) -> Sentiment: ...
 
 
+# A listener that removed the message (the spam policy deleted it) returns this: later listeners skip it,
+# so nobody answers or escalates a message that is gone.
+REMOVED: Literal["removed"] = "removed"
+
+
 class MessageListener(Protocol):
-    async def on_message(self, ctx: MessageContext) -> None: ...
+    async def on_message(self, ctx: MessageContext) -> Literal["removed"] | None: ...
 
 
 class CommunityService:
@@ -120,7 +125,8 @@ class CommunityService:
         if first_time and not msg.is_edit:
             for listener in self.listeners:
                 try:
-                    await listener.on_message(ctx)
+                    if await listener.on_message(ctx) == REMOVED:
+                        break
                 except Exception:
                     # One feature failing must not stop the others or lose the message.
                     log.exception("%s failed on message %s/%s", type(listener).__name__, msg.chat_id, msg.message_id)

@@ -18,10 +18,11 @@ import math
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.config import ModerationSettings
 from bot.domain import Community, MessageContext
+from bot.services.community import REMOVED
 from bot.services.escalation_thread import CaseReason
 from bot.services.moderation import ModerationService
 from bot.services.moderation_types import DELETE
@@ -199,23 +200,23 @@ class SpamService:
         vetoed = ham_sim >= 0.9 and ham_sim >= spam_sim
         return Verdict(round(score, 4), model, spam_sim, ham_sim, tuple(why), score >= threshold and not vetoed)
 
-    async def on_message(self, ctx: MessageContext) -> None:
+    async def on_message(self, ctx: MessageContext) -> Literal["removed"] | None:
         msg = ctx.msg
         if msg.is_edit or msg.author.is_bot or msg.chat_id == self.managers_chat_id or not msg.text.strip():
-            return
+            return None
         community = ctx.community
         if not self.moderation.enabled(community) or not bool(
             self._setting(community, "spam_check", self.settings.spam_check)
         ):
-            return
+            return None
         protected = await self.moderation.protection(
             msg.chat_id, msg.author.user_id, msg.author.sender_chat_id, msg.is_automatic_forward
         )
         if protected:
-            return
+            return None
         reasons = await self.reasons(ctx)
         if not reasons:
-            return
+            return None
         verdict = self.judge(msg.text, reasons, self.threshold(community))
         if not verdict.is_spam and self.cas is not None and "new member" in reasons and msg.author.sender_chat_id \
                 is None and await self.cas.is_listed(msg.author.user_id):
@@ -223,10 +224,11 @@ class SpamService:
                               (*verdict.reasons, "on the CAS ban list"), True)
         log.debug("spam check %s/%s: %s", msg.chat_id, msg.message_id, verdict)
         if not verdict.is_spam:
-            return
-        await self._handle(ctx, verdict)
+            return None
+        return REMOVED if await self._handle(ctx, verdict) else None
 
-    async def _handle(self, ctx: MessageContext, verdict: Verdict) -> None:
+    async def _handle(self, ctx: MessageContext, verdict: Verdict) -> bool:
+        """Card the suspected spam and apply the policy; True when the message was deleted."""
         msg = ctx.msg
         moderation = self.moderation
         topic = msg.thread_id if msg.is_topic_message else None
@@ -237,7 +239,7 @@ class SpamService:
             spam_detail=", ".join(verdict.reasons),
         )
         if not created:
-            return  # a redelivered update: handled already
+            return False  # a redelivered update: handled already
 
         async def attach(case: Case) -> None:
             await self.repo.attach(subject.id, case.id)
@@ -253,8 +255,10 @@ class SpamService:
         policy = self.policy(ctx.community)
         log.info("message %s/%s looks like spam (%s); policy %s; case #%s",
                  msg.chat_id, msg.message_id, detail, policy, case.id)
+        deleted = False
         if policy in ("delete", "delete_and_mute"):
-            await moderation.act(subject.id, DELETE, None, reason="spam policy")
+            deleted = (await moderation.act(subject.id, DELETE, None, reason="spam policy")).ok
         if policy == "delete_and_mute" and not subject.is_channel:
             minutes = int(self._setting(ctx.community, "spam_mute_minutes", self.settings.spam_mute_minutes))
             await moderation.act(subject.id, "mute", None, reason="spam policy", seconds=minutes * 60)
+        return deleted

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
-from bot.domain import Author, ChatInfo, IncomingMessage, Sentiment, SentimentLabel
+from bot.domain import Author, ChatInfo, IncomingMessage, MessageContext, Sentiment, SentimentLabel
 from bot.services.community import CommunityService
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database, load_migrations
@@ -203,3 +204,24 @@ async def test_communities_served_before_access_existed_stay_approved(tmp_path: 
         assert await repo.claim_access_notice(-100888) is False  # one line, never more
     finally:
         await db.close()
+
+
+async def test_a_listener_that_removed_the_message_stops_the_later_ones(service: CommunityService) -> None:
+    from bot.services.community import REMOVED
+
+    seen: list[str] = []
+
+    class Remover:
+        async def on_message(self, ctx: MessageContext) -> Literal["removed"] | None:
+            seen.append("spam")
+            return REMOVED if "buy" in ctx.msg.text else None
+
+    class Answerer:
+        async def on_message(self, ctx: MessageContext) -> None:
+            seen.append("faq")
+
+    service.add_listener(Remover())
+    service.add_listener(Answerer())
+    await service.on_message(GROUP, message(GROUP, 1, "how do I reset my password?"))
+    await service.on_message(GROUP, message(GROUP, 2, "buy cheap followers now"))
+    assert seen == ["spam", "faq", "spam"]  # the deleted message reached nobody after the spam check
