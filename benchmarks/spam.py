@@ -146,6 +146,19 @@ def compare_routes(model: SpamModel, examples: list[Example]) -> dict[str, objec
             "dev": per_language([s >= cut for s in dev_scores], devside),
             "test": per_language([s >= test_cut for s in test_scores[name]], test),
         }
+    # Paired on dev: what each route changes against the lexical model, message by message.
+    lexical_cut = halfway_threshold(oof["lexical"], labels)
+    paired: dict[str, dict[str, int]] = {}
+    for name in ("e5_head", "average"):
+        cut = halfway_threshold(oof[name], labels)
+        pairs = [(a >= lexical_cut, b >= cut, e.label)
+                 for a, b, e in zip(oof["lexical"], oof[name], devside, strict=True)]
+        paired[name] = {
+            "spam_caught_only_by_it": sum(1 for a, b, y in pairs if y and b and not a),
+            "spam_caught_only_by_lexical": sum(1 for a, b, y in pairs if y and a and not b),
+            "ham_flagged_only_by_it": sum(1 for a, b, y in pairs if not y and b and not a),
+            "ham_flagged_only_by_lexical": sum(1 for a, b, y in pairs if not y and a and not b),
+        }
     routes["baseline"] = {
         "dev": per_language([baseline(e.text) for e in devside], devside),
         "test": per_language([baseline(e.text) for e in test], test),
@@ -153,6 +166,7 @@ def compare_routes(model: SpamModel, examples: list[Example]) -> dict[str, objec
     lexical_speed = speed(model, [e.text for e in examples])
     return {
         "routes": routes,
+        "dev_paired_vs_lexical": paired,
         "speed": {
             "lexical_msgs_per_s": lexical_speed["model_msgs_per_s"],
             "e5_batched_msgs_per_s": round(len(vectors) / embed_s, 1),
@@ -180,6 +194,7 @@ def print_routes(result: dict[str, object]) -> None:
             )
             print(f"  {lang:4} n={first['n']:4} spam={first['spam']:3}         {cells}")
     print(f"\nthresholds: { {k: v.get('threshold') for k, v in routes.items() if 'threshold' in v} }")
+    print(f"dev, paired against lexical: {result['dev_paired_vs_lexical']}")
     print(f"speed: {result['speed']}")
 
 
