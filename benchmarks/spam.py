@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -212,7 +213,7 @@ def main() -> None:
         print(f"note: {args.data} is absent; only Steward's own examples are used", file=sys.stderr)
     examples = load(data)
     model = fit(data) if args.retrain else SpamModel.load()
-    result = {
+    result: dict[str, Any] = {
         "model": "retrained" if args.retrain else "shipped models/weights/spam-lexical.npz",
         "threshold": model.threshold,
         "note": model.note,
