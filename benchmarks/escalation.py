@@ -34,15 +34,15 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.escalation_replay import NullDesk, NullOutbox
 from bot.config import EscalationSettings
-from bot.domain import Author, Delivery, IncomingMessage, MessageContext, Sentiment, SentimentLabel
+from bot.domain import Author, IncomingMessage, MessageContext, Sentiment, SentimentLabel
 from bot.services.escalation import EscalationService
 from bot.services.escalation_policy import EscalationPolicy, PolicySettings, WindowMessage
 from bot.storage.cases import CaseRepository
@@ -53,33 +53,6 @@ from bot.storage.messages import MessageRepository
 CHAT = -1001000888000
 TEXTS_NEG = ["this is terrible", "awful, nothing works", "the app is broken again", "so bad today"]
 TEXTS_OK = ["hi all", "what time is the meetup?", "thanks, that helped", "see you there", "nice one"]
-
-
-@dataclass
-class _Posted:
-    chat_id: int
-    message_id: int
-    thread_id: int | None = None
-
-
-class _NullOutbox:
-    async def send_message(self, chat_id: int, text: str, **kw: Any) -> Delivery:
-        return Delivery(True, chat_id, [1])
-
-    async def edit_text(self, chat_id: int, message_id: int, text: str, **kw: Any) -> Delivery:
-        return Delivery(True, chat_id, [message_id])
-
-
-class _NullDesk:
-    def __init__(self) -> None:
-        self.n = 0
-
-    async def post(self, text: str, **kw: Any) -> list[_Posted]:
-        self.n += 1
-        return [_Posted(-100, self.n)]
-
-    async def open_topic(self, name: str) -> int | None:
-        return None
 
 
 class _Roles:
@@ -120,7 +93,7 @@ async def run(with_escalation: bool, work: list[tuple[int, int, int, str, bool]]
     messages = MessageRepository(db)
     cases = CaseRepository(db)
     service = EscalationService(
-        EscalationSettings(), cases, messages, communities, _Roles(), _NullOutbox(), _NullDesk(),
+        EscalationSettings(), cases, messages, communities, _Roles(), NullOutbox(), NullDesk(),
         bot_id=99, managers_chat_id=None,
     )
     now = datetime.now(UTC)

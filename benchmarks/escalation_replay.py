@@ -52,7 +52,9 @@ class ThreadResult:
     opened_after: int | None  # seconds from the thread's first message to its first case
 
 
-class _Outbox:
+class NullOutbox:
+    """Every send and edit succeeds at once: the benchmarks measure judgment, not Telegram."""
+
     async def send_message(self, chat_id: int, text: str, **kw: Any) -> Delivery:
         return Delivery(True, chat_id, [1])
 
@@ -61,19 +63,19 @@ class _Outbox:
 
 
 @dataclass
-class _Posted:
+class Posted:
     chat_id: int
     message_id: int
     thread_id: int | None = None
 
 
-class _Desk:
+class NullDesk:
     def __init__(self) -> None:
         self.n = 0
 
-    async def post(self, text: str, **kw: Any) -> list[_Posted]:
+    async def post(self, text: str, **kw: Any) -> list[Posted]:
         self.n += 1
-        return [_Posted(-100, self.n)]
+        return [Posted(-100, self.n)]
 
     async def open_topic(self, name: str) -> int | None:
         return None
@@ -151,7 +153,8 @@ async def replay(
         return descriptions.get(chat_id)
 
     service = EscalationService(
-        EscalationSettings(policy=policy, read=read), cases, messages, communities, _Roles(admins), _Outbox(), _Desk(),
+        EscalationSettings(policy=policy, read=read), cases, messages, communities, _Roles(admins), NullOutbox(),
+        NullDesk(),
         bot_id=42, managers_chat_id=None, clock=clock, describe_chat=describe,
         embed=embed if policy == "thread" else None,
     )
