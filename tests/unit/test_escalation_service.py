@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,7 +134,7 @@ class World:
 
 
 def make_service(
-    world_db: Database, outbox: FakeOutbox, desk: FakeDesk, clock: Clock, **overrides: Any
+    world_db: Database, outbox: FakeOutbox, desk: FakeDesk, clock: Clock, *, embed: Any = None, **overrides: Any
 ) -> EscalationService:
     return EscalationService(
         EscalationSettings(**overrides),
@@ -147,22 +148,32 @@ def make_service(
         managers_chat_id=DESK_CHAT,
         pack=pack_case_action,
         clock=clock,
+        embed=embed,
     )
+
+
+@asynccontextmanager
+async def opened_world(db_path: Path, title: str = "Acme Club", **service: Any) -> AsyncIterator[World]:
+    """A community in a fresh database and the service under test (``service``: make_service's keywords)."""
+    db = Database(db_path)
+    await db.open()
+    try:
+        communities = CommunityRepository(db)
+        await communities.upsert(
+            chat_id=CHAT, title=title, type="supergroup", is_forum=False, username=None,
+            timezone="UTC", language="en",
+        )
+        outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
+        escalation = make_service(db, outbox, desk, clock, **service)
+        yield World(db, escalation, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))
+    finally:
+        await db.close()
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = Database(tmp_path / "steward.db")
-    await db.open()
-    communities = CommunityRepository(db)
-    await communities.upsert(
-        chat_id=CHAT, title="Acme Club", type="supergroup", is_forum=False, username=None,
-        timezone="UTC", language="en",
-    )
-    outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
-    service = make_service(db, outbox, desk, clock)
-    yield World(db, service, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))
-    await db.close()
+    async with opened_world(tmp_path / "steward.db") as opened:
+        yield opened
 
 
 MANAGER_ACTOR = Actor(MANAGER, "Mia")
@@ -321,17 +332,8 @@ async def test_shadow_mode_records_and_notifies_nobody(world: World) -> None:
 
 
 async def test_dismissals_raise_thresholds_within_bounds_logged_and_reported(tmp_path: Path) -> None:
-    db = Database(tmp_path / "tune.db")
-    await db.open()
-    try:
-        communities = CommunityRepository(db)
-        await communities.upsert(
-            chat_id=CHAT, title="Acme Club", type="supergroup", is_forum=False, username=None,
-            timezone="UTC", language="en",
-        )
-        outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
-        service = make_service(db, outbox, desk, clock, tune_min_cases=2, max_very_negative=0.93)
-        w = World(db, service, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))
+    async with opened_world(tmp_path / "tune.db", tune_min_cases=2, max_very_negative=0.93) as w:
+        service, desk = w.service, w.desk
         values = []
         for i in range(4):
             root = await w.say(100 + i, "worst day ever", "negative", 0.99)
@@ -350,8 +352,6 @@ async def test_dismissals_raise_thresholds_within_bounds_logged_and_reported(tmp
         assert "very_negative: 0.9 → 0.92" in reports[0] and "at its bound" in reports[2]
         feedback = await w.cases.feedback(CHAT)
         assert (feedback.resolved, feedback.dismissed, feedback.precision) == (0, 4, 0.0)
-    finally:
-        await db.close()
 
 
 async def test_closed_cases_refuse_further_actions(world: World) -> None:

@@ -10,26 +10,19 @@ from typing import Any
 import pytest
 
 from bot.services.escalation import Actor, CaseReason, EscalationService
-from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
-from bot.storage.messages import MessageRepository
-from handlers.escalation import pack_case_action
 from tests.fakes import ClassEmbedder
 from tests.unit.test_escalation_service import (
     ADMIN,
-    BOT_ID,
     CHAT,
-    DESK_CHAT,
     MANAGER,
     Clock,
     FakeDesk,
     FakeOutbox,
-    FakeRoles,
     World,
+    make_service,
+    opened_world,
 )
-
-from bot.config import EscalationSettings  # isort: skip
 
 REFUND_TEXT = "How do I cancel my enrollment and get my money back?"
 SAME = "same here"
@@ -42,26 +35,13 @@ ABOUT = {REFUND_TEXT: "refund", LOST: "data_loss", ABUSE: "harassment", ANSWER: 
 
 def build(db: Database, outbox: FakeOutbox, desk: FakeDesk, clock: Clock, embed: Any, **overrides: Any
           ) -> EscalationService:
-    return EscalationService(
-        EscalationSettings(**overrides), CaseRepository(db), MessageRepository(db), CommunityRepository(db),
-        FakeRoles(), outbox, desk, bot_id=BOT_ID, managers_chat_id=DESK_CHAT, pack=pack_case_action, clock=clock,
-        embed=embed,
-    )
+    return make_service(db, outbox, desk, clock, embed=embed, **overrides)
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = Database(tmp_path / "steward.db")
-    await db.open()
-    communities = CommunityRepository(db)
-    await communities.upsert(
-        chat_id=CHAT, title="Pixel Academy", type="supergroup", is_forum=False, username=None,
-        timezone="UTC", language="en",
-    )
-    outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
-    service = build(db, outbox, desk, clock, ClassEmbedder(ABOUT))
-    yield World(db, service, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))
-    await db.close()
+    async with opened_world(tmp_path / "steward.db", "Pixel Academy", embed=ClassEmbedder(ABOUT)) as opened:
+        yield opened
 
 
 async def ask_refund(w: World) -> int:
