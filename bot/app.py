@@ -61,6 +61,7 @@ from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.moderation_api import TelegramModeration
 from bot.telegram.outbox import Outbox
+from handlers.convert import GROUP_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,6 @@ ALLOWED_UPDATES = [
     "message_reaction_count",
     "chat_join_request",
 ]
-GROUP_TYPES = {"group", "supergroup"}
 ClassifierLoader = Callable[[], Classifier]
 
 

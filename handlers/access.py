@@ -21,11 +21,10 @@ from bot.services.access import AccessService
 from bot.services.community import CommunityService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, OutboxError
-from handlers.convert import chat_info
+from handlers.convert import GROUP_TYPES, chat_info
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 
 
 def waiting_line(t: Translator, chat_id: int) -> str:

@@ -9,11 +9,10 @@ from aiogram.types import Message
 
 from bot.domain import ChatInfo
 from bot.services.community import CommunityService
-from handlers.convert import chat_info, incoming
+from handlers.convert import GROUP_TYPES, chat_info, incoming
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 
 
 def build_router() -> Router:

@@ -11,6 +11,8 @@ from bot.timeutil import from_epoch, utc_now
 
 # Telegram's placeholder user for anonymous group admins and for channel posts in groups.
 GROUP_ANONYMOUS_BOT_ID = 1087968824
+# The chat types Steward serves as communities.
+GROUP_TYPES = frozenset({"group", "supergroup"})
 CHANNEL_BOT_ID = 136817688
 
 

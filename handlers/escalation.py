@@ -19,11 +19,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.escalation import ACTIONS, REPLY, Actor, EscalationService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, OutboxError, Priority
+from handlers.convert import GROUP_TYPES
 from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 
 
 class CaseAction(CallbackData, prefix="case"):

@@ -27,7 +27,7 @@ from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox, OutboxError
-from handlers.convert import GROUP_ANONYMOUS_BOT_ID
+from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
 from handlers.faq_ui import (
     FaqCallbacks,
     FaqEdit,
@@ -45,7 +45,6 @@ from handlers.faq_ui import (
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 MAX_LIST = 60
 
 

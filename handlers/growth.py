@@ -24,12 +24,11 @@ from bot.services.stats import StatsService, Target
 from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
-from handlers.convert import chat_info
+from handlers.convert import GROUP_TYPES, chat_info
 from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 PRESENT = {"member", "administrator", "creator"}
 COMMAND_PREFIX = compile_pattern(r"^\s*/\S+\s*", name="growth.command_prefix")
 _RULES_URL = compile_pattern(r"(https?://|tg://)\S+", name="growth.rules_url")

@@ -24,13 +24,12 @@ from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
-from handlers.convert import author_of, chat_info, message_text
+from handlers.convert import GROUP_TYPES, author_of, chat_info, message_text
 from handlers.escalation import InDesk, _answer, _topic, actor_of, message_reply
 from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 
 
 class ModButton(CallbackData, prefix="mod"):
