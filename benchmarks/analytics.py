@@ -70,8 +70,9 @@ async def seed(db: Database, messages: int, now: int, rng: random.Random) -> Non
         links.append(campaign.invite_link)
     for j in range(3000):
         at = start + rng.randint(0, 90 * DAY)
-        await repo.record_join(CHAT, 10_000 + j, at, source="chat_member", invite_link=rng.choice([*links, None]),
-                               via="link")
+        await repo.record_join(
+            CHAT, 10_000 + j, at, source="chat_member", invite_link=rng.choice([*links, None]), via="link"
+        )
         if rng.random() < 0.2:
             await repo.record_leave(CHAT, 10_000 + j, at + rng.randint(DAY, 20 * DAY), source="chat_member")
 

@@ -93,15 +93,27 @@ async def run(with_escalation: bool, work: list[tuple[int, int, int, str, bool]]
     messages = MessageRepository(db)
     cases = CaseRepository(db)
     service = EscalationService(
-        EscalationSettings(), cases, messages, communities, _Roles(), NullOutbox(), NullDesk(),
-        bot_id=99, managers_chat_id=None,
+        EscalationSettings(),
+        cases,
+        messages,
+        communities,
+        _Roles(),
+        NullOutbox(),
+        NullDesk(),
+        bot_id=99,
+        managers_chat_id=None,
     )
     now = datetime.now(UTC)
     start = time.perf_counter()
     for mid, user, root, text, bad in work:
         msg = IncomingMessage(
-            CHAT, mid, Author(user, f"u{user}"), text, now,
-            reply_to_message_id=None if root == mid else root, reply_to_user_id=None,
+            CHAT,
+            mid,
+            Author(user, f"u{user}"),
+            text,
+            now,
+            reply_to_message_id=None if root == mid else root,
+            reply_to_user_id=None,
         )
         sentiment = Sentiment(SentimentLabel.NEGATIVE, 0.75) if bad else Sentiment(SentimentLabel.NEUTRAL, 0.8)
         key, _ = await messages.record(msg, sentiment, is_question=False)
@@ -117,8 +129,14 @@ def policy_micro(repeats: int = 2000) -> float:
     policy = EscalationPolicy()
     settings = PolicySettings(about="Acme Cloud hosting and billing")
     window = [
-        WindowMessage(i, 10 + i % 7, TEXTS_NEG[i % 4] if i % 3 == 0 else TEXTS_OK[i % 5], 1000 + i,
-                      "negative" if i % 3 == 0 else "neutral", 0.75)
+        WindowMessage(
+            i,
+            10 + i % 7,
+            TEXTS_NEG[i % 4] if i % 3 == 0 else TEXTS_OK[i % 5],
+            1000 + i,
+            "negative" if i % 3 == 0 else "neutral",
+            0.75,
+        )
         for i in range(50)
     ]
     start = time.perf_counter()
@@ -132,8 +150,12 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--threads", default="200", help="a number of synthetic threads, or a .jsonl file")
     parser.add_argument("--policies", default="message,thread")
-    parser.add_argument("--read", default="two_pass", choices=("two_pass", "quantized"),
-                        help="how the thread policy reads messages (escalation.read)")
+    parser.add_argument(
+        "--read",
+        default="two_pass",
+        choices=("two_pass", "quantized"),
+        help="how the thread policy reads messages (escalation.read)",
+    )
     parser.add_argument("--negative", type=float, default=0.2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -154,11 +176,18 @@ async def main() -> None:
     print(f"record + escalation:        {per_full:8.1f} µs/message  ({per_full / per_base:.2f}x the baseline)")
     print(f"EscalationPolicy.decide, 50-message window: {decide_us:.1f} µs")
     if args.json:
-        print(json.dumps({
-            "messages": len(work), "cases": opened, "baseline_us": round(per_base, 1),
-            "escalation_us": round(per_full, 1), "ratio": round(per_full / per_base, 2),
-            "decide_us": round(decide_us, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "messages": len(work),
+                    "cases": opened,
+                    "baseline_us": round(per_base, 1),
+                    "escalation_us": round(per_full, 1),
+                    "ratio": round(per_full / per_base, 2),
+                    "decide_us": round(decide_us, 1),
+                }
+            )
+        )
 
 
 def _failure(f: dict[str, Any]) -> str:
@@ -189,8 +218,10 @@ async def quality(path: Path, policies: list[str], as_json: bool, read: str = "t
         wrong = ", ".join(f"{f['id']} ({f['kind']}, {_failure(f)})" for f in summary["failures"])
         print(f"{policy}: wrong on {len(summary['failures'])}: {wrong or 'none'}")
         e = summary["encoder"]
-        print(f"{policy}: messages read by the quantized encoder {e['cheap']}, then by the full one "
-              f"{e['embedded']}; kept from the encoder by the gate {e['gated']}")
+        print(
+            f"{policy}: messages read by the quantized encoder {e['cheap']}, then by the full one "
+            f"{e['embedded']}; kept from the encoder by the gate {e['gated']}"
+        )
     if as_json:
         print(json.dumps({"file": str(path), "threads": len(threads), "policies": summaries}, ensure_ascii=False))
 

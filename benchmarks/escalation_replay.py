@@ -122,7 +122,11 @@ class Clock:
 
 
 async def replay(
-    threads: Sequence[dict[str, Any]], policy: str, folder: Path, verdicts: dict[str, Sentiment], encoder: Any,
+    threads: Sequence[dict[str, Any]],
+    policy: str,
+    folder: Path,
+    verdicts: dict[str, Sentiment],
+    encoder: Any,
     read: str = "two_pass",
 ) -> tuple[list[ThreadResult], dict[str, Any]]:
     db = Database(folder / f"replay-{policy}.db")
@@ -153,13 +157,25 @@ async def replay(
         return descriptions.get(chat_id)
 
     service = EscalationService(
-        EscalationSettings(policy=policy, read=read), cases, messages, communities, _Roles(admins), NullOutbox(),
+        EscalationSettings(policy=policy, read=read),
+        cases,
+        messages,
+        communities,
+        _Roles(admins),
+        NullOutbox(),
         NullDesk(),
-        bot_id=42, managers_chat_id=None, clock=clock, describe_chat=describe,
+        bot_id=42,
+        managers_chat_id=None,
+        clock=clock,
+        describe_chat=describe,
         embed=embed if policy == "thread" else None,
     )
     community_service = CommunityService(
-        communities, messages, MemberRepository(db), _Sentiments(verdicts), default_language="en",
+        communities,
+        messages,
+        MemberRepository(db),
+        _Sentiments(verdicts),
+        default_language="en",
         default_timezone="UTC",
     )
     community_service.add_listener(service)
@@ -185,8 +201,13 @@ async def replay(
             user = m["user_id"] + (STAFF_OFFSET if m["role"] == "staff" else 0)
             parent = ids.get(m["reply_to"]) if m["reply_to"] else None
             msg = IncomingMessage(
-                chat_id, next_id, Author(user, f"user{user}"), m["text"], datetime.fromtimestamp(at, UTC),
-                reply_to_message_id=parent, reply_to_user_id=users.get(parent) if parent else None,
+                chat_id,
+                next_id,
+                Author(user, f"user{user}"),
+                m["text"],
+                datetime.fromtimestamp(at, UTC),
+                reply_to_message_id=parent,
+                reply_to_user_id=users.get(parent) if parent else None,
             )
             ids[m["id"]], users[next_id] = next_id, user
             next_id += 1
@@ -232,8 +253,7 @@ def summarise(results: Sequence[ThreadResult]) -> dict[str, Any]:
     for kind in sorted({r.thread["kind"] for r in results}):
         out["kind"][kind] = block([r for r in results if r.thread["kind"] == kind])
     out["failures"] = [
-        {"id": r.thread["id"], "kind": r.thread["kind"], "needs_manager": r.thread["needs_manager"],
-         "cases": r.cases}
+        {"id": r.thread["id"], "kind": r.thread["kind"], "needs_manager": r.thread["needs_manager"], "cases": r.cases}
         for r in results
         if (r.cases > 0) != r.thread["needs_manager"] or r.cases > 1
     ]
@@ -249,9 +269,11 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def table(summaries: dict[str, dict[str, Any]]) -> str:
     """Both policies side by side: recall, false alarms, median time to open."""
     policies = list(summaries)
-    head = "| group | threads | " + " | ".join(
-        f"{p}: recall | {p}: false alarms | {p}: median open" for p in policies
-    ) + " |"
+    head = (
+        "| group | threads | "
+        + " | ".join(f"{p}: recall | {p}: false alarms | {p}: median open" for p in policies)
+        + " |"
+    )
     lines = [head, "|" + "---|" * (2 + 3 * len(policies))]
 
     def row(name: str, key: tuple[str, ...]) -> None:
@@ -264,8 +286,11 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
         cells = [name, str(blocks[0]["threads"])]
         for b in blocks:
             median = b["median_open_s"]
-            cells += [_fmt(b["recall"], True), _fmt(b["false_alarms"], True),
-                      "—" if median is None else f"{median / 60:.1f} min"]
+            cells += [
+                _fmt(b["recall"], True),
+                _fmt(b["false_alarms"], True),
+                "—" if median is None else f"{median / 60:.1f} min",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
 
     row("all", ("all",))

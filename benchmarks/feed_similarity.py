@@ -56,10 +56,14 @@ def main() -> None:
     settings = SchedulerSettings()
     same, other = pair_sims(SAME_STORY), pair_sims(OTHER_STORY)
     on, off = topic_sims(ON_TOPIC), topic_sims(OFF_TOPIC)
-    print(f"duplicates   same story min {min(same):.3f} | other story max {max(other):.3f} "
-          f"| threshold {settings.feed_duplicate_similarity:.2f}")
-    print(f"relevance    on topic   min {min(on):.3f} | off topic   max {max(off):.3f} "
-          f"| threshold {settings.feed_relevance:.2f}")
+    print(
+        f"duplicates   same story min {min(same):.3f} | other story max {max(other):.3f} "
+        f"| threshold {settings.feed_duplicate_similarity:.2f}"
+    )
+    print(
+        f"relevance    on topic   min {min(on):.3f} | off topic   max {max(off):.3f} "
+        f"| threshold {settings.feed_relevance:.2f}"
+    )
     for label, values, texts in (("same", same, SAME_STORY), ("other", other, OTHER_STORY)):
         for value, (a, b) in zip(values, texts, strict=True):
             print(f"  {label:5} {value:.3f}  {a!r} ~ {b!r}")

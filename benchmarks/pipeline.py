@@ -77,9 +77,18 @@ class InstantSession(BaseSession):
             return User(id=bot.id, is_bot=True, first_name="Steward", username="steward_bot")
         if isinstance(method, GetChat):
             return ChatFullInfo(
-                id=int(method.chat_id), type="supergroup", title="Managers", accent_color_id=0,
-                max_reaction_count=11, accepted_gift_types={"unlimited_gifts": False, "limited_gifts": False,
-                "unique_gifts": False, "premium_subscription": False, "gifts_from_channels": False},
+                id=int(method.chat_id),
+                type="supergroup",
+                title="Managers",
+                accent_color_id=0,
+                max_reaction_count=11,
+                accepted_gift_types={
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
             )
         if returning is Message:
             chat_id = getattr(method, "chat_id", 0)
@@ -221,7 +230,8 @@ async def run_pipeline(
         cpu, threads1 = time.process_time() - cpu0, thread_cpu()
         per_thread = {
             k: round((v - threads0.get(k, 0.0)) * 1000.0 / len(updates), 3)
-            for k, v in threads1.items() if v - threads0.get(k, 0.0) > 0
+            for k, v in threads1.items()
+            if v - threads0.get(k, 0.0) > 0
         }
         if profiler is not None:
             profiler.disable()
@@ -289,21 +299,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     result = asyncio.run(main_async(args))
-    print(f"pipeline   {result['updates_per_s']:8.1f} updates/s   p50 {result['p50_ms']:.1f} ms"
-          f"   p99 {result['p99_ms']:.1f} ms   ({result['n']} updates, concurrency {result['concurrency']})")
-    print(f"baseline   {result['baseline_updates_per_s']:8.1f} updates/s   p99 {result['baseline_p99_ms']:.1f} ms"
-          "   (echo-only dispatcher, same feeding)")
+    print(
+        f"pipeline   {result['updates_per_s']:8.1f} updates/s   p50 {result['p50_ms']:.1f} ms"
+        f"   p99 {result['p99_ms']:.1f} ms   ({result['n']} updates, concurrency {result['concurrency']})"
+    )
+    print(
+        f"baseline   {result['baseline_updates_per_s']:8.1f} updates/s   p99 {result['baseline_p99_ms']:.1f} ms"
+        "   (echo-only dispatcher, same feeding)"
+    )
     print(f"ratio      {result['ratio']:.3f} of the echo dispatcher")
-    print(f"classified {result['classified_share']:.1%} by the model ({result['batches']} batches, "
-          f"mean {result['mean_batch']:.1f}); shed to unclassified: {result['shed']}")
+    print(
+        f"classified {result['classified_share']:.1%} by the model ({result['batches']} batches, "
+        f"mean {result['mean_batch']:.1f}); shed to unclassified: {result['shed']}"
+    )
     print(f"stored     {result['rows']} message rows; cases {result['cases']}; FAQ answers {result['faq_answers']}")
-    print(f"CPU        {result['cpu_ms_per_update']:.2f} ms per update (all threads; {result['cores']} cores,"
-          f" load average {result['loadavg_1m']:.1f} at the end)")
-    by_thread = ", ".join(f"{k} {v:.2f}" for k, v in sorted(result["cpu_ms_per_update_by_thread"].items(),
-                                                           key=lambda kv: -kv[1]))
+    print(
+        f"CPU        {result['cpu_ms_per_update']:.2f} ms per update (all threads; {result['cores']} cores,"
+        f" load average {result['loadavg_1m']:.1f} at the end)"
+    )
+    by_thread = ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(result["cpu_ms_per_update_by_thread"].items(), key=lambda kv: -kv[1])
+    )
     print(f"           by thread (ms per update): {by_thread}")
-    print(f"           capacity if this CPU had the {result['cores']} cores to itself: "
-          f"~{result['cores'] * 1000.0 / result['cpu_ms_per_update']:.0f} updates/s (ceiling, not measured)")
+    print(
+        f"           capacity if this CPU had the {result['cores']} cores to itself: "
+        f"~{result['cores'] * 1000.0 / result['cpu_ms_per_update']:.0f} updates/s (ceiling, not measured)"
+    )
     print(f"peak RSS   {result['peak_rss_mb']:.0f} MB")
     if args.json:
         print(json.dumps(result, sort_keys=True))

@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.sentiment import DEFAULT_MODEL_DIR, E5SentimentClassifier, materialize_hf_checkpoint
 
     model_dir = args.model or DEFAULT_MODEL_DIR
-    print(f"{len(texts)} TweetEval test texts, batch {BATCH}, torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs; model {model_dir}")
+    print(
+        f"{len(texts)} TweetEval test texts, batch {BATCH}, torch threads {torch.get_num_threads()}, "
+        f"{os.cpu_count()} CPUs; model {model_dir}"
+    )
     rss0 = rss_mb()
     t0 = time.perf_counter()
     clf = E5SentimentClassifier(model_dir)
@@ -111,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         enc_times.append((time.perf_counter() - t0) * 1000)
     enc_p50 = statistics.median(enc_times)
     layers = int(clf.model.config.num_hidden_layers)
-    print(f"RSS with sentiment model + FAQ encoder loaded: {rss_all:.0f} MB (peak so far {peak_all:.0f} MB; "
-          f"interpreter + torch before loading {rss0:.0f} MB); sentiment load {t_load:.1f}s")
+    print(
+        f"RSS with sentiment model + FAQ encoder loaded: {rss_all:.0f} MB (peak so far {peak_all:.0f} MB; "
+        f"interpreter + torch before loading {rss0:.0f} MB); sentiment load {t_load:.1f}s"
+    )
 
     # Every contender runs in each round, interleaved, and keeps its best round: on a shared machine
     # a noisy neighbour then slows all of them alike instead of whichever happened to run last.
@@ -128,8 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         ckpt = materialize_hf_checkpoint(Path(tmp.name) / "hf", model_dir)
-        pipe = pipeline("text-classification", model=str(ckpt), tokenizer=str(ckpt), device=-1,
-                        batch_size=BATCH, truncation=True, max_length=128)
+        pipe = pipeline(
+            "text-classification",
+            model=str(ckpt),
+            tokenizer=str(ckpt),
+            device=-1,
+            batch_size=BATCH,
+            truncation=True,
+            max_length=128,
+        )
 
         def run_pipe(chunk: list[str]) -> Any:
             return pipe(chunk, batch_size=BATCH)
@@ -152,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp.cleanup()
 
     mps = best["project"]
-    print(f"project classifier (int8, {layers} layers, length-sorted sub-batches of {clf.batch_size}): "
-          f"{mps:.1f} msg/s at batch {BATCH}; p50 single {p50['project']:.1f} ms")
+    print(
+        f"project classifier (int8, {layers} layers, length-sorted sub-batches of {clf.batch_size}): "
+        f"{mps:.1f} msg/s at batch {BATCH}; p50 single {p50['project']:.1f} ms"
+    )
     result: dict[str, Any] = {
         "msgs_per_s": round(mps, 1),
         "p50_ms": round(p50["project"], 2),
@@ -173,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ablation {name}: {best[name]:.1f} msg/s, p50 {p50[name]:.1f} ms")
         result.setdefault("ablation", {})[name] = {"msgs_per_s": round(best[name], 1), "p50_ms": round(p50[name], 2)}
     if "baseline" in contenders:
-        print(f"plain transformers pipeline (fp32, same weights): {best['baseline']:.1f} msg/s at batch {BATCH}; "
-              f"p50 single {p50['baseline']:.1f} ms")
+        print(
+            f"plain transformers pipeline (fp32, same weights): {best['baseline']:.1f} msg/s at batch {BATCH}; "
+            f"p50 single {p50['baseline']:.1f} ms"
+        )
         print(f"speed-up at batch {BATCH}: {mps / best['baseline']:.2f}x")
         result["baseline_msgs_per_s"] = round(best["baseline"], 1)
         result["baseline_p50_ms"] = round(p50["baseline"], 2)

@@ -32,9 +32,36 @@ from models.train_spam import fit, out_of_fold, pick_threshold
 
 # A typical rule-based filter: a link, invite or mention together with a money/job/crypto word.
 KEYWORDS = (
-    "earn", "profit", "invest", "crypto", "bitcoin", "income", "bonus", "free", "giveaway", "casino", "forex",
-    "заработ", "доход", "прибыл", "инвест", "крипт", "бонус", "бесплатн", "казино", "работа", "пиши",
-    "להרוויח", "רווח", "השקע", "קריפטו", "בונוס", "חינם", "קזינו", "הכנסה", "עבודה",
+    "earn",
+    "profit",
+    "invest",
+    "crypto",
+    "bitcoin",
+    "income",
+    "bonus",
+    "free",
+    "giveaway",
+    "casino",
+    "forex",
+    "заработ",
+    "доход",
+    "прибыл",
+    "инвест",
+    "крипт",
+    "бонус",
+    "бесплатн",
+    "казино",
+    "работа",
+    "пиши",
+    "להרוויח",
+    "רווח",
+    "השקע",
+    "קריפטו",
+    "בונוס",
+    "חינם",
+    "קזינו",
+    "הכנסה",
+    "עבודה",
 )
 
 
@@ -50,7 +77,11 @@ def figures(pred: list[bool], examples: list[Example]) -> dict[str, float | int 
     fp = sum(1 for p, e in zip(pred, examples, strict=True) if p and not e.label)
     fn = sum(1 for p, e in zip(pred, examples, strict=True) if not p and e.label)
     return {
-        "n": len(examples), "spam": tp + fn, "tp": tp, "fp": fp, "fn": fn,
+        "n": len(examples),
+        "spam": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "recall": round(tp / (tp + fn), 4) if tp + fn else None,
     }
@@ -116,15 +147,16 @@ def compare_routes(model: SpamModel, examples: list[Example]) -> dict[str, objec
     labels = [e.label for e in devside]
     # As the bot's model threads (bot.app.torch_threads): half the cores, STEWARD_TORCH_THREADS overrides.
     configured = os.environ.get("STEWARD_TORCH_THREADS", "").strip()
-    torch.set_num_threads(int(configured) if configured.isdigit() and int(configured) > 0
-                          else max(1, (os.cpu_count() or 1) // 2))
+    torch.set_num_threads(
+        int(configured) if configured.isdigit() and int(configured) > 0 else max(1, (os.cpu_count() or 1) // 2)
+    )
     started = time.perf_counter()
     encoder = load_default_encoder()
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     vectors = encoder.encode_queries([e.text for e in devside + test])
     embed_s = time.perf_counter() - started
-    dev_vec, test_vec = vectors[: len(devside)], vectors[len(devside):]
+    dev_vec, test_vec = vectors[: len(devside)], vectors[len(devside) :]
     single = [e.text for e in test[:40]]
     started = time.perf_counter()
     for text in single:  # one message at a time, as the bot sees them
@@ -152,8 +184,9 @@ def compare_routes(model: SpamModel, examples: list[Example]) -> dict[str, objec
     paired: dict[str, dict[str, int]] = {}
     for name in ("e5_head", "average"):
         cut = halfway_threshold(oof[name], labels)
-        pairs = [(a >= lexical_cut, b >= cut, e.label)
-                 for a, b, e in zip(oof["lexical"], oof[name], devside, strict=True)]
+        pairs = [
+            (a >= lexical_cut, b >= cut, e.label) for a, b, e in zip(oof["lexical"], oof[name], devside, strict=True)
+        ]
         paired[name] = {
             "spam_caught_only_by_it": sum(1 for a, b, y in pairs if y and b and not a),
             "spam_caught_only_by_lexical": sum(1 for a, b, y in pairs if y and a and not b),
@@ -191,7 +224,8 @@ def print_routes(result: dict[str, object]) -> None:
             first = routes["lexical"][split][lang]
             cells = "".join(
                 f"{str(r[split][lang]['precision']) + ' / ' + str(r[split][lang]['recall']):>19} "
-                f"({r[split][lang]['fp']})" for r in routes.values()
+                f"({r[split][lang]['fp']})"
+                for r in routes.values()
             )
             print(f"  {lang:4} n={first['n']:4} spam={first['spam']:3}         {cells}")
     print(f"\nthresholds: { {k: v.get('threshold') for k, v in routes.items() if 'threshold' in v} }")
@@ -201,12 +235,16 @@ def print_routes(result: dict[str, object]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/datasets/"
-                        "tg-spam-samples")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/datasets/tg-spam-samples"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--retrain", action="store_true")
-    parser.add_argument("--encoder-head", action="store_true",
-                        help="also measure an e5-embedding head and the average of both (loads the encoder)")
+    parser.add_argument(
+        "--encoder-head",
+        action="store_true",
+        help="also measure an e5-embedding head and the average of both (loads the encoder)",
+    )
     args = parser.parse_args()
     data = args.data if args.data.exists() else None
     if data is None:
@@ -232,8 +270,10 @@ def main() -> None:
         assert isinstance(table, dict)
         for lang, row in table.items():
             m, b = row["model"], row["baseline"]
-            print(f"  {lang:4} n={m['n']:4} spam={m['spam']:3}   {m['precision']} / {m['recall']} ({m['fp']})"
-                  f"      {b['precision']} / {b['recall']} ({b['fp']})")
+            print(
+                f"  {lang:4} n={m['n']:4} spam={m['spam']:3}   {m['precision']} / {m['recall']} ({m['fp']})"
+                f"      {b['precision']} / {b['recall']} ({b['fp']})"
+            )
     print(f"\nspeed: {result['speed']}")
     if args.encoder_head:
         head = result["encoder_head"]

@@ -73,12 +73,24 @@ def main() -> None:
     print(f"ordinary 4096-char message: {baseline:.2f} ms (is_question + is_small_talk)")
     for name, ms in figures.items():
         print(f"hostile {name:9s} 4096 chars: {ms:.2f} ms  ({ms / baseline:.2f}× the ordinary message)")
-    print(f"'hi there' × {args.repeats} + 'x' ({len(short)} chars): old pattern {old_ms:.1f} ms, "
-          f"RE2 pattern {new_ms:.3f} ms ({old_ms / new_ms:,.0f}× faster)")
+    print(
+        f"'hi there' × {args.repeats} + 'x' ({len(short)} chars): old pattern {old_ms:.1f} ms, "
+        f"RE2 pattern {new_ms:.3f} ms ({old_ms / new_ms:,.0f}× faster)"
+    )
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.json:
-        print(json.dumps({"baseline_ms": baseline, "hostile_ms": figures, "old_ms": old_ms, "new_ms": new_ms,
-                          "repeats": args.repeats, "loadavg": load}))
+        print(
+            json.dumps(
+                {
+                    "baseline_ms": baseline,
+                    "hostile_ms": figures,
+                    "old_ms": old_ms,
+                    "new_ms": new_ms,
+                    "repeats": args.repeats,
+                    "loadavg": load,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,12 @@ EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: the default start; tests and benc
 SEED_FAQ: list[FaqDraft] = [
     FaqDraft(
         "reset-password",
-        ("How do I reset my password?", "I forgot my password, how can I change it?", "Как сбросить пароль?",
-         "איך מאפסים סיסמה?"),
+        (
+            "How do I reset my password?",
+            "I forgot my password, how can I change it?",
+            "Как сбросить пароль?",
+            "איך מאפסים סיסמה?",
+        ),
         "Open Settings → Account → <b>Reset password</b> and follow the e-mail link.",
     ),
     FaqDraft(
@@ -48,34 +52,59 @@ SEED_FAQ: list[FaqDraft] = [
 
 TEXTS: dict[str, list[str]] = {
     "chatter": [
-        "Good morning everyone!", "Thanks a lot, that helped.", "lol", "See you all on Friday",
-        "I just pushed the new version, have a look when you can.", "The slides from yesterday are in the drive.",
-        "Всем привет!", "Спасибо, очень помогло.", "Отличная новость, поздравляю команду",
-        "Я загрузил отчёт в общую папку.", "בוקר טוב לכולם", "תודה רבה, זה עזר", "המצגת מאתמול בתיקייה המשותפת",
-        "👍👍", "😂😂😂", "ok", "Great job on the release, love the new dashboard",
+        "Good morning everyone!",
+        "Thanks a lot, that helped.",
+        "lol",
+        "See you all on Friday",
+        "I just pushed the new version, have a look when you can.",
+        "The slides from yesterday are in the drive.",
+        "Всем привет!",
+        "Спасибо, очень помогло.",
+        "Отличная новость, поздравляю команду",
+        "Я загрузил отчёт в общую папку.",
+        "בוקר טוב לכולם",
+        "תודה רבה, זה עזר",
+        "המצגת מאתמול בתיקייה המשותפת",
+        "👍👍",
+        "😂😂😂",
+        "ok",
+        "Great job on the release, love the new dashboard",
     ],
     "faq": [
-        "How do I reset my password?", "hey, how can I reset the password on my account?",
-        "Where do I find the API key?", "When is the office open on weekdays?", "Where is the next meetup?",
-        "Как сбросить пароль от аккаунта?", "Подскажите, где взять API ключ?", "Когда работает офис?",
-        "איך מאפסים את הסיסמה?", "איפה המפגש הבא?", "What is the refund policy?",
+        "How do I reset my password?",
+        "hey, how can I reset the password on my account?",
+        "Where do I find the API key?",
+        "When is the office open on weekdays?",
+        "Where is the next meetup?",
+        "Как сбросить пароль от аккаунта?",
+        "Подскажите, где взять API ключ?",
+        "Когда работает офис?",
+        "איך מאפסים את הסיסמה?",
+        "איפה המפגש הבא?",
+        "What is the refund policy?",
     ],
     "question": [
-        "Does anyone know a good pizza place near the hub?", "How do I export my data to CSV?",
-        "Is the mobile app available on Android?", "Кто-нибудь знает, как настроить вебхуки?",
-        "Почему не приходят уведомления на почту?", "מישהו יודע איך מחברים את זה לסלאק?",
-        "Can I change the language of the interface?", "What time does the workshop start tomorrow?",
+        "Does anyone know a good pizza place near the hub?",
+        "How do I export my data to CSV?",
+        "Is the mobile app available on Android?",
+        "Кто-нибудь знает, как настроить вебхуки?",
+        "Почему не приходят уведомления на почту?",
+        "מישהו יודע איך מחברים את זה לסלאק?",
+        "Can I change the language of the interface?",
+        "What time does the workshop start tomorrow?",
     ],
     "negative": [
         "This is terrible, the app crashed again and I lost my work.",
         "I'm really disappointed with the support, nobody answers.",
-        "Это ужасно, опять ничего не работает.", "זה נורא, שוב הכל נפל",
+        "Это ужасно, опять ничего не работает.",
+        "זה נורא, שוב הכל נפל",
         "The update broke everything, so annoying.",
     ],
     "very_negative": [
         "This is a scam, I want my money back NOW. Worst service ever.",
         "I hate this, absolutely the worst experience, I'm furious.",
-        "Это обман, верните деньги, ненавижу этот сервис!", "אני שונא את השירות הזה, הכי גרוע שיש",
+        "Это обман, верните деньги, ненавижу этот сервис!",
+        "אני שונא את השירות הזה, הכי גרוע שיש",
     ],
 }
 MIX = [("chatter", 0.55), ("faq", 0.12), ("question", 0.10), ("negative", 0.15), ("very_negative", 0.03)]
@@ -150,14 +179,19 @@ class Traffic:
             message["message_thread_id"] = topic
             message["is_topic_message"] = True
             message["reply_to_message"] = {
-                "message_id": topic, "date": EPOCH, "chat": self.chat(chat_id),
+                "message_id": topic,
+                "date": EPOCH,
+                "chat": self.chat(chat_id),
                 "forum_topic_created": {"name": f"Topic {topic}", "icon_color": 7322096},
             }
         elif recent and rng.random() < REPLY_SHARE:
             rid, ruid, _thread = rng.choice(recent[-20:])
             message["reply_to_message"] = {
-                "message_id": rid, "date": EPOCH, "chat": self.chat(chat_id),
-                "from": {"id": ruid, "is_bot": False, "first_name": "Member"}, "text": "…",
+                "message_id": rid,
+                "date": EPOCH,
+                "chat": self.chat(chat_id),
+                "from": {"id": ruid, "is_bot": False, "first_name": "Member"},
+                "text": "…",
             }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]

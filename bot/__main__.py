@@ -79,9 +79,7 @@ def requested_command(argv: Sequence[str]) -> str | None:
 def build_parser(*, with_features: bool = True) -> argparse.ArgumentParser:
     # --config and -v are accepted before or after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config", type=Path, default=argparse.SUPPRESS, help="TOML config file (or STEWARD_CONFIG)"
-    )
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config file (or STEWARD_CONFIG)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
     parser = argparse.ArgumentParser(
         prog="steward",

@@ -302,8 +302,9 @@ class Steward:
             pack=pack_case_action,
             settings_cache=self.community_service,
             describe_chat=self._chat_description,
-            embed=self._embed_for_escalation if thread_policy and (
-                self.settings.faq.encoder.lower() in E5_NAMES | {"default"}) else None,
+            embed=self._embed_for_escalation
+            if thread_policy and (self.settings.faq.encoder.lower() in E5_NAMES | {"default"})
+            else None,
             cards_in_background=True,
         )
 
@@ -332,12 +333,14 @@ class Steward:
             default_spam_loader(self.settings),
             managers_chat_id=self.settings.managers.chat_id,
             cas=CasClient(self.settings.moderation.cas_url, timeout_s=self.settings.moderation.cas_timeout_s)
-            if self.settings.moderation.cas else None,
+            if self.settings.moderation.cas
+            else None,
         )
         from handlers.moderation import pack_gate
 
-        self.gate = GateService(self.settings.moderation, self.moderation, self.moderation_repo, self.desk,
-                                pack=pack_gate)
+        self.gate = GateService(
+            self.settings.moderation, self.moderation, self.moderation_repo, self.desk, pack=pack_gate
+        )
         listeners = self.community_service.listeners
         at = listeners.index(self.escalation)
         listeners[at:at] = [self.spam, self.moderation]
@@ -513,8 +516,13 @@ class Steward:
         if self.settings.moderation.enabled:
             # Group notices delete themselves; the due times live in the DB.
             self.scheduler.add_job(
-                self._moderation_tick, "interval", seconds=self.settings.moderation.check_seconds,
-                id="moderation-check", replace_existing=True, coalesce=True, max_instances=1,
+                self._moderation_tick,
+                "interval",
+                seconds=self.settings.moderation.check_seconds,
+                id="moderation-check",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
             )
         if self.settings.scheduler.enabled:
             # Rows a crash left in 'sending' become uncertain before anything can claim a row;
@@ -560,19 +568,35 @@ class Steward:
 
         # Self-deleting welcomes: due ones go every minute (and at once after a restart).
         self.scheduler.add_job(
-            self.growth.delete_due, "interval", seconds=60, id="growth-welcome-delete",
-            replace_existing=True, coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
+            self.growth.delete_due,
+            "interval",
+            seconds=60,
+            id="growth-welcome-delete",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
         )
         if self.retention.enabled:
             # Daily, first a few minutes after the start (not in the middle of catching up).
             self.scheduler.add_job(
-                self.retention.run, "interval", hours=24, id="retention", replace_existing=True, coalesce=True,
-                max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+                self.retention.run,
+                "interval",
+                hours=24,
+                id="retention",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                next_run_time=datetime.now(UTC) + timedelta(minutes=5),
             )
         if self.settings.growth.digest_enabled:
             self.scheduler.add_job(
-                self.stats.send_digest, CronTrigger(**digest_trigger_args(self.settings.growth)),
-                id="growth-digest", replace_existing=True, coalesce=True, max_instances=1,
+                self.stats.send_digest,
+                CronTrigger(**digest_trigger_args(self.settings.growth)),
+                id="growth-digest",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
                 misfire_grace_time=6 * 3600,
             )
 
@@ -598,14 +622,24 @@ class Steward:
 
         private = menu(("start", "What Steward does"), ("help", "Commands you can use"))
         admins = menu(
-            ("faq_add", "Add an FAQ entry"), ("faq_list", "List FAQ entries"), ("unanswered", "Unanswered questions"),
-            ("faq_mode", "FAQ mode: off, mention or auto"), ("escalation", "Escalation settings"),
-            ("welcome", "Welcome message"), ("invite_new", "New campaign invite link"), ("stats", "Analytics"),
-            ("moderation", "Moderation and spam settings"), ("modlog", "Moderation log"),
+            ("faq_add", "Add an FAQ entry"),
+            ("faq_list", "List FAQ entries"),
+            ("unanswered", "Unanswered questions"),
+            ("faq_mode", "FAQ mode: off, mention or auto"),
+            ("escalation", "Escalation settings"),
+            ("welcome", "Welcome message"),
+            ("invite_new", "New campaign invite link"),
+            ("stats", "Analytics"),
+            ("moderation", "Moderation and spam settings"),
+            ("modlog", "Moderation log"),
         )
         managers = menu(
-            ("queue", "Open cases"), ("newpost", "Schedule a post"), ("posts", "Content calendar"),
-            ("feeds", "News feeds"), ("stats", "Analytics"), ("approve", "Approve a community"),
+            ("queue", "Open cases"),
+            ("newpost", "Schedule a post"),
+            ("posts", "Content calendar"),
+            ("feeds", "News feeds"),
+            ("stats", "Analytics"),
+            ("approve", "Approve a community"),
             ("help", "All commands"),
         )
         try:
@@ -690,9 +724,7 @@ class LocaleMiddleware:
         chat = data.get("event_chat")
         user = data.get("event_from_user")
         if chat is not None and chat.type in GROUP_TYPES:
-            community = self.community_service.cached(chat.id) or await self.community_service.communities.get(
-                chat.id
-            )
+            community = self.community_service.cached(chat.id) or await self.community_service.communities.get(chat.id)
             if community is not None:
                 return pick_locale(community.language)
         return pick_locale(getattr(user, "language_code", None))

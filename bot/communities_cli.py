@@ -1,8 +1,8 @@
 """``steward communities``: the groups the bot knows, and approving them ([access] communities = "approved").
 
-    steward communities list            # every community: approved or waiting, active or not
-    steward communities approve -100123 # serve this group from now on (a running bot notices within a minute)
-    steward communities revoke -100123  # stop serving it (it waits for approval again)
+steward communities list            # every community: approved or waiting, active or not
+steward communities approve -100123 # serve this group from now on (a running bot notices within a minute)
+steward communities revoke -100123  # stop serving it (it waits for approval again)
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ async def run_communities(settings: Settings, action: str, chat_id: int | None) 
     await db.open()
     try:
         repo = CommunityRepository(db)
-        access = AccessService(repo, settings.access, manager_ids=settings.manager_ids,
-                               managers_chat_id=settings.managers.chat_id)
+        access = AccessService(
+            repo, settings.access, manager_ids=settings.manager_ids, managers_chat_id=settings.managers.chat_id
+        )
         if action == "list":
             print(f"access mode: {settings.access.communities}")
             for c in await repo.list(active_only=False):

@@ -25,8 +25,20 @@ from bot.timeutil import epoch_now
 EXIT_INPUT = 1
 _SINCE = compile_pattern(r"(\d{1,4})([dh])", name="escalation_cli.since")
 COLUMNS = [
-    "id", "chat_id", "community", "state", "shadow", "opened_at_utc", "reasons", "severity", "negative_members",
-    "taken_by", "answered_by", "response_seconds", "closed_by", "closed_at_utc",
+    "id",
+    "chat_id",
+    "community",
+    "state",
+    "shadow",
+    "opened_at_utc",
+    "reasons",
+    "severity",
+    "negative_members",
+    "taken_by",
+    "answered_by",
+    "response_seconds",
+    "closed_by",
+    "closed_at_utc",
 ]
 
 
@@ -74,18 +86,29 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
             if case.chat_id not in titles:
                 community = await communities.get(case.chat_id)
                 titles[case.chat_id] = community.title if community is not None else str(case.chat_id)
-            table.append({
-                "id": case.id, "chat_id": case.chat_id, "community": titles[case.chat_id], "state": case.state,
-                "shadow": int(case.shadow), "opened_at_utc": _utc(case.opened_at), "reasons": ",".join(case.reasons),
-                "severity": round(case.severity, 2), "negative_members": case.negative_members,
-                "taken_by": case.taken_by_name or "", "answered_by": case.answered_by_name or "",
-                "response_seconds": "" if case.response_seconds is None else case.response_seconds,
-                "closed_by": case.closed_by_name or "", "closed_at_utc": _utc(case.closed_at),
-            })
+            table.append(
+                {
+                    "id": case.id,
+                    "chat_id": case.chat_id,
+                    "community": titles[case.chat_id],
+                    "state": case.state,
+                    "shadow": int(case.shadow),
+                    "opened_at_utc": _utc(case.opened_at),
+                    "reasons": ",".join(case.reasons),
+                    "severity": round(case.severity, 2),
+                    "negative_members": case.negative_members,
+                    "taken_by": case.taken_by_name or "",
+                    "answered_by": case.answered_by_name or "",
+                    "response_seconds": "" if case.response_seconds is None else case.response_seconds,
+                    "closed_by": case.closed_by_name or "",
+                    "closed_at_utc": _utc(case.closed_at),
+                }
+            )
         feedback = await cases.all_feedback()
     finally:
         await db.close()
     if csv_path is not None:
+
         def write() -> None:
             with csv_path.open("w", newline="", encoding="utf-8") as handle:
                 writer = SafeDictWriter(handle, fieldnames=COLUMNS)  # member text cannot become a formula
@@ -114,8 +137,10 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
         print(f"median first response: {statistics.median(times) / 60:.1f} min over {len(times)} answered cases")
     for fb in feedback:
         precision = "—" if fb.precision is None else f"{fb.precision:.0%}"
-        print(f"precision {titles.get(fb.chat_id, fb.chat_id)}: {precision} ({fb.resolved} resolved, "
-              f"{fb.dismissed} dismissed)")
+        print(
+            f"precision {titles.get(fb.chat_id, fb.chat_id)}: {precision} ({fb.resolved} resolved, "
+            f"{fb.dismissed} dismissed)"
+        )
     return 0
 
 

@@ -25,8 +25,14 @@ SOURCES = ("bot", "handlers")
 # `_` and `gettext` in handlers; `t`/`tr` are Translator instances in services, and
 # `t.plural(singular, plural, n)` is Translator.plural.
 KEYWORDS = {
-    "_": None, "gettext": None, "lazy_gettext": None, "__": None, "t": None, "tr": None,
-    "ngettext": (1, 2), "plural": (1, 2),
+    "_": None,
+    "gettext": None,
+    "lazy_gettext": None,
+    "__": None,
+    "t": None,
+    "tr": None,
+    "ngettext": (1, 2),
+    "plural": (1, 2),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
@@ -39,8 +45,7 @@ def extract() -> Catalog:
         ):
             if not message or (isinstance(message, str) and not message.strip()):
                 continue
-            template.add(message, locations=[(f"{source}/{filename}", lineno)], auto_comments=comments,
-                         context=context)
+            template.add(message, locations=[(f"{source}/{filename}", lineno)], auto_comments=comments, context=context)
         for path in sorted((ROOT / source).rglob("*.py")):
             for message, lineno in _missed_by_babel(path):
                 location = (path.relative_to(ROOT).as_posix(), lineno)
@@ -119,6 +124,7 @@ def compiled(catalog: Catalog) -> bytes:
 def translations(mo: bytes) -> dict[tuple[object, object], object]:
     """What a compiled catalog says: (id, context) → translation. Compared instead of bytes, because
     Babel releases lay the .mo file out differently (2.19 differs from 2.18 for the same catalog)."""
+
     def frozen(value: object) -> object:
         return tuple(value) if isinstance(value, list | tuple) else value
 
@@ -167,8 +173,10 @@ def problems() -> list[str]:
                 continue
             translated = catalog.get(message.id)
             label = message.id if isinstance(message.id, str) else message.id[0]
-            if translated is None or not translated.string or (
-                isinstance(translated.string, tuple) and not all(translated.string)
+            if (
+                translated is None
+                or not translated.string
+                or (isinstance(translated.string, tuple) and not all(translated.string))
             ):
                 found.append(f"{locale}: untranslated: {label[:70]!r}")
             elif translated.fuzzy:

@@ -40,8 +40,23 @@ if TYPE_CHECKING:
     from bot.services.ports import Desk, Sender
 
 KNOWN_KEYS = {
-    "chat", "text", "at", "cron", "every", "topic", "photo", "document", "buttons", "pin", "unpin_after",
-    "silent", "protect", "late", "timezone", "status", "id",
+    "chat",
+    "text",
+    "at",
+    "cron",
+    "every",
+    "topic",
+    "photo",
+    "document",
+    "buttons",
+    "pin",
+    "unpin_after",
+    "silent",
+    "protect",
+    "late",
+    "timezone",
+    "status",
+    "id",
 }
 EXPORT_STATUSES = ("pending", "paused", "uncertain", "failed", "missed")
 
@@ -77,7 +92,7 @@ def _buttons(value: Any) -> list[list[dict[str, str]]]:
         out = []
         for button in row:
             if not isinstance(button, dict) or set(button) - {"text", "url"}:
-                raise PostError("buttons: each button is { text = \"…\", url = \"https://…\" }")
+                raise PostError('buttons: each button is { text = "…", url = "https://…" }')
             out.append({"text": str(button.get("text", "")), "url": str(button.get("url", ""))})
         rows.append(out)
     return rows
@@ -107,8 +122,11 @@ async def entry_to_post(service: PostService, entry: Any, *, now: datetime) -> P
     text = _typed(entry, "text", str, "a string") or ""
     schedules = [k for k in ("at", "cron", "every") if entry.get(k) is not None]
     if len(schedules) != 1:
-        raise PostError("at/cron/every: give exactly one of them" if schedules
-                        else "at: missing (or cron / every for a recurring post)")
+        raise PostError(
+            "at/cron/every: give exactly one of them"
+            if schedules
+            else "at: missing (or cron / every for a recurring post)"
+        )
     key = schedules[0]
     when = _typed(entry, key, str, "a string")
     media_kind = None
@@ -208,8 +226,13 @@ async def _open(settings: Settings) -> tuple[Any, PostService]:
     await db.open()
     offline = _Offline()
     service = PostService(
-        PostRepository(db), CommunityRepository(db), cast("Sender", offline), cast("Desk", offline), None,
-        lateness_s=settings.scheduler.lateness_minutes * 60, default_timezone=settings.community.timezone,
+        PostRepository(db),
+        CommunityRepository(db),
+        cast("Sender", offline),
+        cast("Desk", offline),
+        None,
+        lateness_s=settings.scheduler.lateness_minutes * 60,
+        default_timezone=settings.community.timezone,
     )
     return db, service
 
@@ -234,8 +257,11 @@ async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) 
         ids = [e.get("id") if isinstance(e.get("id"), int) else None for e in entries]
         known = {c.chat_id for c in await service.communities.list(active_only=False)}
         for chat in sorted({p.chat_id for p in posts} - known):
-            print(f"steward: note: chat {chat} is not a community the bot knows yet; "
-                  f"using the default timezone {settings.community.timezone}", file=sys.stderr)
+            print(
+                f"steward: note: chat {chat} is not a community the bot knows yet; "
+                f"using the default timezone {settings.community.timezone}",
+                file=sys.stderr,
+            )
         if dry_run:
             return posts
         stored = []
@@ -275,8 +301,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print("steward: nothing was imported; fix the lines above and run again", file=sys.stderr)
         return 1
     verb = "would import" if args.dry_run else "imported"
-    print(f"{verb} {len(posts)} post(s)" + ("" if args.dry_run else f": #{', #'.join(str(p.id) for p in posts)}"
-                                             if posts else ""))
+    print(
+        f"{verb} {len(posts)} post(s)"
+        + ("" if args.dry_run else f": #{', #'.join(str(p.id) for p in posts)}" if posts else "")
+    )
     return 0
 
 

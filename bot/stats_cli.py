@@ -89,9 +89,7 @@ async def run_stats(
         communities = CommunityRepository(db)
         known = await communities.list(active_only=False)
         if chat_id is None:
-            listing = "".join(
-                f"\n  {c.chat_id}  {c.title}{'' if c.is_active else '  (inactive)'}" for c in known
-            )
+            listing = "".join(f"\n  {c.chat_id}  {c.title}{'' if c.is_active else '  (inactive)'}" for c in known)
             return fail("name the group with --chat ID. Groups in this database:" + (listing or " none"))
         community = next((c for c in known if c.chat_id == chat_id), None)
         if community is None:

@@ -127,16 +127,19 @@ def compile_pattern(
     why: str = "",
 ) -> SafePattern:
     """Compile ``source`` and register it under ``name`` (a later pattern of the same name replaces it)."""
-    pattern = SafePattern(
-        name, source, engine=engine, ignorecase=ignorecase, dotall=dotall, max_len=max_len, why=why
-    )
+    pattern = SafePattern(name, source, engine=engine, ignorecase=ignorecase, dotall=dotall, max_len=max_len, why=why)
     _REGISTRY[name] = pattern
     return pattern
 
 
 @lru_cache(maxsize=256)
 def compiled_cached(
-    source: str, *, name: str, engine: Engine = "re2", ignorecase: bool = False, max_len: int = DEFAULT_MAX_LEN,
+    source: str,
+    *,
+    name: str,
+    engine: Engine = "re2",
+    ignorecase: bool = False,
+    max_len: int = DEFAULT_MAX_LEN,
     why: str = "",
 ) -> SafePattern:
     """``compile_pattern`` for patterns built at run time (a bot username, a feed's keyword)."""

@@ -42,8 +42,15 @@ SCRIPT: Script = [
     (0, "08:22", "cara", "I'll be there around 10", None, None, {}),
     (0, "09:10", "dan", "What is the wifi password at the space?", None, "wifi1", {}),
     (0, "09:40", "eva", "The new resin printer looks great, thanks to whoever set it up", None, None, {}),
-    (0, "10:02", "farid", "", None, None, {"photo": "photos/photo_1@02-11-2026_10-02-00.jpg",
-                                           "width": 1280, "height": 960}),
+    (
+        0,
+        "10:02",
+        "farid",
+        "",
+        None,
+        None,
+        {"photo": "photos/photo_1@02-11-2026_10-02-00.jpg", "width": 1280, "height": 960},
+    ),
     (0, "10:03", "farid", "First print on the resin printer!", None, None, {}),
     (0, "10:15", "ann", "Looks awesome Farid", None, None, {}),
     (0, "11:30", "gil", "When does the next meetup start?", None, "meetup_q", {}),
@@ -60,23 +67,51 @@ SCRIPT: Script = [
     (1, "10:00", "lena", "Does anyone know the wifi password?", None, "wifi2", {}),
     (1, "10:30", "ben", "Is the big room free on Friday afternoon?", None, "room_q", {}),
     (1, "10:41", "jo", "Yes, it's free after 2 pm", "room_q", None, {}),
-    (1, "12:10", "eva", ["Reminder: ", {"type": "bold", "text": "safety training"},
-                        " is mandatory before using the CNC"], None, None, {}),
+    (
+        1,
+        "12:10",
+        "eva",
+        ["Reminder: ", {"type": "bold", "text": "safety training"}, " is mandatory before using the CNC"],
+        None,
+        None,
+        {},
+    ),
     (1, "12:12", "farid", "Good reminder, thanks Eva", None, None, {}),
-    (1, "14:00", "gil", "", None, None, {"media_type": "sticker", "sticker_emoji": "👍",
-                                         "file": "stickers/sticker.webp"}),
+    (
+        1,
+        "14:00",
+        "gil",
+        "",
+        None,
+        None,
+        {"media_type": "sticker", "sticker_emoji": "👍", "file": "stickers/sticker.webp"},
+    ),
     (1, "16:00", "hana", "Where can I book the laser cutter?", None, "laser2", {}),
     (1, "16:30", "ann", "Nice progress on the robot arm today everyone", None, None, {}),
     (1, "18:00", "igor", "Какой пароль от wifi?", None, "wifi3", {}),
     # --- day 2: Wednesday: the double charge pile-on
-    (2, "08:15", "cara", "I was charged twice for my membership this month. This is terrible.", None,
-     "charge_root", {}),
+    (
+        2,
+        "08:15",
+        "cara",
+        "I was charged twice for my membership this month. This is terrible.",
+        None,
+        "charge_root",
+        {},
+    ),
     (2, "08:20", "dan", "Same here, two charges on my card. Awful.", "charge_root", "charge2", {}),
     (2, "08:31", "kim", "Me too. Nobody answers the support email, worst support ever", "charge2", None, {}),
     (2, "08:40", "lena", "I want a refund today, this is a scam", "charge_root", None, {}),
     (2, "08:52", "jo", "Honestly disappointed, I emailed on Monday and heard nothing", "charge_root", None, {}),
-    (2, "09:30", "ann", "Sorry everyone, I've asked the treasurer to look at the payments today", "charge_root",
-     None, {}),
+    (
+        2,
+        "09:30",
+        "ann",
+        "Sorry everyone, I've asked the treasurer to look at the payments today",
+        "charge_root",
+        None,
+        {},
+    ),
     (2, "09:45", "cara", "Still bad that we had to find out ourselves", "charge_root", None, {}),
     (2, "10:10", "eva", "Has anyone used the new drill press yet?", None, "drill_q", {}),
     (2, "10:25", "farid", "Yes, it's smooth. Use the clamp though", "drill_q", None, {}),
@@ -96,8 +131,15 @@ SCRIPT: Script = [
     (3, "10:05", "dan", "Thank you, that's good news", None, None, {}),
     (3, "11:15", "farid", "Where do I park for the Thursday meetup?", None, "park2", {}),
     (3, "12:00", "gil", "מה הסיסמה של הוויפי?", None, "wifi4", {}),
-    (3, "13:00", "hana", "", None, None, {"photo": "photos/photo_2@05-11-2026_13-00-00.jpg",
-                                          "width": 800, "height": 600}),
+    (
+        3,
+        "13:00",
+        "hana",
+        "",
+        None,
+        None,
+        {"photo": "photos/photo_2@05-11-2026_13-00-00.jpg", "width": 800, "height": 600},
+    ),
     (3, "13:01", "hana", "Printer bed fixed, works again", None, None, {}),
     (3, "15:30", "igor", "Где можно взять ключ от мастерской?", None, "key_q", {}),
     (3, "15:40", "ann", "У администратора на ресепшене", "key_q", None, {}),
@@ -118,8 +160,15 @@ SCRIPT: Script = [
     (4, "17:00", "kim", "Have a nice weekend all", None, None, {}),
     # --- day 5: Saturday
     (5, "10:00", "lena", "Open day today from 11!", None, None, {}),
-    (5, "10:30", "ann", "", None, None, {"photo": "photos/photo_3@07-11-2026_10-30-00.jpg",
-                                         "width": 1024, "height": 768}),
+    (
+        5,
+        "10:30",
+        "ann",
+        "",
+        None,
+        None,
+        {"photo": "photos/photo_3@07-11-2026_10-30-00.jpg", "width": 1024, "height": 768},
+    ),
     (5, "11:20", "gil", "שלום לכולם, אפשר לבוא עם ילדים ליום הפתוח?", None, "kids_q", {}),
     (5, "11:25", "lena", "כן, בטח! יש פינה לילדים", "kids_q", None, {}),
     (5, "12:00", "eva", "Lots of visitors today, great energy", None, None, {}),
@@ -181,8 +230,15 @@ SCRIPT: Script = [
     (10, "15:05", "ann", "I've got it", "projector_q", None, {}),
     (10, "19:10", "lena", "The LED wall looked amazing tonight", None, None, {}),
     (10, "19:20", "ben", "Great presentations everyone", None, None, {}),
-    (10, "20:00", "hana", "", None, None, {"photo": "photos/photo_4@12-11-2026_20-00-00.jpg",
-                                           "width": 1200, "height": 900}),
+    (
+        10,
+        "20:00",
+        "hana",
+        "",
+        None,
+        None,
+        {"photo": "photos/photo_4@12-11-2026_20-00-00.jpg", "width": 1200, "height": 900},
+    ),
     # --- day 11: Friday
     (11, "08:30", "cara", "Soldering tips arrived, thanks Dan", None, None, {}),
     (11, "09:15", "dan", "You're welcome", None, None, {}),
@@ -231,12 +287,20 @@ def build() -> dict[str, object]:
     messages: list[dict[str, object]] = []
     script_by_key = {(d, hm, w, json.dumps(t)): (r, lab) for d, hm, w, t, r, lab, _ in SCRIPT}
     for n, (at, item) in enumerate(items, start=1):
-        out: dict[str, object] = {"id": 100 + n, "type": item["type"], "date": at.strftime("%Y-%m-%dT%H:%M:%S"),
-                                  "date_unixtime": str(int(at.timestamp()))}
+        out: dict[str, object] = {
+            "id": 100 + n,
+            "type": item["type"],
+            "date": at.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(at.timestamp())),
+        }
         if item["type"] == "message":
             day = (at.date() - START.date()).days
-            key = (day, at.strftime("%H:%M"), next(k for k, v in PEOPLE.items() if v[0] == item["from"]),
-                   json.dumps(item["text"]))
+            key = (
+                day,
+                at.strftime("%H:%M"),
+                next(k for k, v in PEOPLE.items() if v[0] == item["from"]),
+                json.dumps(item["text"]),
+            )
             reply, label = script_by_key[key]
             if label:
                 labels[label] = 100 + n

@@ -26,7 +26,6 @@ from handlers.convert import GROUP_TYPES, chat_info
 log = logging.getLogger(__name__)
 
 
-
 def waiting_line(t: Translator, chat_id: int) -> str:
     """The one polite line a group that waits for approval gets."""
     return t(
@@ -40,8 +39,9 @@ class AccessGate(BaseMiddleware):
     """Outer middleware of every update: updates from a group that is not served stop here (no model work,
     no replies), except the bot's own membership changes, which register the group."""
 
-    def __init__(self, access: AccessService, community_service: CommunityService, outbox: Outbox,
-                 language: str) -> None:
+    def __init__(
+        self, access: AccessService, community_service: CommunityService, outbox: Outbox, language: str
+    ) -> None:
         self.access = access
         self.community_service = community_service
         self.outbox = outbox
@@ -74,9 +74,11 @@ class AccessGate(BaseMiddleware):
         query = event.callback_query if isinstance(event, Update) else None
         if query is not None:
             try:
-                await self.outbox.call(None, AnswerCallbackQuery(callback_query_id=query.id,
-                                                                 text=waiting_line(t, chat.id)[:200]),
-                                       priority=Priority.REPLY)
+                await self.outbox.call(
+                    None,
+                    AnswerCallbackQuery(callback_query_id=query.id, text=waiting_line(t, chat.id)[:200]),
+                    priority=Priority.REPLY,
+                )
             except OutboxError as exc:
                 log.info("could not answer a button press in waiting chat %s: %s", chat.id, exc)
             return
@@ -97,13 +99,25 @@ def build_router() -> Router:
     router = Router(name="access")
 
     @router.message(Command("approve"))
-    async def approve(message: Message, command: CommandObject, roles: RoleService, access: AccessService,
-                      outbox: Outbox, settings: Settings) -> None:
+    async def approve(
+        message: Message,
+        command: CommandObject,
+        roles: RoleService,
+        access: AccessService,
+        outbox: Outbox,
+        settings: Settings,
+    ) -> None:
         user = message.from_user
         where_allowed = message.chat.type == "private" or message.chat.id == settings.managers.chat_id
         if user is None or not roles.is_manager(user.id) or not where_allowed:
-            await _reply(outbox, message, _("Only the community managers can approve communities, in the "
-                                            "managers' chat or in a private chat with me."))
+            await _reply(
+                outbox,
+                message,
+                _(
+                    "Only the community managers can approve communities, in the "
+                    "managers' chat or in a private chat with me."
+                ),
+            )
             return
         arg = (command.args or "").strip()
         if not arg:
@@ -112,33 +126,52 @@ def build_router() -> Router:
                 await _reply(outbox, message, _("No community is waiting for approval."))
                 return
             lines = [f"<code>{c.chat_id}</code> {html.escape(c.title)}" for c in waiting[:30]]
-            await _reply(outbox, message, _("Waiting for approval (approve one with /approve CHAT_ID):") + "\n"
-                         + "\n".join(lines))
+            await _reply(
+                outbox,
+                message,
+                _("Waiting for approval (approve one with /approve CHAT_ID):") + "\n" + "\n".join(lines),
+            )
             return
         chat_id = _chat_id(arg)
         if chat_id is None or chat_id >= 0:
-            await _reply(outbox, message, _("Usage: /approve CHAT_ID (a group id such as -1001234567890); "
-                                            "/approve alone lists the groups waiting."))
+            await _reply(
+                outbox,
+                message,
+                _(
+                    "Usage: /approve CHAT_ID (a group id such as -1001234567890); "
+                    "/approve alone lists the groups waiting."
+                ),
+            )
             return
         community = await access.approve(chat_id, user.id)
         if community is None:
-            await _reply(outbox, message, _("I do not know the chat {chat_id}: add me to it first.").format(
-                chat_id=chat_id))
+            await _reply(
+                outbox, message, _("I do not know the chat {chat_id}: add me to it first.").format(chat_id=chat_id)
+            )
             return
-        await _reply(outbox, message, _("Approved {title} ({chat_id}): I serve it from now on.").format(
-            title=html.escape(community.title), chat_id=chat_id))
+        await _reply(
+            outbox,
+            message,
+            _("Approved {title} ({chat_id}): I serve it from now on.").format(
+                title=html.escape(community.title), chat_id=chat_id
+            ),
+        )
         if community.is_active:
             t = Translator(community.language)
-            await outbox.send_message(chat_id, t("This community has been approved: I am at your service."),
-                                      priority=Priority.NORMAL)
+            await outbox.send_message(
+                chat_id, t("This community has been approved: I am at your service."), priority=Priority.NORMAL
+            )
 
     return router
 
 
 async def _reply(outbox: Outbox, message: Message, text: str) -> None:
     delivery = await outbox.send_message(
-        message.chat.id, text, thread_id=message.message_thread_id if message.is_topic_message else None,
-        reply_to=message.message_id, priority=Priority.REPLY,
+        message.chat.id,
+        text,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id,
+        priority=Priority.REPLY,
     )
     if not delivery.ok:
         log.warning("could not answer /approve in %s: %s", message.chat.id, delivery.error)

@@ -44,9 +44,7 @@ def build_router() -> Router:
             "in @BotFather), so that I can read the conversation."
         )
         if roles.is_manager(user.id):
-            await managers.started_private_chat(
-                Author(user.id, user.first_name, user.username, user.language_code)
-            )
+            await managers.started_private_chat(Author(user.id, user.first_name, user.username, user.language_code))
             text += "\n\n" + _(
                 "You are a manager. Here you receive case cards, post receipts and news drafts.\n\n"
                 "In this chat:\n"

@@ -14,7 +14,6 @@ from handlers.convert import GROUP_TYPES, chat_info, incoming
 log = logging.getLogger(__name__)
 
 
-
 def build_router() -> Router:
     router = Router(name="community")
     router.message.filter(F.chat.type.in_(GROUP_TYPES))

@@ -86,8 +86,16 @@ def incoming(message: Message, *, bot_id: int, bot_username: str | None, is_edit
         mentions=mentions_of(message),
         forward_chat_id=forward_chat_id(message),
         is_automatic_forward=bool(message.is_automatic_forward),
-        has_media=bool(message.photo or message.video or message.document or message.animation or message.sticker
-                       or message.voice or message.audio or message.video_note),
+        has_media=bool(
+            message.photo
+            or message.video
+            or message.document
+            or message.animation
+            or message.sticker
+            or message.voice
+            or message.audio
+            or message.video_note
+        ),
     )
 
 

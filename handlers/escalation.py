@@ -25,7 +25,6 @@ from handlers.filters import CanManage
 log = logging.getLogger(__name__)
 
 
-
 class CaseAction(CallbackData, prefix="case"):
     """``case:<action>:<id>``: at most 26 bytes, far under Telegram's 64."""
 
@@ -119,8 +118,12 @@ def build_router() -> Router:
                 )
                 if not delivery.ok:
                     await escalation.cancel_reply(user.id, chat_id)
-                    await _answer(outbox, query, _("I cannot write to you there: {error}").format(
-                        error=delivery.error), alert=True)
+                    await _answer(
+                        outbox,
+                        query,
+                        _("I cannot write to you there: {error}").format(error=delivery.error),
+                        alert=True,
+                    )
                     return
                 await _answer(outbox, query, _("Write your answer as your next message."))
             else:
@@ -139,8 +142,9 @@ def build_router() -> Router:
     async def cancel(message: Message, escalation: EscalationService, pending: Any) -> None:
         assert message.from_user is not None
         await escalation.cancel_reply(message.from_user.id, message.chat.id)
-        await message_reply(message, escalation, _("Cancelled: nothing was posted for case #{id}.").format(
-            id=pending.case_id))
+        await message_reply(
+            message, escalation, _("Cancelled: nothing was posted for case #{id}.").format(id=pending.case_id)
+        )
 
     @router.message(InDesk(), HasPendingReply(), ~F.text.startswith("/"))
     async def answer(message: Message, escalation: EscalationService, roles: RoleService, pending: Any) -> None:
@@ -164,16 +168,17 @@ def build_router() -> Router:
         await message_reply(message, escalation, await escalation.queue_text())
 
     @router.message(Command("case"), InDesk())
-    async def case(
-        message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService
-    ) -> None:
+    async def case(message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService) -> None:
         if not await _is_manager(message, roles, escalation):
             return
         arg, _sep, rest = (command.args or "").strip().lstrip("#").partition(" ")
         why = rest.strip().lower() == "why"
         if not (arg.isascii() and arg.isdigit()) or len(arg) > 18 or (rest.strip() and not why):
-            await message_reply(message, escalation, _("Usage: /case <number> [why], for example /case 12 why").replace(
-                "<", "&lt;").replace(">", "&gt;"))
+            await message_reply(
+                message,
+                escalation,
+                _("Usage: /case <number> [why], for example /case 12 why").replace("<", "&lt;").replace(">", "&gt;"),
+            )
             return
         if why:
             outcome = await escalation.why(int(arg))

@@ -169,8 +169,7 @@ def build_router() -> Router:
     # --- /faq_add: questions → /next → answer ----------------------------------------------
 
     @router.message(Command("faq_add"), group)
-    async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService,
-                      outbox: Outbox) -> None:
+    async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
         if await _refused(message, roles, outbox):
             return
         await state.clear()
@@ -647,9 +646,7 @@ def build_router() -> Router:
             return
         state = await _dialog_of(query, state, bot)
         await state.set_state(FaqDialog.answer)
-        await state.update_data(
-            questions=[u.text for u in group_items], unanswered=[u.id for u in group_items]
-        )
+        await state.update_data(questions=[u.text for u in group_items], unanswered=[u.id for u in group_items])
         await _toast(outbox, query, "")
         sample = "\n".join(f"• {html.escape(cut(u.text, 120))}" for u in group_items[:5])
         await outbox.send_message(

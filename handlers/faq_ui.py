@@ -97,9 +97,9 @@ def edit_keyboard(entry: StoredEntry) -> Keyboard:
 
 
 def quota_text(faq: FaqService) -> str:
-    return _(
-        "This community has reached its limit of {n} FAQ entries; delete some with /faq_del first."
-    ).format(n=faq.max_entries)
+    return _("This community has reached its limit of {n} FAQ entries; delete some with /faq_del first.").format(
+        n=faq.max_entries
+    )
 
 
 def cut(text: str, limit: int) -> str:

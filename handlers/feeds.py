@@ -56,8 +56,7 @@ def build_router() -> Router:
             await _reply(outbox, message, _("Only the community managers and this group's admins can manage feeds."))
         return ok
 
-    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityRepository
-                     ) -> int | None:
+    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityRepository) -> int | None:
         """The community: this group, or in private the chat id given after the other arguments."""
         if message.chat.type in GROUPS:
             return message.chat.id
@@ -68,18 +67,32 @@ def build_router() -> Router:
                     await _reply(outbox, message, _("I do not know the community {chat}.").format(chat=arg))
                     return None
                 return int(arg)
-        await _reply(outbox, message, _("In a private chat, add the community's chat id, for example "
-                               "<code>/feed_add https://example.org/rss -1001234567890</code>."))
+        await _reply(
+            outbox,
+            message,
+            _(
+                "In a private chat, add the community's chat id, for example "
+                "<code>/feed_add https://example.org/rss -1001234567890</code>."
+            ),
+        )
         return None
 
     @router.message(Command("feed_add"))
-    async def feed_add(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, feeds: FeedService,
-                       communities: CommunityRepository) -> None:
+    async def feed_add(
+        message: Message,
+        outbox: Outbox,
+        command: CommandObject,
+        roles: RoleService,
+        feeds: FeedService,
+        communities: CommunityRepository,
+    ) -> None:
         args = (command.args or "").split()
         if not args:
             await _reply(
-                outbox, message, _("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] "
-                                   "in a private chat."))
+                outbox,
+                message,
+                _("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] in a private chat."),
+            )
             return
         if not await allowed(message, outbox, roles, None):
             return
@@ -93,15 +106,21 @@ def build_router() -> Router:
         elif message.chat.type in GROUPS and message.is_topic_message:
             thread_id = message.message_thread_id
         try:
-            feed, counts = await feeds.add_feed(chat_id, args[0], thread_id=thread_id,
-                                                added_by=message.from_user.id if message.from_user else None)
+            feed, counts = await feeds.add_feed(
+                chat_id, args[0], thread_id=thread_id, added_by=message.from_user.id if message.from_user else None
+            )
         except FeedError as exc:
             await _reply(outbox, message, _("I cannot use that feed: {reason}").format(reason=html.escape(str(exc))))
             return
         summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or _("nothing new")
-        await _reply(outbox, message, _("Subscribed to {title} (feed #{id}). First read: {summary}. New relevant items "
-                               "come to the managers as drafts.").format(
-            title=html.escape(feed.title or feed.url), id=feed.id, summary=html.escape(summary)))
+        await _reply(
+            outbox,
+            message,
+            _(
+                "Subscribed to {title} (feed #{id}). First read: {summary}. New relevant items "
+                "come to the managers as drafts."
+            ).format(title=html.escape(feed.title or feed.url), id=feed.id, summary=html.escape(summary)),
+        )
 
     @router.message(Command("feeds"))
     async def feed_list(message: Message, outbox: Outbox, roles: RoleService, feeds: FeedService) -> None:
@@ -115,13 +134,16 @@ def build_router() -> Router:
         lines = [_("Feeds:")]
         for feed in items:
             state = _("failing: {error}").format(error=feed.last_error) if feed.errors else _("ok")
-            lines.append(f"#{feed.id} · {html.escape(feed.title or feed.url)} · {feed.chat_id}"
-                         f"{' · topic ' + str(feed.thread_id) if feed.thread_id else ''} · {html.escape(state)}")
+            lines.append(
+                f"#{feed.id} · {html.escape(feed.title or feed.url)} · {feed.chat_id}"
+                f"{' · topic ' + str(feed.thread_id) if feed.thread_id else ''} · {html.escape(state)}"
+            )
         await _reply(outbox, message, "\n".join(lines))
 
     @router.message(Command("feed_remove"))
-    async def feed_remove(message: Message, outbox: Outbox,
-                          command: CommandObject, roles: RoleService, feeds: FeedService) -> None:
+    async def feed_remove(
+        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, feeds: FeedService
+    ) -> None:
         if not await allowed(message, outbox, roles, None):
             return
         arg = (command.args or "").strip().lstrip("#")
@@ -134,8 +156,9 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Removed feed #{id}.").format(id=feed.id))
 
     @router.message(Command(*LIST_KEYS, "feed_autopost"))
-    async def feed_setting(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
-                           communities: CommunityRepository) -> None:
+    async def feed_setting(
+        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, communities: CommunityRepository
+    ) -> None:
         if message.chat.type not in GROUPS:
             await _reply(outbox, message, _("Send this command in the group it is for."))
             return
@@ -158,8 +181,12 @@ def build_router() -> Router:
             current = community.settings.get(f"scheduler.{LIST_KEYS[name]}") if community else None
             shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
             await _reply(
-                outbox, message, _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)")
-                                 .format(words=html.escape(shown or "—"), cmd=name))
+                outbox,
+                message,
+                _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)").format(
+                    words=html.escape(shown or "—"), cmd=name
+                ),
+            )
             return
         await communities.update_settings(message.chat.id, {f"scheduler.{LIST_KEYS[name]}": words})
         await _reply(outbox, message, _("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
@@ -167,9 +194,14 @@ def build_router() -> Router:
     # ------------------------------------------------------------------ draft buttons
 
     @router.callback_query(FeedCb.filter())
-    async def draft_action(query: CallbackQuery, outbox: Outbox,
-                           callback_data: FeedCb, roles: RoleService, feeds: FeedService,
-                           state: FSMContext) -> None:
+    async def draft_action(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: FeedCb,
+        roles: RoleService,
+        feeds: FeedService,
+        state: FSMContext,
+    ) -> None:
         if not roles.is_manager(query.from_user.id):
             await query.answer(_("Only the community managers can do this."), show_alert=True)
             return
@@ -187,9 +219,13 @@ def build_router() -> Router:
             await state.update_data(item_id=item.id)
             await query.answer()
             if isinstance(query.message, Message):
-                await _reply(outbox, query.message, _(
-                    "{name}, send the new text for draft #{id} (formatting is kept), or /cancel."
-                ).format(name=html.escape(name), id=item.id))
+                await _reply(
+                    outbox,
+                    query.message,
+                    _("{name}, send the new text for draft #{id} (formatting is kept), or /cancel.").format(
+                        name=html.escape(name), id=item.id
+                    ),
+                )
         else:
             await query.answer(_("Unknown action."), show_alert=True)
 
@@ -199,8 +235,9 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Stopped. The draft is unchanged."))
 
     @router.message(FeedEdit.text, F.text)
-    async def edit_text(message: Message, outbox: Outbox,
-                        state: FSMContext, roles: RoleService, feeds: FeedService) -> None:
+    async def edit_text(
+        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, feeds: FeedService
+    ) -> None:
         if message.from_user is None or not roles.is_manager(message.from_user.id):
             return
         item_id = int((await state.get_data()).get("item_id", 0))

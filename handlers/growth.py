@@ -142,7 +142,9 @@ def build_router() -> Router:
                     _("That welcome is too long ({length} characters); keep it under {limit}.").format(
                         length=len(text), limit=MAX_WELCOME
                     ),
-                    reply_to=message.message_id, thread_id=message.message_thread_id, priority=Priority.REPLY,
+                    reply_to=message.message_id,
+                    thread_id=message.message_thread_id,
+                    priority=Priority.REPLY,
                 )
                 return
             changes["growth.welcome_text"] = text
@@ -173,13 +175,18 @@ def build_router() -> Router:
             await outbox.send_message(
                 message.chat.id,
                 _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)"),
-                reply_to=message.message_id, thread_id=message.message_thread_id, priority=Priority.REPLY,
+                reply_to=message.message_id,
+                thread_id=message.message_thread_id,
+                priority=Priority.REPLY,
             )
             return
         await communities.update_settings(community.chat_id, {"growth.rules_url": value})
         community_service.invalidate(community.chat_id)
         await outbox.send_message(
-            message.chat.id, text, reply_to=message.message_id, thread_id=message.message_thread_id,
+            message.chat.id,
+            text,
+            reply_to=message.message_id,
+            thread_id=message.message_thread_id,
             priority=Priority.REPLY,
         )
 
@@ -205,7 +212,10 @@ def build_router() -> Router:
                 else _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
             )
         await outbox.send_message(
-            message.chat.id, text, reply_to=message.message_id, thread_id=message.message_thread_id,
+            message.chat.id,
+            text,
+            reply_to=message.message_id,
+            thread_id=message.message_thread_id,
             priority=Priority.REPLY,
         )
 
@@ -249,8 +259,10 @@ def build_router() -> Router:
                 await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
             return
         if created:
-            text = _("New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
-                     "Joins through it are counted in /stats and /invites.")
+            text = _(
+                "New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
+                "Joins through it are counted in /stats and /invites."
+            )
         else:
             text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
         await reply(
@@ -281,15 +293,20 @@ def build_router() -> Router:
         figures = await growth.campaigns(community.chat_id)
         reply = _reply_in(message, outbox)
         if not figures:
-            await reply(_("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
-                chat=html.escape(community.title)
-            ))
+            await reply(
+                _("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
+                    chat=html.escape(community.title)
+                )
+            )
             return
         lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
         for f in figures:
             lines.append(
                 _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
-                    name=html.escape(f.campaign.name), joins=f.joins, leaves=f.leaves, still=f.still_members,
+                    name=html.escape(f.campaign.name),
+                    joins=f.joins,
+                    leaves=f.leaves,
+                    still=f.still_members,
                     link=html.escape(f.campaign.invite_link),
                 )
             )
@@ -398,8 +415,10 @@ async def _stats(
     sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
     in_group = message.chat.type in GROUP_TYPES
     managers_chat = in_group and message.chat.id == settings.managers.chat_id
-    if in_group and not managers_chat and not await roles.can_manage(
-        message.chat.id, user.id, sender_chat_id=sender_chat_id
+    if (
+        in_group
+        and not managers_chat
+        and not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat_id)
     ):
         return  # not for members; say nothing in the group
     if managers_chat and not roles.is_manager(user.id):
@@ -426,9 +445,11 @@ async def _stats(
             await stats_service.send(here, community, days, locale=locale)
             return
         if sender_chat_id is not None:
-            await reply(_("Figures are not posted in this group. Ask me in private: /stats {days}d {chat_id}").format(
-                days=days, chat_id=community.chat_id
-            ))
+            await reply(
+                _("Figures are not posted in this group. Ask me in private: /stats {days}d {chat_id}").format(
+                    days=days, chat_id=community.chat_id
+                )
+            )
             return
         if await stats_service.send(Target(user.id), community, days, locale=locale):
             await reply(_("I sent you the figures in private."))
@@ -454,9 +475,11 @@ async def _stats(
             return
         if len(targets) > MAX_REPORTS:
             listing = "\n".join(f"{html.escape(c.title)}: <code>{c.chat_id}</code>" for c in targets[:50])
-            await reply(_("You manage {n} groups; ask for one: /stats 7d CHAT_ID\n\n{list}").format(
-                n=len(targets), list=listing
-            ))
+            await reply(
+                _("You manage {n} groups; ask for one: /stats 7d CHAT_ID\n\n{list}").format(
+                    n=len(targets), list=listing
+                )
+            )
             return
     for community in targets:
         await stats_service.send(here, community, days, locale=locale)
@@ -476,8 +499,10 @@ async def _describe_welcome(
     )
     lines.append(_("Rules button: {url}").format(url=html.escape(rules)) if rules else _("No rules button."))
     lines.append(
-        _("Change it with /welcome TEXT ({name} and {chat} are filled in), /welcome reset, /welcome off, "
-          "/welcome_rules URL, /welcome_delete MINUTES.")
+        _(
+            "Change it with /welcome TEXT ({name} and {chat} are filled in), /welcome reset, /welcome off, "
+            "/welcome_rules URL, /welcome_delete MINUTES."
+        )
     )
     lines.append("")
     lines.append(_("Preview:"))

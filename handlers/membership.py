@@ -46,9 +46,7 @@ def rights_problems(new_member: object, *, can_read_all_group_messages: bool) ->
         if not new_member.can_invite_users:
             problems.append(_("Without the right to invite users I cannot create invite links for campaigns."))
     elif not is_admin:
-        problems.append(
-            _("As an admin I also see member joins and leaves, which growth analytics need.")
-        )
+        problems.append(_("As an admin I also see member joins and leaves, which growth analytics need."))
     return problems
 
 
@@ -92,9 +90,11 @@ def build_router() -> Router:
             return
         title = html.escape(event.chat.title or str(chat_id))  # anyone names a group: the title is text, not HTML
         if problems:
-            text = _("Thanks for adding me to {title}. A few things need fixing:").format(
-                title=title
-            ) + "\n\n" + "\n".join(f"• {problem}" for problem in problems)
+            text = (
+                _("Thanks for adding me to {title}. A few things need fixing:").format(title=title)
+                + "\n\n"
+                + "\n".join(f"• {problem}" for problem in problems)
+            )
         else:
             text = _("Thanks for adding me to {title}. I have every right I need.").format(title=title)
         # Tell the person who added the bot in private; if they never started it, say it in the group.
@@ -104,13 +104,17 @@ def build_router() -> Router:
 
     @router.chat_member()
     async def member_changed(
-        event: ChatMemberUpdated, roles: RoleService, growth: GrowthService | None = None,
+        event: ChatMemberUpdated,
+        roles: RoleService,
+        growth: GrowthService | None = None,
         gate: GateService | None = None,
     ) -> None:
         user_id = event.new_chat_member.user.id
         roles.admin_changed(event.chat.id, user_id, isinstance(event.new_chat_member, ADMIN_TYPES))
         joined = str(event.old_chat_member.status) in ("left", "kicked") and str(event.new_chat_member.status) in (
-            "member", "restricted")
+            "member",
+            "restricted",
+        )
         if gate is not None and joined:
             # Raid mode counts joins (handlers stay thin: the decision is in bot.services.gate).
             await gate.on_member_joined(event.chat.id, user_id, event.new_chat_member.user.full_name)

@@ -31,7 +31,6 @@ from handlers.filters import CanManage
 log = logging.getLogger(__name__)
 
 
-
 class ModButton(CallbackData, prefix="mod"):
     """``mod:<action>:<subject id>``: at most 30 bytes, far under Telegram's 64."""
 
@@ -57,12 +56,16 @@ def pack_gate(chat_id: int) -> str:
 
 def target_of(reply: Message) -> TargetMessage:
     author = author_of(reply)
-    name = reply.sender_chat.title if reply.sender_chat is not None and reply.sender_chat.title else \
-        author.display_name
+    name = reply.sender_chat.title if reply.sender_chat is not None and reply.sender_chat.title else author.display_name
     return TargetMessage(
-        chat_id=reply.chat.id, message_id=reply.message_id, user_id=author.user_id, name=name or str(author.user_id),
-        text=message_text(reply), thread_id=reply.message_thread_id if reply.is_topic_message else None,
-        sender_chat_id=author.sender_chat_id, is_automatic_forward=bool(reply.is_automatic_forward),
+        chat_id=reply.chat.id,
+        message_id=reply.message_id,
+        user_id=author.user_id,
+        name=name or str(author.user_id),
+        text=message_text(reply),
+        thread_id=reply.message_thread_id if reply.is_topic_message else None,
+        sender_chat_id=author.sender_chat_id,
+        is_automatic_forward=bool(reply.is_automatic_forward),
     )
 
 
@@ -70,8 +73,9 @@ def build_router() -> Router:
     router = Router(name="moderation")
 
     @router.callback_query(ModButton.filter())
-    async def on_button(query: CallbackQuery, callback_data: ModButton, moderation: ModerationService,
-                        outbox: Outbox) -> None:
+    async def on_button(
+        query: CallbackQuery, callback_data: ModButton, moderation: ModerationService, outbox: Outbox
+    ) -> None:
         outcome = await moderation.act(callback_data.subject_id, callback_data.action, actor_of(query.from_user))
         await _answer(outbox, query, outcome.text, alert=not outcome.ok)
 
@@ -91,8 +95,9 @@ def build_router() -> Router:
             return
         reply = message.reply_to_message
         if reply is None or (message.is_topic_message and reply.message_id == message.message_thread_id):
-            await moderation.notice(message.chat.id, _("Reply to the message you want to report with /report."),
-                                    thread_id=_topic(message))
+            await moderation.notice(
+                message.chat.id, _("Reply to the message you want to report with /report."), thread_id=_topic(message)
+            )
             return
         reporter = Actor(user.id, user.full_name or str(user.id))
         outcome = await moderation.report(message.chat.id, reporter, target_of(reply), topic_id=_topic(message))
@@ -106,16 +111,22 @@ def build_router() -> Router:
         await message_reply(message, escalation, await moderation.modlog_text([message.chat.id]))
 
     @router.message(Command("modlog"), InDesk())
-    async def modlog_all(message: Message, moderation: ModerationService, escalation: EscalationService,
-                         roles: RoleService) -> None:
+    async def modlog_all(
+        message: Message, moderation: ModerationService, escalation: EscalationService, roles: RoleService
+    ) -> None:
         if message.from_user is None or not roles.is_manager(message.from_user.id):
             await message_reply(message, escalation, _("Only Steward's managers can use this."))
             return
         await message_reply(message, escalation, await moderation.modlog_text(None))
 
     @router.message(Command("mute"), InDesk())
-    async def mute_case(message: Message, command: CommandObject, moderation: ModerationService,
-                        escalation: EscalationService, roles: RoleService) -> None:
+    async def mute_case(
+        message: Message,
+        command: CommandObject,
+        moderation: ModerationService,
+        escalation: EscalationService,
+        roles: RoleService,
+    ) -> None:
         user = message.from_user
         if user is None or not roles.is_manager(user.id):
             await message_reply(message, escalation, _("Only Steward's managers can use this."))
@@ -124,21 +135,33 @@ def build_router() -> Router:
         number = parts[0].lstrip("#") if parts else ""
         seconds = parse_duration(parts[1]) if len(parts) > 1 else None
         if not (number.isascii() and number.isdigit() and len(number) <= 18) or seconds is None:
-            await message_reply(message, escalation, html.escape(
-                _("Usage: /mute <case> <duration> [reason], for example /mute 12 3h flooding (m, h, d, w)")))
+            await message_reply(
+                message,
+                escalation,
+                html.escape(
+                    _("Usage: /mute <case> <duration> [reason], for example /mute 12 3h flooding (m, h, d, w)")
+                ),
+            )
             return
         subject = await moderation.subject_of_case(int(number))
         if subject is None:
-            await message_reply(message, escalation, _("Case #{id} is not about a member's message.").format(
-                id=int(number)))
+            await message_reply(
+                message, escalation, _("Case #{id} is not about a member's message.").format(id=int(number))
+            )
             return
-        outcome = await moderation.act(subject.id, "mute", actor_of(user), reason=parts[2] if len(parts) > 2
-                                       else "", seconds=seconds)
+        outcome = await moderation.act(
+            subject.id, "mute", actor_of(user), reason=parts[2] if len(parts) > 2 else "", seconds=seconds
+        )
         await message_reply(message, escalation, outcome.text)
 
     @router.message(Command("moderation"), F.chat.type.in_(GROUP_TYPES), CanManage())
-    async def configure(message: Message, command: CommandObject, moderation: ModerationService,
-                        escalation: EscalationService, community_service: CommunityService) -> None:
+    async def configure(
+        message: Message,
+        command: CommandObject,
+        moderation: ModerationService,
+        escalation: EscalationService,
+        community_service: CommunityService,
+    ) -> None:
         await community_service.community_for(chat_info(message.chat))  # the first word may be this command
         args = (command.args or "").strip()
         if not args:

@@ -114,8 +114,14 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Stopped. Nothing was changed."))
 
     @router.message(Command("newpost"), private)
-    async def new_post(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService,
-                       communities: CommunityRepository, settings: Settings) -> None:
+    async def new_post(
+        message: Message,
+        outbox: Outbox,
+        state: FSMContext,
+        roles: RoleService,
+        communities: CommunityRepository,
+        settings: Settings,
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         await state.clear()
@@ -123,17 +129,31 @@ def build_router() -> Router:
         if not groups:
             await _reply(outbox, message, _("I am not in any community yet. Add me to a group first."))
             return
-        rows = [[InlineKeyboardButton(text=c.title[:60] or str(c.chat_id),
-                                      callback_data=DialogCb(action="chat", value=c.chat_id).pack())]
-                for c in groups[:30]]
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=c.title[:60] or str(c.chat_id), callback_data=DialogCb(action="chat", value=c.chat_id).pack()
+                )
+            ]
+            for c in groups[:30]
+        ]
         await state.set_state(PostDialog.chat)
-        await _reply(outbox, message, _("New post. Which community is it for?"),
-                             markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await _reply(
+            outbox,
+            message,
+            _("New post. Which community is it for?"),
+            markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
 
     @router.callback_query(DialogCb.filter(F.action == "chat"))
-    async def chose_chat(query: CallbackQuery, outbox: Outbox,
-                         callback_data: DialogCb, state: FSMContext, roles: RoleService,
-                         communities: CommunityRepository) -> None:
+    async def chose_chat(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: DialogCb,
+        state: FSMContext,
+        roles: RoleService,
+        communities: CommunityRepository,
+    ) -> None:
         if not await manager_callback(query, roles):
             return
         if await state.get_state() != PostDialog.chat.state:
@@ -147,9 +167,14 @@ def build_router() -> Router:
         await query.answer()
         if community.is_forum:
             await state.set_state(PostDialog.topic)
-            await _say(outbox, query, _("{title} is a forum. Send the topic number to post in (the number in the "
-                                "topic's link, t.me/c/…/<b>123</b>), or /skip for the General topic.")
-                       .format(title=html.escape(community.title)))
+            await _say(
+                outbox,
+                query,
+                _(
+                    "{title} is a forum. Send the topic number to post in (the number in the "
+                    "topic's link, t.me/c/…/<b>123</b>), or /skip for the General topic."
+                ).format(title=html.escape(community.title)),
+            )
         else:
             await state.set_state(PostDialog.content)
             await _say(outbox, query, _content_prompt())
@@ -179,10 +204,14 @@ def build_router() -> Router:
             return
         await state.update_data(**content)
         await state.set_state(PostDialog.buttons)
-        await _reply(outbox, message, _(
-            "Buttons under the post? Send one per line as <code>Text | https://link</code> "
-            "(put several on one row with <code>;;</code> between them), or /skip."
-        ))
+        await _reply(
+            outbox,
+            message,
+            _(
+                "Buttons under the post? Send one per line as <code>Text | https://link</code> "
+                "(put several on one row with <code>;;</code> between them), or /skip."
+            ),
+        )
 
     @router.message(PostDialog.buttons, private, answer)
     async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
@@ -199,12 +228,17 @@ def build_router() -> Router:
             buttons = parsed
         await state.update_data(buttons=buttons, pin=False, silent=False, protect=False, unpin=0)
         await state.set_state(PostDialog.options)
-        await _reply(outbox, message, _("Options (tap to switch), then Continue:"),
-                             markup=_options_markup(await state.get_data()))
+        await _reply(
+            outbox,
+            message,
+            _("Options (tap to switch), then Continue:"),
+            markup=_options_markup(await state.get_data()),
+        )
 
     @router.callback_query(DialogCb.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
-    async def toggled(query: CallbackQuery, outbox: Outbox, callback_data: DialogCb, state: FSMContext,
-                      roles: RoleService) -> None:
+    async def toggled(
+        query: CallbackQuery, outbox: Outbox, callback_data: DialogCb, state: FSMContext, roles: RoleService
+    ) -> None:
         if not await manager_callback(query, roles):
             return
         if await state.get_state() != PostDialog.options.state:
@@ -228,12 +262,14 @@ def build_router() -> Router:
         await state.update_data(**data)
         await query.answer()
         if isinstance(query.message, Message):
-            await outbox.edit_keyboard(query.message.chat.id, query.message.message_id,
-                                       _keyboard(_options_markup(data)))
+            await outbox.edit_keyboard(
+                query.message.chat.id, query.message.message_id, _keyboard(_options_markup(data))
+            )
 
     @router.message(PostDialog.when, private, answer)
-    async def got_when(message: Message, outbox: Outbox,
-                       state: FSMContext, roles: RoleService, posts: PostService) -> None:
+    async def got_when(
+        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         data = await state.get_data()
@@ -245,18 +281,29 @@ def build_router() -> Router:
         await state.update_data(when=(message.text or "").strip())
         await state.set_state(PostDialog.confirm)
         await _preview(outbox, message, posts, post)
-        await _reply(outbox, message,
+        await _reply(
+            outbox,
+            message,
             _("☝️ This is exactly how the post will look.") + "\n" + _describe(post, data.get("title", "")),
-            markup=InlineKeyboardMarkup(inline_keyboard=[[
-                InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogCb(action="save").pack()),
-                InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogCb(action="drop").pack()),
-            ]]),
+            markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogCb(action="save").pack()),
+                        InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogCb(action="drop").pack()),
+                    ]
+                ]
+            ),
         )
 
     @router.callback_query(DialogCb.filter(F.action.in_({"save", "drop"})))
-    async def confirmed(query: CallbackQuery, outbox: Outbox,
-                        callback_data: DialogCb, state: FSMContext, roles: RoleService,
-                        posts: PostService) -> None:
+    async def confirmed(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: DialogCb,
+        state: FSMContext,
+        roles: RoleService,
+        posts: PostService,
+    ) -> None:
         if not await manager_callback(query, roles):
             return
         if await state.get_state() != PostDialog.confirm.state:
@@ -276,14 +323,21 @@ def build_router() -> Router:
             await _say(outbox, query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
             return
         await query.answer(_("Scheduled."))
-        await _say(outbox, query, _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
-            id=stored.id, summary=_when_text(stored)), markup=_card_markup(stored))
+        await _say(
+            outbox,
+            query,
+            _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
+                id=stored.id, summary=_when_text(stored)
+            ),
+            markup=_card_markup(stored),
+        )
 
     # ------------------------------------------------------------------ list and cards
 
     @router.message(Command("receipts"), private)
-    async def receipts(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
-                       posts: PostService) -> None:
+    async def receipts(
+        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, posts: PostService
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         choice = (command.args or "").strip().lower()
@@ -293,13 +347,17 @@ def build_router() -> Router:
             await _reply(outbox, message, _("Usage: /receipts all  or  /receipts failures"))
             return
         mode = await posts.receipts_mode()
-        text = (_("Managers get a receipt for every post.") if mode == "all"
-                else _("Managers get receipts only for posts that failed, were missed or are uncertain."))
+        text = (
+            _("Managers get a receipt for every post.")
+            if mode == "all"
+            else _("Managers get receipts only for posts that failed, were missed or are uncertain.")
+        )
         await _reply(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
 
     @router.message(Command("posts"), private)
-    async def list_posts(message: Message, outbox: Outbox, roles: RoleService, posts: PostService,
-                         communities: CommunityRepository) -> None:
+    async def list_posts(
+        message: Message, outbox: Outbox, roles: RoleService, posts: PostService, communities: CommunityRepository
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         items = await posts.repo.list_posts(statuses=("pending", "paused", "uncertain", "failed", "missed"), limit=50)
@@ -310,14 +368,21 @@ def build_router() -> Router:
         lines = [_("Scheduled posts (open one with /post N):")]
         for post in items:
             preview = _TAG.sub("", post.text).replace("\n", " ")[:50]
-            lines.append(f"#{post.id} · {html.escape(titles.get(post.chat_id, str(post.chat_id)))} · "
-                         f"{html.escape(_when_text(post))} · {post.status} · {html.escape(preview)}")
+            lines.append(
+                f"#{post.id} · {html.escape(titles.get(post.chat_id, str(post.chat_id)))} · "
+                f"{html.escape(_when_text(post))} · {post.status} · {html.escape(preview)}"
+            )
         await _reply(outbox, message, "\n".join(lines))
 
     @router.message(Command("post"), private)
-    async def show_post(message: Message, outbox: Outbox,
-                        command: CommandObject, roles: RoleService, posts: PostService,
-                        communities: CommunityRepository) -> None:
+    async def show_post(
+        message: Message,
+        outbox: Outbox,
+        command: CommandObject,
+        roles: RoleService,
+        posts: PostService,
+        communities: CommunityRepository,
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         arg = (command.args or "").strip().lstrip("#")
@@ -330,14 +395,24 @@ def build_router() -> Router:
             return
         community = await communities.get(post.chat_id)
         runs = await posts.repo.runs(post.id)
-        await _reply(outbox, message, _describe(post, community.title if community else str(post.chat_id), runs),
-                             markup=_card_markup(post))
+        await _reply(
+            outbox,
+            message,
+            _describe(post, community.title if community else str(post.chat_id), runs),
+            markup=_card_markup(post),
+        )
 
     @router.callback_query(PostCb.filter())
     @router.callback_query(PostCardCb.filter())
-    async def post_action(query: CallbackQuery, outbox: Outbox, callback_data: PostCb | PostCardCb, state: FSMContext,
-                          roles: RoleService,
-                          posts: PostService, communities: CommunityRepository) -> None:
+    async def post_action(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: PostCb | PostCardCb,
+        state: FSMContext,
+        roles: RoleService,
+        posts: PostService,
+        communities: CommunityRepository,
+    ) -> None:
         if not await manager_callback(query, roles):
             return
         post = await posts.repo.get(callback_data.id)
@@ -352,8 +427,9 @@ def build_router() -> Router:
             return
         if action in ("text", "time"):
             if query.message is None or query.message.chat.type != "private":
-                await query.answer(_("Edit posts in a private chat with me: /post {id}").format(id=post.id),
-                                   show_alert=True)
+                await query.answer(
+                    _("Edit posts in a private chat with me: /post {id}").format(id=post.id), show_alert=True
+                )
                 return
             await state.set_state(PostDialog.edit_text if action == "text" else PostDialog.edit_when)
             await state.update_data(edit_id=post.id)
@@ -387,7 +463,8 @@ def build_router() -> Router:
         if fresh is not None and isinstance(query.message, Message) and is_card:
             community = await communities.get(fresh.chat_id)
             await outbox.edit_text(
-                query.message.chat.id, query.message.message_id,
+                query.message.chat.id,
+                query.message.message_id,
                 _describe(fresh, community.title if community else str(fresh.chat_id)),
                 keyboard=_keyboard(_card_markup(fresh)),
             )
@@ -396,8 +473,9 @@ def build_router() -> Router:
             await _say(outbox, query, html.escape(done))
 
     @router.message(PostDialog.edit_text, private, answer)
-    async def got_edit_text(message: Message, outbox: Outbox,
-                            state: FSMContext, roles: RoleService, posts: PostService) -> None:
+    async def got_edit_text(
+        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         content = _content_of(message)
@@ -419,12 +497,16 @@ def build_router() -> Router:
             return
         await _preview(outbox, message, posts, stored)
         await _reply(
-            outbox, message, _("Updated post #{id}. {summary}").format(id=stored.id, summary=_when_text(stored)),
-                             markup=_card_markup(stored))
+            outbox,
+            message,
+            _("Updated post #{id}. {summary}").format(id=stored.id, summary=_when_text(stored)),
+            markup=_card_markup(stored),
+        )
 
     @router.message(PostDialog.edit_when, private, answer)
-    async def got_edit_when(message: Message, outbox: Outbox,
-                            state: FSMContext, roles: RoleService, posts: PostService) -> None:
+    async def got_edit_when(
+        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
+    ) -> None:
         if not await manager_message(message, outbox, roles):
             return
         post = await posts.repo.get(int((await state.get_data()).get("edit_id", 0)))
@@ -438,28 +520,43 @@ def build_router() -> Router:
             await _reply(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
             return
         await state.clear()
-        await _reply(outbox, message, _("Rescheduled post #{id}. {summary}").format(id=stored.id,
-                                                                          summary=_when_text(stored)),
-                             markup=_card_markup(stored))
+        await _reply(
+            outbox,
+            message,
+            _("Rescheduled post #{id}. {summary}").format(id=stored.id, summary=_when_text(stored)),
+            markup=_card_markup(stored),
+        )
 
     # ------------------------------------------------------------------ the community's timezone
 
     @router.message(Command("timezone"), F.chat.type.in_({"group", "supergroup"}))
-    async def timezone(message: Message, outbox: Outbox, command: CommandObject, roles: RoleService,
-                       communities: CommunityRepository, community_service: CommunityService) -> None:
+    async def timezone(
+        message: Message,
+        outbox: Outbox,
+        command: CommandObject,
+        roles: RoleService,
+        communities: CommunityRepository,
+        community_service: CommunityService,
+    ) -> None:
         user = message.from_user
         sender_chat = message.sender_chat.id if message.sender_chat is not None else None
         if user is None or not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat):
-            await _reply(outbox, message, _("Only the community managers and this group's admins can change "
-                                            "the timezone."))
+            await _reply(
+                outbox, message, _("Only the community managers and this group's admins can change the timezone.")
+            )
             return
         community = await communities.get(message.chat.id)
         current = community.timezone if community is not None else "UTC"
         name = (command.args or "").strip()
         if not name:
-            await _reply(outbox, message, _("This group's timezone is {tz}. Change it with /timezone "
-                                            "Area/City, for example /timezone Europe/Berlin.").format(
-                tz=html.escape(current)))
+            await _reply(
+                outbox,
+                message,
+                _(
+                    "This group's timezone is {tz}. Change it with /timezone "
+                    "Area/City, for example /timezone Europe/Berlin."
+                ).format(tz=html.escape(current)),
+            )
             return
         try:
             name = validate_timezone(name)
@@ -471,9 +568,14 @@ def build_router() -> Router:
             return
         await communities.set_timezone(message.chat.id, name)
         community_service.invalidate(message.chat.id)
-        await _reply(outbox, message, _("This group's timezone is now {tz}. New posts and rubrics use it; "
-                                        "posts already scheduled keep their time until you edit it.").format(
-            tz=html.escape(name)))
+        await _reply(
+            outbox,
+            message,
+            _(
+                "This group's timezone is now {tz}. New posts and rubrics use it; "
+                "posts already scheduled keep their time until you edit it."
+            ).format(tz=html.escape(name)),
+        )
 
     # ------------------------------------------------------------------ engagement
 
@@ -502,8 +604,9 @@ def _keyboard(markup: InlineKeyboardMarkup | None) -> Keyboard | None:
 async def _reply(outbox: Outbox, message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Answer in the same chat (and forum topic) through the outbox."""
     thread = message.message_thread_id if message.is_topic_message else None
-    delivery = await outbox.send_message(message.chat.id, text, keyboard=_keyboard(markup), thread_id=thread,
-                                         priority=Priority.REPLY)
+    delivery = await outbox.send_message(
+        message.chat.id, text, keyboard=_keyboard(markup), thread_id=thread, priority=Priority.REPLY
+    )
     if not delivery.ok:
         log.warning("could not answer in chat %s: %s", message.chat.id, delivery.error)
 
@@ -533,17 +636,22 @@ def _when_prompt(tz: str) -> str:
 
 def _content_of(message: Message) -> dict[str, Any] | None:
     if message.photo:
-        return {"text": message.html_text if message.caption else "", "media_kind": "photo",
-                "media": message.photo[-1].file_id}
+        return {
+            "text": message.html_text if message.caption else "",
+            "media_kind": "photo",
+            "media": message.photo[-1].file_id,
+        }
     if message.document:
-        return {"text": message.html_text if message.caption else "", "media_kind": "document",
-                "media": message.document.file_id}
+        return {
+            "text": message.html_text if message.caption else "",
+            "media_kind": "document",
+            "media": message.document.file_id,
+        }
     if message.text:
         first, _sep, rest = message.text.partition("\n")
         media = MEDIA_LINE.match(first)
         if media:
-            return {"text": html.escape(rest.strip()), "media_kind": media.group(1).lower(),
-                    "media": media.group(2)}
+            return {"text": html.escape(rest.strip()), "media_kind": media.group(1).lower(), "media": media.group(2)}
         return {"text": message.html_text, "media_kind": None, "media": None}
     return None
 
@@ -571,14 +679,23 @@ def _options_markup(data: dict[str, Any]) -> InlineKeyboardMarkup:
     unpin = UNPIN_CHOICES[int(data.get("unpin", 0)) % len(UNPIN_CHOICES)]
     unpin_label = _("never") if unpin is None else _("after {hours} h").format(hours=unpin // 60)
     rows = [
-        [InlineKeyboardButton(text=f"{mark(bool(data.get('pin')))} " + _("Pin"),
-                              callback_data=DialogCb(action="pin").pack()),
-         InlineKeyboardButton(text=f"{mark(bool(data.get('silent')))} " + _("Silent"),
-                              callback_data=DialogCb(action="silent").pack()),
-         InlineKeyboardButton(text=f"{mark(bool(data.get('protect')))} " + _("Protect"),
-                              callback_data=DialogCb(action="protect").pack())],
-        [InlineKeyboardButton(text=_("Unpin: {when}").format(when=unpin_label),
-                              callback_data=DialogCb(action="unpin").pack())],
+        [
+            InlineKeyboardButton(
+                text=f"{mark(bool(data.get('pin')))} " + _("Pin"), callback_data=DialogCb(action="pin").pack()
+            ),
+            InlineKeyboardButton(
+                text=f"{mark(bool(data.get('silent')))} " + _("Silent"), callback_data=DialogCb(action="silent").pack()
+            ),
+            InlineKeyboardButton(
+                text=f"{mark(bool(data.get('protect')))} " + _("Protect"),
+                callback_data=DialogCb(action="protect").pack(),
+            ),
+        ],
+        [
+            InlineKeyboardButton(
+                text=_("Unpin: {when}").format(when=unpin_label), callback_data=DialogCb(action="unpin").pack()
+            )
+        ],
         [InlineKeyboardButton(text=_("Continue ➡️"), callback_data=DialogCb(action="next").pack())],
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -605,8 +722,13 @@ async def _post_from_data(posts: PostService, data: dict[str, Any], when: str, u
 async def _preview(outbox: Outbox, message: Message, posts: PostService, post: Post) -> None:
     delivery = await posts.preview(post, message.chat.id)
     if not delivery.ok:
-        await _reply(outbox, message, _("The preview failed: {reason}. The post would fail the same way.")
-                             .format(reason=html.escape(delivery.error or "")))
+        await _reply(
+            outbox,
+            message,
+            _("The preview failed: {reason}. The post would fail the same way.").format(
+                reason=html.escape(delivery.error or "")
+            ),
+        )
 
 
 async def _preview_to(outbox: Outbox, query: CallbackQuery, posts: PostService, post: Post) -> None:
@@ -628,12 +750,14 @@ def _when_text(post: Post) -> str:
 
 
 def _describe(post: Post, title: str, runs: list[PostRun] | None = None) -> str:
-    flags = [name for name, on in ((_("pinned"), post.pin), (_("silent"), post.silent),
-                                   (_("protected"), post.protect)) if on]
+    flags = [
+        name for name, on in ((_("pinned"), post.pin), (_("silent"), post.silent), (_("protected"), post.protect)) if on
+    ]
     if post.unpin_after_min:
         flags.append(_("unpinned after {minutes} min").format(minutes=post.unpin_after_min))
     lines = [
-        _("Post #{id} for <b>{title}</b>").format(id=post.id, title=html.escape(title)) if post.id
+        _("Post #{id} for <b>{title}</b>").format(id=post.id, title=html.escape(title))
+        if post.id
         else _("For <b>{title}</b>").format(title=html.escape(title)),
         html.escape(_when_text(post)),
         _("Status: {status}").format(status=post.status),
@@ -646,10 +770,18 @@ def _describe(post: Post, title: str, runs: list[PostRun] | None = None) -> str:
         lines.append(_("Last problem: {error}").format(error=html.escape(post.last_error)))
     sent = [r for r in runs or [] if r.status == "sent"]
     if sent:
-        lines.append(_("Times posted: {n}; replies {replies}, reactions {reactions} (latest: {last_replies}, "
-                       "{last_reactions}).").format(
-            n=len(sent), replies=sum(r.replies for r in sent), reactions=sum(r.reactions for r in sent),
-            last_replies=sent[-1].replies, last_reactions=sent[-1].reactions))
+        lines.append(
+            _(
+                "Times posted: {n}; replies {replies}, reactions {reactions} (latest: {last_replies}, "
+                "{last_reactions})."
+            ).format(
+                n=len(sent),
+                replies=sum(r.replies for r in sent),
+                reactions=sum(r.reactions for r in sent),
+                last_replies=sent[-1].replies,
+                last_reactions=sent[-1].reactions,
+            )
+        )
     return "\n".join(lines)
 
 

@@ -135,9 +135,7 @@ def parse_e5_file(path: Path, *, only: set[str] | None = None, raw: bool = False
     o += 4 * n_pieces
     blob = b[o : o + bloblen]
     o += bloblen
-    pieces = [
-        (blob[int(offs[i]) : int(offs[i + 1])].decode("utf-8"), float(scores[i])) for i in range(n_pieces)
-    ]
+    pieces = [(blob[int(offs[i]) : int(offs[i + 1])].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
     n_norm, nm_bytes = struct.unpack_from("<iI", b, o)
     o += 8
     nm = b[o : o + nm_bytes]

@@ -77,8 +77,7 @@ class _MeanPoolEncoder:
     query_prefix = ""
     passage_prefix = ""
 
-    def __init__(self, model: Any, tokenizer: Any, pad_id: int, *, max_length: int = 256,
-                 batch_size: int = 32) -> None:
+    def __init__(self, model: Any, tokenizer: Any, pad_id: int, *, max_length: int = 256, batch_size: int = 32) -> None:
         import torch
 
         self._torch = torch
@@ -92,8 +91,10 @@ class _MeanPoolEncoder:
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], Any, Any]]:
         """(row indices, input ids, attention mask) per length-sorted batch."""
         torch = self._torch
-        ids = [truncate_ids(e.ids, self.max_length)
-               for e in self.tokenizer.encode_batch([" ".join(t.split()) for t in texts])]
+        ids = [
+            truncate_ids(e.ids, self.max_length)
+            for e in self.tokenizer.encode_batch([" ".join(t.split()) for t in texts])
+        ]
         for idx in length_buckets([len(x) for x in ids], self.batch_size):
             width = max(len(ids[i]) for i in idx)
             arr = np.full((len(idx), width), self.pad_id, np.int64)
@@ -177,15 +178,22 @@ class E5Encoder(_MeanPoolEncoder):
             raise ValueError(f"e5 base does not fit: missing {missing}, unexpected {unexpected}")
         emb = model.embeddings
         if getattr(emb, "position_ids", None) is not None and emb.position_ids.is_meta:
-            emb.register_buffer("position_ids", torch.arange(config.max_position_embeddings).expand((1, -1)),
-                                persistent=False)
+            emb.register_buffer(
+                "position_ids", torch.arange(config.max_position_embeddings).expand((1, -1)), persistent=False
+            )
         if getattr(emb, "token_type_ids", None) is not None and emb.token_type_ids.is_meta:
-            emb.register_buffer("token_type_ids", torch.zeros((1, config.max_position_embeddings), dtype=torch.long),
-                                persistent=False)
+            emb.register_buffer(
+                "token_type_ids", torch.zeros((1, config.max_position_embeddings), dtype=torch.long), persistent=False
+            )
         model.eval()
         served: Any = _runtime.quantize_int8(model) if quantize else model
-        super().__init__(served, Tokenizer.from_file(str(base / "tokenizer.json")), pad_id=1,
-                         max_length=max_length, batch_size=batch_size)
+        super().__init__(
+            served,
+            Tokenizer.from_file(str(base / "tokenizer.json")),
+            pad_id=1,
+            max_length=max_length,
+            batch_size=batch_size,
+        )
 
 
 class MiniLMEncoder(_MeanPoolEncoder):

@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     classes = [0, 2] if args.dataset in TWO_CLASS else [0, 1, 2]
     overall = scores(y, p, classes)
     result: dict[str, Any] = {"dataset": args.dataset, "split": args.split, **overall}
-    print(f"model: {args.model or 'default (models/weights/sentiment-e5)'}  load {t_load:.1f}s  "
-          f"predict {dt:.1f}s ({len(texts) / max(dt, 1e-9):.0f} texts/s)")
+    print(
+        f"model: {args.model or 'default (models/weights/sentiment-e5)'}  load {t_load:.1f}s  "
+        f"predict {dt:.1f}s ({len(texts) / max(dt, 1e-9):.0f} texts/s)"
+    )
     print(format_block(f"{args.dataset} {args.split}", overall))
     langs = sorted({r.lang for r in rows})
     if len(langs) > 1:
@@ -96,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in per.items()
         }
     if args.json:
-        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()
-               if k not in ("confusion", "recall")}
+        out = {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in result.items()
+            if k not in ("confusion", "recall")
+        }
         print(json.dumps(out, ensure_ascii=False))
     return 0
 

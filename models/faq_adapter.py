@@ -240,9 +240,7 @@ class AdapterTrainer:
         background = list(background) if background is not None else background_for(encoder, self._entries)
         all_groups = self._entries + [[b] for b in background]
         self._n_background = len(background)
-        self._states = encoder.lower_states(
-            [t for g in all_groups for t in g], len(encoder.blocks) - recipe.layers
-        )
+        self._states = encoder.lower_states([t for g in all_groups for t in g], len(encoder.blocks) - recipe.layers)
         self._members: list[list[int]] = []
         at = 0
         for g in all_groups:

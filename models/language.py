@@ -14,11 +14,15 @@ from collections.abc import Iterable
 from bot.textsafety import compile_pattern
 
 _WORD = compile_pattern(
-    r"[^\W\d_]+(?:['’][^\W\d_]+)?", name="language.word", engine="re",
+    r"[^\W\d_]+(?:['’][^\W\d_]+)?",
+    name="language.word",
+    engine="re",
     why="a run of one class, then an optional separator the class excludes",
 )
 _URLISH = compile_pattern(
-    r"(?:https?://|www\.)\S+|@\w+|#\w+", name="language.urlish", engine="re",
+    r"(?:https?://|www\.)\S+|@\w+|#\w+",
+    name="language.urlish",
+    engine="re",
     why="alternatives start with distinct text and end in one greedy run with nothing after it",
 )
 
@@ -37,31 +41,37 @@ _SCRIPT_LANG = {
     "KATAKANA": "ja",
 }
 
+
 def _w(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
 _STOP: dict[str, frozenset[str]] = {
-    "en": _w("the and is are was to of in it you that this for with on not have be my your we they "
-                    "but what i me so just do can will at from all if an or about"),
-    "de": _w("der die das und ist nicht ich du es ein eine zu mit auf für den dem sie wir aber auch "
-                    "wie was noch sind bei mir"),
-    "fr": _w("le la les et est je tu il elle un une des pas que qui pour dans avec sur ce mais vous "
-                    "nous très du au être"),
-    "es": _w("el la los las y es que no un una por para con lo como pero más muy yo tu está son del "
-                    "se al"),
-    "it": _w("il lo la gli le e è che non un una per con ma come sono sei mi ti io del della questo "
-                    "anche più"),
-    "pt": _w("o a os as e é que não um uma para com por mas como eu você está são do da no na muito "
-                    "isso"),
+    "en": _w(
+        "the and is are was to of in it you that this for with on not have be my your we they "
+        "but what i me so just do can will at from all if an or about"
+    ),
+    "de": _w(
+        "der die das und ist nicht ich du es ein eine zu mit auf für den dem sie wir aber auch "
+        "wie was noch sind bei mir"
+    ),
+    "fr": _w(
+        "le la les et est je tu il elle un une des pas que qui pour dans avec sur ce mais vous nous très du au être"
+    ),
+    "es": _w("el la los las y es que no un una por para con lo como pero más muy yo tu está son del se al"),
+    "it": _w("il lo la gli le e è che non un una per con ma come sono sei mi ti io del della questo anche più"),
+    "pt": _w("o a os as e é que não um uma para com por mas como eu você está são do da no na muito isso"),
     "nl": _w("de het een en is niet ik je dat van op te met voor maar zijn wat ook"),
     "tr": _w("ve bir bu da de ne için çok ben sen mi ama gibi var yok"),
-    "ru": _w("и в не на я что он с как а то все она так его но да ты к у же вы за бы по только её "
-                    "мне было вот от меня ещё нет о из ему теперь когда это"),
-    "uk": _w("і в не на я що він з як а та все вона так його але ти до у же ви за би по тільки її "
-                    "мені було ось від мене ще немає це є"),
-    "bg": _w("и в не на аз че той с как а то всичко тя така но да ти към за по само ме беше от още "
-                    "няма е се"),
+    "ru": _w(
+        "и в не на я что он с как а то все она так его но да ты к у же вы за бы по только её "
+        "мне было вот от меня ещё нет о из ему теперь когда это"
+    ),
+    "uk": _w(
+        "і в не на я що він з як а та все вона так його але ти до у же ви за би по тільки її "
+        "мені було ось від мене ще немає це є"
+    ),
+    "bg": _w("и в не на аз че той с как а то всичко тя така но да ти към за по само ме беше от още няма е се"),
 }
 _LATIN = ("en", "de", "fr", "es", "it", "pt", "nl", "tr")
 _CYRILLIC = ("ru", "uk", "bg")
@@ -77,8 +87,23 @@ def _script(ch: str) -> str | None:
         name = unicodedata.name(ch)
     except ValueError:
         return None
-    for key in ("LATIN", "CYRILLIC", "HEBREW", "ARABIC", "CJK", "GREEK", "ARMENIAN", "GEORGIAN", "THAI",
-                "DEVANAGARI", "BENGALI", "TAMIL", "HANGUL", "HIRAGANA", "KATAKANA"):
+    for key in (
+        "LATIN",
+        "CYRILLIC",
+        "HEBREW",
+        "ARABIC",
+        "CJK",
+        "GREEK",
+        "ARMENIAN",
+        "GEORGIAN",
+        "THAI",
+        "DEVANAGARI",
+        "BENGALI",
+        "TAMIL",
+        "HANGUL",
+        "HIRAGANA",
+        "KATAKANA",
+    ):
         if name.startswith(key) or f" {key} " in name:
             return key
     return "OTHER"

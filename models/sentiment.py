@@ -133,7 +133,8 @@ class E5SentimentClassifier:
             if buf is not None and buf.is_meta:
                 emb.register_buffer(
                     name,
-                    torch.arange(config.max_position_embeddings).expand((1, -1)) if name == "position_ids"
+                    torch.arange(config.max_position_embeddings).expand((1, -1))
+                    if name == "position_ids"
                     else torch.zeros((1, config.max_position_embeddings), dtype=torch.long),
                     persistent=False,
                 )
@@ -209,7 +210,8 @@ class HFSentimentClassifier:
         self.max_length = max_length
         # cardiffnlp models were trained on tweets with @user / http placeholders
         self.pre: Callable[[str], str] = (
-            preprocess if "cardiffnlp" in name_or_path.lower() or (local / "steward_overlay.json").exists()
+            preprocess
+            if "cardiffnlp" in name_or_path.lower() or (local / "steward_overlay.json").exists()
             else (lambda s: s)
         )
         self.multilingual = "xlm" in name_or_path.lower() or "multilingual" in name_or_path.lower()
@@ -224,8 +226,13 @@ class HFSentimentClassifier:
         with torch.inference_mode():
             lens = [len(t) for t in clean]
             for idx in length_buckets(lens, self.batch_size):
-                enc = self.tokenizer([clean[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="pt")
+                enc = self.tokenizer(
+                    [clean[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 p = torch.softmax(self.model(**enc).logits.float(), -1).numpy()
                 for c, col in enumerate(self.cols):
                     if col >= 0:
@@ -266,8 +273,9 @@ def materialize_hf_checkpoint(out_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR
     word = load_file(str(base / "model.safetensors"))["embeddings.word_embeddings.weight"]
     state["roberta.embeddings.word_embeddings.weight"] = word.float()
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in state.items()}, str(out_dir / "model.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        {k: v.contiguous() for k, v in state.items()}, str(out_dir / "model.safetensors"), metadata={"format": "pt"}
+    )
     shutil.copy(model_dir / "config.json", out_dir / "config.json")
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(base / name, out_dir / name)

@@ -37,7 +37,12 @@ class EmbeddingHead:
 
 
 def train_head(
-    vectors: Vectors, labels: Sequence[int], *, epochs: int = 300, l2: float = 1e-3, rate: float = 0.05,
+    vectors: Vectors,
+    labels: Sequence[int],
+    *,
+    epochs: int = 300,
+    l2: float = 1e-3,
+    rate: float = 0.05,
 ) -> EmbeddingHead:
     """Full-batch, class-balanced logistic regression with L2 (Adam), as models.spam_lexical.train."""
     x = np.asarray(vectors, dtype=np.float64)
@@ -68,7 +73,9 @@ def train_head(
 
 
 def out_of_fold_vectors(
-    vectors: Vectors, labels: Sequence[int], folds: int = 5,
+    vectors: Vectors,
+    labels: Sequence[int],
+    folds: int = 5,
     fit: Callable[[Vectors, Sequence[int]], EmbeddingHead] = train_head,
 ) -> list[float]:
     """Each row scored by a head that did not see it; folds are ``i % folds`` in order (as train_spam)."""

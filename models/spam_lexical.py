@@ -28,7 +28,7 @@ DEFAULT_PATH = Path(__file__).parent / "weights" / "spam-lexical.npz"
 _INVITE_MARKS = ("t.me/+", "t.me/joinchat", "telegram.me/joinchat", "telegram.me/+")
 _URL_MARKS = ("http://", "https://", "www.", "t.me/", ".com", ".ru", ".io", ".net", ".org", ".xyz", ".shop")
 _PUNCT = ".,!?:;()[]«»\"'"
-_MONEY_MARKS = ("$", "€", "₽", "₪", "usdt", "btc", "руб", "ש\"ח", "₿")
+_MONEY_MARKS = ("$", "€", "₽", "₪", "usdt", "btc", "руб", 'ש"ח', "₿")
 
 
 def normalize(text: str) -> str:
@@ -71,7 +71,7 @@ def features(text: str) -> tuple[np.ndarray, np.ndarray]:
     padded = f" {norm} "
     for n in NGRAMS:
         for i in range(len(padded) - n + 1):
-            add(f"c{n}:{padded[i:i + n]}")
+            add(f"c{n}:{padded[i : i + n]}")
     for word in norm.split():
         add("w:" + word.strip(_PUNCT))
     for token in meta_tokens(text):
@@ -115,8 +115,13 @@ class SpamModel:
     def save(self, path: Path) -> None:
         keep = np.flatnonzero(np.abs(self.weights) > 1e-4).astype(np.int32)
         np.savez_compressed(
-            path, idx=keep, w=self.weights[keep].astype(np.float16), bias=np.float32(self.bias),
-            threshold=np.float32(self.threshold), dim_bits=np.int32(DIM_BITS), note=np.array(self.note),
+            path,
+            idx=keep,
+            w=self.weights[keep].astype(np.float16),
+            bias=np.float32(self.bias),
+            threshold=np.float32(self.threshold),
+            dim_bits=np.int32(DIM_BITS),
+            note=np.array(self.note),
         )
 
     @classmethod
@@ -130,7 +135,12 @@ class SpamModel:
 
 
 def train(
-    texts: Sequence[str], labels: Sequence[int], *, epochs: int = 150, l2: float = 1e-4, rate: float = 0.05,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    epochs: int = 150,
+    l2: float = 1e-4,
+    rate: float = 0.05,
     threshold: float = 0.5,
 ) -> SpamModel:
     """Full-batch logistic regression (Adam, class-balanced, L2) over the sparse features."""

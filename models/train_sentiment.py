@@ -247,10 +247,14 @@ def train_from_pack(pack: Path, out: Path, args: argparse.Namespace) -> dict[str
     total = steps_per_epoch * args.epochs
     no_decay = ("bias", "LayerNorm.weight")
     params = [
-        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(no_decay)],
-         "weight_decay": 0.01},
-        {"params": [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(no_decay)],
-         "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(no_decay)],
+            "weight_decay": 0.01,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
     warm = int(0.06 * total)
@@ -286,8 +290,9 @@ def train_from_pack(pack: Path, out: Path, args: argparse.Namespace) -> dict[str
     t0 = time.time()
     step = 0
     for epoch in range(args.epochs):
-        bar = tqdm(epoch_batches(), desc=f"L{len(layers)} epoch {epoch + 1}/{args.epochs}", mininterval=5,
-                   file=sys.stdout)
+        bar = tqdm(
+            epoch_batches(), desc=f"L{len(layers)} epoch {epoch + 1}/{args.epochs}", mininterval=5, file=sys.stdout
+        )
         for idx in bar:
             ids, am = collate("train", idx)
             y = torch.from_numpy(data["train_y"][idx]).to(device)
@@ -332,8 +337,13 @@ def train_from_pack(pack: Path, out: Path, args: argparse.Namespace) -> dict[str
 
 
 def write_overlay(
-    state: dict[str, Any], config: Any, out: Path, layers: list[int], bias: list[float],
-    summary: dict[str, Any], args: argparse.Namespace,
+    state: dict[str, Any],
+    config: Any,
+    out: Path,
+    layers: list[int],
+    bias: list[float],
+    summary: dict[str, Any],
+    args: argparse.Namespace,
 ) -> None:
     from safetensors.torch import save_file
 

@@ -39,8 +39,12 @@ class Harness:
 
     def _idle(self) -> bool:
         app = self.app
-        return (not self.sandbox.pending_updates() and app.in_flight.count == 0 and app.outbox.pending == 0
-                and app.escalation.cards_pending == 0)
+        return (
+            not self.sandbox.pending_updates()
+            and app.in_flight.count == 0
+            and app.outbox.pending == 0
+            and app.escalation.cards_pending == 0
+        )
 
 
 def make_settings(tmp_path: Path, api_base: str, **sections: dict[str, Any]) -> Settings:

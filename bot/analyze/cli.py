@@ -79,12 +79,24 @@ def run_analyze(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(1 for m in export.messages if m.text), desc="sentiment", unit="msg",
-                   file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=sum(1 for m in export.messages if m.text),
+            desc="sentiment",
+            unit="msg",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
     try:
         analysis = analyze(
-            export, model, encoder, zone=zone, zone_name=timezone, similarity=similarity, min_count=min_count,
-            batch_size=batch_size, progress=bar.update if bar is not None else None,
+            export,
+            model,
+            encoder,
+            zone=zone,
+            zone_name=timezone,
+            similarity=similarity,
+            min_count=min_count,
+            batch_size=batch_size,
+            progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:
@@ -123,9 +135,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     try:
         result = run_analyze(
-            export_path, out_dir, faq_out=args.faq_out, timezone=args.timezone, similarity=args.similarity,
-            min_count=args.min_count, batch_size=args.batch_size, locale=args.lang,
-            progress=not args.no_progress, log=log,
+            export_path,
+            out_dir,
+            faq_out=args.faq_out,
+            timezone=args.timezone,
+            similarity=args.similarity,
+            min_count=args.min_count,
+            batch_size=args.batch_size,
+            locale=args.lang,
+            progress=not args.no_progress,
+            log=log,
         )
     except ExportError as exc:
         print(f"steward analyze: {exc}", file=sys.stderr)
@@ -163,15 +182,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         "the history and writes report.html with charts. The last line printed is the report's path.",
     )
     p.add_argument("export", type=Path, metavar="EXPORT.json", help="the export's result.json")
-    p.add_argument("--out", type=Path, default=None, help="folder for report.html and the charts "
-                   "(default: ./<export name>-report)")
-    p.add_argument("--faq-out", type=Path, default=None, metavar="FILE",
-                   help="also write the FAQ candidates as disabled entries in the FAQ import format (TOML)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="folder for report.html and the charts (default: ./<export name>-report)"
+    )
+    p.add_argument(
+        "--faq-out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the FAQ candidates as disabled entries in the FAQ import format (TOML)",
+    )
     p.add_argument("--timezone", default="UTC", help="IANA timezone for days and times (default UTC)")
-    p.add_argument("--similarity", type=_probability, default=DEFAULT_SIMILARITY,
-                   help=f"cosine similarity that groups two questions (default {DEFAULT_SIMILARITY})")
-    p.add_argument("--min-count", type=_positive, default=DEFAULT_MIN_COUNT,
-                   help=f"times a question must be asked to be an FAQ candidate (default {DEFAULT_MIN_COUNT})")
+    p.add_argument(
+        "--similarity",
+        type=_probability,
+        default=DEFAULT_SIMILARITY,
+        help=f"cosine similarity that groups two questions (default {DEFAULT_SIMILARITY})",
+    )
+    p.add_argument(
+        "--min-count",
+        type=_positive,
+        default=DEFAULT_MIN_COUNT,
+        help=f"times a question must be asked to be an FAQ candidate (default {DEFAULT_MIN_COUNT})",
+    )
     p.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH, help="texts per model batch")
     p.add_argument("--lang", default="en", help="language of the report (en, ru, he)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

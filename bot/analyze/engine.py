@@ -237,8 +237,9 @@ def analyze(
     )
 
     # Per day, in the report's timezone, with empty days kept so the charts show gaps.
-    per_day: dict[date, dict[str, Any]] = defaultdict(lambda: {"messages": 0, "authors": set(), "joins": 0,
-                                                               "negative": 0, "neutral": 0, "positive": 0})
+    per_day: dict[date, dict[str, Any]] = defaultdict(
+        lambda: {"messages": 0, "authors": set(), "joins": 0, "negative": 0, "neutral": 0, "positive": 0}
+    )
     for m in msgs:
         bucket = per_day[_day(m.at, zone)]
         bucket["messages"] += 1
@@ -250,9 +251,7 @@ def analyze(
     for e in export.events:
         if e.action in JOIN_ACTIONS:
             per_day[_day(e.at, zone)]["joins"] += max(1, len(e.members)) if e.action == "invite_members" else 1
-    leaves_per_day: Counter[date] = Counter(
-        _day(e.at, zone) for e in export.events if e.action in LEAVE_ACTIONS
-    )
+    leaves_per_day: Counter[date] = Counter(_day(e.at, zone) for e in export.events if e.action in LEAVE_ACTIONS)
     days: list[DayFigures] = []
     if per_day:
         first, last = min(per_day), max(per_day)
@@ -360,8 +359,7 @@ def analyze(
             best = group[int(np.argmax(vecs @ centroid))]
             qs = tuple(unanswered[i].message for i in group)
             clusters.append(
-                Cluster(questions=qs, representative=unanswered[best].message,
-                        askers=len({q.author_id for q in qs}))
+                Cluster(questions=qs, representative=unanswered[best].message, askers=len({q.author_id for q in qs}))
             )
         clusters.sort(key=lambda c: (-c.size, c.questions[0].at))
 

@@ -65,8 +65,11 @@ class Export:
     @property
     def joins(self) -> int:
         """People who joined or were added (per the service messages)."""
-        return sum(max(1, len(e.members)) if e.action == "invite_members" else 1
-                   for e in self.events if e.action in JOIN_ACTIONS)
+        return sum(
+            max(1, len(e.members)) if e.action == "invite_members" else 1
+            for e in self.events
+            if e.action in JOIN_ACTIONS
+        )
 
     @property
     def leaves(self) -> int:

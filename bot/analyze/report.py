@@ -255,10 +255,20 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
         *(f'<div class="card"><b>{esc(str(v))}</b><span>{esc(label)}</span></div>' for v, label in cards),
         "</div>",
         f"<h2>{esc(t('Activity'))}</h2>",
-        "<p>" + esc(t("{messages} messages ({text} with text, {media} media only) from {members} members; "
-                      "{joins} joined and {leaves} left or were removed (per the service messages).",
-                      messages=a.messages, text=a.text_messages, media=a.media_messages, members=a.members,
-                      joins=a.joins, leaves=a.leaves)) + "</p>",
+        "<p>"
+        + esc(
+            t(
+                "{messages} messages ({text} with text, {media} media only) from {members} members; "
+                "{joins} joined and {leaves} left or were removed (per the service messages).",
+                messages=a.messages,
+                text=a.text_messages,
+                media=a.media_messages,
+                members=a.members,
+                joins=a.joins,
+                leaves=a.leaves,
+            )
+        )
+        + "</p>",
         _img(made.get("activity"), t("Messages and active members per day")),
     ]
     if a.top_members:
@@ -267,10 +277,21 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
     s = a.sentiment
     parts += [
         f"<h2>{esc(t('Mood'))}</h2>",
-        "<p>" + esc(t("Negative {neg} ({neg_pct}), neutral {neu} ({neu_pct}), positive {pos} ({pos_pct}) of "
-                      "{total} messages with text.", neg=s.negative, neg_pct=_pct(s.share("negative")),
-                      neu=s.neutral, neu_pct=_pct(s.share("neutral")), pos=s.positive,
-                      pos_pct=_pct(s.share("positive")), total=s.classified)) + "</p>",
+        "<p>"
+        + esc(
+            t(
+                "Negative {neg} ({neg_pct}), neutral {neu} ({neu_pct}), positive {pos} ({pos_pct}) of "
+                "{total} messages with text.",
+                neg=s.negative,
+                neg_pct=_pct(s.share("negative")),
+                neu=s.neutral,
+                neu_pct=_pct(s.share("neutral")),
+                pos=s.positive,
+                pos_pct=_pct(s.share("positive")),
+                total=s.classified,
+            )
+        )
+        + "</p>",
         _img(made.get("sentiment"), t("Share of negative, neutral and positive messages per day")),
         f"<h2>{esc(t('The most negative threads'))}</h2>",
     ]
@@ -278,8 +299,17 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
         parts.append(_img(made.get("threads"), t("The most negative threads")))
         parts.append(
             "<table><tr>"
-            + "".join(f"<th>{esc(h)}</th>" for h in (t("Started"), t("Thread"), t("Messages"), t("People"),
-                                                   t("Negative"), t("Most negative message")))
+            + "".join(
+                f"<th>{esc(h)}</th>"
+                for h in (
+                    t("Started"),
+                    t("Thread"),
+                    t("Messages"),
+                    t("People"),
+                    t("Negative"),
+                    t("Most negative message"),
+                )
+            )
             + "</tr>"
         )
         for th in a.negative_threads:
@@ -296,9 +326,18 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
 
     parts += [
         f"<h2>{esc(t('Questions nobody answered'))}</h2>",
-        "<p>" + esc(t("{asked} questions; {answered} got a reply from someone else (median wait {wait}); "
-                      "{unanswered} did not.", asked=q.asked, answered=q.answered,
-                      wait=_duration(q.median_answer_s), unanswered=len(a.unanswered))) + "</p>",
+        "<p>"
+        + esc(
+            t(
+                "{asked} questions; {answered} got a reply from someone else (median wait {wait}); "
+                "{unanswered} did not.",
+                asked=q.asked,
+                answered=q.answered,
+                wait=_duration(q.median_answer_s),
+                unanswered=len(a.unanswered),
+            )
+        )
+        + "</p>",
     ]
     if a.clusters:
         parts.append(_img(made.get("clusters"), t("Questions asked again and again, unanswered")))
@@ -332,8 +371,10 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
             parts.append(f"<li class='muted'>{esc(t('and {n} more', n=len(lonely) - 30))}</li>")
         parts.append("</ul>")
     if a.helpers:
-        parts.append(f"<h2>{esc(t('Top helpers'))}</h2><table><tr><th>{esc(t('Member'))}</th>"
-                     f"<th>{esc(t('Questions answered'))}</th><th>{esc(t('Median reply time'))}</th></tr>")
+        parts.append(
+            f"<h2>{esc(t('Top helpers'))}</h2><table><tr><th>{esc(t('Member'))}</th>"
+            f"<th>{esc(t('Questions answered'))}</th><th>{esc(t('Median reply time'))}</th></tr>"
+        )
         parts += [
             f'<tr><td>{esc(h.name)}</td><td class="n">{h.answers}</td>'
             f'<td class="n">{_duration(h.median_response_s)}</td></tr>'
@@ -347,8 +388,11 @@ def write_report(analysis: Analysis, out_dir: Path, *, locale: str = "en", faq_f
         f"<li>{esc(t('FAQ candidates group unanswered questions whose meaning is close (cosine similarity at least {sim}) and that were asked at least {n} times.', sim=f'{a.similarity:.2f}', n=a.min_count))}</li>",  # noqa: E501
     ]
     if a.skipped:
-        skipped = t.plural("{n} entry of the export had no usable id or date and was skipped.",
-                           "{n} entries of the export had no usable id or date and were skipped.", a.skipped)
+        skipped = t.plural(
+            "{n} entry of the export had no usable id or date and was skipped.",
+            "{n} entries of the export had no usable id or date and were skipped.",
+            a.skipped,
+        )
         parts.append(f"<li>{esc(skipped)}</li>")
     generated = t("Generated by steward analyze on {when}.", when=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     parts += [f"<li>{esc(generated)}</li>", "</ul></main></body></html>"]

@@ -110,7 +110,12 @@ class _Demo:
         return msg
 
     async def wait(
-        self, method: str, predicate: Callable[[Call], bool] | None = None, *, since: int, chat_id: int | None = None,
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] | None = None,
+        *,
+        since: int,
+        chat_id: int | None = None,
         timeout: float = 10.0,
     ) -> Call | None:
         try:
@@ -186,8 +191,9 @@ class _Demo:
         tr.event("Kim joins")
         got = await self.wait("sendMessage", lambda c: "Kim" in str(c.params.get("text")), since=since, chat_id=CLUB)
         await self.settle()
-        texts = " ".join(str(c.params.get("text")) for c in self.sb.calls("sendMessage", chat_id=CLUB, ok=True)
-                         if c.index >= since)
+        texts = " ".join(
+            str(c.params.get("text")) for c in self.sb.calls("sendMessage", chat_id=CLUB, ok=True) if c.index >= since
+        )
         if got and "Igor" in texts:
             tr.ok("both newcomers were welcomed in the group")
         else:
@@ -195,7 +201,8 @@ class _Demo:
         if link:
             row = await self.app.db.fetchone(
                 "SELECT c.name FROM member_events e JOIN invite_campaigns c ON c.id = e.campaign_id "
-                "WHERE e.chat_id = ? AND e.user_id = ?", (CLUB, IGOR)
+                "WHERE e.chat_id = ? AND e.user_id = ?",
+                (CLUB, IGOR),
             )
             if row is not None and row["name"] == "autumn-fair":
                 tr.ok("Igor's join is attributed to the autumn-fair campaign")
@@ -217,8 +224,10 @@ class _Demo:
             tr.fail(f"the seed FAQ did not validate: {problems[0]}")
             return
         await faq.import_drafts(CLUB, drafts)
-        tr.event(f"Mia loads {len(drafts)} FAQ entries ({', '.join(d.key for d in drafts)}), "
-                 "the format of `steward faq import`")
+        tr.event(
+            f"Mia loads {len(drafts)} FAQ entries ({', '.join(d.key for d in drafts)}), "
+            "the format of `steward faq import`"
+        )
         if faq.adapts:
             # The import starts adapting the encoder to these entries; members ask once it is done,
             # as they would in a real group (minutes later), instead of waiting on the training.
@@ -230,8 +239,9 @@ class _Demo:
             since = self.sb.mark()
             question = self.say(CLUB, user, text)
             mid = question["message_id"]
-            await self.wait("sendMessage", functools.partial(_replies, message_id=mid), since=since, chat_id=CLUB,
-                            timeout=15)
+            await self.wait(
+                "sendMessage", functools.partial(_replies, message_id=mid), since=since, chat_id=CLUB, timeout=15
+            )
             await self.settle()
             answers = self.replies_to(CLUB, mid, since)
             if not answers:
@@ -266,8 +276,9 @@ class _Demo:
         root = self.say(CLUB, CARA, "I was charged twice for my membership this month. This is terrible.")
         rid = root["message_id"]
         self.say(CLUB, DAN, "Same here, two charges on my card. Awful.", reply_to=rid)
-        self.say(CLUB, BEN, "Me too! Nobody answers the support email, worst support ever. Feels like a scam.",
-                 reply_to=rid)
+        self.say(
+            CLUB, BEN, "Me too! Nobody answers the support email, worst support ever. Feels like a scam.", reply_to=rid
+        )
         await self.wait("sendMessage", _is_card, since=since, chat_id=DESK, timeout=15)
         await self.settle()
         cards = [c for c in self.sb.calls("sendMessage", chat_id=DESK, ok=True) if c.index >= since and _is_card(c)]
@@ -307,9 +318,7 @@ class _Demo:
         await self.settle()
 
     async def _case_for(self, root_message_id: int) -> Any:
-        case_id = await self.app.db.fetchval(
-            "SELECT id FROM cases WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (CLUB,)
-        )
+        case_id = await self.app.db.fetchval("SELECT id FROM cases WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (CLUB,))
         return await self.app.cases.get(int(case_id)) if case_id is not None else None
 
     async def scheduled_post(self) -> None:
@@ -321,12 +330,16 @@ class _Demo:
             return
         due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
         text = "📣 Cleaning day this Saturday at 10:00: many hands make light work!"
-        post = await posts.create(await posts.build(chat_id=CLUB, text=text, when=due.strftime("%Y-%m-%d %H:%M:%S"),
-                                                    timezone="UTC", created_by=MIA))
+        post = await posts.create(
+            await posts.build(
+                chat_id=CLUB, text=text, when=due.strftime("%Y-%m-%d %H:%M:%S"), timezone="UTC", created_by=MIA
+            )
+        )
         tr.event(f"Mia schedules post #{post.id} for {due:%H:%M:%S} UTC (in 5 seconds)")
         since = self.sb.mark()
-        sent = await self.wait("sendMessage", lambda c: "Cleaning day" in str(c.params.get("text")), since=since,
-                               chat_id=CLUB, timeout=20)
+        sent = await self.wait(
+            "sendMessage", lambda c: "Cleaning day" in str(c.params.get("text")), since=since, chat_id=CLUB, timeout=20
+        )
         await self.settle()
         if sent is None:
             tr.fail("the scheduled post did not go out")
@@ -402,9 +415,7 @@ async def choose_models(fast: bool, load_model: Callable[[], Any], stream: TextI
         print("Loading the bundled sentiment model (offline)…", file=stream, flush=True)
         try:
             classifier = await asyncio.to_thread(load_model)
-            description = (
-                f"bundled model ({type(classifier).__name__}), loaded in {time.monotonic() - started:.1f} s"
-            )
+            description = f"bundled model ({type(classifier).__name__}), loaded in {time.monotonic() - started:.1f} s"
         except Exception as exc:  # the demo still shows the bot; the transcript says what ran instead
             classifier = KeywordClassifier()
             description = f"keyword stand-in: the bundled model could not load ({type(exc).__name__}: {exc})"
@@ -484,8 +495,14 @@ async def run_demo(
         await app.close_session()
         await sandbox.stop()
     result = DemoResult(
-        out_dir=out_dir, database=out_dir / "steward.db", charts=demo.charts, seconds=time.monotonic() - started,
-        model=model, problems=list(tr.problems), missing=list(tr.missing), scenes=played,
+        out_dir=out_dir,
+        database=out_dir / "steward.db",
+        charts=demo.charts,
+        seconds=time.monotonic() - started,
+        model=model,
+        problems=list(tr.problems),
+        missing=list(tr.missing),
+        scenes=played,
     )
     await _summary(result, stream)
     return result
@@ -498,16 +515,24 @@ async def _summary(result: DemoResult, stream: TextIO) -> None:
     await db.open()
     try:
         messages = await db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (CLUB,))
-        mix = {row["sentiment_label"]: row["n"] for row in await db.fetchall(
-            "SELECT sentiment_label, COUNT(*) AS n FROM messages WHERE chat_id = ? GROUP BY sentiment_label", (CLUB,)
-        )}
+        mix = {
+            row["sentiment_label"]: row["n"]
+            for row in await db.fetchall(
+                "SELECT sentiment_label, COUNT(*) AS n FROM messages WHERE chat_id = ? GROUP BY sentiment_label",
+                (CLUB,),
+            )
+        }
         cases = await db.fetchval("SELECT COUNT(*) FROM cases")
     finally:
         await db.close()
     print(file=stream)
     print("── Summary " + "─" * 64, file=stream)
-    print(f"messages recorded: {messages}; sentiment: " + ", ".join(f"{k} {v}" for k, v in sorted(mix.items(),
-          key=lambda kv: str(kv[0]))) + f"; cases: {cases}", file=stream)
+    print(
+        f"messages recorded: {messages}; sentiment: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(mix.items(), key=lambda kv: str(kv[0])))
+        + f"; cases: {cases}",
+        file=stream,
+    )
     print(f"sentiment model: {result.model}", file=stream)
     if result.missing:
         print(f"not in this build: {', '.join(result.missing)}", file=stream)

@@ -2115,8 +2115,7 @@ class SandboxCore:
 
     async def _m_approve_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:
         chat, user_id = self._join_request(ctx, p)
-        self.member_changed(chat, user_id, Member(user_id, "member"), self.bot_user(ctx.bot_id),
-                            via_join_request=True)
+        self.member_changed(chat, user_id, Member(user_id, "member"), self.bot_user(ctx.bot_id), via_join_request=True)
         return True
 
     async def _m_decline_chat_join_request(self, ctx: _Ctx, p: _Params) -> Any:

@@ -45,9 +45,10 @@ class CasClient:
 
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
-                self.url, params={"user_id": str(user_id)}
-            ) as resp:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(self.url, params={"user_id": str(user_id)}) as resp,
+            ):
                 if resp.status != 200:
                     log.info("CAS answered %s for %s", resp.status, user_id)
                     return None

@@ -107,9 +107,7 @@ def activity_chart(days: Sequence[DayFigures], path: Path, *, title: str, t: Tr 
     ax = fig.add_subplot(1, 1, 1)
     x = [d.day for d in days]
     ax.bar(x, [d.messages for d in days], color=MESSAGES, width=0.7, label=t("Messages"))
-    ax.plot(
-        x, [d.active_members for d in days], color=ACTIVE, marker="o", linewidth=2.2, label=t("Active members")
-    )
+    ax.plot(x, [d.active_members for d in days], color=ACTIVE, marker="o", linewidth=2.2, label=t("Active members"))
     ax.set_title(title, fontsize=14, loc="left", pad=12)
     ax.set_ylabel(t("Per day"))
     ax.set_xlabel(t("Date"))
@@ -156,9 +154,7 @@ def source_label(source: SourceFigures, t: Tr = _plain) -> str:
     }.get(source.source, source.source)
 
 
-def growth_chart(
-    days: Sequence[DayFigures], growth: Growth, path: Path, *, title: str, t: Tr = _plain
-) -> Path | None:
+def growth_chart(days: Sequence[DayFigures], growth: Growth, path: Path, *, title: str, t: Tr = _plain) -> Path | None:
     """Joins and leaves per day (left) and joins and leaves by campaign (right)."""
     if growth.joins == 0 and growth.leaves == 0:
         return None
@@ -214,7 +210,12 @@ def retention_chart(cohorts: Sequence[Cohort], path: Path, *, title: str, t: Tr 
             share = posted / cohort.joined
             ax.add_patch(_rect(k, i, cmap(share)))
             ax.text(
-                k + 0.5, i + 0.5, f"{share:.0%}\n({posted})", ha="center", va="center", fontsize=8.5,
+                k + 0.5,
+                i + 0.5,
+                f"{share:.0%}\n({posted})",
+                ha="center",
+                va="center",
+                fontsize=8.5,
                 color="white" if share > 0.55 else "#222222",
             )
     ax.set_xlim(0, len(rows[0].posted_by_week))

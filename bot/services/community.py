@@ -82,8 +82,12 @@ class CommunityService:
         if known is not None and known.is_forum == chat.is_forum and known.title == chat.title:
             return known
         existing = await self.communities.get(chat.chat_id)
-        if existing is not None and existing.is_active and existing.is_forum == chat.is_forum \
-                and existing.title == chat.title:
+        if (
+            existing is not None
+            and existing.is_active
+            and existing.is_forum == chat.is_forum
+            and existing.title == chat.title
+        ):
             self._known[chat.chat_id] = existing
             return existing
         log.info("registering community %s (%s) from a message", chat.chat_id, chat.title)

@@ -282,8 +282,10 @@ class EscalationService:
         now = self.clock()
         case = await self.cases.active_for_thread(msg.chat_id, ctx.thread_key)
         settings = self.policy_settings(ctx.community)
-        if case is not None and case.shadow and (
-            case.last_activity_at < now - settings.window_seconds or not self.observe(ctx.community)
+        if (
+            case is not None
+            and case.shadow
+            and (case.last_activity_at < now - settings.window_seconds or not self.observe(ctx.community))
         ):
             # A shadow case ends when its thread goes quiet (the next trip is a new would-be case) or
             # when the community went live (so a live case can open for the thread).
@@ -353,8 +355,14 @@ class EscalationService:
 
         async def run() -> tuple[Case, bool]:
             return await self.thread.open_or_join(
-                chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, reason=reason,
-                last_message_id=last_message_id, at=at, live=live, before_card=before_card,
+                chat_id=chat_id,
+                thread_key=thread_key,
+                topic_id=topic_id,
+                reason=reason,
+                last_message_id=last_message_id,
+                at=at,
+                live=live,
+                before_card=before_card,
             )
 
         result: tuple[Case, bool] = await self._thread_locks.run((chat_id, thread_key), run)
@@ -422,7 +430,11 @@ class EscalationService:
             return
         log.info(
             "case #%s opened%s in %s (%s): %s",
-            case.id, " in shadow mode" if shadow else "", msg.chat_id, ctx.thread_key, decision.detail,
+            case.id,
+            " in shadow mode" if shadow else "",
+            msg.chat_id,
+            ctx.thread_key,
+            decision.detail,
         )
         if shadow:
             return
@@ -531,9 +543,7 @@ class EscalationService:
             lines.append(t("Snoozed until {time} UTC").format(time=until))
         if case.closed_at is not None:
             by = html.escape(case.closed_by_name or (str(case.closed_by) if case.closed_by else "Steward"))
-            lines.append(
-                t("{state} by {name}").format(state=self.state_name(case.state).capitalize(), name=by)
-            )
+            lines.append(t("{state} by {name}").format(state=self.state_name(case.state).capitalize(), name=by))
         limit = int(self._setting(community, "card_messages", self.settings.card_messages))
         thread = await self.cases.thread_lines(case.chat_id, case.thread_key, limit=limit)
         if thread:
@@ -599,8 +609,13 @@ class EscalationService:
         for copy in copies:
             delivery = await self.outbox.edit_text(copy.chat_id, copy.message_id, text, keyboard=keyboard)
             if not delivery.ok:
-                log.warning("could not update card %s/%s of case #%s: %s",
-                            copy.chat_id, copy.message_id, case_id, delivery.error)
+                log.warning(
+                    "could not update card %s/%s of case #%s: %s",
+                    copy.chat_id,
+                    copy.message_id,
+                    case_id,
+                    delivery.error,
+                )
 
     async def show(self, case_id: int, chat_id: int, thread_id: int | None = None) -> Outcome:
         """/case <id>: post the card here too (kept current like the others)."""
@@ -635,9 +650,7 @@ class EscalationService:
                 return Outcome(False, t("You already took case #{id}.").format(id=case_id), case)
             return Outcome(
                 False,
-                t("{name} already took case #{id}.").format(
-                    name=case.taken_by_name or case.taken_by, id=case_id
-                ),
+                t("{name} already took case #{id}.").format(name=case.taken_by_name or case.taken_by, id=case_id),
                 case,
             )
         return Outcome(False, self._not_now(case), case)
@@ -925,7 +938,9 @@ class EscalationService:
             shown = str(value)
         await self.desk.post(
             t("⚙️ {name} set {key} = {value} in {title}.").format(
-                name=html.escape(actor.name), key=key, value=html.escape(shown or "—"),
+                name=html.escape(actor.name),
+                key=key,
+                value=html.escape(shown or "—"),
                 title=html.escape(community.title),
             ),
             priority=Priority.NORMAL,
@@ -1055,14 +1070,19 @@ class EscalationService:
             else:
                 lines.append(
                     t("now: very_negative {v}, negative {n}, pile_on_members {p}, window {w} min; observe {o}").format(
-                        v=p.very_negative, n=p.negative, p=p.pile_on_members, w=p.window_seconds // 60,
+                        v=p.very_negative,
+                        n=p.negative,
+                        p=p.pile_on_members,
+                        w=p.window_seconds // 60,
                         o="on" if self.observe(community) else "off",
                     )
                 )
             for case in chat_cases[-5:]:
                 link = message_link_or_none(
-                    case.chat_id, case.first_message_id,
-                    username=community.username if community is not None else None, thread_id=case.topic_id,
+                    case.chat_id,
+                    case.first_message_id,
+                    username=community.username if community is not None else None,
+                    thread_id=case.topic_id,
                 )
                 opened = datetime.fromtimestamp(case.opened_at, UTC).strftime("%m-%d %H:%M")
                 ref = f'<a href="{html.escape(link, quote=True)}">#{case.id}</a>' if link else f"#{case.id}"
@@ -1133,8 +1153,10 @@ class EscalationService:
         for pending in await self.cases.take_expired_pending(now):
             await self.outbox.send_message(
                 pending.chat_id,
-                t("Your Reply to case #{id} expired before you wrote the answer; nothing was posted. "
-                  "Press Reply again when ready.").format(id=pending.case_id),
+                t(
+                    "Your Reply to case #{id} expired before you wrote the answer; nothing was posted. "
+                    "Press Reply again when ready."
+                ).format(id=pending.case_id),
                 priority=Priority.NORMAL,
             )
 

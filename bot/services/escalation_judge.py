@@ -194,8 +194,11 @@ class ThreadJudge:
         raises = [r for r in state.raises if r.message_id not in state.outside_ids]
         if not raises:
             if state.raises:
-                return Judgment(0.0, (Contribution("outside", 0.0, "about something outside the community"),),
-                                detail="about something outside the community")
+                return Judgment(
+                    0.0,
+                    (Contribution("outside", 0.0, "about something outside the community"),),
+                    detail="about something outside the community",
+                )
             return Judgment(0.0, (), detail="no need raised")
         # The main matter: urgent first, then the strongest.
         main = max(raises, key=lambda r: (r.need in URGENT_NEEDS, not r.joined, r.strength))
@@ -205,55 +208,78 @@ class ThreadJudge:
         raisers = sorted({r.user_id for r in raises})
         contributions: list[Contribution] = []
         base = (
-            settings.weight_urgent if urgent
-            else settings.weight_question if need == Need.STAFF_QUESTION
-            else settings.weight_chasing if need == Need.CHASING
+            settings.weight_urgent
+            if urgent
+            else settings.weight_question
+            if need == Need.STAFF_QUESTION
+            else settings.weight_chasing
+            if need == Need.CHASING
             else settings.weight_need
         )
         contributions.append(Contribution("need", base, NEED_WORDS.get(need, need), len(raisers)))
         if len(raisers) > 1:
             extra = min(len(raisers) - 1, 2)
-            contributions.append(Contribution("members", settings.weight_member * extra,
-                                              f"raised by {len(raisers)} members", len(raisers)))
+            contributions.append(
+                Contribution(
+                    "members", settings.weight_member * extra, f"raised by {len(raisers)} members", len(raisers)
+                )
+            )
         by_member: dict[int, list[_Raise]] = {}
         for r in raises:
             if not r.joined:
                 by_member.setdefault(r.user_id, []).append(r)
-        repeated = any(
-            len(rs) > 1 and rs[-1].date - rs[0].date >= 60 for rs in by_member.values()
-        ) or any(r.need == Need.CHASING for r in raises if r is not main) or self._wrote_again(msgs, raisers, first,
-                                                                                            settings)
+        repeated = (
+            any(len(rs) > 1 and rs[-1].date - rs[0].date >= 60 for rs in by_member.values())
+            or any(r.need == Need.CHASING for r in raises if r is not main)
+            or self._wrote_again(msgs, raisers, first, settings)
+        )
         if repeated:
             contributions.append(Contribution("repeat", settings.weight_repeat, "raised again by the same member"))
         worst = max((r.negative for r in raises), default=0.0)
         if worst > 0:
-            contributions.append(Contribution("tone", round(settings.weight_tone * worst, 3),
-                                              f"negative tone ({worst:.2f})"))
+            contributions.append(
+                Contribution("tone", round(settings.weight_tone * worst, 3), f"negative tone ({worst:.2f})")
+            )
         after = [m for m in msgs if (m.date, m.message_id) > (first.date, first.message_id)]
         staff_reply = next((m for m in after if m.is_staff or m.user_id == ANONYMOUS_ADMIN_ID), None)
         settled: str | None = None
         if staff_reply is not None:
             settled = "staff replied"
             after_min = (staff_reply.date - first.date) // 60
-            contributions.append(Contribution("staff_replied", -settings.weight_staff_replied,
-                                              f"staff replied after {after_min} min", after_min))
+            contributions.append(
+                Contribution(
+                    "staff_replied", -settings.weight_staff_replied, f"staff replied after {after_min} min", after_min
+                )
+            )
         elif self._thanked(msgs, raisers, first, settings, set(state.need_of)):
             settled = "resolved"
-            contributions.append(Contribution("resolved", -settings.weight_resolved,
-                                              "a peer's answer was thanked"))
+            contributions.append(Contribution("resolved", -settings.weight_resolved, "a peer's answer was thanked"))
         due_at = first.date + settings.wait_seconds
         if staff_reply is None and now >= due_at:
             minutes = max(1, (now - first.date) // 60)
-            contributions.append(Contribution("unanswered", settings.weight_unanswered,
-                                              f"no staff reply for {minutes} min", minutes))
+            contributions.append(
+                Contribution("unanswered", settings.weight_unanswered, f"no staff reply for {minutes} min", minutes)
+            )
         score = round(sum(c.value for c in contributions), 3)
         enough = score >= settings.open_score
         open_now = enough and (urgent or now >= due_at)
         watch = not open_now and settled is None and now < due_at
         detail = self.describe(contributions, len(raisers))
         return Judgment(
-            score, tuple(contributions), need, urgent, tuple(raisers), first.message_id, first.date, due_at,
-            settled, worst, open_now, watch, detail, first.user_id,
+            score,
+            tuple(contributions),
+            need,
+            urgent,
+            tuple(raisers),
+            first.message_id,
+            first.date,
+            due_at,
+            settled,
+            worst,
+            open_now,
+            watch,
+            detail,
+            first.user_id,
         )
 
     @staticmethod
@@ -279,8 +305,16 @@ class ThreadJudge:
             authors.add(m.user_id)
         return state
 
-    def _raise_of(self, m: ThreadMessage, msgs: Sequence[ThreadMessage], by_id: dict[int, ThreadMessage],
-                  outside_of: dict[int, bool], authors: set[int], state: _State, settings: ThreadSettings) -> bool:
+    def _raise_of(
+        self,
+        m: ThreadMessage,
+        msgs: Sequence[ThreadMessage],
+        by_id: dict[int, ThreadMessage],
+        outside_of: dict[int, bool],
+        authors: set[int],
+        state: _State,
+        settings: ThreadSettings,
+    ) -> bool:
         """Note what ``m`` raises (a need of its own or its parent's) in ``state``; False when nothing."""
         normalised = _normalise(m.text)
         about = settings.about is not None and settings.about.find_normalised(normalised) is not None
@@ -304,14 +338,23 @@ class ThreadJudge:
                 need, strength = Need.CHASING.value, m.signals.chasing_margin
         if need is not None and not self._tone_fits(need, m):
             need = None
-        if need is not None and need not in _BETWEEN_MEMBERS and parent is not None \
-                and parent.user_id != m.user_id and parent.message_id not in state.need_of \
-                and all(r.user_id != m.user_id for r in state.raises):
+        if (
+            need is not None
+            and need not in _BETWEEN_MEMBERS
+            and parent is not None
+            and parent.user_id != m.user_id
+            and parent.message_id not in state.need_of
+            and all(r.user_id != m.user_id for r in state.raises)
+        ):
             need = None  # a member answering another's message that raised nothing is talk, not a new matter
-        if need is None and parent is not None and parent.message_id in state.need_of \
-                and m.user_id != parent.user_id \
-                and not (m.label == "positive" and (m.score or 0.0) >= 0.8) \
-                and (short or m.signals is None or m.signals.margin >= 0 or joins_in(m.text)):
+        if (
+            need is None
+            and parent is not None
+            and parent.message_id in state.need_of
+            and m.user_id != parent.user_id
+            and not (m.label == "positive" and (m.score or 0.0) >= 0.8)
+            and (short or m.signals is None or m.signals.margin >= 0 or joins_in(m.text))
+        ):
             # "Same here": a short reply, or one that reads as a need rather than an answer, joins its
             # parent's matter (a peer's answer, where ordinary talk wins, does not).
             need, joined = state.need_of[parent.message_id], True
@@ -333,8 +376,9 @@ class ThreadJudge:
         return True
 
     @staticmethod
-    def _wrote_again(msgs: Sequence[ThreadMessage], raisers: Sequence[int], first: _Raise,
-                     settings: ThreadSettings) -> bool:
+    def _wrote_again(
+        msgs: Sequence[ThreadMessage], raisers: Sequence[int], first: _Raise, settings: ThreadSettings
+    ) -> bool:
         """A raiser wrote again, not positively, ``repeat_seconds`` after raising it (and no staff between)."""
         for m in msgs:
             if m.is_staff or m.user_id == ANONYMOUS_ADMIN_ID:
@@ -344,8 +388,13 @@ class ThreadJudge:
         return False
 
     @staticmethod
-    def _thanked(msgs: Sequence[ThreadMessage], raisers: Sequence[int], first: _Raise,
-                 settings: ThreadSettings, raising: set[int]) -> bool:
+    def _thanked(
+        msgs: Sequence[ThreadMessage],
+        raisers: Sequence[int],
+        first: _Raise,
+        settings: ThreadSettings,
+        raising: set[int],
+    ) -> bool:
         """A peer answered after the matter was raised and a raiser then said something positive."""
         peer_answered = False
         for m in msgs:
@@ -353,7 +402,11 @@ class ThreadJudge:
                 continue
             if m.user_id not in raisers:
                 peer_answered = True
-            elif peer_answered and m.label == "positive" and (m.score or 0.0) >= settings.positive_thanks \
-                    and m.message_id not in raising:  # "yes, still empty" is no thanks, however it scores
+            elif (
+                peer_answered
+                and m.label == "positive"
+                and (m.score or 0.0) >= settings.positive_thanks
+                and m.message_id not in raising
+            ):  # "yes, still empty" is no thanks, however it scores
                 return True
         return False

@@ -57,10 +57,41 @@ KEYWORD_SEVERITY = 0.5
 
 # Topics that are nobody's fault here. ``*`` matches any word ending (stems for ru/he/en).
 DEFAULT_OUTSIDE_TOPICS: tuple[str, ...] = (
-    "weather", "rain*", "snow*", "storm*", "heat", "heatwave", "hot outside", "cold outside", "humid*",
-    "traffic", "commute", "politic*", "election*", "monday*", "taxes", "inflation",
-    "погод*", "дожд*", "снег*", "жар*", "холод*", "пробк*", "политик*", "выбор*", "понедельник*",
-    "מזג האוויר", "גשם", "גשמים", "שלג", "שרב", "חום", "קור", "פקק*", "פוליטיק*", "בחירות",
+    "weather",
+    "rain*",
+    "snow*",
+    "storm*",
+    "heat",
+    "heatwave",
+    "hot outside",
+    "cold outside",
+    "humid*",
+    "traffic",
+    "commute",
+    "politic*",
+    "election*",
+    "monday*",
+    "taxes",
+    "inflation",
+    "погод*",
+    "дожд*",
+    "снег*",
+    "жар*",
+    "холод*",
+    "пробк*",
+    "политик*",
+    "выбор*",
+    "понедельник*",
+    "מזג האוויר",
+    "גשם",
+    "גשמים",
+    "שלג",
+    "שרב",
+    "חום",
+    "קור",
+    "פקק*",
+    "פוליטיק*",
+    "בחירות",
 )
 
 # Words too common to identify a community from its description.
@@ -151,7 +182,9 @@ class TermMatcher:
             self._by_group[f"t{index}"] = term
         self._regex = (
             compile_pattern(
-                "|".join(parts), name="escalation.terms", engine="re",
+                "|".join(parts),
+                name="escalation.terms",
+                engine="re",
                 why="escaped literals between one-character look-arounds, words joined by one \\s+",
             )
             if parts
@@ -160,7 +193,9 @@ class TermMatcher:
         self._stem_regex = (
             compile_pattern(
                 "|".join(f"(?P<s{i}>{re.escape(prefix)})" for i, (prefix, _) in enumerate(self._stems)),
-                name="escalation.stems", engine="re", why="escaped literals, matched at the start of one word",
+                name="escalation.stems",
+                engine="re",
+                why="escaped literals, matched at the start of one word",
             )
             if self._stems
             else None
@@ -261,8 +296,9 @@ class EscalationPolicy:
     """Stateless: ``EscalationPolicy().decide(window, settings, now=..., staff_ids=..., bot_id=...)``."""
 
     def relevance(self, text: str, settings: PolicySettings) -> Relevance:
-        return self._relevance(_normalise(text), settings.about_matcher, settings.keyword_matcher,
-                               settings.outside_matcher)
+        return self._relevance(
+            _normalise(text), settings.about_matcher, settings.keyword_matcher, settings.outside_matcher
+        )
 
     @staticmethod
     def _relevance(normalised: str, about: TermMatcher, keywords: TermMatcher, outside: TermMatcher) -> Relevance:

@@ -71,9 +71,13 @@ class CaseReason:
 
 def signals_json(contributions: Sequence[Contribution], score: float, open_score: float) -> str:
     return json.dumps(
-        {"score": score, "open_score": open_score,
-         "signals": [{"signal": c.signal, "value": c.value, "text": c.text, "count": c.count}
-                     for c in contributions]},
+        {
+            "score": score,
+            "open_score": open_score,
+            "signals": [
+                {"signal": c.signal, "value": c.value, "text": c.text, "count": c.count} for c in contributions
+            ],
+        },
         ensure_ascii=False,
     )
 
@@ -168,7 +172,7 @@ class ThreadSignals:
                 return out, True
             read = await self._read([m.text[:1000] for m in todo])
         except EncoderUnsuitable as exc:
-            log.warning("escalation: %s; the message rules (policy = \"message\") apply", exc)
+            log.warning('escalation: %s; the message rules (policy = "message") apply', exc)
             self.unsuitable = True
             return out, False
         except Exception as exc:  # a busy or failing encoder: judge with what we have
@@ -200,8 +204,8 @@ class ThreadEscalation:
             return float(self.svc._setting(community, key, getattr(s, key)))
 
         policy = self.svc.policy_settings(community)
-        about_terms = tuple(policy.about_keywords) + tuple(policy.keywords) + description_terms(
-            f"{policy.about}\n{about}"
+        about_terms = (
+            tuple(policy.about_keywords) + tuple(policy.keywords) + description_terms(f"{policy.about}\n{about}")
         )
         return ThreadSettings(
             wait_seconds=60 * int(self.svc._setting(community, "wait_minutes", s.wait_minutes)),
@@ -238,8 +242,15 @@ class ThreadEscalation:
         signals, missing = await self.signals.for_window(chat_id, stored, settings, staff)
         window = [
             ThreadMessage(
-                s.message_id, s.user_id, s.text, s.date, s.sentiment_label, s.sentiment_score,
-                s.reply_to_message_id, is_staff=s.user_id in staff, is_bot=s.user_id == self.svc.bot_id,
+                s.message_id,
+                s.user_id,
+                s.text,
+                s.date,
+                s.sentiment_label,
+                s.sentiment_score,
+                s.reply_to_message_id,
+                is_staff=s.user_id in staff,
+                is_bot=s.user_id == self.svc.bot_id,
                 signals=signals.get(s.message_id),
             )
             for s in stored
@@ -256,19 +267,34 @@ class ThreadEscalation:
             return False
         if missing and not judgment.open_now:
             # The encoder could not read every message yet: the escalation check judges it again soon.
-            judgment = replace(judgment, watch=True, due_at=min(judgment.due_at or now + RETRY_SECONDS,
-                                                                now + RETRY_SECONDS),
-                               first_message_id=judgment.first_message_id or msg.message_id)
+            judgment = replace(
+                judgment,
+                watch=True,
+                due_at=min(judgment.due_at or now + RETRY_SECONDS, now + RETRY_SECONDS),
+                first_message_id=judgment.first_message_id or msg.message_id,
+            )
         if judgment.open_now:
-            await self._open_judged(msg.chat_id, ctx.thread_key, msg.thread_id if msg.is_topic_message else None,
-                                    ctx.community, judgment, settings, msg.message_id, now)
+            await self._open_judged(
+                msg.chat_id,
+                ctx.thread_key,
+                msg.thread_id if msg.is_topic_message else None,
+                ctx.community,
+                judgment,
+                settings,
+                msg.message_id,
+                now,
+            )
             return True
         if judgment.watch and judgment.due_at is not None and judgment.first_message_id is not None:
             await self.watches.upsert(
-                chat_id=msg.chat_id, thread_key=ctx.thread_key,
-                topic_id=msg.thread_id if msg.is_topic_message else None, due_at=judgment.due_at,
-                first_message_id=judgment.first_message_id, last_message_id=msg.message_id,
-                detail=judgment.detail, at=self.svc.clock(),
+                chat_id=msg.chat_id,
+                thread_key=ctx.thread_key,
+                topic_id=msg.thread_id if msg.is_topic_message else None,
+                due_at=judgment.due_at,
+                first_message_id=judgment.first_message_id,
+                last_message_id=msg.message_id,
+                detail=judgment.detail,
+                at=self.svc.clock(),
             )
             log.debug("thread %s/%s waits until %s: %s", msg.chat_id, ctx.thread_key, judgment.due_at, judgment.detail)
         elif judgment.settled is not None:
@@ -290,53 +316,87 @@ class ThreadEscalation:
                     if missing and not judgment.open_now and now - watch.created_at < settings.window_seconds:
                         await self.watches.delete(watch.chat_id, watch.thread_key)
                         await self.watches.upsert(
-                            chat_id=watch.chat_id, thread_key=watch.thread_key, topic_id=watch.topic_id,
-                            due_at=now + RETRY_SECONDS, first_message_id=watch.first_message_id,
-                            last_message_id=watch.last_message_id, detail=watch.detail, at=watch.created_at,
+                            chat_id=watch.chat_id,
+                            thread_key=watch.thread_key,
+                            topic_id=watch.topic_id,
+                            due_at=now + RETRY_SECONDS,
+                            first_message_id=watch.first_message_id,
+                            last_message_id=watch.last_message_id,
+                            detail=watch.detail,
+                            at=watch.created_at,
                         )
                         continue
                     if judgment.open_now:
                         opened += await self._open_judged(
-                            watch.chat_id, watch.thread_key, watch.topic_id, community, judgment, settings,
-                            watch.last_message_id, now,
+                            watch.chat_id,
+                            watch.thread_key,
+                            watch.topic_id,
+                            community,
+                            judgment,
+                            settings,
+                            watch.last_message_id,
+                            now,
                         )
                     elif judgment.watch and judgment.due_at is not None and judgment.due_at > now:
                         # A newer matter is still within its wait: judge again when that ends.
                         await self.watches.delete(watch.chat_id, watch.thread_key)
                         await self.watches.upsert(
-                            chat_id=watch.chat_id, thread_key=watch.thread_key, topic_id=watch.topic_id,
+                            chat_id=watch.chat_id,
+                            thread_key=watch.thread_key,
+                            topic_id=watch.topic_id,
                             due_at=judgment.due_at,
                             first_message_id=judgment.first_message_id or watch.first_message_id,
-                            last_message_id=watch.last_message_id, detail=judgment.detail, at=watch.created_at,
+                            last_message_id=watch.last_message_id,
+                            detail=judgment.detail,
+                            at=watch.created_at,
                         )
                         continue
                     else:
-                        log.debug("thread %s/%s settled or not enough: %s", watch.chat_id, watch.thread_key,
-                                  judgment.detail)
+                        log.debug(
+                            "thread %s/%s settled or not enough: %s", watch.chat_id, watch.thread_key, judgment.detail
+                        )
             except Exception:
                 log.exception("escalation: judging waiting thread %s/%s failed", watch.chat_id, watch.thread_key)
             await self.watches.delete(watch.chat_id, watch.thread_key)
         return opened
 
     async def _open_judged(
-        self, chat_id: int, thread_key: str, topic_id: int | None, community: Community | None,
-        judgment: Judgment, settings: ThreadSettings, last_message_id: int, now: int,
+        self,
+        chat_id: int,
+        thread_key: str,
+        topic_id: int | None,
+        community: Community | None,
+        judgment: Judgment,
+        settings: ThreadSettings,
+        last_message_id: int,
+        now: int,
     ) -> int:
         trigger = judgment.first_message_id or last_message_id
-        reasons = ("thread", judgment.need or "need", *dict.fromkeys(
-            c.signal for c in judgment.contributions if c.signal != "need"
-        ))
+        reasons = (
+            "thread",
+            judgment.need or "need",
+            *dict.fromkeys(c.signal for c in judgment.contributions if c.signal != "need"),
+        )
         reason = CaseReason(
-            reasons=tuple(reasons), detail=judgment.detail, trigger_message_id=trigger,
-            severity=max(judgment.severity, 0.9 if judgment.urgent else 0.5), members=len(judgment.members),
+            reasons=tuple(reasons),
+            detail=judgment.detail,
+            trigger_message_id=trigger,
+            severity=max(judgment.severity, 0.9 if judgment.urgent else 0.5),
+            members=len(judgment.members),
             signals=judgment.contributions,
         )
         raiser = judgment.raised_by
         if raiser is not None and await self.svc._member_over_limit(chat_id, raiser, now):
             return 0
         _case, created = await self.open_or_join(
-            chat_id=chat_id, thread_key=thread_key, topic_id=topic_id, reason=reason, community=community,
-            last_message_id=last_message_id, at=now, score=(judgment.score, settings.open_score),
+            chat_id=chat_id,
+            thread_key=thread_key,
+            topic_id=topic_id,
+            reason=reason,
+            community=community,
+            last_message_id=last_message_id,
+            at=now,
+            score=(judgment.score, settings.open_score),
         )
         await self.watches.delete(chat_id, thread_key)
         return int(created)
@@ -371,7 +431,11 @@ class ThreadEscalation:
         if existing is not None:
             merged = list(existing.reasons) + [r for r in reason.reasons if r not in existing.reasons]
             await self.svc.cases.join(
-                existing.id, reasons=merged, detail=reason.detail, at=now, severity=reason.severity,
+                existing.id,
+                reasons=merged,
+                detail=reason.detail,
+                at=now,
+                severity=reason.severity,
                 last_message_id=last_message_id or reason.trigger_message_id,
             )
             if before_card is not None:
@@ -400,8 +464,14 @@ class ThreadEscalation:
             signals=signals_json(reason.signals, total, threshold) if reason.signals else "",
         )
         if created:
-            log.info("case #%s opened%s in %s (%s): %s", case.id, " in shadow mode" if shadow else "", chat_id,
-                     thread_key, reason.detail)
+            log.info(
+                "case #%s opened%s in %s (%s): %s",
+                case.id,
+                " in shadow mode" if shadow else "",
+                chat_id,
+                thread_key,
+                reason.detail,
+            )
             if before_card is not None:
                 await before_card(case)
             if not shadow:
@@ -444,10 +514,14 @@ class ThreadEscalation:
             return "\n".join(lines)
         for item in data["signals"]:
             value = float(item.get("value", 0.0))
-            lines.append(f"{value:+.2f} · {self.signal_name(str(item.get('signal', '')))}: "
-                         f"{_escape(str(item.get('text', '')))}")
-        lines.append(t("Total {score:.2f}; a case opens at {threshold:.2f} (open_score).").format(
-            score=float(data.get("score", 0.0)), threshold=float(data.get("open_score", 0.0))))
+            lines.append(
+                f"{value:+.2f} · {self.signal_name(str(item.get('signal', '')))}: {_escape(str(item.get('text', '')))}"
+            )
+        lines.append(
+            t("Total {score:.2f}; a case opens at {threshold:.2f} (open_score).").format(
+                score=float(data.get("score", 0.0)), threshold=float(data.get("open_score", 0.0))
+            )
+        )
         return "\n".join(lines)
 
     def signal_name(self, signal: str) -> str:

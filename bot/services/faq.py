@@ -344,8 +344,11 @@ class FaqService:
         full; EncoderUnsuitable when the encoder is not multilingual (an English-only or stand-in one).
         """
         if not self.ready:
-            if self._executor is not None and (self._load_task is None or self._load_task.done()) \
-                    and not self._retry_later(self._failed_at):
+            if (
+                self._executor is not None
+                and (self._load_task is None or self._load_task.done())
+                and not self._retry_later(self._failed_at)
+            ):
                 self._load_task = asyncio.create_task(self.ensure_encoder(), name="faq-encoder-load")
             return None
         if getattr(self._encoder, "multilingual", False) is not True:
@@ -1041,8 +1044,12 @@ class FaqService:
         if stored is not None:
             question, asker = stored.text, stored.user_id
         claim = await self.repo.claim_pick(
-            chat_id=chat_id, entry_id=entry.id, thread_id=thread_id, question_message_id=question_message_id,
-            user_id=asker, at=self.clock(),
+            chat_id=chat_id,
+            entry_id=entry.id,
+            thread_id=thread_id,
+            question_message_id=question_message_id,
+            user_id=asker,
+            at=self.clock(),
         )
         if isinstance(claim, str):
             return "already" if claim == "already" else "gone"

@@ -98,6 +98,4 @@ class CharNgramTfidf:
                 values.append(posting[1] * np.float32(w / norm))
         if not ids:
             return out
-        return np.bincount(np.concatenate(ids), weights=np.concatenate(values), minlength=self.size).astype(
-            np.float32
-        )
+        return np.bincount(np.concatenate(ids), weights=np.concatenate(values), minlength=self.size).astype(np.float32)

@@ -106,8 +106,9 @@ class GuardedResolver(AbstractResolver):
         self.inner = inner if inner is not None else aiohttp.ThreadedResolver()
         self.policy = policy
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self.inner.resolve(host, port, family)
         for result in results:
             reason = self.policy(result["host"])

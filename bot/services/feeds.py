@@ -119,8 +119,12 @@ def has_keyword(text: str, keywords: list[str]) -> str | None:
 
 def _keyword_pattern(word: str) -> SafePattern:
     return compiled_cached(
-        r"(?<!\w)" + escape(word) + r"(?!\w)", name="feeds.keyword", engine="re", ignorecase=True,
-        max_len=FEED_TEXT_LIMIT, why="one escaped literal between two one-character look-arounds",
+        r"(?<!\w)" + escape(word) + r"(?!\w)",
+        name="feeds.keyword",
+        engine="re",
+        ignorecase=True,
+        max_len=FEED_TEXT_LIMIT,
+        why="one escaped literal between two one-character look-arounds",
     )
 
 
@@ -154,8 +158,9 @@ class FeedService:
         self.posts = posts
         self.desk = desk
         self.settings = settings
-        self.fetcher = fetcher or HttpFetcher(timeout_s=settings.feed_timeout_s,
-                                              allow_private=settings.feed_allow_private)
+        self.fetcher = fetcher or HttpFetcher(
+            timeout_s=settings.feed_timeout_s, allow_private=settings.feed_allow_private
+        )
         self.embed = embed
         self.topic_texts = topic_texts
         self.clock = clock
@@ -169,15 +174,20 @@ class FeedService:
 
     # ------------------------------------------------------------------ subscriptions
 
-    async def add_feed(self, chat_id: int, url: str, *, thread_id: int | None, added_by: int | None
-                       ) -> tuple[Feed, dict[str, int]]:
+    async def add_feed(
+        self, chat_id: int, url: str, *, thread_id: int | None, added_by: int | None
+    ) -> tuple[Feed, dict[str, int]]:
         """Subscribe and read the feed once; raises FeedError when the URL is no usable feed."""
         url = url.strip()
         if not _FEED_URL.match(url):
             raise FeedError(self.t("the address must start with http:// or https://"))
         if self.max_feeds is not None and await self.repo.count_active(chat_id) >= self.max_feeds:
-            raise FeedError(self.t("this community already has {n} feeds, the most allowed; remove one with "
-                                   "/feed_remove first", n=self.max_feeds))
+            raise FeedError(
+                self.t(
+                    "this community already has {n} feeds, the most allowed; remove one with /feed_remove first",
+                    n=self.max_feeds,
+                )
+            )
         result = await self.fetcher.fetch(url, etag=None, last_modified=None)
         if result.error or result.status >= 400:
             raise FeedError(result.error or f"HTTP {result.status}")
@@ -237,8 +247,14 @@ class FeedService:
         now = self.now()
         result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if result.status == 304:
-            await self.repo.polled_ok(feed.id, title=None, etag=feed.etag, last_modified=feed.last_modified,
-                                      next_poll_at=self._next_poll(now), now=now)
+            await self.repo.polled_ok(
+                feed.id,
+                title=None,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                next_poll_at=self._next_poll(now),
+                now=now,
+            )
             return {"not_modified": 1}
         error = result.error or (f"HTTP {result.status}" if result.status >= 400 else None)
         title: str | None = None
@@ -249,14 +265,19 @@ class FeedService:
             except FeedError as exc:
                 error = str(exc)
         if error is not None:
-            failures = await self.repo.polled_error(feed.id, error=error, next_poll_at=self._next_poll(
-                now, feed.errors + 1), now=now)
+            failures = await self.repo.polled_error(
+                feed.id, error=error, next_poll_at=self._next_poll(now, feed.errors + 1), now=now
+            )
             log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, failures, error)
             if failures == FAILURES_BEFORE_NOTICE:
-                await self._notify(self.t(
-                    "📰 The feed {url} failed {n} times in a row: {error}. I keep trying less often.",
-                    url=html.escape(feed.url), n=failures, error=html.escape(error),
-                ))
+                await self._notify(
+                    self.t(
+                        "📰 The feed {url} failed {n} times in a row: {error}. I keep trying less often.",
+                        url=html.escape(feed.url),
+                        n=failures,
+                        error=html.escape(error),
+                    )
+                )
             return {"error": 1}
         first = feed.last_polled_at is None and await self.repo.item_count(feed.id) == 0
         entries = entries[: self.settings.feed_max_items]
@@ -266,15 +287,30 @@ class FeedService:
                 continue
             if first and index >= FIRST_POLL_ITEMS:
                 outcome = "old"
-                await self.repo.add_item(feed, guid=entry.guid, link=entry.link, title=entry.title,
-                                         summary=entry.summary, published_at=entry.published_at, score=None,
-                                         status="old", reason="older than the subscription", duplicate_of=None,
-                                         now=now)
+                await self.repo.add_item(
+                    feed,
+                    guid=entry.guid,
+                    link=entry.link,
+                    title=entry.title,
+                    summary=entry.summary,
+                    published_at=entry.published_at,
+                    score=None,
+                    status="old",
+                    reason="older than the subscription",
+                    duplicate_of=None,
+                    now=now,
+                )
             else:
                 outcome = await self._consider(feed, community, entry, now)
             counts[outcome] = counts.get(outcome, 0) + 1
-        await self.repo.polled_ok(feed.id, title=title or None, etag=result.etag, last_modified=result.last_modified,
-                                  next_poll_at=self._next_poll(now), now=now)
+        await self.repo.polled_ok(
+            feed.id,
+            title=title or None,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            next_poll_at=self._next_poll(now),
+            now=now,
+        )
         return counts
 
     # ------------------------------------------------------------------ one item
@@ -338,11 +374,22 @@ class FeedService:
     async def _consider(self, feed: Feed, community: Community | None, entry: Entry, now: int) -> str:
         text = f"{entry.title}\n{entry.summary}"
 
-        async def store(status: str, reason: str | None, score: float | None = None,
-                        duplicate_of: int | None = None) -> FeedItem | None:
-            return await self.repo.add_item(feed, guid=entry.guid, link=entry.link, title=entry.title,
-                                            summary=entry.summary, published_at=entry.published_at, score=score,
-                                            status=status, reason=reason, duplicate_of=duplicate_of, now=now)
+        async def store(
+            status: str, reason: str | None, score: float | None = None, duplicate_of: int | None = None
+        ) -> FeedItem | None:
+            return await self.repo.add_item(
+                feed,
+                guid=entry.guid,
+                link=entry.link,
+                title=entry.title,
+                summary=entry.summary,
+                published_at=entry.published_at,
+                score=score,
+                status=status,
+                reason=reason,
+                duplicate_of=duplicate_of,
+                now=now,
+            )
 
         duplicate = await self._duplicate_of(feed, entry.title, now)
         if duplicate is not None:
@@ -391,21 +438,29 @@ class FeedService:
         where = html.escape(community.title if community else str(item.chat_id))
         source = html.escape((feed.title or feed.url) if feed else "")
         head = self.t("📰 Draft #{id} for <b>{chat}</b> from {source}", id=item.id, chat=where, source=source)
-        score = "" if item.score is None else self.t("Relevance {score}: {why}", score=f"{item.score:.2f}",
-                                                      why=html.escape(item.reason or ""))
+        score = (
+            ""
+            if item.score is None
+            else self.t("Relevance {score}: {why}", score=f"{item.score:.2f}", why=html.escape(item.reason or ""))
+        )
         return f"{head}\n\n{self.post_text(item)}\n\n<i>{score}</i>"
 
     def _card_keyboard(self, item: FeedItem) -> Keyboard:
-        return [[
-            Button(self.t("✅ Approve"), callback_data=feed_action_data("approve", item.id)),
-            Button(self.t("✏️ Edit"), callback_data=feed_action_data("edit", item.id)),
-            Button(self.t("✖ Skip"), callback_data=feed_action_data("skip", item.id)),
-        ]]
+        return [
+            [
+                Button(self.t("✅ Approve"), callback_data=feed_action_data("approve", item.id)),
+                Button(self.t("✏️ Edit"), callback_data=feed_action_data("edit", item.id)),
+                Button(self.t("✖ Skip"), callback_data=feed_action_data("skip", item.id)),
+            ]
+        ]
 
     async def _card(self, item: FeedItem, feed: Feed | None, community: Community | None) -> None:
         copies = await self._notify(self._card_text(item, feed, community), self._card_keyboard(item))
-        refs = [[int(c.chat_id), int(c.message_id), getattr(c, "thread_id", None)]
-                for c in copies if hasattr(c, "chat_id") and hasattr(c, "message_id")]
+        refs = [
+            [int(c.chat_id), int(c.message_id), getattr(c, "thread_id", None)]
+            for c in copies
+            if hasattr(c, "chat_id") and hasattr(c, "message_id")
+        ]
         await self.repo.set_cards(item.id, refs)
 
     async def _update_cards(self, item: FeedItem, text: str, keyboard: Keyboard | None) -> None:
@@ -424,7 +479,7 @@ class FeedService:
             return []
 
     async def next_slot(self, community: Community | None, chat_id: int) -> str:
-        """"now", or the next free local slot ("YYYY-MM-DD HH:MM") from scheduler.feed_slots."""
+        """ "now", or the next free local slot ("YYYY-MM-DD HH:MM") from scheduler.feed_slots."""
         slots = self.settings.feed_slots
         if community is not None:
             slots = community_setting(community, "scheduler.feed_slots", slots)
@@ -455,19 +510,30 @@ class FeedService:
         try:
             when = await self.next_slot(community, item.chat_id)
             post = await self.posts.build(
-                chat_id=item.chat_id, thread_id=feed.thread_id if feed else None, text=self.post_text(item),
-                when=when, source="feed", feed_item_id=item.id, created_by=by,
+                chat_id=item.chat_id,
+                thread_id=feed.thread_id if feed else None,
+                text=self.post_text(item),
+                when=when,
+                source="feed",
+                feed_item_id=item.id,
+                created_by=by,
             )
             stored = await self.posts.create(post)
         except (PostError, ValueError) as exc:
             await self.repo.decide(item.id, "draft", by=None, now=self.now(), expect="approved")
             return self.t("Could not schedule it: {reason}", reason=str(exc))
         await self.repo.decide(item.id, "approved", by=by, now=self.now(), expect="approved", post_id=stored.id)
-        outcome = (self.t("Posting now as post #{id}.", id=stored.id) if when == "now"
-                   else self.t("Scheduled as post #{id} for {when}.", id=stored.id, when=when))
+        outcome = (
+            self.t("Posting now as post #{id}.", id=stored.id)
+            if when == "now"
+            else self.t("Scheduled as post #{id} for {when}.", id=stored.id, when=when)
+        )
         if by is not None:
-            text = self._card_text(item, feed, community) + "\n\n" + self.t(
-                "✅ Approved by {name}. {outcome}", name=html.escape(by_name or str(by)), outcome=outcome)
+            text = (
+                self._card_text(item, feed, community)
+                + "\n\n"
+                + self.t("✅ Approved by {name}. {outcome}", name=html.escape(by_name or str(by)), outcome=outcome)
+            )
             await self._update_cards(item, text, None)
         return outcome
 
@@ -479,8 +545,11 @@ class FeedService:
             return self.t("Already decided.")
         feed = await self.repo.get(item.feed_id)
         community = await self.communities.get(item.chat_id)
-        text = self._card_text(item, feed, community) + "\n\n" + self.t(
-            "✖ Skipped by {name}.", name=html.escape(by_name or str(by)))
+        text = (
+            self._card_text(item, feed, community)
+            + "\n\n"
+            + self.t("✖ Skipped by {name}.", name=html.escape(by_name or str(by)))
+        )
         await self._update_cards(item, text, None)
         return self.t("Skipped.")
 

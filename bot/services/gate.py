@@ -67,11 +67,11 @@ class GateService:
         now = moderation.clock()
         minutes = self._int(community, "gate_minutes")
         await self.repo.add_join_request(chat_id, user_id, name, now, now + 60 * minutes)
-        text = t("To join {title}, press the button below within {minutes} min. It only checks that you are "
-                 "a person.").format(title=html.escape(community.title), minutes=minutes)
+        text = t(
+            "To join {title}, press the button below within {minutes} min. It only checks that you are a person."
+        ).format(title=html.escape(community.title), minutes=minutes)
         keyboard = [[Button(t("I am a person, let me in"), callback_data=self.pack(chat_id))]]
-        delivery = await moderation.outbox.send_message(user_chat_id, text, keyboard=keyboard,
-                                                        priority=Priority.REPLY)
+        delivery = await moderation.outbox.send_message(user_chat_id, text, keyboard=keyboard, priority=Priority.REPLY)
         if not delivery.ok:
             log.warning("join gate: could not write to %s about %s: %s", user_id, chat_id, delivery.error)
         return True
@@ -84,20 +84,38 @@ class GateService:
             return Outcome(False, t("This check is not valid."))
         state = await self.repo.join_request_state(chat_id, user_id)
         if state != "pending":
-            return Outcome(False, t("There is no join request of yours waiting here.") if state is None
-                           else t("This check is over ({state}). Ask to join again.").format(state=state))
+            return Outcome(
+                False,
+                t("There is no join request of yours waiting here.")
+                if state is None
+                else t("This check is over ({state}). Ask to join again.").format(state=state),
+            )
         if not await self.repo.decide_join_request(chat_id, user_id, "approved", now, require_unexpired=True):
             return Outcome(False, t("This check has expired. Ask to join again."))
         ok, error = await self.moderation.api.approve_join(chat_id, user_id)
         await self.repo.log(
-            chat_id=chat_id, case_id=None, subject_id=None, target_id=user_id, target_name=str(user_id),
-            action="approve", actor_id=user_id, actor_name="join gate", reason="passed the check", until_at=None,
-            ok=ok, error=error, at=now,
+            chat_id=chat_id,
+            case_id=None,
+            subject_id=None,
+            target_id=user_id,
+            target_name=str(user_id),
+            action="approve",
+            actor_id=user_id,
+            actor_name="join gate",
+            reason="passed the check",
+            until_at=None,
+            ok=ok,
+            error=error,
+            at=now,
         )
         if not ok:
             await self.repo.decide_join_request(chat_id, user_id, "failed", now, require_unexpired=False)
-            return Outcome(False, t("I could not let you in: {error}. The admins can approve you.").format(
-                error=html.escape(error or "?")))
+            return Outcome(
+                False,
+                t("I could not let you in: {error}. The admins can approve you.").format(
+                    error=html.escape(error or "?")
+                ),
+            )
         return Outcome(True, t("Thanks, you are in. Welcome!"))
 
     async def tick(self) -> None:
@@ -108,9 +126,19 @@ class GateService:
                 continue
             ok, error = await self.moderation.api.decline_join(chat_id, user_id)
             await self.repo.log(
-                chat_id=chat_id, case_id=None, subject_id=None, target_id=user_id, target_name=str(user_id),
-                action="decline", actor_id=None, actor_name="Steward", reason="the join check timed out",
-                until_at=None, ok=ok, error=error, at=now,
+                chat_id=chat_id,
+                case_id=None,
+                subject_id=None,
+                target_id=user_id,
+                target_name=str(user_id),
+                action="decline",
+                actor_id=None,
+                actor_name="Steward",
+                reason="the join check timed out",
+                until_at=None,
+                ok=ok,
+                error=error,
+                at=now,
             )
 
     # ------------------------------------------------------------------ raid mode
@@ -139,10 +167,15 @@ class GateService:
         self._raids[chat_id] = end
         held = await self._hold(chat_id, [(uid, who) for _, uid, who in joins])
         t = moderation.t
-        text = t("🚨 Raid mode in {title}: {n} joins within {seconds} s. New members may send text only "
-                 "(no links or media) for {minutes} min.").format(
-            title=html.escape(community.title), n=len(joins), seconds=window,
-            minutes=self._int(community, "raid_minutes"))
+        text = t(
+            "🚨 Raid mode in {title}: {n} joins within {seconds} s. New members may send text only "
+            "(no links or media) for {minutes} min."
+        ).format(
+            title=html.escape(community.title),
+            n=len(joins),
+            seconds=window,
+            minutes=self._int(community, "raid_minutes"),
+        )
         if held is not None:
             text += " " + held
         log.warning("raid mode in %s: %d joins within %d s", chat_id, len(joins), window)
@@ -160,8 +193,18 @@ class GateService:
                 continue
             ok, error = await self.moderation.api.hold_media(chat_id, user_id, end)
             await self.repo.log(
-                chat_id=chat_id, case_id=None, subject_id=None, target_id=user_id, target_name=name,
-                action="hold", actor_id=None, actor_name="Steward", reason="raid mode", until_at=end, ok=ok,
-                error=error, at=now,
+                chat_id=chat_id,
+                case_id=None,
+                subject_id=None,
+                target_id=user_id,
+                target_name=name,
+                action="hold",
+                actor_id=None,
+                actor_name="Steward",
+                reason="raid mode",
+                until_at=end,
+                ok=ok,
+                error=error,
+                at=now,
             )
         return None

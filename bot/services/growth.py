@@ -87,7 +87,7 @@ def render_template(template_html: str, *, name_html: str, chat_html: str) -> st
 
 
 def names_list(joiners: list[Joiner], t: Translator, *, shown: int) -> str:
-    """"A", "A and B", "A, B and C", or "A, B, C and 14 others" (HTML)."""
+    """ "A", "A and B", "A, B and C", or "A, B, C and 14 others" (HTML)."""
     names = [mention(j.user_id, j.name) for j in joiners]
     if len(names) == 1:
         return names[0]
@@ -236,9 +236,7 @@ class GrowthService:
         if not delivery.ok or delivery.message_id is None:
             log.warning("welcome in %s failed: %s", community.chat_id, delivery.error)
             return delivery
-        minutes = community_setting(
-            community, "growth.welcome_delete_minutes", self.settings.welcome_delete_minutes
-        )
+        minutes = community_setting(community, "growth.welcome_delete_minutes", self.settings.welcome_delete_minutes)
         sent_at = self._now()
         for message_id in delivery.message_ids:
             await self.repo.add_welcome(

@@ -92,7 +92,7 @@ class LanguageTracker:
             await self.notify_managers(
                 t(
                     "{community} mostly writes in '{language}', and the bundled sentiment model is not trained "
-                    "for it, so its mood figures there are unreliable. Set sentiment.model = \"{model}\" in the "
+                    'for it, so its mood figures there are unreliable. Set sentiment.model = "{model}" in the '
                     "config to serve it better (that model downloads from the Hugging Face hub).",
                     community=html.escape(community.title),
                     language=main,

@@ -145,8 +145,9 @@ class ModerationService:
 
     # ------------------------------------------------------------------ who may be a target
 
-    async def protection(self, chat_id: int, user_id: int, sender_chat_id: int | None,
-                         is_automatic_forward: bool = False) -> str | None:
+    async def protection(
+        self, chat_id: int, user_id: int, sender_chat_id: int | None, is_automatic_forward: bool = False
+    ) -> str | None:
         """Why no action may be taken against this author, or None."""
         if (sender_chat_id is not None and sender_chat_id == chat_id) or user_id == ANONYMOUS_ADMIN_ID:
             return "anonymous admin"
@@ -182,12 +183,22 @@ class ModerationService:
             names = await self.repo.names_of(msg.chat_id, {user_id})
             sender_chat = await self.repo.sender_chat_of(msg.chat_id, msg.reply_to_message_id)
             target = TargetMessage(
-                msg.chat_id, msg.reply_to_message_id, user_id, names[0] if names else str(user_id),
-                stored.text if stored is not None else "", msg.thread_id if msg.is_topic_message else None,
+                msg.chat_id,
+                msg.reply_to_message_id,
+                user_id,
+                names[0] if names else str(user_id),
+                stored.text if stored is not None else "",
+                msg.thread_id if msg.is_topic_message else None,
                 sender_chat_id=sender_chat,
             )
-        await self.report(msg.chat_id, reporter, target, thread_key=ctx.thread_key,
-                          topic_id=msg.thread_id if msg.is_topic_message else None, about_message_id=msg.message_id)
+        await self.report(
+            msg.chat_id,
+            reporter,
+            target,
+            thread_key=ctx.thread_key,
+            topic_id=msg.thread_id if msg.is_topic_message else None,
+            about_message_id=msg.message_id,
+        )
 
     def enabled(self, community: Community | None) -> bool:
         return bool(self.setting(community, "enabled", self.settings.enabled))
@@ -210,8 +221,15 @@ class ModerationService:
         outcome: Outcome = await self._reporter_locks.run((chat_id, reporter.user_id), run)
         return outcome
 
-    async def _report(self, chat_id: int, reporter: Actor, target: TargetMessage | None, thread_key: str | None,
-                      topic_id: int | None, about_message_id: int | None) -> Outcome:
+    async def _report(
+        self,
+        chat_id: int,
+        reporter: Actor,
+        target: TargetMessage | None,
+        thread_key: str | None,
+        topic_id: int | None,
+        about_message_id: int | None,
+    ) -> Outcome:
         t = self.t
         now = self.clock()
         community = await self._community(chat_id)
@@ -225,18 +243,28 @@ class ModerationService:
         if message_id is None:
             return Outcome(False, t("Reply to the message you want to report."))
         stored = await self.messages.get(chat_id, message_id)
-        key = thread_key if target is None and thread_key else (
-            stored.thread_key if stored is not None else (f"t:{topic_id}" if topic_id else f"m:{message_id}")
+        key = (
+            thread_key
+            if target is None and thread_key
+            else (stored.thread_key if stored is not None else (f"t:{topic_id}" if topic_id else f"m:{message_id}"))
         )
         subject: Subject | None = None
         count = 1
         if target is not None:
-            protected = await self.protection(chat_id, target.user_id, target.sender_chat_id,
-                                              target.is_automatic_forward)
+            protected = await self.protection(
+                chat_id, target.user_id, target.sender_chat_id, target.is_automatic_forward
+            )
             subject, _created = await self.repo.add_subject(
-                chat_id=chat_id, message_id=target.message_id, thread_id=target.thread_id, user_id=target.user_id,
-                sender_chat_id=target.sender_chat_id, author_name=target.name, text=target.text, kind="report",
-                protected=protected, at=now,
+                chat_id=chat_id,
+                message_id=target.message_id,
+                thread_id=target.thread_id,
+                user_id=target.user_id,
+                sender_chat_id=target.sender_chat_id,
+                author_name=target.name,
+                text=target.text,
+                kind="report",
+                protected=protected,
+                at=now,
             )
             if not await self.repo.add_report(chat_id, target.message_id, reporter.user_id, subject.id, now):
                 return Outcome(True, t("You already reported this message; the admins know."))
@@ -248,12 +276,19 @@ class ModerationService:
                 await self.repo.attach(reported.id, case.id)
 
         reason = CaseReason(
-            reasons=("report",), detail=f"reported by {count} members", trigger_message_id=message_id,
+            reasons=("report",),
+            detail=f"reported by {count} members",
+            trigger_message_id=message_id,
             severity=min(0.6 + 0.1 * (count - 1), 1.0),  # each reporter makes it more urgent in /queue
             members=0,
         )
         case, _opened = await self.escalation.open_or_join(
-            chat_id=chat_id, thread_key=key, topic_id=topic_id, reason=reason, live=True, before_card=attach,
+            chat_id=chat_id,
+            thread_key=key,
+            topic_id=topic_id,
+            reason=reason,
+            live=True,
+            before_card=attach,
         )
         log.info("member %s reported message %s in %s (case #%s)", reporter.user_id, message_id, chat_id, case.id)
         thanks = t("Thanks for the report: the admins of {title} will look at it.").format(
@@ -314,8 +349,9 @@ class ModerationService:
 
         rows: Keyboard = []
         if subject.kind == "spam" and subject.verdict is None:
-            rows.append([b(t("Spam"), SPAM), b(t("Not spam (restore)") if subject.deleted else t("Not spam"),
-                                                 NOT_SPAM)])
+            rows.append(
+                [b(t("Spam"), SPAM), b(t("Not spam (restore)") if subject.deleted else t("Not spam"), NOT_SPAM)]
+            )
         elif subject.verdict is None:
             rows.append([b(t("Spam"), SPAM)])  # a reported message can teach the detector too
         if subject.is_channel:
@@ -334,7 +370,8 @@ class ModerationService:
         what = self.action_name(a.action)
         if a.until_at:
             what += " " + t("until {time} UTC").format(
-                time=datetime.fromtimestamp(a.until_at, UTC).strftime("%m-%d %H:%M"))
+                time=datetime.fromtimestamp(a.until_at, UTC).strftime("%m-%d %H:%M")
+            )
         target = html.escape(a.target_name) if a.target_name else "—"
         where = f" · {html.escape(with_chat)}" if with_chat else ""
         line = f"{'•' if a.ok else '✖'} {when}{where} · {who}: {what} · {target}"
@@ -364,8 +401,9 @@ class ModerationService:
 
     # ------------------------------------------------------------------ actions
 
-    async def act(self, subject_id: int, action: str, actor: Actor | None, *, reason: str = "",
-                  seconds: int | None = None) -> Outcome:
+    async def act(
+        self, subject_id: int, action: str, actor: Actor | None, *, reason: str = "", seconds: int | None = None
+    ) -> Outcome:
         """Every moderation action. ``actor`` None: Steward itself (spam policy, warn limit)."""
         t = self.t
         subject = await self.repo.subject(subject_id) if 0 < subject_id < 2**63 else None
@@ -377,15 +415,23 @@ class ModerationService:
         if action not in CARD_ACTIONS and action != "mute":
             return Outcome(False, t("This button is out of date."))
         if subject.protected:
-            return Outcome(False, t("{name} is staff here ({why}): Steward takes no action against them.").format(
-                name=html.escape(subject.author_name), why=html.escape(subject.protected)))
+            return Outcome(
+                False,
+                t("{name} is staff here ({why}): Steward takes no action against them.").format(
+                    name=html.escape(subject.author_name), why=html.escape(subject.protected)
+                ),
+            )
         plan = _PLANS[action]
         if plan.against_author and not subject.is_channel:
             # Promoted since the report? Look again, by user id.
             now_protected = await self.protection(subject.chat_id, subject.user_id, subject.sender_chat_id)
             if now_protected:
-                return Outcome(False, t("{name} is staff here ({why}): Steward takes no action against them.")
-                               .format(name=html.escape(subject.author_name), why=html.escape(now_protected)))
+                return Outcome(
+                    False,
+                    t("{name} is staff here ({why}): Steward takes no action against them.").format(
+                        name=html.escape(subject.author_name), why=html.escape(now_protected)
+                    ),
+                )
         if subject.is_channel and action in (WARN, MUTE_HOUR, MUTE_DAY, MUTE_WEEK, "mute", UNMUTE, DELETE_LAST):
             return Outcome(False, t("A channel cannot be warned or muted: delete its message or ban the channel."))
         community = await self._community(subject.chat_id)
@@ -399,8 +445,14 @@ class ModerationService:
                     await self.escalation.refresh(subject.case_id)
                 return Outcome(False, missing)
         handler = {
-            DELETE: self._delete, DELETE_LAST: self._delete_last, WARN: self._warn, BAN: self._ban,
-            UNMUTE: self._unmute, UNBAN: self._unban, SPAM: self._spam, NOT_SPAM: self._not_spam,
+            DELETE: self._delete,
+            DELETE_LAST: self._delete_last,
+            WARN: self._warn,
+            BAN: self._ban,
+            UNMUTE: self._unmute,
+            UNBAN: self._unban,
+            SPAM: self._spam,
+            NOT_SPAM: self._not_spam,
         }.get(action)
         if handler is not None:
             outcome: Outcome = await handler(subject, actor, reason, community)
@@ -418,8 +470,14 @@ class ModerationService:
     @staticmethod
     def _log_name(action: str) -> str:
         return {
-            DELETE: "delete", DELETE_LAST: "delete_last", WARN: "warn", BAN: "ban", UNMUTE: "unmute",
-            UNBAN: "unban", SPAM: "spam", NOT_SPAM: "ham",
+            DELETE: "delete",
+            DELETE_LAST: "delete_last",
+            WARN: "warn",
+            BAN: "ban",
+            UNMUTE: "unmute",
+            UNBAN: "unban",
+            SPAM: "spam",
+            NOT_SPAM: "ham",
         }.get(action, "mute")
 
     async def missing_right(self, chat_id: int, right: str, title: str) -> str | None:
@@ -429,32 +487,51 @@ class ModerationService:
             return t("I could not read my rights in {title}; try again later.").format(title=html.escape(title))
         if not rights.is_admin:
             return t("I am not an admin in {title}: make me one with the right “{right}”.").format(
-                title=html.escape(title), right=self._right_name(right))
+                title=html.escape(title), right=self._right_name(right)
+            )
         if right == "delete" and not rights.can_delete:
             return t("I lack the admin right “{right}” in {title}.").format(
-                right=self._right_name(right), title=html.escape(title))
+                right=self._right_name(right), title=html.escape(title)
+            )
         if right == "restrict" and not rights.can_restrict:
             return t("I lack the admin right “{right}” in {title}.").format(
-                right=self._right_name(right), title=html.escape(title))
+                right=self._right_name(right), title=html.escape(title)
+            )
         return None
 
     def _right_name(self, right: str) -> str:
         return self.t("Delete messages") if right == "delete" else self.t("Ban users")
 
-    async def _log(self, subject: Subject, action: str, actor: Actor | None, reason: str, until: int | None,
-                   ok: bool, error: str | None) -> None:
+    async def _log(
+        self,
+        subject: Subject,
+        action: str,
+        actor: Actor | None,
+        reason: str,
+        until: int | None,
+        ok: bool,
+        error: str | None,
+    ) -> None:
         await self.repo.log(
-            chat_id=subject.chat_id, case_id=subject.case_id, subject_id=subject.id, target_id=subject.sender_chat_id
-            if subject.is_channel else subject.user_id, target_name=subject.author_name, action=action,
-            actor_id=actor.user_id if actor is not None else None, actor_name=self.display(actor), reason=reason,
-            until_at=until, ok=ok, error=error, at=self.clock(),
+            chat_id=subject.chat_id,
+            case_id=subject.case_id,
+            subject_id=subject.id,
+            target_id=subject.sender_chat_id if subject.is_channel else subject.user_id,
+            target_name=subject.author_name,
+            action=action,
+            actor_id=actor.user_id if actor is not None else None,
+            actor_name=self.display(actor),
+            reason=reason,
+            until_at=until,
+            ok=ok,
+            error=error,
+            at=self.clock(),
         )
 
     def _failed(self, error: str | None) -> Outcome:
         return Outcome(False, self.t("Telegram refused: {error}").format(error=html.escape(error or "?")))
 
-    async def _delete(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                      ) -> Outcome:
+    async def _delete(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         ok, error = await self.api.delete_messages(subject.chat_id, [subject.message_id])
         await self._log(subject, "delete", actor, reason, None, ok, error)
         if not ok:
@@ -462,8 +539,9 @@ class ModerationService:
         await self.repo.set_deleted(subject.id, True)
         return Outcome(True, self.t("Deleted the message."))
 
-    async def _delete_last(self, subject: Subject, actor: Actor | None, reason: str,
-                           community: Community | None) -> Outcome:
+    async def _delete_last(
+        self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
+    ) -> Outcome:
         n = int(self.settings.delete_last)
         ids = await self.repo.last_messages_of(subject.chat_id, subject.user_id, n)
         if subject.message_id not in ids:
@@ -475,53 +553,61 @@ class ModerationService:
         await self.repo.mark_deleted_messages(subject.chat_id, ids)
         return Outcome(True, self.t("Deleted {n} messages.").format(n=len(ids)))
 
-    async def _warn(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                    ) -> Outcome:
+    async def _warn(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         t = self.t
         limit = int(self.setting(community, "warn_limit", self.settings.warn_limit))
-        count = await self.repo.warn(subject.chat_id, subject.user_id, actor.user_id if actor else None, reason,
-                                     self.clock())
+        count = await self.repo.warn(
+            subject.chat_id, subject.user_id, actor.user_id if actor else None, reason, self.clock()
+        )
         await self._log(subject, "warn", actor, reason or f"{count}/{limit}", None, True, None)
         name = html.escape(subject.author_name)
-        await self.notice(subject.chat_id, t("⚠️ {name}, warning {n} of {limit}.").format(
-            name=name, n=count, limit=limit), thread_id=subject.thread_id, community=community)
+        await self.notice(
+            subject.chat_id,
+            t("⚠️ {name}, warning {n} of {limit}.").format(name=name, n=count, limit=limit),
+            thread_id=subject.thread_id,
+            community=community,
+        )
         if count < limit:
             return Outcome(True, t("Warned {name} ({n} of {limit}).").format(name=name, n=count, limit=limit))
         minutes = int(self.setting(community, "warn_mute_minutes", self.settings.warn_mute_minutes))
         missing = await self.missing_right(subject.chat_id, "restrict", community.title if community else "")
         if missing is not None:
             await self._log(subject, "mute", None, "warn limit", None, False, missing)
-            return Outcome(True, t("Warned {name}: the warn limit is reached, but {problem}").format(
-                name=name, problem=missing))
+            return Outcome(
+                True, t("Warned {name}: the warn limit is reached, but {problem}").format(name=name, problem=missing)
+            )
         muted = await self._mute(subject, None, t("warn limit reached"), community, minutes * 60)
         if muted.ok:
             await self.repo.clear_warnings(subject.chat_id, subject.user_id)
-        return Outcome(True, t("Warned {name}: the warn limit is reached. {mute}").format(name=name,
-                                                                                          mute=muted.text))
+        return Outcome(True, t("Warned {name}: the warn limit is reached. {mute}").format(name=name, mute=muted.text))
 
-    async def _mute(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None,
-                    seconds: int) -> Outcome:
+    async def _mute(
+        self, subject: Subject, actor: Actor | None, reason: str, community: Community | None, seconds: int
+    ) -> Outcome:
         until = self.clock() + seconds
         ok, error = await self.api.mute(subject.chat_id, subject.user_id, until)
         await self._log(subject, "mute", actor, reason, until, ok, error)
         if not ok:
             return self._failed(error)
         length = self.escalation.duration(seconds)
-        await self.notice(subject.chat_id, self.t("🔇 {name} is muted for {time}.").format(
-            name=html.escape(subject.author_name), time=length), thread_id=subject.thread_id, community=community)
-        return Outcome(True, self.t("Muted {name} for {time}.").format(name=html.escape(subject.author_name),
-                                                                      time=length))
+        await self.notice(
+            subject.chat_id,
+            self.t("🔇 {name} is muted for {time}.").format(name=html.escape(subject.author_name), time=length),
+            thread_id=subject.thread_id,
+            community=community,
+        )
+        return Outcome(
+            True, self.t("Muted {name} for {time}.").format(name=html.escape(subject.author_name), time=length)
+        )
 
-    async def _unmute(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                      ) -> Outcome:
+    async def _unmute(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         ok, error = await self.api.unmute(subject.chat_id, subject.user_id)
         await self._log(subject, "unmute", actor, reason, None, ok, error)
         if not ok:
             return self._failed(error)
         return Outcome(True, self.t("{name} may write again.").format(name=html.escape(subject.author_name)))
 
-    async def _ban(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                   ) -> Outcome:
+    async def _ban(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         if subject.is_channel and subject.sender_chat_id is not None:
             ok, error = await self.api.ban_sender_chat(subject.chat_id, subject.sender_chat_id)
         else:
@@ -529,12 +615,15 @@ class ModerationService:
         await self._log(subject, "ban", actor, reason, None, ok, error)
         if not ok:
             return self._failed(error)
-        await self.notice(subject.chat_id, self.t("⛔ {name} is banned.").format(
-            name=html.escape(subject.author_name)), thread_id=subject.thread_id, community=community)
+        await self.notice(
+            subject.chat_id,
+            self.t("⛔ {name} is banned.").format(name=html.escape(subject.author_name)),
+            thread_id=subject.thread_id,
+            community=community,
+        )
         return Outcome(True, self.t("Banned {name}. Unban undoes it.").format(name=html.escape(subject.author_name)))
 
-    async def _unban(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                     ) -> Outcome:
+    async def _unban(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         if subject.is_channel and subject.sender_chat_id is not None:
             ok, error = await self.api.unban_sender_chat(subject.chat_id, subject.sender_chat_id)
         else:
@@ -542,16 +631,17 @@ class ModerationService:
         await self._log(subject, "unban", actor, reason, None, ok, error)
         if not ok:
             return self._failed(error)
-        return Outcome(True, self.t("Unbanned {name}: they may join again.").format(
-            name=html.escape(subject.author_name)))
+        return Outcome(
+            True, self.t("Unbanned {name}: they may join again.").format(name=html.escape(subject.author_name))
+        )
 
-    async def _spam(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                    ) -> Outcome:
+    async def _spam(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         t = self.t
         if not await self.repo.set_verdict(subject.id, "spam"):
             return Outcome(False, t("This message was already judged."))
-        await self.repo.add_mark(subject.chat_id, subject.text, "spam", actor.user_id if actor else None,
-                                 subject.id, self.clock())
+        await self.repo.add_mark(
+            subject.chat_id, subject.text, "spam", actor.user_id if actor else None, subject.id, self.clock()
+        )
         if self.learner is not None:
             await self.learner.learn(subject.chat_id, subject.text, "spam")
         await self._log(subject, "spam", actor, reason, None, True, None)
@@ -562,20 +652,25 @@ class ModerationService:
         await self._settle_case(subject, actor)
         return Outcome(True, text)
 
-    async def _not_spam(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
-                        ) -> Outcome:
+    async def _not_spam(
+        self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
+    ) -> Outcome:
         t = self.t
         if not await self.repo.set_verdict(subject.id, "ham"):
             return Outcome(False, t("This message was already judged."))
-        await self.repo.add_mark(subject.chat_id, subject.text, "ham", actor.user_id if actor else None,
-                                 subject.id, self.clock())
+        await self.repo.add_mark(
+            subject.chat_id, subject.text, "ham", actor.user_id if actor else None, subject.id, self.clock()
+        )
         if self.learner is not None:
             await self.learner.learn(subject.chat_id, subject.text, "ham")
         await self._log(subject, "ham", actor, reason, None, True, None)
         parts = [t("Marked as not spam.")]
         if subject.deleted and subject.text.strip():
-            repost = t("<b>{name}</b> wrote (restored by the admins):").format(
-                name=html.escape(subject.author_name)) + "\n" + html.escape(subject.text)
+            repost = (
+                t("<b>{name}</b> wrote (restored by the admins):").format(name=html.escape(subject.author_name))
+                + "\n"
+                + html.escape(subject.text)
+            )
             delivery = await self.outbox.send_message(
                 subject.chat_id, repost, thread_id=subject.thread_id, priority=Priority.REPLY
             )
@@ -601,14 +696,16 @@ class ModerationService:
 
     # ------------------------------------------------------------------ group notices
 
-    async def notice(self, chat_id: int, text: str, *, thread_id: int | None = None,
-                     community: Community | None = None) -> None:
+    async def notice(
+        self, chat_id: int, text: str, *, thread_id: int | None = None, community: Community | None = None
+    ) -> None:
         """A short notice in the group that deletes itself after ``notice_seconds``."""
         if self.quiet(chat_id):
             return
         seconds = int(self.setting(community, "notice_seconds", self.settings.notice_seconds))
-        delivery = await self.outbox.send_message(chat_id, text, thread_id=thread_id, silent=True,
-                                                  priority=Priority.NORMAL)
+        delivery = await self.outbox.send_message(
+            chat_id, text, thread_id=thread_id, silent=True, priority=Priority.NORMAL
+        )
         if delivery.ok and delivery.message_id is not None:
             await self.repo.add_notice(delivery.chat_id, delivery.message_id, self.clock() + seconds)
 

@@ -44,10 +44,11 @@ async def settings_text(moderation: ModerationService, chat_id: int) -> str:
         value = current(moderation, community, key)
         shown = ("on" if value else "off") if isinstance(value, bool) else str(value)
         lines.append(f"{key}: {html.escape(shown)}")
-    lines += ["",
-              t("spam_policy: observe (a card only), delete (delete + a card with Not spam) or delete_and_mute."),
-              t("Change one with /moderation &lt;setting&gt; &lt;value&gt;, "
-                "for example /moderation spam_policy delete")]
+    lines += [
+        "",
+        t("spam_policy: observe (a card only), delete (delete + a card with Not spam) or delete_and_mute."),
+        t("Change one with /moderation &lt;setting&gt; &lt;value&gt;, for example /moderation spam_policy delete"),
+    ]
     return "\n".join(lines)
 
 
@@ -72,8 +73,9 @@ async def set_setting(moderation: ModerationService, chat_id: int, key: str, raw
         value = raw
     else:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and low <= int(raw) <= high):
-            return Outcome(False, t("{key}: use a whole number from {low} to {high}.").format(
-                key=key, low=low, high=high))
+            return Outcome(
+                False, t("{key}: use a whole number from {low} to {high}.").format(key=key, low=low, high=high)
+            )
         value = int(raw)
     full = f"moderation.{key}"
     old = current(moderation, community, key)
@@ -82,8 +84,9 @@ async def set_setting(moderation: ModerationService, chat_id: int, key: str, raw
     if cache is not None:
         cache.invalidate(chat_id)
     await moderation.escalation.cases.log_tuning(
-        TuningChange(chat_id, moderation.clock(), actor.user_id, None, full, str(old), str(value),
-                     f"set by {actor.name}")
+        TuningChange(
+            chat_id, moderation.clock(), actor.user_id, None, full, str(old), str(value), f"set by {actor.name}"
+        )
     )
     log.info("%s set %s in %s: %r → %r", actor.user_id, full, chat_id, old, value)
     shown = ("on" if value else "off") if isinstance(value, bool) else str(value)

@@ -202,9 +202,12 @@ class PostService:
     async def create(self, post: Post) -> Post:
         validate(post)
         if self.max_scheduled is not None and await self.repo.count_scheduled(post.chat_id) >= self.max_scheduled:
-            raise PostError(self.t(
-                "this community already has {n} scheduled posts, the most allowed; cancel one first",
-                n=self.max_scheduled))
+            raise PostError(
+                self.t(
+                    "this community already has {n} scheduled posts, the most allowed; cancel one first",
+                    n=self.max_scheduled,
+                )
+            )
         stored = await self.repo.add(post)
         log.info("post #%s scheduled for chat %s at %s", stored.id, stored.chat_id, stored.due_at)
         self.arm(stored)
@@ -220,22 +223,39 @@ class PostService:
         if current is None:
             raise PostError(self.t("post #{id} does not exist", id=post.id))
         if current.status in (SENT, CANCELLED) and not current.recurring:
-            raise PostError(self.t("post #{id} is already {status}; create a new one", id=post.id,
-                                   status=current.status))
+            raise PostError(
+                self.t("post #{id} is already {status}; create a new one", id=post.id, status=current.status)
+            )
         edited = current.with_(
-            text=post.text, media_kind=post.media_kind, media=post.media, buttons=post.buttons, pin=post.pin,
-            unpin_after_min=post.unpin_after_min, silent=post.silent, protect=post.protect,
-            thread_id=post.thread_id, lateness_s=post.lateness_s,
+            text=post.text,
+            media_kind=post.media_kind,
+            media=post.media,
+            buttons=post.buttons,
+            pin=post.pin,
+            unpin_after_min=post.unpin_after_min,
+            silent=post.silent,
+            protect=post.protect,
+            thread_id=post.thread_id,
+            lateness_s=post.lateness_s,
         )
         if when is not None:
             fresh = await self.build(
-                chat_id=current.chat_id, text=edited.text, when=when, thread_id=edited.thread_id,
-                media_kind=edited.media_kind, media=edited.media, buttons=edited.buttons, pin=edited.pin,
-                unpin_after_min=edited.unpin_after_min, silent=edited.silent, protect=edited.protect,
+                chat_id=current.chat_id,
+                text=edited.text,
+                when=when,
+                thread_id=edited.thread_id,
+                media_kind=edited.media_kind,
+                media=edited.media,
+                buttons=edited.buttons,
+                pin=edited.pin,
+                unpin_after_min=edited.unpin_after_min,
+                silent=edited.silent,
+                protect=edited.protect,
                 lateness_min=edited.lateness_s // 60,
             )
-            edited = edited.with_(at_local=fresh.at_local, cron=fresh.cron, due_at=fresh.due_at,
-                                  timezone=fresh.timezone)
+            edited = edited.with_(
+                at_local=fresh.at_local, cron=fresh.cron, due_at=fresh.due_at, timezone=fresh.timezone
+            )
             if current.status in (FAILED, MISSED, UNCERTAIN):
                 edited = edited.with_(status=PENDING)
         validate(edited)
@@ -292,8 +312,9 @@ class PostService:
         """A manager checked an uncertain post: it did go out. (Recurring posts keep their schedule;
         only the uncertain run is resolved.)"""
         run_resolved = await self.repo.resolve_uncertain(post_id, SENT)
-        post_resolved = await self.repo.set_status(post_id, SENT, self.now(), expect=(UNCERTAIN,), due_at=None,
-                                                   error=None)
+        post_resolved = await self.repo.set_status(
+            post_id, SENT, self.now(), expect=(UNCERTAIN,), due_at=None, error=None
+        )
         return run_resolved or post_resolved
 
     # ------------------------------------------------------------------ the timer
@@ -429,19 +450,29 @@ class PostService:
     async def _mark_uncertain(self, post: Post, now: int) -> None:
         due = post.due_at or post.claimed_at or now
         await self.repo.add_run(
-            post.id, due_at=due, status=UNCERTAIN, chat_id=post.chat_id, thread_id=post.thread_id,
-            message_ids=[], error="interrupted while sending", late_s=0, unpin_at=None, now=now,
+            post.id,
+            due_at=due,
+            status=UNCERTAIN,
+            chat_id=post.chat_id,
+            thread_id=post.thread_id,
+            message_ids=[],
+            error="interrupted while sending",
+            late_s=0,
+            unpin_at=None,
+            now=now,
         )
         if post.recurring:
             nxt = self._next_due(post, max(now, due))
-            await self.repo.finish_fire(post.id, status=PENDING if nxt is not None else SENT, next_due=nxt,
-                                        error=None, now=now)
+            await self.repo.finish_fire(
+                post.id, status=PENDING if nxt is not None else SENT, next_due=nxt, error=None, now=now
+            )
             fresh = await self.repo.get(post.id)
             if fresh is not None:
                 self.arm(fresh)
         else:
-            await self.repo.finish_fire(post.id, status=UNCERTAIN, next_due=due,
-                                        error="interrupted while sending", now=now)
+            await self.repo.finish_fire(
+                post.id, status=UNCERTAIN, next_due=due, error="interrupted while sending", now=now
+            )
         log.warning("post #%s was interrupted while sending; marked uncertain", post.id)
 
     async def _report_backlog(self, runs: list[PostRun]) -> int:
@@ -460,27 +491,35 @@ class PostService:
                 reported += 1
         for start in range(0, len(uncertain), DIGEST_SIZE):
             chunk = uncertain[start : start + DIGEST_SIZE]
-            lines = [self.t(
-                "⚠️ The bot stopped while sending these {n} posts, so each may or may not have been posted. "
-                "Please check the chats, then tell me for each one. I will not post them again on my own.",
-                n=len(chunk),
-            )]
+            lines = [
+                self.t(
+                    "⚠️ The bot stopped while sending these {n} posts, so each may or may not have been posted. "
+                    "Please check the chats, then tell me for each one. I will not post them again on my own.",
+                    n=len(chunk),
+                )
+            ]
             keyboard: Keyboard = []
             for run in chunk:
                 post = await self.repo.get(run.post_id)
                 if post is None:
                     continue
                 community = await self.communities.get(post.chat_id)
-                lines.append(self.t("• Post #{id} for {chat}", id=post.id,
-                                    chat=self._chat_name(community, post.chat_id)))
+                lines.append(
+                    self.t("• Post #{id} for {chat}", id=post.id, chat=self._chat_name(community, post.chat_id))
+                )
                 if post.recurring:
-                    keyboard.append([Button(self.t("#{id} was posted", id=post.id),
-                                            callback_data=action_data("ok", post.id))])
+                    keyboard.append(
+                        [Button(self.t("#{id} was posted", id=post.id), callback_data=action_data("ok", post.id))]
+                    )
                 else:
-                    keyboard.append([
-                        Button(self.t("#{id} was posted", id=post.id), callback_data=action_data("posted", post.id)),
-                        Button(self.t("Post #{id} again", id=post.id), callback_data=action_data("now", post.id)),
-                    ])
+                    keyboard.append(
+                        [
+                            Button(
+                                self.t("#{id} was posted", id=post.id), callback_data=action_data("posted", post.id)
+                            ),
+                            Button(self.t("Post #{id} again", id=post.id), callback_data=action_data("now", post.id)),
+                        ]
+                    )
             if await self._notify("\n".join(lines), keyboard):
                 for run in chunk:
                     await self.repo.mark_reported(run.id)
@@ -491,12 +530,15 @@ class PostService:
         text = self.t(
             "⚠️ Post #{id} for {chat} may or may not have been posted: the bot stopped while sending it. "
             "Please check the chat, then tell me what happened. I will not post it again on my own.",
-            id=post.id, chat=self._chat_name(community, post.chat_id),
+            id=post.id,
+            chat=self._chat_name(community, post.chat_id),
         )
-        keyboard: Keyboard = [[
-            Button(self.t("It was posted"), callback_data=action_data("posted", post.id)),
-            Button(self.t("Post it again"), callback_data=action_data("now", post.id)),
-        ]]
+        keyboard: Keyboard = [
+            [
+                Button(self.t("It was posted"), callback_data=action_data("posted", post.id)),
+                Button(self.t("Post it again"), callback_data=action_data("now", post.id)),
+            ]
+        ]
         if post.recurring:
             keyboard = [[Button(self.t("It was posted"), callback_data=action_data("ok", post.id))]]
             text += "\n" + self.t("The recurring schedule continues as planned.")
@@ -547,8 +589,9 @@ class PostService:
             delivery = await self._send(post, post.chat_id, post.thread_id, priority=Priority.BULK)
         except Exception as exc:  # a bug in sending; the outbox itself never raises
             log.exception("post #%s: sending raised", post.id)
-            delivery = Delivery(ok=False, chat_id=post.chat_id, error=f"internal error: {exc}",
-                                error_kind=ErrorKind.INTERNAL)
+            delivery = Delivery(
+                ok=False, chat_id=post.chat_id, error=f"internal error: {exc}", error_kind=ErrorKind.INTERNAL
+            )
         now = self.now()
         if not delivery.ok and delivery.error_kind == ErrorKind.SHUTDOWN and not delivery.message_ids:
             # The bot is stopping and nothing went out: hand the fire back; the next start sends it
@@ -563,30 +606,63 @@ class PostService:
         error = None if delivery.ok else (delivery.error or "unknown error")
         nxt = self._next_due(post, max(now, due_at))
         run_id = await self.repo.add_run(
-            post.id, due_at=due_at, status=status, chat_id=delivery.chat_id or post.chat_id,
-            thread_id=post.thread_id, message_ids=list(delivery.message_ids), error=error, late_s=late,
-            unpin_at=unpin_at, now=now,
+            post.id,
+            due_at=due_at,
+            status=status,
+            chat_id=delivery.chat_id or post.chat_id,
+            thread_id=post.thread_id,
+            message_ids=list(delivery.message_ids),
+            error=error,
+            late_s=late,
+            unpin_at=unpin_at,
+            now=now,
         )
         if post.recurring and nxt is not None:
             await self.repo.finish_fire(post.id, status=PENDING, next_due=nxt, error=error, now=now)
         else:
-            await self.repo.finish_fire(post.id, status=status, next_due=None if delivery.ok else due_at,
-                                        error=error, now=now)
+            await self.repo.finish_fire(
+                post.id, status=status, next_due=None if delivery.ok else due_at, error=error, now=now
+            )
         fresh = await self.repo.get(post.id)
         if fresh is not None:
             self.arm(fresh)
         pin_note = None
         if delivery.ok and post.pin and delivery.message_id is not None:
-            pinned = await self.sender.pin(delivery.chat_id, delivery.message_id, silent=True,
-                                           priority=Priority.BULK)
+            pinned = await self.sender.pin(delivery.chat_id, delivery.message_id, silent=True, priority=Priority.BULK)
             if not pinned.ok:
                 pin_note = pinned.error or "unknown error"
             elif unpin_at is not None:
-                run = PostRun(run_id, post.id, due_at, status, delivery.chat_id, post.thread_id,
-                              delivery.message_id, None, late, unpin_at, 0, 0, now)
+                run = PostRun(
+                    run_id,
+                    post.id,
+                    due_at,
+                    status,
+                    delivery.chat_id,
+                    post.thread_id,
+                    delivery.message_id,
+                    None,
+                    late,
+                    unpin_at,
+                    0,
+                    0,
+                    now,
+                )
                 self._arm_unpin(run)
-        run = PostRun(run_id, post.id, due_at, status, delivery.chat_id or post.chat_id, post.thread_id,
-                      delivery.message_id, error, late, unpin_at, 0, 0, now)
+        run = PostRun(
+            run_id,
+            post.id,
+            due_at,
+            status,
+            delivery.chat_id or post.chat_id,
+            post.thread_id,
+            delivery.message_id,
+            error,
+            late,
+            unpin_at,
+            0,
+            0,
+            now,
+        )
         await self._receipt(post, run, pin_note=pin_note, next_due=nxt if post.recurring else None)
         return run
 
@@ -595,20 +671,42 @@ class PostService:
         if post.recurring and nxt is not None:
             changed = await self.repo.set_status(post.id, PENDING, now, expect=(PENDING,), due_at=nxt)
         else:
-            changed = await self.repo.set_status(post.id, MISSED, now, expect=(PENDING,),
-                                                 error="missed while the bot was offline")
+            changed = await self.repo.set_status(
+                post.id, MISSED, now, expect=(PENDING,), error="missed while the bot was offline"
+            )
         if not changed:
             return None
         run_id = await self.repo.add_run(
-            post.id, due_at=post.due_at or now, status=MISSED, chat_id=post.chat_id, thread_id=post.thread_id,
-            message_ids=[], error="missed", late_s=late, unpin_at=None, now=now,
+            post.id,
+            due_at=post.due_at or now,
+            status=MISSED,
+            chat_id=post.chat_id,
+            thread_id=post.thread_id,
+            message_ids=[],
+            error="missed",
+            late_s=late,
+            unpin_at=None,
+            now=now,
         )
         fresh = await self.repo.get(post.id)
         if fresh is not None:
             self.arm(fresh)
         log.warning("post #%s missed by %ss (limit %ss)", post.id, late, post.lateness_s)
-        run = PostRun(run_id, post.id, post.due_at or now, MISSED, post.chat_id, post.thread_id, None,
-                      "missed", late, None, 0, 0, now)
+        run = PostRun(
+            run_id,
+            post.id,
+            post.due_at or now,
+            MISSED,
+            post.chat_id,
+            post.thread_id,
+            None,
+            "missed",
+            late,
+            None,
+            0,
+            0,
+            now,
+        )
         await self._receipt(post, run, next_due=nxt if post.recurring else None)
         return run
 
@@ -709,7 +807,8 @@ class PostService:
             link = None
             if run.message_id is not None:
                 link = message_link_or_none(
-                    run.chat_id, run.message_id,
+                    run.chat_id,
+                    run.message_id,
                     username=community.username if community is not None else None,
                     thread_id=run.thread_id,
                 )
@@ -717,33 +816,41 @@ class PostService:
             if link:
                 text += " " + self.t('<a href="{link}">Open it</a>.', link=html.escape(link, quote=True))
             if run.late_s >= 60:
-                text += " " + self.t("It went out {minutes} min late (the bot was offline).",
-                                     minutes=run.late_s // 60)
+                text += " " + self.t("It went out {minutes} min late (the bot was offline).", minutes=run.late_s // 60)
             if pin_note:
                 text += "\n" + self.t("It could not be pinned: {reason}.", reason=html.escape(pin_note))
         elif run.status == FAILED:
             text = self.t(
                 "❌ Post #{id} could not be posted in {chat}: {reason}.",
-                id=post.id, chat=chat, reason=html.escape(run.error or "unknown error"),
+                id=post.id,
+                chat=chat,
+                reason=html.escape(run.error or "unknown error"),
             )
             text += "\n" + self.t("Fix the cause, then press Send now, or cancel it.")
-            keyboard = [[
-                Button(self.t("Send now"), callback_data=action_data("now", post.id)),
-                Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
-            ]]
+            keyboard = [
+                [
+                    Button(self.t("Send now"), callback_data=action_data("now", post.id)),
+                    Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
+                ]
+            ]
         elif run.status == MISSED:
             due_local = from_epoch(run.due_at).astimezone(zone(post.timezone)).strftime("%Y-%m-%d %H:%M")
             text = self.t(
                 "⏰ Post #{id} for {chat} was due at {due} ({tz}) but the bot was offline for longer than "
                 "its lateness limit ({limit} min), so it was not posted.",
-                id=post.id, chat=chat, due=due_local, tz=html.escape(post.timezone),
+                id=post.id,
+                chat=chat,
+                due=due_local,
+                tz=html.escape(post.timezone),
                 limit=post.lateness_s // 60,
             )
             if not post.recurring:
-                keyboard = [[
-                    Button(self.t("Send now"), callback_data=action_data("now", post.id)),
-                    Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
-                ]]
+                keyboard = [
+                    [
+                        Button(self.t("Send now"), callback_data=action_data("now", post.id)),
+                        Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
+                    ]
+                ]
         elif run.status == UNCERTAIN:
             text, keyboard = self._uncertain_text(post, community)
         else:
@@ -752,8 +859,9 @@ class PostService:
             nxt = from_epoch(next_due).astimezone(zone(post.timezone)).strftime("%Y-%m-%d %H:%M")
             text += "\n" + self.t("Next: {when} ({tz}).", when=nxt, tz=html.escape(post.timezone))
         if not await self._notify(text, keyboard):
-            log.warning("post #%s: the %s receipt did not reach the managers; will retry at the next start",
-                        post.id, run.status)
+            log.warning(
+                "post #%s: the %s receipt did not reach the managers; will retry at the next start", post.id, run.status
+            )
             return False
         await self.repo.mark_reported(run.id)
         return True
@@ -783,18 +891,35 @@ class PostService:
         if self._firing:
             _done, pending = await asyncio.wait(set(self._firing), timeout=timeout)
             if pending:
-                log.warning("%d post fires did not finish; they will be marked uncertain at the next start",
-                            len(pending))
+                log.warning(
+                    "%d post fires did not finish; they will be marked uncertain at the next start", len(pending)
+                )
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-TELEGRAM_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span", "tg-spoiler",
-    "tg-emoji", "blockquote",
-})
+TELEGRAM_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "blockquote",
+    }
+)
 
 
 class _HtmlCheck(HTMLParser):

@@ -27,12 +27,17 @@ MIN_WORDS = 3
 # Everything below runs on member text: RE2 (linear time) for the alternations, Python's engine only
 # for character-class runs that cannot backtrack (see bot/textsafety.py).
 _WORD = compile_pattern(
-    r"[^\W_]+(?:[-'’][^\W_]+)*", name="questions.word", engine="re",
+    r"[^\W_]+(?:[-'’][^\W_]+)*",
+    name="questions.word",
+    engine="re",
     why="runs of one class; each optional group starts with a separator the class excludes",
 )
 _QUESTION_MARKS = ("?", "？", "¿", ";")  # ";" is the Greek question mark; harmless elsewhere at the end
 _URL = compile_pattern(
-    r"https?://\S+|www\.\S+|@\w+|/\w+", name="questions.url", engine="re", ignorecase=True,
+    r"https?://\S+|www\.\S+|@\w+|/\w+",
+    name="questions.url",
+    engine="re",
+    ignorecase=True,
     why="alternatives start with distinct text and end in one greedy run with nothing after it",
 )
 
@@ -41,21 +46,64 @@ _CHITCHAT = [
     # en
     r"how are (?:you|u|ya|things|we)(?: all| guys| doing| today)*",
     r"how(?:'?s| is) (?:it going|everyone|everybody|life|your day|things)",
-    r"what'?s up", r"wh?at'?s new", r"sup", r"how do you do", r"you ok", r"are you (?:ok|there|a bot|alive|real)",
-    r"anyone (?:here|there|alive|around|online)", r"is anyone (?:here|there|around|online)",
-    r"(?:is )?(?:this|it) (?:real|true|serious)", r"really", r"seriously", r"right", r"why not", r"what",
-    r"who cares", r"are you kidding(?: me)?", rf"lol{WORD_CHAR}*", rf"haha{WORD_CHAR}*",
-    r"ok(?:ay)?", r"wow", r"cool", r"nice",
-    r"what do you think", r"how was (?:your|the) (?:day|weekend)", r"did you see (?:that|this)",
+    r"what'?s up",
+    r"wh?at'?s new",
+    r"sup",
+    r"how do you do",
+    r"you ok",
+    r"are you (?:ok|there|a bot|alive|real)",
+    r"anyone (?:here|there|alive|around|online)",
+    r"is anyone (?:here|there|around|online)",
+    r"(?:is )?(?:this|it) (?:real|true|serious)",
+    r"really",
+    r"seriously",
+    r"right",
+    r"why not",
+    r"what",
+    r"who cares",
+    r"are you kidding(?: me)?",
+    rf"lol{WORD_CHAR}*",
+    rf"haha{WORD_CHAR}*",
+    r"ok(?:ay)?",
+    r"wow",
+    r"cool",
+    r"nice",
+    r"what do you think",
+    r"how was (?:your|the) (?:day|weekend)",
+    r"did you see (?:that|this)",
     # ru
     r"как (?:дела|ты|вы|жизнь|поживаешь|поживаете|сам|сама|настроение)(?: у (?:тебя|вас|всех))?",
-    r"(?:что|чё|че|шо) (?:нового|как|слышно)", r"как оно", r"ты (?:тут|здесь|бот)", r"вы (?:тут|здесь)",
-    r"(?:кто|есть кто)(?:-?(?:нибудь|то))? (?:тут|здесь|живой|живые|онлайн)", r"правда", r"серьезно", r"серьёзно",
-    r"да ладно", r"ну как", r"как выходные", r"как прошел день", r"ага", r"ок", r"ого", r"понятно", r"ясно",
+    r"(?:что|чё|че|шо) (?:нового|как|слышно)",
+    r"как оно",
+    r"ты (?:тут|здесь|бот)",
+    r"вы (?:тут|здесь)",
+    r"(?:кто|есть кто)(?:-?(?:нибудь|то))? (?:тут|здесь|живой|живые|онлайн)",
+    r"правда",
+    r"серьезно",
+    r"серьёзно",
+    r"да ладно",
+    r"ну как",
+    r"как выходные",
+    r"как прошел день",
+    r"ага",
+    r"ок",
+    r"ого",
+    r"понятно",
+    r"ясно",
     # he
-    r"מה (?:נשמע|קורה|העניינים|המצב|שלומך|שלומכם|שלומכן|איתך|חדש)", r"מה שלומך היום", r"הכל (?:טוב|בסדר)",
-    r"איך (?:אתה|את|אתם|הולך|היה)(?: היום)?", r"יש פה מישהו", r"מישהו (?:פה|כאן)", r"באמת", r"ברצינות",
-    r"אתה בוט", r"סבבה", r"אוקיי?", r"וואו", r"חחח+",
+    r"מה (?:נשמע|קורה|העניינים|המצב|שלומך|שלומכם|שלומכן|איתך|חדש)",
+    r"מה שלומך היום",
+    r"הכל (?:טוב|בסדר)",
+    r"איך (?:אתה|את|אתם|הולך|היה)(?: היום)?",
+    r"יש פה מישהו",
+    r"מישהו (?:פה|כאן)",
+    r"באמת",
+    r"ברצינות",
+    r"אתה בוט",
+    r"סבבה",
+    r"אוקיי?",
+    r"וואו",
+    r"חחח+",
 ]
 _CHITCHAT_RE = compile_pattern(r"^(?:" + "|".join(_CHITCHAT) + r")$", name="questions.chitchat", ignorecase=True)
 
@@ -114,7 +162,8 @@ _INTERROGATIVE = compile_pattern(
 )
 # "как и обещали", "как всегда": "как" opening a statement (RE2 has no look-ahead, so a second pattern).
 _KAK_STATEMENT = compile_pattern(
-    rf"^как (?:и{END_OF_WORD}|всегда|обычно|договаривались|обещали|сказал)", name="questions.kak_statement",
+    rf"^как (?:и{END_OF_WORD}|всегда|обычно|договаривались|обещали|сказал)",
+    name="questions.kak_statement",
     ignorecase=True,
 )
 # Statements that open with an auxiliary or a wh-word but are not questions ("what a day", "how nice").
@@ -127,11 +176,15 @@ _EXCLAMATION = compile_pattern(
     ignorecase=True,
 )
 _EMOJI_AND_SYMBOLS = compile_pattern(
-    r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+", name="questions.emoji", engine="re",
+    r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+",
+    name="questions.emoji",
+    engine="re",
     why="one character class, repeated",
 )
 _SENTENCE = compile_pattern(
-    r"[^.!\n]+[.!\n]*", name="questions.sentence", engine="re",
+    r"[^.!\n]+[.!\n]*",
+    name="questions.sentence",
+    engine="re",
     why="two disjoint character classes in a row",
 )
 

@@ -47,6 +47,10 @@ class Retention:
             log.exception("retention: could not forget old message texts (will try again tomorrow)")
             return 0, 0
         if texts or questions:
-            log.info("retention: blanked %d message texts and %d unanswered questions older than %d days",
-                     texts, questions, self.retain_days)
+            log.info(
+                "retention: blanked %d message texts and %d unanswered questions older than %d days",
+                texts,
+                questions,
+                self.retain_days,
+            )
         return texts, questions

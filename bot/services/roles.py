@@ -46,8 +46,12 @@ class RoleService:
             admins = await self._fetch_admins(chat_id)
         except Exception as exc:  # the API may refuse (bot removed); fail closed
             if cached is not None and now - cached[0] < self._max_stale_s:
-                log.warning("could not fetch administrators of chat %s (%s); using the list of %.0f s ago",
-                            chat_id, exc, now - cached[0])
+                log.warning(
+                    "could not fetch administrators of chat %s (%s); using the list of %.0f s ago",
+                    chat_id,
+                    exc,
+                    now - cached[0],
+                )
                 return cached[1]
             log.warning("could not fetch administrators of chat %s: %s; nobody counts as its admin", chat_id, exc)
             return set()

@@ -101,8 +101,9 @@ def _parse_value(token: str, names: tuple[str, ...] | None, offset: int) -> int:
     return int(token)
 
 
-def _parse_field(text: str, low: int, high: int, label: str, names: tuple[str, ...] | None = None,
-                 offset: int = 0) -> frozenset[int]:
+def _parse_field(
+    text: str, low: int, high: int, label: str, names: tuple[str, ...] | None = None, offset: int = 0
+) -> frozenset[int]:
     values: set[int] = set()
     for part in text.split(","):
         if not part:

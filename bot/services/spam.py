@@ -35,10 +35,29 @@ _INVITES = ("t.me/+", "t.me/joinchat", "telegram.me/joinchat", "telegram.me/+", 
 _URLISH = ("http://", "https://", "www.", "t.me/")
 _STAFF_WORDS = ("admin", "support", "moderator", "админ", "поддержк", "модератор", "מנהל", "תמיכה")
 # Letters that look alike across scripts (Cyrillic → Latin), and digits used as letters.
-_CONFUSABLE = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "к": "k",
-    "м": "m", "т": "t", "в": "b", "н": "h", "0": "o", "1": "l", "3": "e", "@": "a", "$": "s",
-})
+_CONFUSABLE = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "х": "x",
+        "у": "y",
+        "і": "i",
+        "ј": "j",
+        "к": "k",
+        "м": "m",
+        "т": "t",
+        "в": "b",
+        "н": "h",
+        "0": "o",
+        "1": "l",
+        "3": "e",
+        "@": "a",
+        "$": "s",
+    }
+)
 MAX_MARKS = 5000
 STAFF_TTL = 300
 
@@ -63,7 +82,7 @@ def fold_name(name: str) -> str:
 def shingles(text: str) -> frozenset[str]:
     """Character 3-grams of the folded text: what the similarity index compares."""
     norm = " ".join(unicodedata.normalize("NFKC", text).lower().split())
-    return frozenset(norm[i:i + 3] for i in range(max(len(norm) - 2, 0)))
+    return frozenset(norm[i : i + 3] for i in range(max(len(norm) - 2, 0)))
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -153,8 +172,7 @@ class SpamService:
         first = int(self._setting(ctx.community, "first_messages", self.settings.first_messages))
         if first and await self.repo.message_count(msg.chat_id, msg.author.user_id) <= first:
             out.append("new member")
-        if any(mark in low for mark in _INVITES) or any(any(m in link.lower() for m in _INVITES)
-                                                       for link in msg.links):
+        if any(mark in low for mark in _INVITES) or any(any(m in link.lower() for m in _INVITES) for link in msg.links):
             out.append("invite link")
         elif msg.links or any(mark in low for mark in _URLISH):
             out.append("link")
@@ -218,10 +236,21 @@ class SpamService:
         if not reasons:
             return None
         verdict = self.judge(msg.text, reasons, self.threshold(community))
-        if not verdict.is_spam and self.cas is not None and "new member" in reasons and msg.author.sender_chat_id \
-                is None and await self.cas.is_listed(msg.author.user_id):
-            verdict = Verdict(1.0, verdict.model, verdict.similar_spam, verdict.similar_ham,
-                              (*verdict.reasons, "on the CAS ban list"), True)
+        if (
+            not verdict.is_spam
+            and self.cas is not None
+            and "new member" in reasons
+            and msg.author.sender_chat_id is None
+            and await self.cas.is_listed(msg.author.user_id)
+        ):
+            verdict = Verdict(
+                1.0,
+                verdict.model,
+                verdict.similar_spam,
+                verdict.similar_ham,
+                (*verdict.reasons, "on the CAS ban list"),
+                True,
+            )
         log.debug("spam check %s/%s: %s", msg.chat_id, msg.message_id, verdict)
         if not verdict.is_spam:
             return None
@@ -233,9 +262,17 @@ class SpamService:
         moderation = self.moderation
         topic = msg.thread_id if msg.is_topic_message else None
         subject, created = await self.repo.add_subject(
-            chat_id=msg.chat_id, message_id=msg.message_id, thread_id=topic, user_id=msg.author.user_id,
-            sender_chat_id=msg.author.sender_chat_id, author_name=msg.author.display_name, text=msg.text,
-            kind="spam", protected=None, at=moderation.clock(), spam_score=verdict.score,
+            chat_id=msg.chat_id,
+            message_id=msg.message_id,
+            thread_id=topic,
+            user_id=msg.author.user_id,
+            sender_chat_id=msg.author.sender_chat_id,
+            author_name=msg.author.display_name,
+            text=msg.text,
+            kind="spam",
+            protected=None,
+            at=moderation.clock(),
+            spam_score=verdict.score,
             spam_detail=", ".join(verdict.reasons),
         )
         if not created:
@@ -249,12 +286,22 @@ class SpamService:
             reasons=("spam",), detail=detail, trigger_message_id=msg.message_id, severity=verdict.score, members=0
         )
         case, _ = await moderation.escalation.open_or_join(
-            chat_id=msg.chat_id, thread_key=ctx.thread_key, topic_id=topic, reason=reason, live=True,
+            chat_id=msg.chat_id,
+            thread_key=ctx.thread_key,
+            topic_id=topic,
+            reason=reason,
+            live=True,
             before_card=attach,
         )
         policy = self.policy(ctx.community)
-        log.info("message %s/%s looks like spam (%s); policy %s; case #%s",
-                 msg.chat_id, msg.message_id, detail, policy, case.id)
+        log.info(
+            "message %s/%s looks like spam (%s); policy %s; case #%s",
+            msg.chat_id,
+            msg.message_id,
+            detail,
+            policy,
+            case.id,
+        )
         deleted = False
         if policy in ("delete", "delete_and_mute"):
             deleted = (await moderation.act(subject.id, DELETE, None, reason="spam policy")).ok

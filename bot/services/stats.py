@@ -80,7 +80,11 @@ async def community_report(db: Database, community: Community, *, days: int, now
     # Up to and including the current second: the period is half-open.
     until = (epoch_now() if now is None else now) + 1
     return await build_report(
-        db, community.chat_id, since=until - days * DAY, until=until, timezone=community.timezone,
+        db,
+        community.chat_id,
+        since=until - days * DAY,
+        until=until,
+        timezone=community.timezone,
         title=community.title,
     )
 
@@ -119,8 +123,11 @@ def period_label(report: Report, t: Translator) -> str:
     end = datetime.fromtimestamp(report.period.until - 1, zone)
     days = round(report.period.days)
     return t.plural(
-        "last {n} day ({start} – {end})", "last {n} days ({start} – {end})", days,
-        start=f"{start:%d %b}", end=f"{end:%d %b}",
+        "last {n} day ({start} – {end})",
+        "last {n} days ({start} – {end})",
+        days,
+        start=f"{start:%d %b}",
+        end=f"{end:%d %b}",
     )
 
 
@@ -142,12 +149,15 @@ def summary_text(report: Report, t: Translator) -> str:
         "",
         t(
             "💬 Messages: <b>{messages}</b>{change} from <b>{members}</b> members",
-            messages=r.activity.messages, change=change(r.activity.messages, r.previous.messages),
+            messages=r.activity.messages,
+            change=change(r.activity.messages, r.previous.messages),
             members=r.activity.active_members,
         ),
         t(
             "👥 Members: +{joins} joined, −{leaves} left (net {net:+d})",
-            joins=r.growth.joins, leaves=r.growth.leaves, net=r.growth.net,
+            joins=r.growth.joins,
+            leaves=r.growth.leaves,
+            net=r.growth.net,
         ),
     ]
     if r.growth.by_source:
@@ -166,7 +176,9 @@ def summary_text(report: Report, t: Translator) -> str:
         lines.append(
             t(
                 "🙂 Mood: {neg} negative · {neu} neutral · {pos} positive",
-                neg=percent(now_neg), neu=percent(mix.share("neutral")), pos=percent(mix.share("positive")),
+                neg=percent(now_neg),
+                neu=percent(mix.share("neutral")),
+                pos=percent(mix.share("positive")),
             )
             + trend
         )
@@ -176,8 +188,12 @@ def summary_text(report: Report, t: Translator) -> str:
             t(
                 "❓ Questions: {asked}, answered {answered} ({rate}; {human} by members, {bot} by the bot),"
                 " median time to answer {median}",
-                asked=q.asked, answered=q.answered, rate=percent(q.answered_rate), human=q.by_human,
-                bot=q.by_bot, median=duration(q.median_answer_s, t),
+                asked=q.asked,
+                answered=q.answered,
+                rate=percent(q.answered_rate),
+                human=q.by_human,
+                bot=q.by_bot,
+                median=duration(q.median_answer_s, t),
             )
         )
     else:
@@ -186,7 +202,9 @@ def summary_text(report: Report, t: Translator) -> str:
         lines.append(
             t(
                 "📚 FAQ: {answered} answered, {suggested} suggested, {unanswered} unanswered · helpful {rate}",
-                answered=r.faq.answered, suggested=r.faq.suggested, unanswered=r.faq.unanswered,
+                answered=r.faq.answered,
+                suggested=r.faq.suggested,
+                unanswered=r.faq.unanswered,
                 rate=percent(r.faq.helpful_rate),
             )
         )
@@ -197,7 +215,9 @@ def summary_text(report: Report, t: Translator) -> str:
             t(
                 "🚨 Cases: {opened} opened, {resolved} resolved, {dismissed} dismissed · median first response"
                 " {first}, resolution {resolution}",
-                opened=r.cases.opened, resolved=r.cases.resolved, dismissed=r.cases.dismissed,
+                opened=r.cases.opened,
+                resolved=r.cases.resolved,
+                dismissed=r.cases.dismissed,
                 first=duration(r.cases.median_first_response_s, t),
                 resolution=duration(r.cases.median_resolution_s, t),
             )
@@ -208,7 +228,9 @@ def summary_text(report: Report, t: Translator) -> str:
         lines.append(
             t(
                 "📣 Posts: {sent} sent · {replies} replies within 24 h, {reactions} reactions",
-                sent=r.posts.sent, replies=r.posts.replies, reactions=r.posts.reactions,
+                sent=r.posts.sent,
+                replies=r.posts.replies,
+                reactions=r.posts.reactions,
             )
         )
     else:
@@ -222,7 +244,9 @@ def summary_text(report: Report, t: Translator) -> str:
         lines.append(
             t(
                 "🔁 Retention: {rate} of the {joined} who joined in the week of {week} posted in the 4 weeks after",
-                rate=percent(last.rate), joined=last.joined, week=f"{last.week_start:%d %b}",
+                rate=percent(last.rate),
+                joined=last.joined,
+                week=f"{last.week_start:%d %b}",
             )
         )
     return "\n".join(lines)
@@ -277,15 +301,19 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
     ]
     if r.faq.available:
         summary += [
-            ["faq_answered", r.faq.answered], ["faq_suggested", r.faq.suggested],
-            ["faq_unanswered", r.faq.unanswered], ["faq_helpful", r.faq.helpful],
-            ["faq_unhelpful", r.faq.unhelpful], ["faq_helpful_rate", opt(r.faq.helpful_rate)],
+            ["faq_answered", r.faq.answered],
+            ["faq_suggested", r.faq.suggested],
+            ["faq_unanswered", r.faq.unanswered],
+            ["faq_helpful", r.faq.helpful],
+            ["faq_unhelpful", r.faq.unhelpful],
+            ["faq_helpful_rate", opt(r.faq.helpful_rate)],
         ]
     else:
         summary.append(["faq", "not available"])
     if r.cases.available:
         summary += [
-            ["cases_opened", r.cases.opened], ["cases_resolved", r.cases.resolved],
+            ["cases_opened", r.cases.opened],
+            ["cases_resolved", r.cases.resolved],
             ["cases_dismissed", r.cases.dismissed],
             ["cases_median_first_response_seconds", opt(r.cases.median_first_response_s)],
             ["cases_median_resolution_seconds", opt(r.cases.median_resolution_s)],
@@ -294,7 +322,8 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
         summary.append(["cases", "not available"])
     if r.posts.available:
         summary += [
-            ["posts_sent", r.posts.sent], ["posts_replies_24h", r.posts.replies],
+            ["posts_sent", r.posts.sent],
+            ["posts_replies_24h", r.posts.replies],
             ["posts_reactions", r.posts.reactions],
         ]
     else:
@@ -317,8 +346,13 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
         "retention.csv",
         ["cohort_week", "joined", "week_1", "week_2", "week_3", "week_4", "retained", "retention_rate"],
         [
-            [c.week_start.isoformat(), c.joined, *("" if v is None else v for v in c.posted_by_week),
-             "" if c.retained is None else c.retained, opt(c.rate)]
+            [
+                c.week_start.isoformat(),
+                c.joined,
+                *("" if v is None else v for v in c.posted_by_week),
+                "" if c.retained is None else c.retained,
+                opt(c.rate),
+            ]
             for c in r.retention
         ],
     )
@@ -332,8 +366,13 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
             "posts.csv",
             ["post_id", "message_id", "sent_at_utc", "replies_24h", "reactions"],
             [
-                [p.post_id, p.message_id or "", datetime.fromtimestamp(p.sent_at, ZoneInfo("UTC")).isoformat(),
-                 p.replies, p.reactions]
+                [
+                    p.post_id,
+                    p.message_id or "",
+                    datetime.fromtimestamp(p.sent_at, ZoneInfo("UTC")).isoformat(),
+                    p.replies,
+                    p.reactions,
+                ]
                 for p in r.posts.posts
             ],
         )
@@ -381,7 +420,10 @@ class StatsService:
         report = await self.report(community, days)
         t = Translator(locale)
         delivery = await self.outbox.send_message(
-            target.chat_id, summary_text(report, t), thread_id=target.thread_id, reply_to=target.reply_to,
+            target.chat_id,
+            summary_text(report, t),
+            thread_id=target.thread_id,
+            reply_to=target.reply_to,
             priority=Priority.REPLY,
         )
         if not delivery.ok:

@@ -334,9 +334,7 @@ async def growth(db: Database, period: Period) -> Growth:
         """,
         (p.chat_id, p.since, p.until, p.chat_id, p.since, p.until),
     )
-    by_source = [
-        SourceFigures(str(r["source"]), r["name"], int(r["joins"] or 0), int(r["leaves"] or 0)) for r in rows
-    ]
+    by_source = [SourceFigures(str(r["source"]), r["name"], int(r["joins"] or 0), int(r["leaves"] or 0)) for r in rows]
     return Growth(sum(s.joins for s in by_source), sum(s.leaves for s in by_source), by_source)
 
 
@@ -368,9 +366,18 @@ async def retention(db: Database, chat_id: int, *, until: int, weeks: int = 8) -
           FROM cohort c GROUP BY c.week ORDER BY c.week
         """,
         (
-            MONDAY_EPOCH, WEEK, WEEK, MONDAY_EPOCH,
-            chat_id, first_week, until,
-            WEEK, chat_id, WEEK, (RETENTION_WEEKS + 1) * WEEK, until,
+            MONDAY_EPOCH,
+            WEEK,
+            WEEK,
+            MONDAY_EPOCH,
+            chat_id,
+            first_week,
+            until,
+            WEEK,
+            chat_id,
+            WEEK,
+            (RETENTION_WEEKS + 1) * WEEK,
+            until,
         ),
     )
     found = {int(r["week"]): r for r in rows}
@@ -385,9 +392,7 @@ async def retention(db: Database, chat_id: int, *, until: int, weeks: int = 8) -
             posted.append(value if week_over else None)
         complete = week + (RETENTION_WEEKS + 1) * WEEK <= until
         retained_value = int(row["retained"]) if row is not None else 0
-        cohorts.append(
-            Cohort(day_of(week // DAY), joined, posted, retained_value if complete else None)
-        )
+        cohorts.append(Cohort(day_of(week // DAY), joined, posted, retained_value if complete else None))
     return cohorts
 
 
@@ -421,8 +426,10 @@ async def questions(db: Database, period: Period) -> Questions:
     p = period
     bot_sql = await _bot_answer_sql(db)
     if bot_sql is None:
-        base = f"SELECT qid, human_at, NULL AS bot_at, q.date AS asked_at FROM ({_HUMAN_ANSWERS}) h" \
-            " JOIN messages q ON q.chat_id = ? AND q.message_id = h.qid"  # noqa: S608 - constants only
+        base = (
+            f"SELECT qid, human_at, NULL AS bot_at, q.date AS asked_at FROM ({_HUMAN_ANSWERS}) h"  # noqa: S608 - constants only
+            " JOIN messages q ON q.chat_id = ? AND q.message_id = h.qid"
+        )
         params: tuple[object, ...] = (p.chat_id, p.since, p.until, p.chat_id)
     else:
         base = (
@@ -583,6 +590,4 @@ async def post_figures(db: Database, period: Period) -> PostFigures:
         )
         for r in rows
     ]
-    return PostFigures(
-        True, len(posts), sum(x.replies for x in posts), sum(x.reactions for x in posts), posts
-    )
+    return PostFigures(True, len(posts), sum(x.replies for x in posts), sum(x.reactions for x in posts), posts)

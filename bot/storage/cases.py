@@ -228,8 +228,21 @@ class CaseRepository:
                 VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    chat_id, thread_key, topic_id, int(shadow), ",".join(reasons), detail, keyword, severity,
-                    negative_members, message_count, first_message_id, last_message_id, at, at, signals,
+                    chat_id,
+                    thread_key,
+                    topic_id,
+                    int(shadow),
+                    ",".join(reasons),
+                    detail,
+                    keyword,
+                    severity,
+                    negative_members,
+                    message_count,
+                    first_message_id,
+                    last_message_id,
+                    at,
+                    at,
+                    signals,
                 ),
             )
             changed = int(await self.db.fetchval("SELECT changes()"))
@@ -437,13 +450,17 @@ class CaseRepository:
         )
 
     async def events(self, case_id: int) -> list[CaseEvent]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM case_events WHERE case_id = ? ORDER BY at, id", (case_id,)
-        )
+        rows = await self.db.fetchall("SELECT * FROM case_events WHERE case_id = ? ORDER BY at, id", (case_id,))
         return [
             CaseEvent(
-                int(r["case_id"]), int(r["at"]), r["actor_id"], r["actor_name"], str(r["action"]),
-                r["from_state"], r["to_state"], r["note"],
+                int(r["case_id"]),
+                int(r["at"]),
+                r["actor_id"],
+                r["actor_name"],
+                str(r["action"]),
+                r["from_state"],
+                r["to_state"],
+                r["note"],
             )
             for r in rows
         ]
@@ -488,7 +505,10 @@ class CaseRepository:
         if row is None:
             return None
         return PendingReply(
-            int(row["user_id"]), int(row["chat_id"]), int(row["case_id"]), int(row["created_at"]),
+            int(row["user_id"]),
+            int(row["chat_id"]),
+            int(row["case_id"]),
+            int(row["created_at"]),
             int(row["expires_at"]),
         )
 
@@ -528,8 +548,13 @@ class CaseRepository:
         )
         return [
             ThreadLine(
-                int(r["message_id"]), int(r["user_id"]), str(r["name"]), str(r["text"]), int(r["date"]),
-                r["sentiment_label"], r["sentiment_score"],
+                int(r["message_id"]),
+                int(r["user_id"]),
+                str(r["name"]),
+                str(r["text"]),
+                int(r["date"]),
+                r["sentiment_label"],
+                r["sentiment_score"],
             )
             for r in reversed(rows)
         ]
@@ -565,8 +590,14 @@ class CaseRepository:
             "INSERT INTO escalation_tuning (chat_id, at, actor_id, case_id, setting, old_value, new_value, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                change.chat_id, change.at, change.actor_id, change.case_id, change.setting, change.old_value,
-                change.new_value, change.reason,
+                change.chat_id,
+                change.at,
+                change.actor_id,
+                change.case_id,
+                change.setting,
+                change.old_value,
+                change.new_value,
+                change.reason,
             ),
         )
 
@@ -579,8 +610,14 @@ class CaseRepository:
         rows = await self.db.fetchall(sql + " ORDER BY at, id", params)
         return [
             TuningChange(
-                int(r["chat_id"]), int(r["at"]), r["actor_id"], r["case_id"], str(r["setting"]),
-                str(r["old_value"]), str(r["new_value"]), str(r["reason"]),
+                int(r["chat_id"]),
+                int(r["at"]),
+                r["actor_id"],
+                r["case_id"],
+                str(r["setting"]),
+                str(r["old_value"]),
+                str(r["new_value"]),
+                str(r["reason"]),
             )
             for r in rows
         ]

@@ -384,8 +384,7 @@ class FaqRepository:
             if suggested is None:
                 return "unsuggested"
             answered = await self.db.fetchval(
-                "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ?"
-                " AND how IN ('answer', 'pick')",
+                "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how IN ('answer', 'pick')",
                 (chat_id, question_message_id),
             )
             if answered is not None:

@@ -49,10 +49,18 @@ class FeedItem:
 
 def _feed(row: aiosqlite.Row) -> Feed:
     return Feed(
-        id=int(row["id"]), chat_id=int(row["chat_id"]), url=str(row["url"]), thread_id=row["thread_id"],
-        title=str(row["title"]), etag=row["etag"], last_modified=row["last_modified"],
-        is_active=bool(row["is_active"]), errors=int(row["errors"]), last_error=row["last_error"],
-        next_poll_at=int(row["next_poll_at"]), last_polled_at=row["last_polled_at"],
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        url=str(row["url"]),
+        thread_id=row["thread_id"],
+        title=str(row["title"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        is_active=bool(row["is_active"]),
+        errors=int(row["errors"]),
+        last_error=row["last_error"],
+        next_poll_at=int(row["next_poll_at"]),
+        last_polled_at=row["last_polled_at"],
     )
 
 
@@ -62,10 +70,21 @@ def _item(row: aiosqlite.Row) -> FeedItem:
     except ValueError:
         cards = []
     return FeedItem(
-        id=int(row["id"]), feed_id=int(row["feed_id"]), chat_id=int(row["chat_id"]), guid=str(row["guid"]),
-        link=row["link"], title=str(row["title"]), summary=str(row["summary"]), text=row["text"],
-        published_at=row["published_at"], score=row["score"], status=str(row["status"]), reason=row["reason"],
-        duplicate_of=row["duplicate_of"], post_id=row["post_id"], cards=cards if isinstance(cards, list) else [],
+        id=int(row["id"]),
+        feed_id=int(row["feed_id"]),
+        chat_id=int(row["chat_id"]),
+        guid=str(row["guid"]),
+        link=row["link"],
+        title=str(row["title"]),
+        summary=str(row["summary"]),
+        text=row["text"],
+        published_at=row["published_at"],
+        score=row["score"],
+        status=str(row["status"]),
+        reason=row["reason"],
+        duplicate_of=row["duplicate_of"],
+        post_id=row["post_id"],
+        cards=cards if isinstance(cards, list) else [],
         created_at=int(row["created_at"]),
     )
 
@@ -111,7 +130,13 @@ class FeedRepository:
         return [_feed(row) for row in rows]
 
     async def polled_ok(
-        self, feed_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: int,
+        self,
+        feed_id: int,
+        *,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: int,
         now: int,
     ) -> None:
         await self.db.execute(
@@ -148,15 +173,25 @@ class FeedRepository:
         return [(int(row[0]), str(row[1])) for row in rows]
 
     async def add_item(
-        self, feed: Feed, *, guid: str, link: str | None, title: str, summary: str, published_at: int | None,
-        score: float | None, status: str, reason: str | None, duplicate_of: int | None, now: int,
+        self,
+        feed: Feed,
+        *,
+        guid: str,
+        link: str | None,
+        title: str,
+        summary: str,
+        published_at: int | None,
+        score: float | None,
+        status: str,
+        reason: str | None,
+        duplicate_of: int | None,
+        now: int,
     ) -> FeedItem | None:
         """Insert once per (chat, guid); None when it is already there (another poll got it first)."""
         item_id = await self.db.insert(
             "INSERT OR IGNORE INTO feed_items (feed_id, chat_id, guid, link, title, summary, published_at, score,"
             " status, reason, duplicate_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (feed.id, feed.chat_id, guid, link, title, summary, published_at, score, status, reason, duplicate_of,
-             now),
+            (feed.id, feed.chat_id, guid, link, title, summary, published_at, score, status, reason, duplicate_of, now),
         )
         if not item_id:
             return None
@@ -178,18 +213,23 @@ class FeedRepository:
         rows = await self.db.fetchall(sql + " ORDER BY id", params)
         return [_item(row) for row in rows]
 
-    async def decide(self, item_id: int, status: str, *, by: int | None, now: int, expect: str = "draft",
-                     post_id: int | None = None) -> bool:
-        return await self.db.execute(
-            "UPDATE feed_items SET status = ?, decided_by = ?, decided_at = ?, post_id = COALESCE(?, post_id)"
-            " WHERE id = ? AND status = ?",
-            (status, by, now, post_id, item_id, expect),
-        ) > 0
+    async def decide(
+        self, item_id: int, status: str, *, by: int | None, now: int, expect: str = "draft", post_id: int | None = None
+    ) -> bool:
+        return (
+            await self.db.execute(
+                "UPDATE feed_items SET status = ?, decided_by = ?, decided_at = ?, post_id = COALESCE(?, post_id)"
+                " WHERE id = ? AND status = ?",
+                (status, by, now, post_id, item_id, expect),
+            )
+            > 0
+        )
 
     async def set_text(self, item_id: int, text: str) -> bool:
-        return await self.db.execute(
-            "UPDATE feed_items SET text = ? WHERE id = ? AND status = 'draft'", (text, item_id)
-        ) > 0
+        return (
+            await self.db.execute("UPDATE feed_items SET text = ? WHERE id = ? AND status = 'draft'", (text, item_id))
+            > 0
+        )
 
     async def set_cards(self, item_id: int, cards: list[list[int | None]]) -> None:
         await self.db.execute("UPDATE feed_items SET cards = ? WHERE id = ?", (json.dumps(cards), item_id))

@@ -70,8 +70,7 @@ class GrowthRepository:
         self, chat_id: int, name: str, invite_link: str, *, created_by: int | None, at: int
     ) -> Campaign:
         campaign_id = await self.db.insert(
-            "INSERT INTO invite_campaigns (chat_id, name, invite_link, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO invite_campaigns (chat_id, name, invite_link, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
             (chat_id, name, invite_link, created_by, at),
         )
         return Campaign(campaign_id, chat_id, name, invite_link, created_by, at)

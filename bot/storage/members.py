@@ -41,8 +41,17 @@ class MemberRepository:
                 last_seen_at = MAX(members.last_seen_at, excluded.last_seen_at)
             """,
             (
-                chat_id, author.user_id, author.first_name, author.username, author.language_code, status,
-                at if joined else None, None if joined else at, invite_link, at, at,
+                chat_id,
+                author.user_id,
+                author.first_name,
+                author.username,
+                author.language_code,
+                status,
+                at if joined else None,
+                None if joined else at,
+                invite_link,
+                at,
+                at,
             ),
         )
 

@@ -37,9 +37,7 @@ class MessageRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(
-        self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool
-    ) -> tuple[str, bool]:
+    async def record(self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool) -> tuple[str, bool]:
         """Insert (or, for an edit, update) the message in one statement.
 
         Returns its thread key and whether this is the first time we saw the message: a
@@ -69,10 +67,23 @@ class MessageRepository:
             RETURNING thread_key, seen_count
             """,
             (
-                msg.chat_id, msg.message_id, msg.thread_id, msg.reply_to_message_id, msg.reply_to_user_id,
-                topic_key, msg.chat_id, msg.reply_to_message_id, fallback,
-                msg.author.user_id, msg.author.sender_chat_id, msg.text, date, int(is_question),
-                label, score, epoch_now() if msg.is_edit else None,
+                msg.chat_id,
+                msg.message_id,
+                msg.thread_id,
+                msg.reply_to_message_id,
+                msg.reply_to_user_id,
+                topic_key,
+                msg.chat_id,
+                msg.reply_to_message_id,
+                fallback,
+                msg.author.user_id,
+                msg.author.sender_chat_id,
+                msg.text,
+                date,
+                int(is_question),
+                label,
+                score,
+                epoch_now() if msg.is_edit else None,
             ),
         )
         assert row is not None
@@ -111,7 +122,6 @@ class MessageRepository:
         if chat_id is None:
             return int(await self.db.fetchval("SELECT COUNT(*) FROM messages"))
         return int(await self.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (chat_id,)))
-
 
 
 def _to_stored(row: aiosqlite.Row) -> StoredMessage:

@@ -138,8 +138,20 @@ class ModerationRepository:
                                                created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            (chat_id, message_id, thread_id, user_id, sender_chat_id, author_name[:200], text[:4000], kind,
-             protected, spam_score, spam_detail, at),
+            (
+                chat_id,
+                message_id,
+                thread_id,
+                user_id,
+                sender_chat_id,
+                author_name[:200],
+                text[:4000],
+                kind,
+                protected,
+                spam_score,
+                spam_detail,
+                at,
+            ),
         )
         created = int(await self.db.fetchval("SELECT changes()")) > 0
         row = await self.db.fetchone(
@@ -227,8 +239,21 @@ class ModerationRepository:
                                      actor_name, reason, until_at, ok, error, at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            (chat_id, case_id, subject_id, target_id, target_name[:200], action, actor_id, actor_name[:200],
-             reason[:500], until_at, int(ok), (error or None) and str(error)[:500], at),
+            (
+                chat_id,
+                case_id,
+                subject_id,
+                target_id,
+                target_name[:200],
+                action,
+                actor_id,
+                actor_name[:200],
+                reason[:500],
+                until_at,
+                int(ok),
+                (error or None) and str(error)[:500],
+                at,
+            ),
         )
 
     async def actions_of_case(self, case_id: int, limit: int = 8) -> list[ModAction]:
@@ -324,8 +349,9 @@ class ModerationRepository:
 
     # ------------------------------------------------------------------ spam marks
 
-    async def add_mark(self, chat_id: int, text: str, label: str, actor_id: int | None, subject_id: int | None,
-                       at: int) -> None:
+    async def add_mark(
+        self, chat_id: int, text: str, label: str, actor_id: int | None, subject_id: int | None, at: int
+    ) -> None:
         await self.db.execute(
             "INSERT INTO spam_marks (chat_id, text, label, actor_id, subject_id, at) VALUES (?, ?, ?, ?, ?, ?)",
             (chat_id, text[:4000], label, actor_id, subject_id, at),
@@ -333,8 +359,10 @@ class ModerationRepository:
 
     async def marks(self, limit: int = 5000) -> list[SpamMark]:
         rows = await self.db.fetchall("SELECT * FROM spam_marks ORDER BY id DESC LIMIT ?", (limit,))
-        return [SpamMark(int(r["id"]), int(r["chat_id"]), str(r["text"]), str(r["label"]), int(r["at"]))
-                for r in reversed(rows)]
+        return [
+            SpamMark(int(r["id"]), int(r["chat_id"]), str(r["text"]), str(r["label"]), int(r["at"]))
+            for r in reversed(rows)
+        ]
 
     # ------------------------------------------------------------------ notices
 
@@ -352,9 +380,7 @@ class ModerationRepository:
         return [(int(r[0]), int(r[1])) for r in rows]
 
     async def drop_notice(self, chat_id: int, message_id: int) -> None:
-        await self.db.execute(
-            "DELETE FROM mod_notices WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-        )
+        await self.db.execute("DELETE FROM mod_notices WHERE chat_id = ? AND message_id = ?", (chat_id, message_id))
 
     # ------------------------------------------------------------------ the join gate
 
@@ -371,8 +397,9 @@ class ModerationRepository:
             (chat_id, user_id, name[:200], at, expires_at),
         )
 
-    async def decide_join_request(self, chat_id: int, user_id: int, state: str, at: int, *,
-                                  require_unexpired: bool) -> bool:
+    async def decide_join_request(
+        self, chat_id: int, user_id: int, state: str, at: int, *, require_unexpired: bool
+    ) -> bool:
         """pending → ``state`` once (False: not pending, or expired when ``require_unexpired``)."""
         changed = await self.db.execute(
             "UPDATE mod_join_requests SET state = ?, decided_at = ?"

@@ -84,9 +84,27 @@ class PostRun:
 
 
 _POST_COLUMNS = (
-    "chat_id", "thread_id", "text", "media_kind", "media", "buttons", "pin", "unpin_after_min", "silent",
-    "protect", "at_local", "cron", "timezone", "lateness_s", "due_at", "status", "source", "feed_item_id",
-    "created_by", "created_at", "updated_at",
+    "chat_id",
+    "thread_id",
+    "text",
+    "media_kind",
+    "media",
+    "buttons",
+    "pin",
+    "unpin_after_min",
+    "silent",
+    "protect",
+    "at_local",
+    "cron",
+    "timezone",
+    "lateness_s",
+    "due_at",
+    "status",
+    "source",
+    "feed_item_id",
+    "created_by",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -147,10 +165,27 @@ class PostRepository:
 
     def _values(self, post: Post) -> tuple[Any, ...]:
         return (
-            post.chat_id, post.thread_id, post.text, post.media_kind, post.media,
-            json.dumps(post.buttons, ensure_ascii=False), int(post.pin), post.unpin_after_min, int(post.silent),
-            int(post.protect), post.at_local, post.cron, post.timezone, post.lateness_s, post.due_at, post.status,
-            post.source, post.feed_item_id, post.created_by, post.created_at, post.updated_at,
+            post.chat_id,
+            post.thread_id,
+            post.text,
+            post.media_kind,
+            post.media,
+            json.dumps(post.buttons, ensure_ascii=False),
+            int(post.pin),
+            post.unpin_after_min,
+            int(post.silent),
+            int(post.protect),
+            post.at_local,
+            post.cron,
+            post.timezone,
+            post.lateness_s,
+            post.due_at,
+            post.status,
+            post.source,
+            post.feed_item_id,
+            post.created_by,
+            post.created_at,
+            post.updated_at,
         )
 
     async def add(self, post: Post) -> Post:
@@ -164,10 +199,12 @@ class PostRepository:
     async def count_scheduled(self, chat_id: int) -> int:
         """Posts of a community still to go out (pending, being sent, paused or uncertain)."""
         marks = ", ".join("?" for _ in OPEN_STATUSES)
-        return int(await self.db.fetchval(
-            f"SELECT COUNT(*) FROM posts WHERE chat_id = ? AND status IN ({marks})",  # noqa: S608 - placeholders
-            (chat_id, *OPEN_STATUSES),
-        ))
+        return int(
+            await self.db.fetchval(
+                f"SELECT COUNT(*) FROM posts WHERE chat_id = ? AND status IN ({marks})",  # noqa: S608 - placeholders
+                (chat_id, *OPEN_STATUSES),
+            )
+        )
 
     async def get(self, post_id: int) -> Post | None:
         row = await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,))
@@ -192,8 +229,11 @@ class PostRepository:
         """Rewrite a post's content and schedule, only if its status and due time are still those of
         ``expect`` (and it is not being sent)."""
         sets = ", ".join(f"{c} = ?" for c in _POST_COLUMNS if c not in ("created_at", "created_by", "source"))
-        values = [v for c, v in zip(_POST_COLUMNS, self._values(post), strict=True)
-                  if c not in ("created_at", "created_by", "source")]
+        values = [
+            v
+            for c, v in zip(_POST_COLUMNS, self._values(post), strict=True)
+            if c not in ("created_at", "created_by", "source")
+        ]
         values[-1] = now  # updated_at
         changed = await self.db.execute(
             f"UPDATE posts SET {sets} WHERE id = ? AND status != 'sending'"  # noqa: S608 - fixed names
@@ -203,8 +243,14 @@ class PostRepository:
         return changed > 0
 
     async def set_status(
-        self, post_id: int, status: str, now: int, *, expect: tuple[str, ...] | None = None,
-        due_at: int | bool | None = False, error: str | bool | None = False,
+        self,
+        post_id: int,
+        status: str,
+        now: int,
+        *,
+        expect: tuple[str, ...] | None = None,
+        due_at: int | bool | None = False,
+        error: str | bool | None = False,
     ) -> bool:
         """Move a post to ``status`` (only from ``expect`` when given). ``due_at``/``error``: False keeps them."""
         sets = ["status = ?", "updated_at = ?"]
@@ -237,8 +283,7 @@ class PostRepository:
         self, post_id: int, *, status: str, next_due: int | None, error: str | None, now: int
     ) -> None:
         await self.db.execute(
-            "UPDATE posts SET status = ?, due_at = ?, last_error = ?, claimed_at = NULL, updated_at = ?"
-            " WHERE id = ?",
+            "UPDATE posts SET status = ?, due_at = ?, last_error = ?, claimed_at = NULL, updated_at = ? WHERE id = ?",
             (status, next_due, error, now, post_id),
         )
 
@@ -261,8 +306,7 @@ class PostRepository:
 
     async def busy_slots(self, chat_id: int, start: int, end: int) -> set[int]:
         rows = await self.db.fetchall(
-            "SELECT due_at FROM posts WHERE chat_id = ? AND status IN ('pending', 'paused')"
-            " AND due_at BETWEEN ? AND ?",
+            "SELECT due_at FROM posts WHERE chat_id = ? AND status IN ('pending', 'paused') AND due_at BETWEEN ? AND ?",
             (chat_id, start, end),
         )
         return {int(row[0]) for row in rows}
@@ -270,15 +314,34 @@ class PostRepository:
     # --- runs ----------------------------------------------------------------------------
 
     async def add_run(
-        self, post_id: int, *, due_at: int, status: str, chat_id: int, thread_id: int | None,
-        message_ids: list[int], error: str | None, late_s: int, unpin_at: int | None, now: int,
+        self,
+        post_id: int,
+        *,
+        due_at: int,
+        status: str,
+        chat_id: int,
+        thread_id: int | None,
+        message_ids: list[int],
+        error: str | None,
+        late_s: int,
+        unpin_at: int | None,
+        now: int,
     ) -> int:
         return await self.db.insert(
             "INSERT INTO post_runs (post_id, due_at, status, chat_id, thread_id, message_id, message_ids, error,"
             " late_s, unpin_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                post_id, due_at, status, chat_id, thread_id, message_ids[0] if message_ids else None,
-                json.dumps(message_ids), error, late_s, unpin_at, now,
+                post_id,
+                due_at,
+                status,
+                chat_id,
+                thread_id,
+                message_ids[0] if message_ids else None,
+                json.dumps(message_ids),
+                error,
+                late_s,
+                unpin_at,
+                now,
             ),
         )
 
@@ -308,11 +371,14 @@ class PostRepository:
 
     async def resolve_uncertain(self, post_id: int, status: str) -> bool:
         """A manager said what happened to the latest uncertain run of this post."""
-        return await self.db.execute(
-            "UPDATE post_runs SET status = ?, error = 'confirmed by a manager' WHERE id = ("
-            " SELECT id FROM post_runs WHERE post_id = ? AND status = 'uncertain' ORDER BY id DESC LIMIT 1)",
-            (status, post_id),
-        ) > 0
+        return (
+            await self.db.execute(
+                "UPDATE post_runs SET status = ?, error = 'confirmed by a manager' WHERE id = ("
+                " SELECT id FROM post_runs WHERE post_id = ? AND status = 'uncertain' ORDER BY id DESC LIMIT 1)",
+                (status, post_id),
+            )
+            > 0
+        )
 
     async def mark_unpinned(self, run_id: int) -> None:
         await self.db.execute("UPDATE post_runs SET unpinned = 1 WHERE id = ?", (run_id,))
@@ -339,9 +405,7 @@ class PostRepository:
                 "INSERT INTO post_reactions (chat_id, message_id, emoji, count, updated_at) VALUES (?, ?, ?, ?, ?)",
                 [(run.chat_id, run.message_id, emoji, count, now) for emoji, count in counts.items()],
             )
-            await self.db.execute(
-                "UPDATE post_runs SET reactions = ? WHERE id = ?", (sum(counts.values()), run.id)
-            )
+            await self.db.execute("UPDATE post_runs SET reactions = ? WHERE id = ?", (sum(counts.values()), run.id))
 
     async def reactions(self, chat_id: int, message_id: int) -> dict[str, int]:
         rows = await self.db.fetchall(

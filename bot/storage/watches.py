@@ -23,8 +23,14 @@ class Watch:
 
 def _watch(row: aiosqlite.Row) -> Watch:
     return Watch(
-        int(row["chat_id"]), str(row["thread_key"]), row["topic_id"], int(row["due_at"]),
-        int(row["first_message_id"]), int(row["last_message_id"]), str(row["detail"]), int(row["created_at"]),
+        int(row["chat_id"]),
+        str(row["thread_key"]),
+        row["topic_id"],
+        int(row["due_at"]),
+        int(row["first_message_id"]),
+        int(row["last_message_id"]),
+        str(row["detail"]),
+        int(row["created_at"]),
     )
 
 
@@ -33,8 +39,16 @@ class WatchRepository:
         self.db = db
 
     async def upsert(
-        self, *, chat_id: int, thread_key: str, topic_id: int | None, due_at: int, first_message_id: int,
-        last_message_id: int, detail: str, at: int,
+        self,
+        *,
+        chat_id: int,
+        thread_key: str,
+        topic_id: int | None,
+        due_at: int,
+        first_message_id: int,
+        last_message_id: int,
+        detail: str,
+        at: int,
     ) -> None:
         """Start watching a thread, or move its due time (the earliest raise wins) and note its last message."""
         await self.db.execute(

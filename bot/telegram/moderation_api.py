@@ -81,7 +81,7 @@ class TelegramModeration:
     async def delete_messages(self, chat_id: int, message_ids: list[int]) -> Result:
         ok, error = True, None
         for start in range(0, len(message_ids), 100):  # Telegram takes 1-100 ids per call
-            chunk = message_ids[start:start + 100]
+            chunk = message_ids[start : start + 100]
             done, problem = await self._call(chat_id, DeleteMessages(chat_id=chat_id, message_ids=chunk))
             ok, error = ok and done, error or problem
         return ok, error
@@ -90,7 +90,9 @@ class TelegramModeration:
         return await self._call(
             chat_id,
             RestrictChatMember(
-                chat_id=chat_id, user_id=user_id, permissions=ChatPermissions(**_NONE),
+                chat_id=chat_id,
+                user_id=user_id,
+                permissions=ChatPermissions(**_NONE),
                 use_independent_chat_permissions=True,
                 until_date=datetime.fromtimestamp(until, UTC) if until else None,
             ),
@@ -100,7 +102,9 @@ class TelegramModeration:
         return await self._call(
             chat_id,
             RestrictChatMember(
-                chat_id=chat_id, user_id=user_id, permissions=ChatPermissions(**_ALL),
+                chat_id=chat_id,
+                user_id=user_id,
+                permissions=ChatPermissions(**_ALL),
                 use_independent_chat_permissions=True,
             ),
         )
@@ -126,8 +130,11 @@ class TelegramModeration:
         return await self._call(
             chat_id,
             RestrictChatMember(
-                chat_id=chat_id, user_id=user_id, permissions=ChatPermissions(**_TEXT_ONLY),
-                use_independent_chat_permissions=True, until_date=datetime.fromtimestamp(until, UTC),
+                chat_id=chat_id,
+                user_id=user_id,
+                permissions=ChatPermissions(**_TEXT_ONLY),
+                use_independent_chat_permissions=True,
+                until_date=datetime.fromtimestamp(until, UTC),
             ),
         )
 

@@ -43,7 +43,10 @@ _TOKEN_RE = compile_pattern(
     r"<[a-zA-Z/][^<>]*>"  # a tag (Telegram's HTML has no comments or doctypes)
     r"|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
     r"|.",
-    name="split.token", engine="re", dotall=True, max_len=1 << 20,
+    name="split.token",
+    engine="re",
+    dotall=True,
+    max_len=1 << 20,
     why="a tag body is one class that stops at the next < or >, an entity is bounded, else one character",
 )
 _TAG_NAME_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z][\w-]*)", name="split.tag_name")

@@ -46,13 +46,11 @@ async def test_a_blocked_card_does_not_delay_the_faq_answer(tmp_path: Path) -> N
         sandbox.add_member(DESK, sandbox.bot_id, "administrator")
         # Every card to the managers' chat hangs for a while on its way.
         sandbox.inject("sendMessage", Fault.delay(CARD_DELAY_S), chat_id=DESK, times=None)
-        sections = {**FAQ, "managers": {"ids": [MANAGER_ID], "chat_id": DESK},
-                    "escalation": {"policy": "message"}}
+        sections = {**FAQ, "managers": {"ids": [MANAGER_ID], "chat_id": DESK}, "escalation": {"policy": "message"}}
         async with running_bot(tmp_path, sandbox=sandbox, encoder=encoder, **sections) as h:
             kb = tmp_path / "faq.toml"
             kb.write_text(KB, "utf-8")
-            assert await run_import(h.settings, kb, GROUP, partial=False, out=io.StringIO(),
-                                    encoder_loader=loader) == 0
+            assert await run_import(h.settings, kb, GROUP, partial=False, out=io.StringIO(), encoder_loader=loader) == 0
 
             since = sandbox.mark()
             started = time.monotonic()

@@ -24,8 +24,15 @@ async def test_check_reports_config_database_and_rights(tmp_path: Path, capsys: 
         await db.open()
         repo = CommunityRepository(db)
         for chat_id, title in ((-1001, "Admin group"), (-1002, "Member group")):
-            await repo.upsert(chat_id=chat_id, title=title, type="supergroup", is_forum=False, username=None,
-                              timezone="UTC", language="en")
+            await repo.upsert(
+                chat_id=chat_id,
+                title=title,
+                type="supergroup",
+                is_forum=False,
+                username=None,
+                timezone="UTC",
+                language="en",
+            )
         await db.close()
         settings = Settings(
             telegram={"token": TOKEN, "api_base": sandbox.base_url}, database={"path": str(tmp_path / "s.db")}

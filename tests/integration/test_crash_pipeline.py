@@ -71,8 +71,14 @@ async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.Captu
         env["STEWARD_ESCALATION__POLICY"] = "message"
         env["STEWARD_SCHEDULER__ENABLED"] = "false"
 
-        texts = ["hi all", "the meetup is on friday", "I want a refund, this is a scam", "thanks!",
-                 "where is the form?", "refund now, scam"]
+        texts = [
+            "hi all",
+            "the meetup is on friday",
+            "I want a refund, this is a scam",
+            "thanks!",
+            "where is the form?",
+            "refund now, scam",
+        ]
 
         async def members_write(stop: asyncio.Event) -> None:
             i = 0
@@ -81,8 +87,9 @@ async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.Captu
                 chat = GROUPS[i % len(GROUPS)]
                 text = texts[rng.randrange(len(texts))]
                 reply_to = roots.get(chat) if i % 3 else None
-                msg = sandbox.send_message(chat, MEMBERS[rng.randrange(len(MEMBERS))], f"{text} ({i})",
-                                           reply_to=reply_to)
+                msg = sandbox.send_message(
+                    chat, MEMBERS[rng.randrange(len(MEMBERS))], f"{text} ({i})", reply_to=reply_to
+                )
                 sent.append((chat, msg["message_id"]))
                 if i % 40 == 0:
                     roots[chat] = msg["message_id"]  # a new thread every so often
@@ -120,22 +127,31 @@ async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.Captu
 
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        rows = _rows(db, "SELECT chat_id, message_id FROM messages WHERE chat_id IN (?, ?, ?)".replace(
-            "?, ?, ?", ", ".join(str(g) for g in GROUPS)))
+        rows = _rows(
+            db,
+            "SELECT chat_id, message_id FROM messages WHERE chat_id IN (?, ?, ?)".replace(
+                "?, ?, ?", ", ".join(str(g) for g in GROUPS)
+            ),
+        )
         stored = Counter((int(c), int(m)) for c, m in rows)
         cases = {int(i): str(s) for i, s in _rows(db, "SELECT id, state FROM cases")}
-        open_per_thread = _rows(db, "SELECT chat_id, thread_key, COUNT(*) FROM cases"
-                                    " WHERE state NOT IN ('resolved', 'dismissed', 'expired')"
-                                    " GROUP BY chat_id, thread_key HAVING COUNT(*) > 1")
+        open_per_thread = _rows(
+            db,
+            "SELECT chat_id, thread_key, COUNT(*) FROM cases"
+            " WHERE state NOT IN ('resolved', 'dismissed', 'expired')"
+            " GROUP BY chat_id, thread_key HAVING COUNT(*) > 1",
+        )
         last = _rows(db, "SELECT value FROM state WHERE key = 'last_update_id'")
         redelivered = _rows(db, "SELECT COUNT(*) FROM messages WHERE seen_count > 1")[0][0]
         cards = _cards(sandbox)
         max_update = max(int(u["update_id"]) for c in sandbox.calls("getUpdates", ok=True) for u in c.result or [])
         with capsys.disabled():
-            print(f"\npipeline crash test (seed {seed}): {len(sent)} messages, {KILLS} SIGKILLs; rows {len(stored)}; "
-                  f"cases {len(cases)}, with a card {len(cards)}, cards {sum(cards.values())}; "
-                  f"redelivered and recognised {redelivered}; "
-                  f"last handled update {last[0][0] if last else None} of {max_update}")
+            print(
+                f"\npipeline crash test (seed {seed}): {len(sent)} messages, {KILLS} SIGKILLs; rows {len(stored)}; "
+                f"cases {len(cases)}, with a card {len(cards)}, cards {sum(cards.values())}; "
+                f"redelivered and recognised {redelivered}; "
+                f"last handled update {last[0][0] if last else None} of {max_update}"
+            )
     finally:
         for proc in processes:
             if proc.returncode is None:

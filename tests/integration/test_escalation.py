@@ -28,7 +28,11 @@ def populate(sb: SandboxBotAPI, *, forum_desk: bool = False) -> int:
     sb.add_user(ADMIN_ID, "Ada")
     sb.add_user(MANAGER_ID, "Mia", "mia")
     sb.add_group(
-        CLUB, "Acme Club", is_forum=True, owner_id=ADMIN_ID, members=[ANN, BOB, CID, DAN],
+        CLUB,
+        "Acme Club",
+        is_forum=True,
+        owner_id=ADMIN_ID,
+        members=[ANN, BOB, CID, DAN],
         description="Acme Cloud users: hosting, servers and billing",
     )
     sb.add_group(DESK, "Acme managers", owner_id=MANAGER_ID, members=[NICK], is_forum=forum_desk)

@@ -61,8 +61,18 @@ async def test_scheduled_faults_end_in_delivery_or_a_reason_within_the_limits(tm
             first = sandbox.mark()
             sandbox.inject_schedule(
                 "sendMessage",
-                [Fault.retry_after(1), None, Fault.server_error(502), None, None, Fault.timeout(0.1), None,
-                 Fault.bad_request("Bad Request: message to be replied not found"), None, Fault.server_error(503)],
+                [
+                    Fault.retry_after(1),
+                    None,
+                    Fault.server_error(502),
+                    None,
+                    None,
+                    Fault.timeout(0.1),
+                    None,
+                    Fault.bad_request("Bad Request: message to be replied not found"),
+                    None,
+                    Fault.server_error(503),
+                ],
                 chat_id=G1,
             )
             sandbox.inject_schedule(
@@ -70,14 +80,20 @@ async def test_scheduled_faults_end_in_delivery_or_a_reason_within_the_limits(tm
                 [None, Fault.timeout(0.1), Fault.retry_after(2), None, Fault.server_error(500), None],
                 chat_id=G2,
             )
-            sandbox.inject("sendMessage", Fault.forbidden("Forbidden: bot was kicked from the supergroup chat"),
-                           chat_id=G3, times=None)
+            sandbox.inject(
+                "sendMessage",
+                Fault.forbidden("Forbidden: bot was kicked from the supergroup chat"),
+                chat_id=G3,
+                times=None,
+            )
             sandbox.delete_message(G2, targets[G2])
 
             async def send(gid: int, i: int) -> Delivery:
                 reply_to = targets[gid] if i % 4 == 0 else None
                 return await outbox.send_message(
-                    gid, f"message {i} to {gid}", reply_to=reply_to,
+                    gid,
+                    f"message {i} to {gid}",
+                    reply_to=reply_to,
                     priority=Priority.REPLY if reply_to else Priority.NORMAL,
                 )
 

@@ -82,6 +82,7 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     app = web.Application()
     app.router.add_get("/rss.xml", serve(RSS, "application/rss+xml"))
     app.router.add_get("/atom.xml", serve(ATOM, "application/atom+xml"))
+
     async def page(request: web.Request) -> web.Response:
         return web.Response(text="<html><body>hi</body></html>", content_type="text/html")
 
@@ -169,8 +170,9 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
         latte_card = next(c for c in drafts if "Latte art" in str(c["text"]))
         h.sandbox.press_button(MANAGERS, MANAGER_ID, int(latte_card["message_id"]), f"fd:edit:{latte.id}")  # type: ignore[arg-type]
         await h.settle()
-        h.sandbox.send_message(MANAGERS, MANAGER_ID, "Latte art: meet the winners",
-                               entities=[{"type": "bold", "offset": 0, "length": 9}])
+        h.sandbox.send_message(
+            MANAGERS, MANAGER_ID, "Latte art: meet the winners", entities=[{"type": "bold", "offset": 0, "length": 9}]
+        )
         await h.settle()
         edited = next(m for m in h.sandbox.messages(MANAGERS) if m["message_id"] == latte_card["message_id"])
         assert "<b>Latte art</b>: meet the winners" in (await h.app.feeds.repo.get_item(latte.id)).text  # type: ignore[union-attr,operator]
@@ -235,9 +237,9 @@ async def test_private_addresses_are_refused_by_default(feed_server: FeedServer)
     result = await HttpFetcher().fetch(f"{feed_server.base}/rss.xml", etag=None, last_modified=None)
     assert result.error is not None and "private network (127.0.0.1)" in result.error
     assert feed_server.requests == []
-    allowed = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/rss.xml", etag=None,
-                                                          last_modified=None)
+    allowed = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/rss.xml", etag=None, last_modified=None)
     assert allowed.status == 200 and allowed.etag
-    redirected = await HttpFetcher(allow_private=True).fetch(f"{feed_server.base}/old-rss", etag=None,
-                                                             last_modified=None)
+    redirected = await HttpFetcher(allow_private=True).fetch(
+        f"{feed_server.base}/old-rss", etag=None, last_modified=None
+    )
     assert redirected.status == 200 and b"Coffee Daily" in redirected.body

@@ -64,9 +64,7 @@ async def test_campaign_join_is_welcomed_once_and_attributed_in_stats(tmp_path: 
         since = sb.mark()
         # Telegram sends both the chat_member update (with the link) and the service message.
         sb.join(GROUP, newbie, invite_link=link)
-        welcome = await sb.wait_for(
-            "sendMessage", lambda c: "Newbie00" in c.params["text"], since=since, chat_id=GROUP
-        )
+        welcome = await sb.wait_for("sendMessage", lambda c: "Newbie00" in c.params["text"], since=since, chat_id=GROUP)
         assert "Welcome" in welcome.params["text"] and "Coffee lovers" in welcome.params["text"]
         sb.join(GROUP, other)  # no link: added / public
         await sb.wait_for("sendMessage", lambda c: "Newbie01" in c.params["text"], since=since, chat_id=GROUP)
@@ -165,9 +163,7 @@ async def test_custom_welcome_with_rules_button_deletes_itself(tmp_path: Path) -
 
         since = sb.mark()
         sb.join(GROUP, newbie)
-        welcome = await sb.wait_for(
-            "sendMessage", lambda c: "Newbie00" in c.params["text"], since=since, chat_id=GROUP
-        )
+        welcome = await sb.wait_for("sendMessage", lambda c: "Newbie00" in c.params["text"], since=since, chat_id=GROUP)
         assert welcome.params["text"].startswith("Hi ")
         assert "this is Coffee lovers. Say hello!" in welcome.params["text"]
         buttons = welcome.params["reply_markup"]["inline_keyboard"]
@@ -194,8 +190,9 @@ async def test_group_admin_stats_go_to_private_unless_allowed_in_group(tmp_path:
         since = sb.mark()
         sb.send_message(GROUP, ALICE, "/stats")  # a member: ignored
         sb.send_message(GROUP, ADMIN_ID, "/stats 30d")
-        private = await sb.wait_for("sendMessage", lambda c: "Coffee lovers" in c.params["text"], since=since,
-                                    chat_id=ADMIN_ID)
+        private = await sb.wait_for(
+            "sendMessage", lambda c: "Coffee lovers" in c.params["text"], since=since, chat_id=ADMIN_ID
+        )
         assert "Questions: 1" in private.params["text"]
         note = await sb.wait_for("sendMessage", lambda c: "private" in c.params["text"], since=since, chat_id=GROUP)
         assert note.params["reply_parameters"]["message_id"]
@@ -231,8 +228,7 @@ async def test_campaigns_from_private_chat_name_the_group_and_check_rights(tmp_p
         sb.send_message(MANAGER_ID, MANAGER_ID, f"/invite_new {GROUP} autumn fair")
         created = await sb.wait_for("createChatInviteLink", since=since, chat_id=GROUP)
         assert created.params["name"] == "autumn fair"
-        await sb.wait_for("sendMessage", lambda c: "autumn fair" in c.params["text"], since=since,
-                          chat_id=MANAGER_ID)
+        await sb.wait_for("sendMessage", lambda c: "autumn fair" in c.params["text"], since=since, chat_id=MANAGER_ID)
 
         # A member who is not an admin of the group gets nothing made.
         since = sb.mark()
@@ -240,8 +236,9 @@ async def test_campaigns_from_private_chat_name_the_group_and_check_rights(tmp_p
         refusal = await sb.wait_for("sendMessage", since=since, chat_id=ALICE)
         assert "that you manage" in refusal.params["text"]
         sb.send_message(ALICE, ALICE, f"/stats 7d {GROUP}")
-        refusal = await sb.wait_for("sendMessage", lambda c: "that you manage" in c.params["text"], since=since,
-                                    chat_id=ALICE)
+        refusal = await sb.wait_for(
+            "sendMessage", lambda c: "that you manage" in c.params["text"], since=since, chat_id=ALICE
+        )
         assert sb.calls("createChatInviteLink", chat_id=GROUP)[-1].params["name"] == "autumn fair"
         campaigns = await h.app.growth.campaigns(GROUP)
         assert [c.campaign.name for c in campaigns] == ["autumn fair"]
@@ -276,8 +273,9 @@ async def test_jobs_are_scheduled_and_due_welcomes_go_after_a_restart(tmp_path: 
             sandbox.add_bot_to_group(GROUP, ADMIN_ID)
             since = sandbox.mark()
             sandbox.join(GROUP, newbie)
-            welcome = await sandbox.wait_for("sendMessage", lambda c: "Newbie00" in c.params["text"], since=since,
-                                             chat_id=GROUP)
+            welcome = await sandbox.wait_for(
+                "sendMessage", lambda c: "Newbie00" in c.params["text"], since=since, chat_id=GROUP
+            )
             await h.settle()
             digest = h.app.scheduler.get_job("growth-digest")
             assert digest is not None

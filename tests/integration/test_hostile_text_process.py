@@ -30,17 +30,27 @@ async def test_steward_run_answers_start_right_after_a_hostile_message(tmp_path:
     sandbox = SandboxBotAPI(token=TOKEN)
     await sandbox.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_") and k != "BOT_TOKEN"}
-    env.update({
-        "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
-        "BOT_TOKEN": TOKEN,
-        "STEWARD_DATABASE__PATH": str(tmp_path / "steward.db"),
-        "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-        "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",  # Alice's group is approved as she adds the bot
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
+            "BOT_TOKEN": TOKEN,
+            "STEWARD_DATABASE__PATH": str(tmp_path / "steward.db"),
+            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
+            "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",  # Alice's group is approved as she adds the bot
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         await sandbox.wait_for("getUpdates", timeout=120)

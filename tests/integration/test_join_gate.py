@@ -83,8 +83,9 @@ async def test_a_join_spike_holds_links_and_media_and_tells_managers_once(tmp_pa
                 assert member.rights["can_send_messages"] and not member.rights["can_send_photos"]
                 assert not member.rights["can_add_web_page_previews"]
                 assert member.until_date >= epoch_now() + 19 * 60
-            summaries = [c for c in sb.journal[since:] if c.method == "sendMessage" and "Raid mode" in
-                         str(c.params.get("text"))]
+            summaries = [
+                c for c in sb.journal[since:] if c.method == "sendMessage" and "Raid mode" in str(c.params.get("text"))
+            ]
             assert len(summaries) == 1 and int(summaries[0].params["chat_id"]) == DESK
             # Text still works for them; Steward's own group notices stay silent during the raid.
             sb.send_message(CLUB, NEWBIES[0], "hi all")

@@ -233,8 +233,11 @@ async def test_spam_under_observe_only_makes_a_card(tmp_path: Path) -> None:
             ordinary = sb.send_message(CLUB, ANN, "Hi all, the meetup notes are at https://example.org/notes")
             await h.settle()
             assert spam["message_id"] in sb.chat(CLUB).messages and ordinary["message_id"] in sb.chat(CLUB).messages
-            assert not [c for c in sb.journal[since:] if c.method in ("deleteMessage", "deleteMessages",
-                                                                      "restrictChatMember", "banChatMember")]
+            assert not [
+                c
+                for c in sb.journal[since:]
+                if c.method in ("deleteMessage", "deleteMessages", "restrictChatMember", "banChatMember")
+            ]
             [spam_card] = mod_cards(sb)
             assert "Possible spam" in spam_card["text"] and "Lucky" in spam_card["text"]
             assert {"Spam", "Not spam"} <= set(buttons(spam_card))

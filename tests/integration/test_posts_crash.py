@@ -91,9 +91,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
         # Every call takes a little while, so a kill often lands while a post is on the wire.
         sandbox.inject("sendMessage", Fault.delay(0.15), times=None)
 
-        settings = Settings(
-            telegram={"token": TOKEN}, database={"path": str(db)}, community={"timezone": "UTC"}
-        )
+        settings = Settings(telegram={"token": TOKEN}, database={"path": str(db)}, community={"timezone": "UTC"})
         posts_file = tmp_path / "posts.toml"
         _write_posts(posts_file, datetime.now(UTC) + timedelta(seconds=4))
         imported = await import_file(settings, posts_file)
@@ -142,8 +140,9 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
         doubled = [texts[pid] for pid in statuses if appeared[texts[pid]] > 1]
         sent_missing = [texts[pid] for pid in sent if appeared[texts[pid]] != 1]
         uncertain_posted = [pid for pid in uncertain if appeared[texts[pid]] == 1]
-        unreported = [pid for pid in uncertain
-                      if not any(f"Post #{pid} " in t and "may or may not" in t for t in report_texts)]
+        unreported = [
+            pid for pid in uncertain if not any(f"Post #{pid} " in t and "may or may not" in t for t in report_texts)
+        ]
         with capsys.disabled():  # the counts are the point of this test: show them even when it passes
             print(
                 f"\ncrash test (seed {seed}): {POSTS} posts, {KILLS} SIGKILLs (successful sends per life: {lives}); "

@@ -53,9 +53,10 @@ async def say(h: Harness, text: str, user: int = MANAGER_ID, **kwargs: Any) -> C
 async def press(h: Harness, data: str, user: int = MANAGER_ID, chat: int | None = None) -> None:
     chat_id = chat if chat is not None else user
     message_id = next(
-        int(m["message_id"]) for m in reversed(h.sandbox.sent_messages(chat_id))
-        if data in [b.get("callback_data") for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
-                    for b in row]
+        int(m["message_id"])
+        for m in reversed(h.sandbox.sent_messages(chat_id))
+        if data
+        in [b.get("callback_data") for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
     )
     h.sandbox.press_button(chat_id, user, message_id, data)
     await h.settle()
@@ -94,8 +95,9 @@ async def test_dialog_previews_exactly_then_schedules_and_posts(tmp_path: Path) 
         assert posted.params["message_thread_id"] == topic
         assert posted.params["reply_markup"] == preview.params["reply_markup"]
         await h.sandbox.wait_for("pinChatMessage", chat_id=FORUM, since=since)
-        receipt = await h.sandbox.wait_for("sendMessage", chat_id=MANAGERS, since=since,
-                                           predicate=lambda c: "is out" in c.params["text"])
+        receipt = await h.sandbox.wait_for(
+            "sendMessage", chat_id=MANAGERS, since=since, predicate=lambda c: "is out" in c.params["text"]
+        )
         assert f"/{topic}/" in receipt.params["text"]  # a link into the topic
 
 
@@ -122,9 +124,7 @@ async def test_non_managers_are_refused_at_every_step(tmp_path: Path) -> None:
 async def test_list_pause_resume_cancel_buttons(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         await setup(h)
-        post = await h.app.posts.create(
-            await h.app.posts.build(chat_id=GROUP, text="Later", when="mon,thu 10:00")
-        )
+        post = await h.app.posts.create(await h.app.posts.build(chat_id=GROUP, text="Later", when="mon,thu 10:00"))
         listing = await say(h, "/posts")
         assert f"#{post.id}" in listing.params["text"] and "Coffee lovers" in listing.params["text"]
         await say(h, f"/post {post.id}")
@@ -160,8 +160,9 @@ async def test_429_is_waited_out_and_delivered(tmp_path: Path) -> None:
 async def test_403_ends_in_a_failure_receipt(tmp_path: Path) -> None:
     async with running_bot(tmp_path, managers={"chat_id": MANAGERS, "receipts": "failures"}) as h:
         await setup(h)
-        h.sandbox.inject("sendMessage", Fault.forbidden("Forbidden: bot was kicked from the supergroup chat"),
-                         chat_id=GROUP)
+        h.sandbox.inject(
+            "sendMessage", Fault.forbidden("Forbidden: bot was kicked from the supergroup chat"), chat_id=GROUP
+        )
         since = h.sandbox.mark()
         post = await h.app.posts.create(await h.app.posts.build(chat_id=GROUP, text="Kicked", when="now"))
         receipt = await h.sandbox.wait_for("sendMessage", chat_id=MANAGERS, since=since, timeout=10)

@@ -36,8 +36,16 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
         }
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await sandbox.wait_for("getUpdates", timeout=60)

@@ -25,8 +25,13 @@ def _like_a_background_job() -> None:
 
 async def _start(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
-        cwd=str(ROOT), preexec_fn=_like_a_background_job,
+        sys.executable,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=ENV,
+        cwd=str(ROOT),
+        preexec_fn=_like_a_background_job,
     )
 
 

@@ -44,8 +44,16 @@ async def _steward(tmp_path: Path, api_base: str, *args: str) -> tuple[int, str]
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=str(ROOT),
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=str(ROOT),
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     return int(process.returncode or 0), out.decode()

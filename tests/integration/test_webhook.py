@@ -94,8 +94,9 @@ async def test_the_webhook_answers_only_after_the_message_row_is_written(tmp_pat
             return await record(*args, **kwargs)
 
         app.messages.record = slow_record  # type: ignore[method-assign]
-        request = asyncio.create_task(client.post(app.settings.telegram.webhook_path, json=update(7, 7, "hold on"),
-                                                  headers=HEADERS))
+        request = asyncio.create_task(
+            client.post(app.settings.telegram.webhook_path, json=update(7, 7, "hold on"), headers=HEADERS)
+        )
         await asyncio.sleep(0.3)
         assert not request.done(), "answered 200 before the message was stored: a crash now would lose it"
         assert await app.messages.get(GROUP, 7) is None
@@ -117,7 +118,8 @@ async def test_the_answer_does_not_wait_for_the_rest_of_the_handling(tmp_path: P
 
         app.community_service.add_listener(Stuck())
         response = await asyncio.wait_for(
-            client.post(app.settings.telegram.webhook_path, json=update(8, 8, "slow feature"), headers=HEADERS), 5)
+            client.post(app.settings.telegram.webhook_path, json=update(8, 8, "slow feature"), headers=HEADERS), 5
+        )
         assert response.status == 200
         assert app.in_flight.count == 1  # still being handled, and already safe
         assert await app.messages.get(GROUP, 8) is not None
@@ -150,8 +152,9 @@ async def test_webhook_handling_is_capped(tmp_path: Path) -> None:
     async with hooked(tmp_path) as (app, _client):
         from aiohttp import web
 
-        handler = StoredFirstHandler(app.dispatcher, app.bot, app.in_flight, secret_token=SECRET, concurrency=2,
-                                     store_timeout=10)
+        handler = StoredFirstHandler(
+            app.dispatcher, app.bot, app.in_flight, secret_token=SECRET, concurrency=2, store_timeout=10
+        )
         web_app = web.Application()
         handler.register(web_app, path="/capped")
         capped: TestClient[Any, Any] = TestClient(TestServer(web_app, host="127.0.0.1"))
@@ -166,8 +169,10 @@ async def test_webhook_handling_is_capped(tmp_path: Path) -> None:
 
         app.messages.record = slow_record  # type: ignore[method-assign]
         try:
-            requests = [asyncio.create_task(capped.post("/capped", json=update(20 + i, 20 + i, f"m{i}"),
-                                                        headers=HEADERS)) for i in range(4)]
+            requests = [
+                asyncio.create_task(capped.post("/capped", json=update(20 + i, 20 + i, f"m{i}"), headers=HEADERS))
+                for i in range(4)
+            ]
             await asyncio.sleep(0.3)
             assert len(started) == 2  # two handled at once; the other requests wait for a slot
             release.set()

@@ -49,8 +49,9 @@ def _model(encoder: Any) -> SignalModel:
 def test_needs_are_found_in_three_languages_and_ordinary_talk_is_not(encoders: Any) -> None:
     encoder = encoders[0]
     model = _model(encoder)
-    found = [model.signals(v, need_margin=0.0125, need_floor=0.0)
-             for v in encoder.encode_queries([t for t, _ in CASES])]
+    found = [
+        model.signals(v, need_margin=0.0125, need_floor=0.0) for v in encoder.encode_queries([t for t, _ in CASES])
+    ]
     assert [s.need for s in found] == [need for _, need in CASES]
     calm = [model.signals(v, need_margin=0.0125, need_floor=0.0) for v in encoder.encode_queries(ORDINARY)]
     assert [s.need for s in calm] == [None] * len(ORDINARY)

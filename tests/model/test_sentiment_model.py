@@ -46,9 +46,7 @@ def classifier() -> SentimentClassifier:
 def test_clear_examples(classifier: SentimentClassifier, lang: str) -> None:
     texts = [t for t, _ in CLEAR[lang]]
     verdicts = classifier.predict(texts)
-    assert [v.label for v in verdicts] == [y for _, y in CLEAR[lang]], [
-        (v.label, round(v.score, 2)) for v in verdicts
-    ]
+    assert [v.label for v in verdicts] == [y for _, y in CLEAR[lang]], [(v.label, round(v.score, 2)) for v in verdicts]
 
 
 def test_verdicts_are_probabilities(classifier: SentimentClassifier) -> None:
@@ -137,9 +135,23 @@ def test_encoder_matches_across_languages() -> None:
 @pytest.mark.slow
 def test_evaluate_command_json(shared_datasets: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "models.evaluate_sentiment", "--dataset", "hebrew", "--data-dir",
-         str(shared_datasets), "--limit", "64", "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            "-m",
+            "models.evaluate_sentiment",
+            "--dataset",
+            "hebrew",
+            "--data-dir",
+            str(shared_datasets),
+            "--limit",
+            "64",
+            "--json",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["n"] == 64

@@ -18,9 +18,15 @@ DATASET = ROOT.parent / "shared" / "datasets" / "tg-spam-samples"
 
 @pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets is absent")
 def test_encoder_head_route_reports_every_route_on_dev_and_test() -> None:
-    out = subprocess.run([sys.executable, "benchmarks/spam.py", "--json", "--encoder-head", "--data", str(DATASET)],
-                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "benchmarks/spam.py", "--json", "--encoder-head", "--data", str(DATASET)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     result = json.loads(out.stdout)["encoder_head"]
     routes = result["routes"]
     assert set(routes) == {"lexical", "e5_head", "average", "baseline"}

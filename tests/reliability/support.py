@@ -29,9 +29,17 @@ TELEGRAM = 777000  # the linked channel's automatic forwards come "from" Telegra
 DATE = 1_767_225_600
 BOT_ID = 42  # the token below is "42:TEST"
 ADMIN_RIGHT_FIELDS = (
-    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
-    "can_delete_stories", "can_send_welcome_messages",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
 )
 
 
@@ -52,8 +60,12 @@ class AdminsSession(MockedSession):
             return Response[Any](ok=True, result=members)
         if isinstance(method, GetChatMember) and int(method.user_id) == BOT_ID:
             rights = dict.fromkeys(ADMIN_RIGHT_FIELDS, True)
-            bot_member = ChatMemberAdministrator(user={"id": BOT_ID, "is_bot": True, "first_name": "Steward"},
-                                                 can_be_edited=False, is_anonymous=False, **rights)
+            bot_member = ChatMemberAdministrator(
+                user={"id": BOT_ID, "is_bot": True, "first_name": "Steward"},
+                can_be_edited=False,
+                is_anonymous=False,
+                **rights,
+            )
             return Response[Any](ok=True, result=bot_member)
         if isinstance(method, GetChatMember):
             uid = int(method.user_id)
@@ -62,17 +74,32 @@ class AdminsSession(MockedSession):
                 return Response[Any](ok=True, result=ChatMemberOwner(user=person, is_anonymous=uid in self.anonymous))
             return Response[Any](ok=True, result=ChatMemberMember(user=person))
         if isinstance(method, GetChat):
-            info = ChatFullInfo.model_validate({
-                "id": int(method.chat_id), "type": "supergroup", "title": "A group", "accent_color_id": 0,
-                "max_reaction_count": 11, "accepted_gift_types": {
-                    "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                    "premium_subscription": False, "gifts_from_channels": False},
-            })
+            info = ChatFullInfo.model_validate(
+                {
+                    "id": int(method.chat_id),
+                    "type": "supergroup",
+                    "title": "A group",
+                    "accent_color_id": 0,
+                    "max_reaction_count": 11,
+                    "accepted_gift_types": {
+                        "unlimited_gifts": False,
+                        "limited_gifts": False,
+                        "unique_gifts": False,
+                        "premium_subscription": False,
+                        "gifts_from_channels": False,
+                    },
+                }
+            )
             return Response[Any](ok=True, result=info)
         if type(method).__name__ in ("CreateChatInviteLink", "EditChatInviteLink", "RevokeChatInviteLink"):
-            link = ChatInviteLink(invite_link="https://t.me/+abc", creator={"id": 42, "is_bot": True,
-                                  "first_name": "Steward"}, creates_join_request=False, is_primary=False,
-                                  is_revoked=False, name=getattr(method, "name", None))
+            link = ChatInviteLink(
+                invite_link="https://t.me/+abc",
+                creator={"id": 42, "is_bot": True, "first_name": "Steward"},
+                creates_join_request=False,
+                is_primary=False,
+                is_revoked=False,
+                name=getattr(method, "name", None),
+            )
             return Response[Any](ok=True, result=link)
         return super().auto_response(method)
 
@@ -148,8 +175,9 @@ def message(chat: dict[str, Any], sender: int, text: str | None = None, **extra:
     if text is not None:
         body["text"] = text
         if text.startswith("/"):
-            body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0]) if text.split()
-                                 else 1}]
+            body["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0]) if text.split() else 1}
+            ]
     body.update(extra)
     return body
 
@@ -159,10 +187,22 @@ def update(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def callback(chat: dict[str, Any], sender: int, data: str, *, message_id: int = 1) -> dict[str, Any]:
-    return update("callback_query", {
-        "id": f"q{next(_ids)}", "from": user(sender), "chat_instance": "ci", "data": data,
-        "message": {"message_id": message_id, "date": DATE, "chat": chat, "from": user(42, "Steward"), "text": "card"},
-    })
+    return update(
+        "callback_query",
+        {
+            "id": f"q{next(_ids)}",
+            "from": user(sender),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": DATE,
+                "chat": chat,
+                "from": user(42, "Steward"),
+                "text": "card",
+            },
+        },
+    )
 
 
 async def feed(app: Steward, raw: dict[str, Any]) -> BaseException | None:

@@ -18,16 +18,20 @@ ADMINS = {G: {STRANGER}, H: {MANAGER}, J: set()}
 
 def added(chat_id: int, by: int) -> dict[str, Any]:
     bot = {"id": 42, "is_bot": True, "first_name": "Steward", "username": "steward_bot"}
-    return update("my_chat_member", {
-        "chat": group(chat_id), "from": user(by), "date": 1_767_225_600,
-        "old_chat_member": {"status": "left", "user": bot},
-        "new_chat_member": {"status": "member", "user": bot},
-    })
+    return update(
+        "my_chat_member",
+        {
+            "chat": group(chat_id),
+            "from": user(by),
+            "date": 1_767_225_600,
+            "old_chat_member": {"status": "left", "user": bot},
+            "new_chat_member": {"status": "member", "user": bot},
+        },
+    )
 
 
 def sent(app: Any, since: int) -> list[tuple[int, str]]:
-    return [(int(m.chat_id), str(m.text)) for m in app.bot.session.journal[since:]
-            if type(m).__name__ == "SendMessage"]
+    return [(int(m.chat_id), str(m.text)) for m in app.bot.session.journal[since:] if type(m).__name__ == "SendMessage"]
 
 
 async def test_a_group_nobody_trusted_added_waits_for_approval(tmp_path: Path) -> None:

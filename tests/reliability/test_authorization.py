@@ -33,10 +33,23 @@ ADMINS = {G: {ADMIN}, OTHER: {OTHER_ADMIN}}
 PUBLIC = {"start", "help", "cancel", "next", "skip", "done", "report"}
 # Arguments that would change something when the caller is allowed.
 ARGS = {
-    "faq_mode": "off", "faq_del": "1", "faq_edit": "1", "welcome": "off", "welcome_delete": "5",
-    "welcome_rules": "https://example.org/rules", "escalation": "observe on", "invite_new": "spring",
-    "feed_add": "http://127.0.0.1:9/feed.xml", "feed_remove": "1", "feed_autopost": "on", "case": "1",
-    "post": "1", "shadow_report": "7", "stats": "7", "approve": str(OTHER), "moderation": "spam_policy delete",
+    "faq_mode": "off",
+    "faq_del": "1",
+    "faq_edit": "1",
+    "welcome": "off",
+    "welcome_delete": "5",
+    "welcome_rules": "https://example.org/rules",
+    "escalation": "observe on",
+    "invite_new": "spring",
+    "feed_add": "http://127.0.0.1:9/feed.xml",
+    "feed_remove": "1",
+    "feed_autopost": "on",
+    "case": "1",
+    "post": "1",
+    "shadow_report": "7",
+    "stats": "7",
+    "approve": str(OTHER),
+    "moderation": "spam_policy delete",
     "mute": "1 1h",
 }
 # Tables a refused command or button must leave alone (messages, members and state record traffic).
@@ -65,8 +78,7 @@ async def seed(app: Any) -> None:
 
 
 def replies_to(app: Any, chat_id: int, since: int) -> list[Any]:
-    return [m for m in app.bot.session.journal[since:]
-            if type(m).__name__ == "SendMessage" and m.chat_id == chat_id]
+    return [m for m in app.bot.session.journal[since:] if type(m).__name__ == "SendMessage" and m.chat_id == chat_id]
 
 
 async def test_management_commands_matrix(tmp_path: Path) -> None:
@@ -110,6 +122,7 @@ async def test_management_commands_matrix(tmp_path: Path) -> None:
         assert await mode_after(ANONYMOUS_ADMIN, sender_chat=group(G)) == "mention"
         assert await mode_after(OTHER_ADMIN) in (None, "auto")
         assert await mode_after(MEMBER) in (None, "auto")
+
         # /approve: only a manager, and only in private or the managers' chat (not a group's own admin).
         async def approved(uid: int, chat: dict[str, Any], **extra: Any) -> bool:
             await feed(app, update("message", message(chat, uid, f"/approve {OTHER}", **extra)))
@@ -122,8 +135,7 @@ async def test_management_commands_matrix(tmp_path: Path) -> None:
         assert not await approved(MANAGER, group(OTHER))  # not in a group where its members would see it
         assert await approved(MANAGER, private(MANAGER))
         # A member posting "as" another chat is not an anonymous admin of this one.
-        assert await mode_after(MEMBER, sender_chat={"id": OTHER, "type": "supergroup", "title": "x"}) in (
-            None, "auto")
+        assert await mode_after(MEMBER, sender_chat={"id": OTHER, "type": "supergroup", "title": "x"}) in (None, "auto")
 
 
 async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
@@ -140,8 +152,23 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         assert subject_id is not None, "the /report should have made a moderation subject"
         buttons += [f"mod:{action}:{subject_id}" for action in CARD_ACTIONS]
         # Every other management button class (posts, feeds, whatever lands later), filled field by field.
-        words = ["take", "delete", "approve", "skip", "edit", "cancel", "pause", "resume", "save", "drop", "chat",
-                 "toggle", "next", "really_delete", "unpin"]
+        words = [
+            "take",
+            "delete",
+            "approve",
+            "skip",
+            "edit",
+            "cancel",
+            "pause",
+            "resume",
+            "save",
+            "drop",
+            "chat",
+            "toggle",
+            "next",
+            "really_delete",
+            "unpin",
+        ]
         for prefix, cls in sorted(prefixes.items()):
             if prefix in ("case", "fqe", "fqg", "fqs", "fqv", "fqp", "mod"):  # above; votes and picks are open
                 continue
@@ -154,10 +181,13 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         assert {b.split(":")[0] for b in buttons} >= set(prefixes) - {"fqv", "fqp"}
         refused_changed, unanswered = [], []
         for data in buttons:
-            for role, uid, chat in (("member", MEMBER, group(DESK)), ("member", MEMBER, group(G)),
-                                    ("admin of another chat", OTHER_ADMIN, group(DESK)),
-                                    ("anonymous admin bot", ANONYMOUS_ADMIN, group(G)),
-                                    ("member in private", MEMBER, private(MEMBER))):
+            for role, uid, chat in (
+                ("member", MEMBER, group(DESK)),
+                ("member", MEMBER, group(G)),
+                ("admin of another chat", OTHER_ADMIN, group(DESK)),
+                ("anonymous admin bot", ANONYMOUS_ADMIN, group(G)),
+                ("member in private", MEMBER, private(MEMBER)),
+            ):
                 before, since = await snapshot(app), len(app.bot.session.journal)
                 await feed(app, callback(chat, uid, data))
                 if await snapshot(app) != before:

@@ -40,9 +40,33 @@ NEW = -1001700000003
 CHANNEL = -1001700000099
 ADMIN, MEMBER = 600, 601
 
-BAD_ARGS = ["", " ", "0", "-1", "#", "#abc", "99999999999999999999999999", "1e9", "nan", "'; DROP TABLE messages;--",
-            "<b>unclosed", "&amp;&", "\u202e\u05e9\u05dc\u05d5\u05dd", "\u200b\u200c\u200d\ufeff", "x" * 3000,
-            "²", "#²", "1²", "١٢", "on off maybe", "%s %d {0}", "\x00", "🤖" * 50, "@someone_else_bot", "http://127.0.0.1:9/feed.xml"]
+BAD_ARGS = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "#",
+    "#abc",
+    "99999999999999999999999999",
+    "1e9",
+    "nan",
+    "'; DROP TABLE messages;--",
+    "<b>unclosed",
+    "&amp;&",
+    "\u202e\u05e9\u05dc\u05d5\u05dd",
+    "\u200b\u200c\u200d\ufeff",
+    "x" * 3000,
+    "²",
+    "#²",
+    "1²",
+    "١٢",
+    "on off maybe",
+    "%s %d {0}",
+    "\x00",
+    "🤖" * 50,
+    "@someone_else_bot",
+    "http://127.0.0.1:9/feed.xml",
+]
 
 
 def member_corpus() -> list[dict[str, Any]]:
@@ -58,25 +82,72 @@ def member_corpus() -> list[dict[str, Any]]:
         update("message", message(g, MEMBER, "<b>not html</b> &amp; <script>alert(1)</script> ?")),
         update("message", message(g, MEMBER, "null \x00 byte and \ud7ff edge")),
         update("message", message(g, MEMBER, "@steward_test_bot how do I reset my password?")),
-        update("message", message(g, MEMBER, "reply to a message we never saw", reply_to_message={
-            "message_id": 1, "date": 1, "chat": g, "text": "old"})),
-        update("message", message(g, MEMBER, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1,
-                                                    "height": 1}])),
-        update("message", message(g, MEMBER, sticker={"file_id": "s", "file_unique_id": "s", "type": "regular",
-                                                     "width": 1, "height": 1, "is_animated": False,
-                                                     "is_video": False})),
-        update("message", message(g, MEMBER, caption="caption with a question?", document={
-            "file_id": "d", "file_unique_id": "d", "file_name": "x.pdf"})),
+        update(
+            "message",
+            message(
+                g,
+                MEMBER,
+                "reply to a message we never saw",
+                reply_to_message={"message_id": 1, "date": 1, "chat": g, "text": "old"},
+            ),
+        ),
+        update("message", message(g, MEMBER, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])),
+        update(
+            "message",
+            message(
+                g,
+                MEMBER,
+                sticker={
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            ),
+        ),
+        update(
+            "message",
+            message(
+                g,
+                MEMBER,
+                caption="caption with a question?",
+                document={"file_id": "d", "file_unique_id": "d", "file_name": "x.pdf"},
+            ),
+        ),
         # An anonymous admin writes as the group itself.
         update("message", message(g, ANONYMOUS_ADMIN, "scam scam scam, worst", sender_chat=g)),
         # The linked channel's automatic forward.
-        update("message", message(g, TELEGRAM, "Channel news: we launched!", is_automatic_forward=True,
-                                  sender_chat={"id": CHANNEL, "type": "channel", "title": "News"})),
+        update(
+            "message",
+            message(
+                g,
+                TELEGRAM,
+                "Channel news: we launched!",
+                is_automatic_forward=True,
+                sender_chat={"id": CHANNEL, "type": "channel", "title": "News"},
+            ),
+        ),
         # Forum: General (no thread id), a topic message, a reply inside a topic.
         update("message", message(forum, MEMBER, "hello in General")),
-        update("message", message(forum, MEMBER, "this is terrible", message_thread_id=7, is_topic_message=True,
-                                  reply_to_message={"message_id": 7, "date": 1, "chat": forum,
-                                                    "forum_topic_created": {"name": "T", "icon_color": 1}})),
+        update(
+            "message",
+            message(
+                forum,
+                MEMBER,
+                "this is terrible",
+                message_thread_id=7,
+                is_topic_message=True,
+                reply_to_message={
+                    "message_id": 7,
+                    "date": 1,
+                    "chat": forum,
+                    "forum_topic_created": {"name": "T", "icon_color": 1},
+                },
+            ),
+        ),
     ]
     return out
 
@@ -90,22 +161,42 @@ def other_corpus() -> list[dict[str, Any]]:
         update("message", base),
         update("edited_message", edited),
         update("edited_message", message(g, MEMBER, "edit of a message we never saw", edit_date=1)),
-        update("channel_post", {"message_id": 5, "date": 1, "chat": {"id": CHANNEL, "type": "channel",
-                                                                    "title": "News"}, "text": "post"}),
-        update("edited_channel_post", {"message_id": 5, "date": 1, "chat": {"id": CHANNEL, "type": "channel",
-                                                                           "title": "News"}, "text": "post!"}),
-        update("message", message(forum, MEMBER, forum_topic_created={"name": "New", "icon_color": 1},
-                                  message_thread_id=9, is_topic_message=True)),
-        update("message", message(forum, MEMBER, forum_topic_closed={}, message_thread_id=9,
-                                  is_topic_message=True)),
+        update(
+            "channel_post",
+            {"message_id": 5, "date": 1, "chat": {"id": CHANNEL, "type": "channel", "title": "News"}, "text": "post"},
+        ),
+        update(
+            "edited_channel_post",
+            {"message_id": 5, "date": 1, "chat": {"id": CHANNEL, "type": "channel", "title": "News"}, "text": "post!"},
+        ),
+        update(
+            "message",
+            message(
+                forum,
+                MEMBER,
+                forum_topic_created={"name": "New", "icon_color": 1},
+                message_thread_id=9,
+                is_topic_message=True,
+            ),
+        ),
+        update("message", message(forum, MEMBER, forum_topic_closed={}, message_thread_id=9, is_topic_message=True)),
         update("message", message(g, MEMBER, new_chat_members=[{"id": 777, "is_bot": False, "first_name": ""}])),
         update("message", message(g, MEMBER, left_chat_member={"id": 777, "is_bot": False, "first_name": "x"})),
         update("message", message(g, MEMBER, pinned_message={"message_id": 1, "date": 0, "chat": g})),
-        update("message_reaction_count", {"chat": g, "message_id": 1, "date": 1,
-                                          "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 3}]}),
+        update(
+            "message_reaction_count",
+            {
+                "chat": g,
+                "message_id": 1,
+                "date": 1,
+                "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 3}],
+            },
+        ),
         update("message", message(private(MEMBER), MEMBER, "hello bot")),
-        update("message", message(private(MEMBER), MEMBER, photo=[{"file_id": "p", "file_unique_id": "p",
-                                                                   "width": 1, "height": 1}])),
+        update(
+            "message",
+            message(private(MEMBER), MEMBER, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]),
+        ),
     ]
 
 
@@ -156,8 +247,14 @@ async def test_every_command_with_malformed_arguments(tmp_path: Path) -> None:
             found = commands(app.dispatcher)
             assert {"start", "help", "queue", "case", "faq_add", "faq_del", "stats", "newpost"} <= found
             escaped = []
-            chats = [(group(G), MEMBER), (group(G), ADMIN), (group(G), MANAGER), (private(MANAGER), MANAGER),
-                     (private(MEMBER), MEMBER), (group(G), ANONYMOUS_ADMIN)]
+            chats = [
+                (group(G), MEMBER),
+                (group(G), ADMIN),
+                (group(G), MANAGER),
+                (private(MANAGER), MANAGER),
+                (private(MEMBER), MEMBER),
+                (group(G), ANONYMOUS_ADMIN),
+            ]
             for name in sorted(found):
                 for n, arg in enumerate(BAD_ARGS):
                     for suffix in ("", "@steward_test_bot", "@other_bot")[n % 3 : n % 3 + 1]:
@@ -169,7 +266,7 @@ async def test_every_command_with_malformed_arguments(tmp_path: Path) -> None:
                             escaped.append((text[:80], repr(exc)))
                         # Dialogs started by a command are left again, so the next command is a command.
                         await feed(app, update("message", message(chat, sender, "/cancel")))
-            assert escaped == [], '\n'.join(f'{t!r}: {e}' for t, e in escaped)
+            assert escaped == [], "\n".join(f"{t!r}: {e}" for t, e in escaped)
             assert await app.db.integrity_check() == "ok"
     finally:
         logging.getLogger().removeHandler(errors)
@@ -183,12 +280,34 @@ async def test_old_and_forged_buttons(tmp_path: Path) -> None:
         async with steward(tmp_path, {G: {ADMIN}}) as app:
             prefixes = callback_prefixes()
             assert {"case", "fqp", "fqv", "fqs", "fqe", "fqg", "post", "np"} <= set(prefixes)
-            forged = ["", ":", "x" * 64, "case", "🤖", "\x00:1", "case:take", "case:take:1:2:3",
-                      "case:take:-1", "case:take:99999999999999999999", "case:explode:1", "case:take:abc",
-                      "fqv:1:maybe", "fqs:-1:-1:-1", "post:delete:0", "np:save", "np:chat:1:2"]
+            forged = [
+                "",
+                ":",
+                "x" * 64,
+                "case",
+                "🤖",
+                "\x00:1",
+                "case:take",
+                "case:take:1:2:3",
+                "case:take:-1",
+                "case:take:99999999999999999999",
+                "case:explode:1",
+                "case:take:abc",
+                "fqv:1:maybe",
+                "fqs:-1:-1:-1",
+                "post:delete:0",
+                "np:save",
+                "np:chat:1:2",
+            ]
             for prefix in prefixes:
-                forged += [f"{prefix}:", f"{prefix}:1", f"{prefix}:1:1:1:1:1", f"{prefix}:{'9' * 40}",
-                           f"{prefix}:x:y", f"{prefix}:1:1"]
+                forged += [
+                    f"{prefix}:",
+                    f"{prefix}:1",
+                    f"{prefix}:1:1:1:1:1",
+                    f"{prefix}:{'9' * 40}",
+                    f"{prefix}:x:y",
+                    f"{prefix}:1:1",
+                ]
             escaped = []
             before = await snapshot(app)
             for data in forged:
@@ -196,7 +315,7 @@ async def test_old_and_forged_buttons(tmp_path: Path) -> None:
                     exc = await feed(app, callback(chat, sender, data[:64]))
                     if exc is not None:
                         escaped.append((data, repr(exc)))
-            assert escaped == [], '\n'.join(f'{t!r}: {e}' for t, e in escaped)
+            assert escaped == [], "\n".join(f"{t!r}: {e}" for t, e in escaped)
             assert await snapshot(app) == before  # no case, entry, post or setting changed
             # Every press got an answer (no spinning button).
             answers = [m for m in app.bot.session.journal if type(m).__name__ == "AnswerCallbackQuery"]
@@ -220,10 +339,17 @@ async def snapshot(app: Any) -> dict[str, list[tuple[Any, ...]]]:
 # --- import files with errors ------------------------------------------------------------------
 
 BAD_FAQ_FILES = [
-    "", "not toml [[[", "[[faq]]", "[[faq]]\nid = 'x'", "[[faq]]\nid='a'\nquestions=[]\nanswer='x'",
-    "[[faq]]\nid='a'\nquestions=['q?']\nanswer='<b>unclosed'", "[[faq]]\nid='a'\nquestions='q'\nanswer='a'",
-    "faq = 3", "[[faq]]\nid='a'\nquestions=['q?']\nanswer=''\n[[faq]]\nid='a'\nquestions=['q?']\nanswer='b'",
-    "[[other]]\nx=1", "[[faq]]\nid=1\nquestions=[1,2]\nanswer=[]",
+    "",
+    "not toml [[[",
+    "[[faq]]",
+    "[[faq]]\nid = 'x'",
+    "[[faq]]\nid='a'\nquestions=[]\nanswer='x'",
+    "[[faq]]\nid='a'\nquestions=['q?']\nanswer='<b>unclosed'",
+    "[[faq]]\nid='a'\nquestions='q'\nanswer='a'",
+    "faq = 3",
+    "[[faq]]\nid='a'\nquestions=['q?']\nanswer=''\n[[faq]]\nid='a'\nquestions=['q?']\nanswer='b'",
+    "[[other]]\nx=1",
+    "[[faq]]\nid=1\nquestions=[1,2]\nanswer=[]",
 ]
 
 
@@ -266,8 +392,31 @@ async def test_post_files_with_errors_are_reported_and_store_nothing(tmp_path: P
 # --- hypothesis: the parsers only ever raise their own, explained errors -------------------------
 
 TZ = ZoneInfo("Asia/Jerusalem")
-SCHEDULE_WORDS = st.sampled_from(["every", "day", "monday", "at", "10:00", "25:99", "*/5", "*", "0", "9", "mon-fri",
-                                  "weekday", "month", "1st", "-1", "in", "minutes", "2026-03-27", "02:30", ",", "L"])
+SCHEDULE_WORDS = st.sampled_from(
+    [
+        "every",
+        "day",
+        "monday",
+        "at",
+        "10:00",
+        "25:99",
+        "*/5",
+        "*",
+        "0",
+        "9",
+        "mon-fri",
+        "weekday",
+        "month",
+        "1st",
+        "-1",
+        "in",
+        "minutes",
+        "2026-03-27",
+        "02:30",
+        ",",
+        "L",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -296,13 +445,31 @@ def test_stats_and_button_argument_parsers_never_raise(text: str) -> None:
     assert isinstance(result, (list, str))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
-@given(name=st.sampled_from(["case", "shadow_report", "escalation", "faq_edit", "faq_del", "faq_mode", "stats",
-                             "welcome", "welcome_delete", "invite_new", "post", "unanswered"]),
-       arg=st.text(max_size=40).filter(lambda s: not re.search(r"[\r\n]", s)))
-def test_command_arguments_through_the_dispatcher(tmp_path_factory: pytest.TempPathFactory, name: str,
-                                                  arg: str) -> None:
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    name=st.sampled_from(
+        [
+            "case",
+            "shadow_report",
+            "escalation",
+            "faq_edit",
+            "faq_del",
+            "faq_mode",
+            "stats",
+            "welcome",
+            "welcome_delete",
+            "invite_new",
+            "post",
+            "unanswered",
+        ]
+    ),
+    arg=st.text(max_size=40).filter(lambda s: not re.search(r"[\r\n]", s)),
+)
+def test_command_arguments_through_the_dispatcher(
+    tmp_path_factory: pytest.TempPathFactory, name: str, arg: str
+) -> None:
     async def run() -> None:
         async with steward(tmp_path_factory.mktemp("h"), {G: {ADMIN}}) as app:
             for chat, sender in ((group(G), ADMIN), (private(MANAGER), MANAGER), (group(G), MEMBER)):

@@ -20,8 +20,11 @@ def admins() -> dict[int, set[int]]:
 
 
 def texts_to(app: Any, chat_id: int, since: int) -> list[str]:
-    return [str(m.text) for m in app.bot.session.journal[since:]
-            if type(m).__name__ == "SendMessage" and m.chat_id == chat_id]
+    return [
+        str(m.text)
+        for m in app.bot.session.journal[since:]
+        if type(m).__name__ == "SendMessage" and m.chat_id == chat_id
+    ]
 
 
 async def say(app: Any, chat_id: int, uid: int, text: str, **extra: Any) -> list[str]:
@@ -56,8 +59,9 @@ async def test_an_expired_dialog_is_announced_not_dropped_silently(tmp_path: Pat
         # The dialog is over: the admin's chat is chat again, not FAQ text, and nothing was saved.
         assert await say(app, G, ADMIN, "/next") == []
         assert await entries(app, G) == []
-        kept = await app.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ? AND text = ?",
-                                     (G, "Anyway, back to the release plans"))
+        kept = await app.db.fetchval(
+            "SELECT COUNT(*) FROM messages WHERE chat_id = ? AND text = ?", (G, "Anyway, back to the release plans")
+        )
         assert kept == 1  # recorded as the group message it is
 
 
@@ -71,8 +75,13 @@ async def test_anonymous_admins_of_two_groups_have_separate_dialogs(tmp_path: Pa
         assert await say(app, H, ANONYMOUS_ADMIN, "Who is coming on Friday?", **anon_h) == []
         await say(app, H, ANONYMOUS_ADMIN, "/faq_add", **anon_h)
         await say(app, H, ANONYMOUS_ADMIN, "When is the party?", **anon_h)
-        assert "Saved FAQ" in (await say(app, G, ANONYMOUS_ADMIN, "/next", **anon_g) +
-                               await say(app, G, ANONYMOUS_ADMIN, "Main street 1.", **anon_g))[-1]
+        assert (
+            "Saved FAQ"
+            in (
+                await say(app, G, ANONYMOUS_ADMIN, "/next", **anon_g)
+                + await say(app, G, ANONYMOUS_ADMIN, "Main street 1.", **anon_g)
+            )[-1]
+        )
         await say(app, H, ANONYMOUS_ADMIN, "/next", **anon_h)
         await say(app, H, ANONYMOUS_ADMIN, "On Saturday.", **anon_h)
         assert await entries(app, G) == [("Where is the office?", "Main street 1.")]

@@ -61,14 +61,19 @@ async def test_group_messages_cause_no_to_thread_calls(tmp_path: Path, monkeypat
     monkeypatch.setattr(asyncio, "to_thread", counting)
     try:
         for i in range(5):
-            await feed_raw_update(app, {
-                "update_id": 100 + i,
-                "message": {
-                    "message_id": 10 + i, "date": 1_767_225_600, "text": f"hello number {i}",
-                    "chat": {"id": -100123, "type": "supergroup", "title": "G"},
-                    "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+            await feed_raw_update(
+                app,
+                {
+                    "update_id": 100 + i,
+                    "message": {
+                        "message_id": 10 + i,
+                        "date": 1_767_225_600,
+                        "text": f"hello number {i}",
+                        "chat": {"id": -100123, "type": "supergroup", "title": "G"},
+                        "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+                    },
                 },
-            })
+            )
         assert await app.messages.count(-100123) == 5
     finally:
         await app.stop()

@@ -44,10 +44,22 @@ async def test_feeds_past_the_quota_are_refused_before_any_fetch(tmp_path: Path)
 
 async def test_scheduled_posts_past_the_quota_are_refused(tmp_path: Path) -> None:
     async with steward(tmp_path, {G: {ADMIN}}, quotas=QUOTAS) as app:
+
         async def schedule(chat_id: int) -> None:
-            post = await app.posts.build(chat_id=chat_id, thread_id=None, text="News", media_kind=None, media=None,
-                                         buttons=[], pin=False, unpin_after_min=None, silent=False, protect=False,
-                                         when="2099-01-01 10:00", created_by=MANAGER)
+            post = await app.posts.build(
+                chat_id=chat_id,
+                thread_id=None,
+                text="News",
+                media_kind=None,
+                media=None,
+                buttons=[],
+                pin=False,
+                unpin_after_min=None,
+                silent=False,
+                protect=False,
+                when="2099-01-01 10:00",
+                created_by=MANAGER,
+            )
             await app.posts.create(post)
 
         await schedule(G)

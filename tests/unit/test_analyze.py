@@ -77,12 +77,31 @@ def test_parse_keeps_media_and_service_messages_apart_and_skips_broken_entries()
         {
             "name": "Club",
             "messages": [
-                {"id": 1, "type": "service", "date_unixtime": "1793606400", "actor_id": "user1",
-                 "action": "invite_members", "members": ["A", "B"]},
-                {"id": 2, "type": "message", "date": "2026-11-02T10:00:00", "from": "Ann", "from_id": "user1",
-                 "text": "", "photo": "photos/1.jpg"},
-                {"id": 3, "type": "message", "date_unixtime": "1794045600", "from_id": "user2",
-                 "text": [{"type": "link", "text": "https://x.org"}], "reply_to_message_id": 2},
+                {
+                    "id": 1,
+                    "type": "service",
+                    "date_unixtime": "1793606400",
+                    "actor_id": "user1",
+                    "action": "invite_members",
+                    "members": ["A", "B"],
+                },
+                {
+                    "id": 2,
+                    "type": "message",
+                    "date": "2026-11-02T10:00:00",
+                    "from": "Ann",
+                    "from_id": "user1",
+                    "text": "",
+                    "photo": "photos/1.jpg",
+                },
+                {
+                    "id": 3,
+                    "type": "message",
+                    "date_unixtime": "1794045600",
+                    "from_id": "user2",
+                    "text": [{"type": "link", "text": "https://x.org"}],
+                    "reply_to_message_id": 2,
+                },
                 {"id": "x", "type": "message", "date_unixtime": "1793610000", "text": "no id"},
                 {"id": 4, "type": "message", "text": "no date"},
                 "not a dict",
@@ -219,12 +238,23 @@ def test_cluster_questions_groups_by_centroid() -> None:
 
 
 def test_reply_cycles_and_missing_parents_do_not_hang() -> None:
-    export = parse_export({"name": "x", "messages": [
-        {"id": 1, "date_unixtime": "1", "from_id": "user1", "text": "This is terrible", "reply_to_message_id": 2},
-        {"id": 2, "date_unixtime": "2", "from_id": "user2", "text": "awful indeed", "reply_to_message_id": 1},
-        {"id": 3, "date_unixtime": "3", "from_id": "user3", "text": "bad", "reply_to_message_id": 77},
-        {"id": 4, "date_unixtime": "4", "from_id": "user1", "text": "hate it", "reply_to_message_id": 3},
-    ]})
+    export = parse_export(
+        {
+            "name": "x",
+            "messages": [
+                {
+                    "id": 1,
+                    "date_unixtime": "1",
+                    "from_id": "user1",
+                    "text": "This is terrible",
+                    "reply_to_message_id": 2,
+                },
+                {"id": 2, "date_unixtime": "2", "from_id": "user2", "text": "awful indeed", "reply_to_message_id": 1},
+                {"id": 3, "date_unixtime": "3", "from_id": "user3", "text": "bad", "reply_to_message_id": 77},
+                {"id": 4, "date_unixtime": "4", "from_id": "user1", "text": "hate it", "reply_to_message_id": 3},
+            ],
+        }
+    )
     a = analyze(export, FakeClassifier(), None, zone=ZoneInfo("UTC"))
     assert sorted((t.root.id, t.messages) for t in a.negative_threads) in ([(1, 2), (3, 2)], [(2, 2), (3, 2)])
 
@@ -269,11 +299,31 @@ def test_report_has_the_figures_and_valid_png_charts(tmp_path: Path) -> None:
 
 def test_member_text_is_escaped_in_the_report(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
-    path.write_text(json.dumps({"name": "<b>Club</b>", "messages": [
-        {"id": 1, "date_unixtime": "100", "from": "<i>Eve</i>", "from_id": "user1",
-         "text": "<script>alert(1)</script> this is terrible, why?"},
-        {"id": 2, "date_unixtime": "200", "from": "Bob", "from_id": "user2", "text": "awful", "reply_to_message_id": 1},
-    ]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "name": "<b>Club</b>",
+                "messages": [
+                    {
+                        "id": 1,
+                        "date_unixtime": "100",
+                        "from": "<i>Eve</i>",
+                        "from_id": "user1",
+                        "text": "<script>alert(1)</script> this is terrible, why?",
+                    },
+                    {
+                        "id": 2,
+                        "date_unixtime": "200",
+                        "from": "Bob",
+                        "from_id": "user2",
+                        "text": "awful",
+                        "reply_to_message_id": 1,
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     page = run_analyze(path, tmp_path / "out", model=FakeClassifier(), encoder=FakeEncoder()).files.html.read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;Club&lt;/b&gt;" in page and "<i>Eve</i>" not in page
@@ -319,8 +369,14 @@ async def test_faq_candidates_import_with_steward_faq_import_as_disabled_entries
     settings = Settings(database={"path": str(tmp_path / "steward.db")})
     encoder = HashingEncoder()
     out = io.StringIO()
-    code = await run_import(settings, faq, -1001234567890, partial=False, out=out,
-                            encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"))
+    code = await run_import(
+        settings,
+        faq,
+        -1001234567890,
+        partial=False,
+        out=out,
+        encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+    )
     assert code == 0, out.getvalue()
     db = Database(settings.database.path)
     await db.open()

@@ -40,8 +40,16 @@ def drawn_texts(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def _days(n: int = 5) -> list[DayFigures]:
     start = date(2026, 11, 1)
     return [
-        DayFigures(start + timedelta(days=i), messages=5 + i, active_members=3, joins=1, leaves=1, negative=1,
-                   neutral=2, positive=2)
+        DayFigures(
+            start + timedelta(days=i),
+            messages=5 + i,
+            active_members=3,
+            joins=1,
+            leaves=1,
+            negative=1,
+            neutral=2,
+            positive=2,
+        )
         for i in range(n)
     ]
 
@@ -63,11 +71,16 @@ def test_analyze_never_crashes_on_dollar_names(tmp_path: Path, drawn_texts: list
     path = tmp_path / "result.json"
     messages = []
     for i in range(1, 13):
-        messages.append({
-            "id": i, "date_unixtime": str(1_700_000_000 + 3600 * i), "from": f"$\\frac{{ Eve {i} $",
-            "from_id": f"user{i % 4}", "text": f"why does it cost $5 and $\\sqrt{{ {i}? this is terrible",
-            **({"reply_to_message_id": i - 1} if i % 3 else {}),
-        })
+        messages.append(
+            {
+                "id": i,
+                "date_unixtime": str(1_700_000_000 + 3600 * i),
+                "from": f"$\\frac{{ Eve {i} $",
+                "from_id": f"user{i % 4}",
+                "text": f"why does it cost $5 and $\\sqrt{{ {i}? this is terrible",
+                **({"reply_to_message_id": i - 1} if i % 3 else {}),
+            }
+        )
     path.write_text(json.dumps({"name": BROKEN, "messages": messages}), encoding="utf-8")
     result = run_analyze(path, tmp_path / "out", model=FakeClassifier(), encoder=FakeEncoder(), similarity=0.5)
     assert result.files.charts

@@ -45,7 +45,7 @@ def test_environment_overrides_single_keys(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_steward_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, '[managers]\nids = [42, 43]\n')
+    path = write(tmp_path, "[managers]\nids = [42, 43]\n")
     monkeypatch.setenv("STEWARD_CONFIG", str(path))
     assert load_settings().managers.ids == [42, 43]
 
@@ -59,10 +59,12 @@ def test_steward_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.M
         ('[managers]\nids = ["alice"]\n', "managers.ids.0"),
         ('[telegram]\ntoken = "not a token"\n', "telegram.token: does not look like a bot token"),
         ('[telegram]\nmode = "webhook"\n', "telegram: webhook_url is required"),
-        ('[telegram]\nmode = "webhook"\nwebhook_url = "https://x.org"\nwebhook_secret = "short-secret"\n',
-         "telegram.webhook_secret: is too short: use at least 16 characters"),
+        (
+            '[telegram]\nmode = "webhook"\nwebhook_url = "https://x.org"\nwebhook_secret = "short-secret"\n',
+            "telegram.webhook_secret: is too short: use at least 16 characters",
+        ),
         ('[access]\ncommunities = "everyone"\n', "access.communities"),
-        ('[database]\nretain_days = -1\n', "database.retain_days"),
+        ("[database]\nretain_days = -1\n", "database.retain_days"),
         ("[telegram\n", "is not valid TOML"),
     ],
 )

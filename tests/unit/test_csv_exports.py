@@ -40,8 +40,9 @@ async def test_stats_csv_neutralises_titles_and_campaign_names(tmp_path: Path) -
         await seed_month(db)
         growth = GrowthRepository(db)
         await growth.add_campaign(CHAT, "-2+3 spring", "https://t.me/+evil", created_by=1, at=UNTIL - 60 * DAY)
-        await growth.record_join(CHAT, 99_999, UNTIL - DAY, source="chat_member", invite_link="https://t.me/+evil",
-                                 via="link")
+        await growth.record_join(
+            CHAT, 99_999, UNTIL - DAY, source="chat_member", invite_link="https://t.me/+evil", via="link"
+        )
         report = await build_report(db, CHAT, since=UNTIL - 7 * DAY, until=UNTIL, title=FORMULA)
     finally:
         await db.close()
@@ -67,15 +68,30 @@ def test_cases_csv_neutralises_names(tmp_path: Path) -> None:
         await db.open()
         try:
             await CommunityRepository(db).upsert(
-                chat_id=CHAT, title=FORMULA, type="supergroup", is_forum=False, username=None,
-                timezone="UTC", language="en",
+                chat_id=CHAT,
+                title=FORMULA,
+                type="supergroup",
+                is_forum=False,
+                username=None,
+                timezone="UTC",
+                language="en",
             )
             cases = CaseRepository(db)
             now = epoch_now()
             await cases.open(
-                chat_id=CHAT, thread_key="m:1", topic_id=None, shadow=False, reasons=["pile_on"], detail="x",
-                keyword=None, severity=0.75, negative_members=3, first_message_id=1, last_message_id=1,
-                message_count=1, at=now - 600,
+                chat_id=CHAT,
+                thread_key="m:1",
+                topic_id=None,
+                shadow=False,
+                reasons=["pile_on"],
+                detail="x",
+                keyword=None,
+                severity=0.75,
+                negative_members=3,
+                first_message_id=1,
+                last_message_id=1,
+                message_count=1,
+                at=now - 600,
             )
             await cases.answer(1, 500, "@SUM(A1:A9)", now - 300, note=None)
         finally:

@@ -22,16 +22,31 @@ async def seed(path: Path) -> None:
     await db.open()
     try:
         await CommunityRepository(db).upsert(
-            chat_id=CHAT, title="Acme Club", type="supergroup", is_forum=False, username=None,
-            timezone="UTC", language="en",
+            chat_id=CHAT,
+            title="Acme Club",
+            type="supergroup",
+            is_forum=False,
+            username=None,
+            timezone="UTC",
+            language="en",
         )
         cases = CaseRepository(db)
         now = epoch_now()
         for n, thread in enumerate(("m:1", "m:2")):
             await cases.open(
-                chat_id=CHAT, thread_key=thread, topic_id=None, shadow=False, reasons=["pile_on"], detail="x",
-                keyword=None, severity=0.75, negative_members=3, first_message_id=1 + n, last_message_id=1 + n,
-                message_count=1, at=now - 600,
+                chat_id=CHAT,
+                thread_key=thread,
+                topic_id=None,
+                shadow=False,
+                reasons=["pile_on"],
+                detail="x",
+                keyword=None,
+                severity=0.75,
+                negative_members=3,
+                first_message_id=1 + n,
+                last_message_id=1 + n,
+                message_count=1,
+                at=now - 600,
             )
         await cases.answer(1, 500, "Mia", now - 300, note=None)
         await cases.close(1, "resolved", 500, "Mia", now)

@@ -18,10 +18,18 @@ def talk(ordinary: str = "chat", outside: bool = False) -> MessageSignals:
     return MessageSignals(None, 0.8, -0.03, ordinary, outside)
 
 
-def msg(mid: int, user: int, text: str, at: int, signals: MessageSignals | None = None, *, label: str = "neutral",
-        score: float = 0.8, reply_to: int | None = None) -> ThreadMessage:
-    return ThreadMessage(mid, user, text, T0 + at, label, score, reply_to, is_staff=user == STAFF,
-                         signals=signals)
+def msg(
+    mid: int,
+    user: int,
+    text: str,
+    at: int,
+    signals: MessageSignals | None = None,
+    *,
+    label: str = "neutral",
+    score: float = 0.8,
+    reply_to: int | None = None,
+) -> ThreadMessage:
+    return ThreadMessage(mid, user, text, T0 + at, label, score, reply_to, is_staff=user == STAFF, signals=signals)
 
 
 def judge(window: list[ThreadMessage], at: int, **settings: object) -> object:
@@ -63,9 +71,19 @@ def test_a_staff_reply_settles_it() -> None:
 
 
 def test_urgent_needs_open_at_once() -> None:
-    window = [msg(1, 11, "nice run today", 0, talk()),
-              msg(2, 12, "nobody wants you here, you look ridiculous", 30, need("harassment"), label="negative",
-                  score=0.97, reply_to=1)]
+    window = [
+        msg(1, 11, "nice run today", 0, talk()),
+        msg(
+            2,
+            12,
+            "nobody wants you here, you look ridiculous",
+            30,
+            need("harassment"),
+            label="negative",
+            score=0.97,
+            reply_to=1,
+        ),
+    ]
     j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 30)
     assert j.open_now and j.urgent and j.need == "harassment"
 
@@ -106,8 +124,7 @@ def test_naming_the_community_makes_it_ours_even_with_an_outside_word() -> None:
 
 
 def test_a_question_only_staff_can_answer_opens_when_unanswered() -> None:
-    window = [msg(1, 11, "Will we get the certificate if the final project is a week late?", 0,
-                  need("staff_question"))]
+    window = [msg(1, 11, "Will we get the certificate if the final project is a week late?", 0, need("staff_question"))]
     assert not ThreadJudge().judge(window, ThreadSettings(), now=T0 + 120).open_now
     j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 240)
     assert j.open_now and "no staff reply for 4 min" in j.detail
@@ -142,8 +159,7 @@ def test_thresholds_come_from_settings() -> None:
 def test_a_peer_replying_to_ordinary_talk_raises_no_ordinary_matter() -> None:
     window = [
         msg(1, 11, "Failed the orange route for the 8th time, so done with it", 0, talk("self")),
-        msg(2, 12, "shift your feet left before the crimp, it changes everything", 30, need("data_loss"),
-            reply_to=1),
+        msg(2, 12, "shift your feet left before the crimp, it changes everything", 30, need("data_loss"), reply_to=1),
     ]
     assert ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600).need is None
 
@@ -158,8 +174,16 @@ def test_a_positive_message_that_raises_the_matter_again_is_no_thanks() -> None:
     window = [
         REFUND[0],
         msg(2, 13, "did you try logging out and in?", 30, talk("howto"), reply_to=1),
-        msg(3, 11, "yes, still nothing, I want the money back", 60, need("refund"), label="positive", score=0.9,
-            reply_to=2),
+        msg(
+            3,
+            11,
+            "yes, still nothing, I want the money back",
+            60,
+            need("refund"),
+            label="positive",
+            score=0.9,
+            reply_to=2,
+        ),
     ]
     j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600)
     assert j.settled is None and j.open_now

@@ -22,7 +22,11 @@ async def test_a_reason_opens_a_live_case_even_over_a_shadow_one(world: World) -
         seen.append(case.id)
 
     case, opened = await world.service.open_or_join(
-        chat_id=shadow.chat_id, thread_key=shadow.thread_key, topic_id=None, live=True, before_card=before,
+        chat_id=shadow.chat_id,
+        thread_key=shadow.thread_key,
+        topic_id=None,
+        live=True,
+        before_card=before,
         reason=CaseReason(reasons=("report",), detail="reported by 1 members", trigger_message_id=2, severity=0.6),
     )
     assert opened and not case.shadow and case.reasons == ("report",) and case.severity == 0.6
@@ -37,7 +41,10 @@ async def test_joining_adds_the_reason_and_edits_the_card(world: World) -> None:
     assert live is not None
     edits = len(world.outbox.edits)
     case, opened = await world.service.open_or_join(
-        chat_id=live.chat_id, thread_key=live.thread_key, topic_id=None, live=True,
+        chat_id=live.chat_id,
+        thread_key=live.thread_key,
+        topic_id=None,
+        live=True,
         reason=CaseReason(reasons=("spam",), detail="possible spam", trigger_message_id=3, severity=0.99),
     )
     assert not opened and case.id == case_id and case.reasons[-1] == "spam" and case.severity == 0.99

@@ -160,8 +160,13 @@ async def opened_world(db_path: Path, title: str = "Acme Club", **service: Any) 
     try:
         communities = CommunityRepository(db)
         await communities.upsert(
-            chat_id=CHAT, title=title, type="supergroup", is_forum=False, username=None,
-            timezone="UTC", language="en",
+            chat_id=CHAT,
+            title=title,
+            type="supergroup",
+            is_forum=False,
+            username=None,
+            timezone="UTC",
+            language="en",
         )
         outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
         escalation = make_service(db, outbox, desk, clock, **service)

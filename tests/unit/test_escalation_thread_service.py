@@ -33,8 +33,9 @@ THANKS = "Found it, thank you so much!"
 ABOUT = {REFUND_TEXT: "refund", LOST: "data_loss", ABUSE: "harassment", ANSWER: "howto", THANKS: "thanks"}
 
 
-def build(db: Database, outbox: FakeOutbox, desk: FakeDesk, clock: Clock, embed: Any, **overrides: Any
-          ) -> EscalationService:
+def build(
+    db: Database, outbox: FakeOutbox, desk: FakeDesk, clock: Clock, embed: Any, **overrides: Any
+) -> EscalationService:
     return make_service(db, outbox, desk, clock, embed=embed, **overrides)
 
 
@@ -137,7 +138,9 @@ async def test_open_or_join_gives_a_thread_one_card(world: World) -> None:
     await world.say(11, LOST)
     [case] = await world.cases.active()
     joined, created = await world.service.open_or_join(
-        chat_id=CHAT, thread_key=case.thread_key, topic_id=None,
+        chat_id=CHAT,
+        thread_key=case.thread_key,
+        topic_id=None,
         reason=CaseReason(("report",), "reported by a member", trigger_message_id=1),
     )
     assert not created and joined.id == case.id and "report" in joined.reasons
@@ -145,7 +148,9 @@ async def test_open_or_join_gives_a_thread_one_card(world: World) -> None:
     events = [e.action for e in await world.cases.events(case.id)]
     assert events == ["opened", "joined"]
     fresh, created = await world.service.open_or_join(
-        chat_id=CHAT, thread_key="m:77", topic_id=None,
+        chat_id=CHAT,
+        thread_key="m:77",
+        topic_id=None,
         reason=CaseReason(("report",), "reported by a member", trigger_message_id=77),
     )
     assert created and fresh.detail == "reported by a member" and len(world.desk.posts) == 2

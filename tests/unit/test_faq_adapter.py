@@ -59,8 +59,14 @@ class TinyEncoder(_MeanPoolEncoder):
         tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
         tokenizer.normalizer = Lowercase()
         tokenizer.pre_tokenizer = Whitespace()
-        config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-                            intermediate_size=64, max_position_embeddings=64)
+        config = BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=4,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=64,
+        )
         super().__init__(BertModel(config, add_pooling_layer=False).eval(), tokenizer, pad_id=0)
 
 
@@ -153,8 +159,16 @@ async def service_over(
     # Tiny-model thresholds: the point here is the plumbing, not the calibration.
     settings = FaqSettings(answer_threshold=0.5, suggest_threshold=0.3, margin=0.0)
     service = FaqService(
-        FaqRepository(db), settings, sender=Recorder(), callbacks=Callbacks(), roles=Roles(), messages=NoMessages(),
-        encoder_loader=lambda: (encoder, "tiny:32"), english_loader=english, clock=Clock(), adapter_dir=adapter_dir,
+        FaqRepository(db),
+        settings,
+        sender=Recorder(),
+        callbacks=Callbacks(),
+        roles=Roles(),
+        messages=NoMessages(),
+        encoder_loader=lambda: (encoder, "tiny:32"),
+        english_loader=english,
+        clock=Clock(),
+        adapter_dir=adapter_dir,
         recipe=RECIPE,
     )
     await service.start()

@@ -18,13 +18,18 @@ def test_the_issue_shape_is_accepted() -> None:
     drafts, problems = parse_toml(GOOD)
     assert problems == []
     assert drafts == [
-        FaqDraft("refund", ("What is the refund policy?", "Can I get my money back?"),
-                 "Full refund within 14 days of the start.")
+        FaqDraft(
+            "refund",
+            ("What is the refund policy?", "Can I get my money back?"),
+            "Full refund within 14 days of the start.",
+        )
     ]
 
 
 def test_extensions_are_accepted() -> None:
-    drafts, problems = parse_toml(GOOD + """
+    drafts, problems = parse_toml(
+        GOOD
+        + """
 [[faq]]
 id = "slides"
 questions = ["Where are the slides?"]
@@ -33,7 +38,8 @@ enabled = false
 topic = 42
 buttons = [{ text = "Files", url = "https://example.org/files" }]
 answers = { ru = "Во вкладке Файлы.", he = "בלשונית קבצים." }
-""")
+"""
+    )
     assert problems == []
     slides = drafts[1]
     assert (slides.enabled, slides.thread_id, slides.buttons) == (False, 42, (("Files", "https://example.org/files"),))
@@ -41,7 +47,9 @@ answers = { ru = "Во вкладке Файлы.", he = "בלשונית קבצ�
 
 
 def test_every_problem_names_position_and_field() -> None:
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 [[faq]]
 id = "refund"
 questions = ["dup"]
@@ -58,6 +66,7 @@ answer = "<b>never closed"
 buttons = [{ text = "t", url = "javascript:alert(1)" }]
 colour = "red"
 """
+    )
     drafts, problems = parse_toml(text)
     assert [d.key for d in drafts] == ["refund"]
     found = {(p.position, p.field) for p in problems}
@@ -88,8 +97,15 @@ def test_answer_html_is_checked() -> None:
 
 def test_dump_and_parse_round_trip() -> None:
     drafts = [
-        FaqDraft("a", ('He said "hi"', "Кто? מי?"), "<b>x</b> \\ y\nline two", False, 3,
-                 (("Link", "https://e.org/?a=1&b=2"),), {"he": "כן"}),
+        FaqDraft(
+            "a",
+            ('He said "hi"', "Кто? מי?"),
+            "<b>x</b> \\ y\nline two",
+            False,
+            3,
+            (("Link", "https://e.org/?a=1&b=2"),),
+            {"he": "כן"},
+        ),
         FaqDraft("b", ("q",), "answer"),
     ]
     again, problems = parse_toml(dump_toml(drafts, header="export"))

@@ -81,18 +81,32 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[FaqService, Recorder, Clock
     await db.open()
     sender, clock = Recorder(), Clock()
     encoder = HashingEncoder()
-    settings = FaqSettings(answer_threshold=0.65, suggest_threshold=0.45, margin=0.1, cooldown_minutes=30,
-                           member_answers_per_hour=3)
+    settings = FaqSettings(
+        answer_threshold=0.65, suggest_threshold=0.45, margin=0.1, cooldown_minutes=30, member_answers_per_hour=3
+    )
     service = FaqService(
-        FaqRepository(db), settings, sender=sender, callbacks=Callbacks(), roles=Roles(), messages=NoMessages(),
-        encoder_loader=lambda: (encoder, "hash:512"), clock=clock,
+        FaqRepository(db),
+        settings,
+        sender=sender,
+        callbacks=Callbacks(),
+        roles=Roles(),
+        messages=NoMessages(),
+        encoder_loader=lambda: (encoder, "hash:512"),
+        clock=clock,
     )
     await service.start()
-    await service.import_drafts(CHAT, [
-        FaqDraft("password", ("How do I reset my password?", "I forgot my password"),
-                 "Use <i>Forgot password</i>.", answers={"ru": "Нажмите «Забыли пароль»."}),
-        FaqDraft("schedule", ("When does the next course start?",), "On the 1st."),
-    ])
+    await service.import_drafts(
+        CHAT,
+        [
+            FaqDraft(
+                "password",
+                ("How do I reset my password?", "I forgot my password"),
+                "Use <i>Forgot password</i>.",
+                answers={"ru": "Нажмите «Забыли пароль»."},
+            ),
+            FaqDraft("schedule", ("When does the next course start?",), "On the 1st."),
+        ],
+    )
     try:
         yield service, sender, clock
     finally:
@@ -103,10 +117,17 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[FaqService, Recorder, Clock
 _ids = iter(range(1, 10_000))
 
 
-def ctx(text: str, user: int = ANN, *, mode: str | None = None, language_code: str = "en",
-        mentions_bot: bool = False) -> MessageContext:
-    msg = IncomingMessage(CHAT, next(_ids), Author(user, "U", language_code=language_code), text,
-                          datetime.now(UTC), mentions_bot=mentions_bot)
+def ctx(
+    text: str, user: int = ANN, *, mode: str | None = None, language_code: str = "en", mentions_bot: bool = False
+) -> MessageContext:
+    msg = IncomingMessage(
+        CHAT,
+        next(_ids),
+        Author(user, "U", language_code=language_code),
+        text,
+        datetime.now(UTC),
+        mentions_bot=mentions_bot,
+    )
     settings: dict[str, object] = {"faq.mode": mode} if mode else {}
     community = Community(CHAT, "Club", "supergroup", settings=settings)
     return MessageContext(msg, community, Sentiment.unclassified(), f"m:{msg.message_id}", is_question(text))
@@ -170,14 +191,18 @@ async def test_modes(env: Any) -> None:
 
 async def test_unanswered_questions_are_recorded_and_grouped(env: Any) -> None:
     service, sender, _ = env
-    for text in ["Is there parking near the venue?", "is there any parking near the venue?",
-                 "Where can I buy a hoodie with the logo?"]:
+    for text in [
+        "Is there parking near the venue?",
+        "is there any parking near the venue?",
+        "Where can I buy a hoodie with the logo?",
+    ]:
         assert (await service.handle(ctx(text))).action == "abstain"
     assert sender.sent == []
     groups = await service.unanswered_groups(CHAT, similarity=0.6)
     assert [len(g) for g in groups] == [2, 1]
-    entry = await service.entry_from_unanswered(CHAT, [u.id for u in groups[0]], "Free parking behind the building.",
-                                                created_by=ADMIN)
+    entry = await service.entry_from_unanswered(
+        CHAT, [u.id for u in groups[0]], "Free parking behind the building.", created_by=ADMIN
+    )
     assert set(entry.questions) == {"Is there parking near the venue?", "is there any parking near the venue?"}
     assert [len(g) for g in await service.unanswered_groups(CHAT, similarity=0.6)] == [1]
     assert (await service.handle(ctx("Is there parking near the venue?", BOB))).action == "answer"
@@ -217,12 +242,27 @@ async def test_a_forged_or_repeated_did_you_mean_press_posts_at_most_one_answer(
     service, sender, clock = env
     entry = (await service.entries_for(CHAT))[0]
     # The bot suggested answers to question 77 (what _suggest records), not to any other message.
-    await service.repo.record_answer(chat_id=CHAT, entry_id=None, thread_id=None, question_message_id=77,
-                                     user_id=ANN, score=0.5, how="suggestion", at=clock.now)
+    await service.repo.record_answer(
+        chat_id=CHAT,
+        entry_id=None,
+        thread_id=None,
+        question_message_id=77,
+        user_id=ANN,
+        score=0.5,
+        how="suggestion",
+        at=clock.now,
+    )
 
     async def press(question: int, user: int = BOB) -> str:
-        return await service.pick(chat_id=CHAT, entry_id=entry.id, question_message_id=question,
-                                  suggestion_message_id=5000, thread_id=None, user_id=user, language_code="en")
+        return await service.pick(
+            chat_id=CHAT,
+            entry_id=entry.id,
+            question_message_id=question,
+            suggestion_message_id=5000,
+            thread_id=None,
+            user_id=user,
+            language_code="en",
+        )
 
     # Forged presses naming messages the bot never suggested for post nothing.
     assert [await press(q) for q in range(1, 30)] == ["gone"] * 29

@@ -76,14 +76,22 @@ async def feeds(tmp_path: Path) -> AsyncIterator[tuple[FeedService, FakeClock, F
     db = Database(tmp_path / "f.db")
     await db.open()
     communities = CommunityRepository(db)
-    await communities.upsert(chat_id=CHAT, title="Club", type="supergroup", is_forum=False, username=None,
-                             timezone="Europe/Berlin", language="en")
+    await communities.upsert(
+        chat_id=CHAT,
+        title="Club",
+        type="supergroup",
+        is_forum=False,
+        username=None,
+        timezone="Europe/Berlin",
+        language="en",
+    )
     await communities.update_settings(CHAT, {"scheduler.feed_slots": ["09:00", "18:00"]})
     clock = FakeClock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
     desk = CardDesk()
     posts = PostService(PostRepository(db), communities, FakeSender(), desk, None, clock=clock)
-    service = FeedService(FeedRepository(db), communities, posts, desk, SchedulerSettings(),
-                          fetcher=StaticFetcher(), clock=clock)
+    service = FeedService(
+        FeedRepository(db), communities, posts, desk, SchedulerSettings(), fetcher=StaticFetcher(), clock=clock
+    )
     yield service, clock, desk
     await db.close()
 

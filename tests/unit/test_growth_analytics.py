@@ -52,8 +52,17 @@ class Seeder:
         await self.db.execute(
             "INSERT INTO messages (chat_id, message_id, reply_to_message_id, thread_key, user_id, text, date,"
             " is_question, sentiment_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, message_id, reply_to, f"m:{reply_to or message_id}", user_id, "text", at, int(question),
-             sentiment),
+            (
+                chat_id,
+                message_id,
+                reply_to,
+                f"m:{reply_to or message_id}",
+                user_id,
+                "text",
+                at,
+                int(question),
+                sentiment,
+            ),
         )
         return message_id
 
@@ -136,8 +145,7 @@ async def test_bot_answers_count_and_the_earlier_answer_wins(db: Database) -> No
 async def test_faq_figures(db: Database) -> None:
     if not await a.table_exists(db, "faq_answers"):
         pytest.skip("the FAQ migration is not present")
-    rows = [("answer", T0 + 1), ("answer", T0 + 2), ("cooldown", T0 + 3), ("suggestion", T0 + 4),
-            ("answer", T0 - 10)]
+    rows = [("answer", T0 + 1), ("answer", T0 + 2), ("cooldown", T0 + 3), ("suggestion", T0 + 4), ("answer", T0 - 10)]
     for i, (how, at) in enumerate(rows, start=1):
         await db.execute(
             "INSERT INTO faq_answers (id, chat_id, user_id, how, created_at) VALUES (?, ?, 1, ?, ?)",
@@ -276,8 +284,17 @@ async def test_case_figures_count_and_time_cases(db: Database) -> None:
             "INSERT INTO cases (chat_id, thread_key, state, shadow, first_message_id, last_message_id, opened_at,"
             " last_activity_at, first_response_at, response_seconds, closed_at)"
             " VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?)",
-            (CHAT, f"m:{opened}", state, shadow, opened, opened,
-             None if response is None else opened + response, response, closed),
+            (
+                CHAT,
+                f"m:{opened}",
+                state,
+                shadow,
+                opened,
+                opened,
+                None if response is None else opened + response,
+                response,
+                closed,
+            ),
         )
 
     await case(T0 + 10, "resolved", response=600, closed=T0 + 10 + 7200)

@@ -34,8 +34,9 @@ async def seed(path: Path) -> None:
             )
         repo = GrowthRepository(db)
         await repo.add_campaign(CHAT, "flyer", "https://t.me/+flyer", created_by=1, at=now - 86_400)
-        await repo.record_join(CHAT, 50, now - 7200, source="chat_member", invite_link="https://t.me/+flyer",
-                               via="link")
+        await repo.record_join(
+            CHAT, 50, now - 7200, source="chat_member", invite_link="https://t.me/+flyer", via="link"
+        )
         # An old message outside a 7-day window.
         await db.execute(
             "INSERT INTO messages (chat_id, message_id, thread_key, user_id, text, date) VALUES (?, 99, 'm:99', 1,"

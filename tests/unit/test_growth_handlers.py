@@ -70,14 +70,24 @@ LINK = {
         (member("left"), member("member"), {"invite_link": LINK}, USER, ("join", "link", "https://t.me/+abc")),
         (member("left"), member("member"), {}, ADMIN, ("join", "added", None)),
         (member("left"), member("member"), {}, USER, ("join", "self", None)),
-        (member("left"), member("member"), {"invite_link": LINK, "via_join_request": True}, ADMIN,
-         ("join", "join_request", "https://t.me/+abc")),
+        (
+            member("left"),
+            member("member"),
+            {"invite_link": LINK, "via_join_request": True},
+            ADMIN,
+            ("join", "join_request", "https://t.me/+abc"),
+        ),
         (member("kicked"), member("restricted", is_member=True), {}, ADMIN, ("join", "added", None)),
         (member("restricted", is_member=False), member("member"), {}, USER, ("join", "self", None)),
     ],
 )
-async def test_joins(old: dict[str, Any], new: dict[str, Any], extra: dict[str, Any], by: dict[str, Any],
-                     expected: tuple[str, str, str | None]) -> None:
+async def test_joins(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    extra: dict[str, Any],
+    by: dict[str, Any],
+    expected: tuple[str, str, str | None],
+) -> None:
     growth = RecordingGrowth()
     await handle_chat_member(update(old, new, by=by, **extra), growth)  # type: ignore[arg-type]
     assert len(growth.calls) == 1

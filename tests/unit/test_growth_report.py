@@ -51,8 +51,15 @@ async def seed_month(db: Database) -> None:
             await db.execute(
                 "INSERT INTO messages (chat_id, message_id, thread_key, user_id, text, date, is_question,"
                 " sentiment_label) VALUES (?, ?, ?, ?, 'x', ?, ?, ?)",
-                (CHAT, message_id, f"m:{message_id}", 100 + rng.randint(0, 25), start + i * 600, int(i % 7 == 0),
-                 label),
+                (
+                    CHAT,
+                    message_id,
+                    f"m:{message_id}",
+                    100 + rng.randint(0, 25),
+                    start + i * 600,
+                    int(i % 7 == 0),
+                    label,
+                ),
             )
         for j in range(rng.randint(0, 4)):
             user = 1000 + day * 10 + j

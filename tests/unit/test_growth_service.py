@@ -84,8 +84,12 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db = Database(tmp_path / "g.db")
     await db.open()
     service = CommunityService(
-        CommunityRepository(db), MessageRepository(db), MemberRepository(db), None,
-        default_language="en", default_timezone="UTC",
+        CommunityRepository(db),
+        MessageRepository(db),
+        MemberRepository(db),
+        None,
+        default_language="en",
+        default_timezone="UTC",
     )
     try:
         yield Env(db, RecordingOutbox(), service, [1000.0])
@@ -179,7 +183,11 @@ async def test_weekly_digest_once_per_week_to_the_managers(env: Env) -> None:
         (GROUP.chat_id, now - 3600),
     )
     stats = StatsService(
-        env.db, env.community_service.communities, env.outbox, FakeDesk(), StateRepository(env.db),
+        env.db,
+        env.community_service.communities,
+        env.outbox,
+        FakeDesk(),
+        StateRepository(env.db),
         now=lambda: now,
     )
     assert await stats.send_digest() == 2  # both communities, not the managers' own chat

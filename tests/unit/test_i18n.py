@@ -51,8 +51,14 @@ def test_placeholders_survive_translation() -> None:
         t = Translator(locale)
         text = t("Thanks for adding me to {title}. A few things need fixing:", title="Riverside Makers")
         assert "Riverside Makers" in text and "{" not in text
-        card = t("{icon} <b>Case #{id}</b> · {state} · {level} priority ({priority})",
-                 icon="🔴", id=42, state="open", level="high", priority=7)
+        card = t(
+            "{icon} <b>Case #{id}</b> · {state} · {level} priority ({priority})",
+            icon="🔴",
+            id=42,
+            state="open",
+            level="high",
+            priority=7,
+        )
         assert "#42" in card and "<b>" in card and "</b>" in card and "{" not in card
         net = t("👥 Members: +{joins} joined, −{leaves} left (net {net:+d})", joins=5, leaves=2, net=3)
         assert "+3" in net

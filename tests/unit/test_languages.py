@@ -17,8 +17,13 @@ async def test_main_language_is_recorded_and_weak_languages_are_reported_once(tm
     await db.open()
     communities = CommunityRepository(db)
     community = await communities.upsert(
-        chat_id=GROUP.chat_id, title=GROUP.title, type="supergroup", is_forum=False, username=None,
-        timezone="UTC", language="en",
+        chat_id=GROUP.chat_id,
+        title=GROUP.title,
+        type="supergroup",
+        is_forum=False,
+        username=None,
+        timezone="UTC",
+        language="en",
     )
     notices: list[str] = []
 

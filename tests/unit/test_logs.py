@@ -60,7 +60,13 @@ def test_exception_text_and_traceback_are_redacted(logged: tuple[logging.Logger,
 def test_stack_info_is_redacted(logged: tuple[logging.Logger, io.StringIO]) -> None:
     logger, buffer = logged
     record = logger.makeRecord(
-        logger.name, logging.WARNING, __file__, 1, "where am I", None, None,
+        logger.name,
+        logging.WARNING,
+        __file__,
+        1,
+        "where am I",
+        None,
+        None,
         sinfo=f'Stack (most recent call last):\n  File "x.py", line 1, in <module>\n    get("{URL}")',
     )
     logger.handle(record)

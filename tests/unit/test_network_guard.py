@@ -67,7 +67,7 @@ class FeedHost:
             size = BIG - 1000 if request.path == "/big" else BIG + 1000
             response = web.StreamResponse(headers={"ETag": '"big"', "Content-Type": "application/rss+xml"})
             await response.prepare(request)
-            piece = RSS[:-len(b"</channel></rss>")] + b"<!--" + b"x" * (256 * 1024) + b"-->"
+            piece = RSS[: -len(b"</channel></rss>")] + b"<!--" + b"x" * (256 * 1024) + b"-->"
             sent = 0
             while sent + len(piece) < size:
                 await response.write(piece)
@@ -104,12 +104,16 @@ class NamesResolver(AbstractResolver):
         self.names = names
         self.asked: list[str] = []
 
-    async def resolve(self, host: str, port: int = 0, family: _socket.AddressFamily = _socket.AF_INET
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: _socket.AddressFamily = _socket.AF_INET
+    ) -> list[ResolveResult]:
         self.asked.append(host)
         address = self.names[host]
-        return [ResolveResult(hostname=host, host=address, port=port, family=_socket.AF_INET, proto=0,
-                              flags=_socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host, host=address, port=port, family=_socket.AF_INET, proto=0, flags=_socket.AI_NUMERICHOST
+            )
+        ]
 
     async def close(self) -> None:
         return None
@@ -125,13 +129,28 @@ def _only_the_test_host(address: str) -> str | None:
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
-        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("192.168.0.10", "private"),
-        ("172.16.5.4", "private"), ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-        ("100.64.0.1", "shared (CGNAT)"), ("100.127.255.254", "shared (CGNAT)"), ("2002:c0a8:0101::1", "6to4"),
-        ("224.0.0.251", "multicast"), ("ff02::1", "multicast"), ("240.0.0.1", "reserved"),
-        ("0.0.0.0", "unspecified"), ("::ffff:10.0.0.1", "private"), ("::ffff:127.0.0.1", "loopback"),
-        ("64:ff9b::a00:1", "private"), ("fc00::1", "private"), ("192.0.2.1", "private"),
-        ("93.184.216.34", None), ("2606:4700::1111", None), ("8.8.8.8", None),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.10", "private"),
+        ("172.16.5.4", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("100.64.0.1", "shared (CGNAT)"),
+        ("100.127.255.254", "shared (CGNAT)"),
+        ("2002:c0a8:0101::1", "6to4"),
+        ("224.0.0.251", "multicast"),
+        ("ff02::1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("0.0.0.0", "unspecified"),
+        ("::ffff:10.0.0.1", "private"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("64:ff9b::a00:1", "private"),
+        ("fc00::1", "private"),
+        ("192.0.2.1", "private"),
+        ("93.184.216.34", None),
+        ("2606:4700::1111", None),
+        ("8.8.8.8", None),
     ],
 )
 def test_refused_addresses(address: str, reason: str | None) -> None:
@@ -147,8 +166,9 @@ class RebindingResolver(NamesResolver):
         super().__init__({})
         self.first, self.then = first, then
 
-    async def resolve(self, host: str, port: int = 0, family: _socket.AddressFamily = _socket.AF_INET
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: _socket.AddressFamily = _socket.AF_INET
+    ) -> list[ResolveResult]:
         self.names[host] = self.first if not self.asked else self.then
         return await super().resolve(host, port, family)
 
@@ -176,8 +196,9 @@ async def test_the_system_resolver_is_guarded_too(feed_host: FeedHost, monkeypat
         return [(_socket.AF_INET, _socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port or 0)))]
 
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
-    result = await HttpFetcher().fetch(f"http://intranet.example:{feed_host.port}/rss.xml", etag=None,
-                                       last_modified=None)
+    result = await HttpFetcher().fetch(
+        f"http://intranet.example:{feed_host.port}/rss.xml", etag=None, last_modified=None
+    )
     assert result.error == "the address points into a private network (127.0.0.1)"
     assert lookups == ["intranet.example"] and feed_host.requests == []
 
@@ -200,12 +221,12 @@ async def test_injected_resolver_decides_where_a_name_connects(feed_host: FeedHo
 async def test_every_redirect_hop_is_checked(feed_host: FeedHost) -> None:
     resolver = NamesResolver({"feed.example": "127.0.0.1", "inner.example": "127.0.0.2"})
     fetcher = HttpFetcher(resolver=resolver, policy=_only_the_test_host)
-    to_name = await fetcher.fetch(f"http://feed.example:{feed_host.port}/hop-to-name", etag=None,
-                                  last_modified=None)
+    to_name = await fetcher.fetch(f"http://feed.example:{feed_host.port}/hop-to-name", etag=None, last_modified=None)
     assert to_name.error == "the address points into a private network (127.0.0.2)"
     assert resolver.asked == ["feed.example", "inner.example"]
-    to_literal = await fetcher.fetch(f"http://feed.example:{feed_host.port}/hop-to-metadata", etag=None,
-                                     last_modified=None)
+    to_literal = await fetcher.fetch(
+        f"http://feed.example:{feed_host.port}/hop-to-metadata", etag=None, last_modified=None
+    )
     assert to_literal.error == "the address points into a private network (169.254.169.254)"
     assert feed_host.requests == ["/hop-to-name", "/hop-to-metadata"]  # neither target was reached
 
@@ -217,8 +238,9 @@ def test_private_addresses_are_off_by_default_in_config() -> None:
 
 
 async def test_a_large_feed_is_read_whole(feed_host: FeedHost) -> None:
-    result = await HttpFetcher(allow_private=True).fetch(f"http://127.0.0.1:{feed_host.port}/big", etag=None,
-                                                         last_modified=None)
+    result = await HttpFetcher(allow_private=True).fetch(
+        f"http://127.0.0.1:{feed_host.port}/big", etag=None, last_modified=None
+    )
     assert result.error is None
     assert len(result.body) == BIG - 1000 and result.body.endswith(b"</channel></rss>")
     assert result.etag == '"big"'
@@ -226,7 +248,8 @@ async def test_a_large_feed_is_read_whole(feed_host: FeedHost) -> None:
 
 @pytest.mark.parametrize("path", ["/huge", "/declared-huge"])
 async def test_a_feed_over_the_limit_is_refused_without_its_validators(feed_host: FeedHost, path: str) -> None:
-    result = await HttpFetcher(allow_private=True).fetch(f"http://127.0.0.1:{feed_host.port}{path}", etag=None,
-                                                         last_modified=None)
+    result = await HttpFetcher(allow_private=True).fetch(
+        f"http://127.0.0.1:{feed_host.port}{path}", etag=None, last_modified=None
+    )
     assert result.error == "the feed is larger than 5 MB, so it was not read"
     assert result.body == b"" and result.etag is None and result.last_modified is None

@@ -102,8 +102,14 @@ class Env:
         """A fresh engine over the same database (what a process restart does)."""
         self.scheduler.remove_all_jobs()
         self.service = PostService(
-            PostRepository(self.db), CommunityRepository(self.db), self.sender, self.desk, self.scheduler,
-            clock=self.clock, lateness_s=3600, receipts=receipts,
+            PostRepository(self.db),
+            CommunityRepository(self.db),
+            self.sender,
+            self.desk,
+            self.scheduler,
+            clock=self.clock,
+            lateness_s=3600,
+            receipts=receipts,
         )
         return self.service
 
@@ -113,10 +119,18 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db = Database(tmp_path / "posts.db")
     await db.open()
     communities = CommunityRepository(db)
-    await communities.upsert(chat_id=CHAT, title="Berlin club", type="supergroup", is_forum=False,
-                             username="berlinclub", timezone="Europe/Berlin", language="en")
-    await communities.upsert(chat_id=FORUM, title="Forum", type="supergroup", is_forum=True, username=None,
-                             timezone="UTC", language="en")
+    await communities.upsert(
+        chat_id=CHAT,
+        title="Berlin club",
+        type="supergroup",
+        is_forum=False,
+        username="berlinclub",
+        timezone="Europe/Berlin",
+        language="en",
+    )
+    await communities.upsert(
+        chat_id=FORUM, title="Forum", type="supergroup", is_forum=True, username=None, timezone="UTC", language="en"
+    )
     clock = FakeClock(datetime(2026, 3, 20, 8, 0, tzinfo=UTC))
     sender = FakeSender(clock=clock)
     desk = FakeDesk()
@@ -164,8 +178,17 @@ async def test_one_off_fires_once_at_local_time(env: Env) -> None:
 
 async def test_post_options_reach_the_sender(env: Env) -> None:
     await make(
-        env, "now", "<b>Photo</b>", media_kind="photo", media="AgACfileid", chat_id=FORUM, thread_id=7,
-        buttons=[[{"text": "Read", "url": "https://example.org"}]], silent=True, protect=True, pin=True,
+        env,
+        "now",
+        "<b>Photo</b>",
+        media_kind="photo",
+        media="AgACfileid",
+        chat_id=FORUM,
+        thread_id=7,
+        buttons=[[{"text": "Read", "url": "https://example.org"}]],
+        silent=True,
+        protect=True,
+        pin=True,
         unpin_after_min=30,
     )
     await env.service.run_due()
@@ -205,7 +228,10 @@ async def test_recurring_friendly_form_runs_every_matching_day(env: Env) -> None
         assert [r.status for r in runs if r] == ["sent"]
         fired.append(env.clock().astimezone(BERLIN))
     assert [(d.strftime("%a"), d.hour, d.minute) for d in fired] == [
-        ("Mon", 10, 0), ("Thu", 10, 0), ("Mon", 10, 0), ("Thu", 10, 0)
+        ("Mon", 10, 0),
+        ("Thu", 10, 0),
+        ("Mon", 10, 0),
+        ("Thu", 10, 0),
     ]
     assert len(env.sender.texts()) == 4
     assert "Next:" in env.desk.posts[-1][0]
@@ -365,8 +391,11 @@ async def test_early_timer_waits_for_the_real_time(env: Env) -> None:
 
 
 async def test_forbidden_ends_in_a_failure_receipt_in_plain_words(env: Env) -> None:
-    env.sender.fail.append(Delivery(ok=False, chat_id=CHAT, error="the bot lost the right to post in this chat",
-                                    error_kind=ErrorKind.FORBIDDEN))
+    env.sender.fail.append(
+        Delivery(
+            ok=False, chat_id=CHAT, error="the bot lost the right to post in this chat", error_kind=ErrorKind.FORBIDDEN
+        )
+    )
     post = await make(env, "now", "Blocked")
     runs = await env.service.run_due()
     assert [r.status for r in runs if r] == ["failed"]
@@ -486,8 +515,9 @@ async def test_the_storage_refuses_an_edit_when_the_row_moved_on(env: Env) -> No
     post = await make(env, "2026-03-20 10:00", "Row")
     assert await env.service.repo.claim(post.id, post.due_at or 0, env.service.now())
     assert not await env.service.repo.update_content(post.with_(text="x"), env.service.now(), expect=post)
-    await env.service.repo.finish_fire(post.id, status="pending", next_due=(post.due_at or 0) + 60, error=None,
-                                       now=env.service.now())
+    await env.service.repo.finish_fire(
+        post.id, status="pending", next_due=(post.due_at or 0) + 60, error=None, now=env.service.now()
+    )
     assert not await env.service.repo.update_content(post.with_(text="x"), env.service.now(), expect=post)
 
 

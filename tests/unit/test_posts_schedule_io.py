@@ -104,7 +104,9 @@ async def run_import(tmp_path: Path, text: str) -> list[Post]:
 
 
 async def test_import_accepts_the_issue_shape(tmp_path: Path) -> None:
-    posts = await run_import(tmp_path, """
+    posts = await run_import(
+        tmp_path,
+        """
 [[post]]
 chat = -1001234567890          # the community
 text = "Weekly digest is out"
@@ -123,7 +125,8 @@ unpin_after = 90
 silent = true
 protect = true
 late = 15
-""")
+""",
+    )
     assert [p.id for p in posts] == [1, 2]
     first, second = posts
     assert first.timezone == "Europe/Berlin" and first.due_at == int(datetime(2030, 12, 1, 9, tzinfo=UTC).timestamp())
@@ -135,7 +138,9 @@ late = 15
 
 async def test_import_errors_name_entry_and_field_and_import_nothing(tmp_path: Path) -> None:
     with pytest.raises(ImportError_) as info:
-        await run_import(tmp_path, """
+        await run_import(
+            tmp_path,
+            """
 [[post]]
 chat = -100123
 text = "ok"
@@ -172,7 +177,8 @@ chat = -100123
 text = "x"
 at = "2030-01-01 10:00"
 timezone = "Mars/Olympus"
-""")
+""",
+        )
     errors = info.value.errors
     assert errors[0].startswith("post 2: chat:")
     assert errors[1].startswith("post 3: at: missing")
@@ -187,14 +193,17 @@ timezone = "Mars/Olympus"
 
 
 async def test_export_round_trips(tmp_path: Path) -> None:
-    await run_import(tmp_path, """
+    await run_import(
+        tmp_path,
+        """
 [[post]]
 chat = -100123
 text = "Quote \\" and\\nnewline <b>bold</b>"
 every = "mon,thu 10:00"
 buttons = [[{ text = "A", url = "https://a.example" }, { text = "B", url = "https://b.example" }]]
 status = "paused"
-""")
+""",
+    )
     exported = await export_posts(settings_for(tmp_path))
     other = tmp_path / "other"
     other.mkdir()
@@ -218,8 +227,11 @@ def test_post_to_toml_is_valid_toml() -> None:
 
 async def test_import_refuses_html_telegram_would_reject(tmp_path: Path) -> None:
     with pytest.raises(ImportError_) as info:
-        await run_import(tmp_path, '[[post]]\nchat = -100123\ntext = "<b>bold"\nat = "2030-01-01 10:00"\n'
-                                   '[[post]]\nchat = -100123\ntext = "<div>x</div>"\nat = "2030-01-01 10:00"\n')
+        await run_import(
+            tmp_path,
+            '[[post]]\nchat = -100123\ntext = "<b>bold"\nat = "2030-01-01 10:00"\n'
+            '[[post]]\nchat = -100123\ntext = "<div>x</div>"\nat = "2030-01-01 10:00"\n',
+        )
     assert info.value.errors == [
         "post 1: text: <b> is never closed (escape a literal < as &lt;)",
         "post 2: text: <div> is not supported by Telegram (escape a literal < as &lt;)",

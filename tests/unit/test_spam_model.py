@@ -31,8 +31,14 @@ def test_the_shipped_model_is_small_and_loads_offline() -> None:
 def test_features_are_the_same_in_every_process() -> None:
     code = "from models.spam_lexical import features; i, v = features('Hello t.me/+abc'); print(sorted(i.tolist()))"
     outs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                       env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}).stdout
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)},
+        ).stdout
         for seed in ("1", "2")
     }
     assert len(outs) == 1
@@ -66,8 +72,14 @@ def test_own_examples_split_deterministically_without_the_dataset() -> None:
 
 @pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets is absent")
 def test_benchmark_prints_figures_per_language_against_the_baseline() -> None:
-    out = subprocess.run([sys.executable, "benchmarks/spam.py", "--json", "--data", str(DATASET)], cwd=ROOT,
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "benchmarks/spam.py", "--json", "--data", str(DATASET)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     result = json.loads(out.stdout)
     for lang in ("en", "ru", "he", "all"):
         row = result["test"][lang]

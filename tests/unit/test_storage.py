@@ -21,8 +21,10 @@ BOB = Author(12, "Bob")
 
 class StaticSentiment:
     async def classify(self, text: str) -> Sentiment:
-        return Sentiment(SentimentLabel.NEGATIVE, 0.9, 0.9, 0.05, 0.05) if "bad" in text else Sentiment(
-            SentimentLabel.NEUTRAL, 0.8, 0.1, 0.8, 0.1
+        return (
+            Sentiment(SentimentLabel.NEGATIVE, 0.9, 0.9, 0.05, 0.05)
+            if "bad" in text
+            else Sentiment(SentimentLabel.NEUTRAL, 0.8, 0.1, 0.8, 0.1)
         )
 
 
@@ -190,15 +192,24 @@ async def test_communities_served_before_access_existed_stay_approved(tmp_path: 
             if number <= 5:
                 conn.executescript(sql)
         conn.execute("PRAGMA user_version = 5")
-        conn.execute("INSERT INTO communities (chat_id, title, type, created_at, updated_at)"
-                     " VALUES (-100777, 'Old group', 'supergroup', 1, 1)")
+        conn.execute(
+            "INSERT INTO communities (chat_id, title, type, created_at, updated_at)"
+            " VALUES (-100777, 'Old group', 'supergroup', 1, 1)"
+        )
     db = Database(path)
     await db.open()
     try:
         repo = CommunityRepository(db)
         assert await repo.is_approved(-100777) is True
-        await repo.upsert(chat_id=-100888, title="New", type="supergroup", is_forum=False, username=None,
-                          timezone="UTC", language="en")
+        await repo.upsert(
+            chat_id=-100888,
+            title="New",
+            type="supergroup",
+            is_forum=False,
+            username=None,
+            timezone="UTC",
+            language="en",
+        )
         assert await repo.is_approved(-100888) is False
         assert await repo.claim_access_notice(-100888) is True
         assert await repo.claim_access_notice(-100888) is False  # one line, never more

@@ -154,9 +154,21 @@ def test_every_pattern_on_untrusted_text_goes_through_the_registry() -> None:
 def test_the_registry_holds_the_patterns_of_every_module() -> None:
     names = {p.name for p in PATTERNS}
     for expected in (
-        "questions.only_polite", "questions.chitchat", "questions.interrogative", "questions.leading_greeting",
-        "escalation.terms", "escalation.stems", "faq_lexical.non_word", "faq_io.tag", "feeds.tag", "feeds.keyword",
-        "split.token", "language.word", "sentiment.user", "posts.button_line", "faq.mention",
+        "questions.only_polite",
+        "questions.chitchat",
+        "questions.interrogative",
+        "questions.leading_greeting",
+        "escalation.terms",
+        "escalation.stems",
+        "faq_lexical.non_word",
+        "faq_io.tag",
+        "feeds.tag",
+        "feeds.keyword",
+        "split.token",
+        "language.word",
+        "sentiment.user",
+        "posts.button_line",
+        "faq.mention",
     ):
         assert expected in names
     # The backtracking engine is the exception, and each use says why it cannot backtrack.

@@ -12,8 +12,18 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-NEEDS = {"billing", "refund", "outage", "data_loss", "no_show", "leave_threat", "harassment", "safety",
-         "staff_question", "repeated"}
+NEEDS = {
+    "billing",
+    "refund",
+    "outage",
+    "data_loss",
+    "no_show",
+    "leave_threat",
+    "harassment",
+    "safety",
+    "staff_question",
+    "repeated",
+}
 NEAR_MISSES = {"venting", "joke", "outside", "solved", "staff_handled"}
 
 
@@ -29,8 +39,13 @@ def parse(path: Path) -> list[dict[str, Any]]:
         if line.startswith("community "):
             head, title, description = (part.strip() for part in line.split("|", 2))
             _, key, language, kind = head.split()
-            communities[key] = {"key": key, "language": language, "kind": kind, "title": title,
-                                "description": description}
+            communities[key] = {
+                "key": key,
+                "language": language,
+                "kind": kind,
+                "title": title,
+                "description": description,
+            }
             continue
         if line.startswith("=== "):
             head, reason = (part.strip() for part in line[4:].split("|", 1))
@@ -40,8 +55,16 @@ def parse(path: Path) -> list[dict[str, Any]]:
             if (label == "Y") != (kind in NEEDS):
                 raise ValueError(f"{where}: kind {kind} does not fit label {label}")
             c = communities[community]
-            current = {"id": tid, "split": path.stem, "language": c["language"], "community": c, "kind": kind,
-                       "needs_manager": label == "Y", "reason": reason, "messages": []}
+            current = {
+                "id": tid,
+                "split": path.stem,
+                "language": c["language"],
+                "community": c,
+                "kind": kind,
+                "needs_manager": label == "Y",
+                "reason": reason,
+                "messages": [],
+            }
             threads.append(current)
             continue
         if current is None:
@@ -56,8 +79,16 @@ def parse(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{where}: ^{reply_to} points outside the thread")
         if messages and seconds < messages[-1]["t"]:
             raise ValueError(f"{where}: time goes backwards")
-        messages.append({"id": len(messages) + 1, "user_id": int(author[1:]), "role": role, "t": seconds,
-                         "reply_to": reply_to, "text": text})
+        messages.append(
+            {
+                "id": len(messages) + 1,
+                "user_id": int(author[1:]),
+                "role": role,
+                "t": seconds,
+                "reply_to": reply_to,
+                "text": text,
+            }
+        )
     return threads
 
 
