@@ -1,7 +1,4 @@
-"""Analytics figures: plain results of the queries in bot/storage/analytics.py, and the period they cover.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Analytics figures: plain results of the queries in bot/storage/analytics.py, and the period they cover."""
 
 from __future__ import annotations
 

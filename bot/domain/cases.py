@@ -1,7 +1,4 @@
-"""Escalation: cases, their history, card copies, pending replies, feedback, tuning, watched threads.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Escalation: cases, their history, card copies, pending replies, feedback, tuning, watched threads."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""FAQ: stored entries with their questions and embeddings, answers given, unanswered questions.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""FAQ: stored entries with their questions and embeddings, answers given, unanswered questions."""
 
 from __future__ import annotations
 

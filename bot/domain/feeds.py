@@ -1,7 +1,4 @@
-"""News feeds and the items read from them.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""News feeds and the items read from them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Growth: invite campaigns, recorded joins and leaves, welcome messages.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Growth: invite campaigns, recorded joins and leaves, welcome messages."""
 
 from __future__ import annotations
 

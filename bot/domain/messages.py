@@ -1,7 +1,4 @@
-"""Group messages as stored, and the thread key a message has on its own.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Group messages as stored, and the thread key a message has on its own."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Moderation: case subjects, the audit log, spam marks.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Moderation: case subjects, the audit log, spam marks."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Scheduled posts, their statuses and their runs.
-
-Plain types only: storage builds them, services and handlers speak them. No SQL, no aiogram.
-"""
+"""Scheduled posts, their statuses and their runs."""
 
 from __future__ import annotations
 

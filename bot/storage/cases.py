@@ -60,6 +60,12 @@ class CaseRepository(Repository):
     async def get(self, case_id: int) -> Case | None:
         return await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,), into=_case)
 
+    async def latest(self, chat_id: int) -> Case | None:
+        """The chat's most recently opened case."""
+        return await self.db.fetchone(
+            "SELECT * FROM cases WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,), into=_case
+        )
+
     async def active_for_thread(self, chat_id: int, thread_key: str) -> Case | None:
         return await self.db.fetchone(
             "SELECT * FROM cases WHERE chat_id = ? AND thread_key = ? AND closed_at IS NULL",

@@ -394,6 +394,12 @@ class FaqRepository(Repository):
             into=_unanswered,
         )
 
+    async def is_unanswered(self, chat_id: int, message_id: int) -> bool:
+        """Whether this message was recorded as an unanswered question (open or not)."""
+        return await self.db.exists(
+            "SELECT 1 FROM faq_unanswered WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+
     async def unanswered_by_ids(self, chat_id: int, ids: Sequence[int]) -> list[Unanswered]:
         wanted = set(ids)
         return [u for u in await self.open_unanswered(chat_id, limit=5000) if u.id in wanted]

@@ -104,6 +104,15 @@ class GrowthRepository(Repository):
             )
             return RecordedEvent(event_id, True, campaign)
 
+    async def campaign_of_join(self, chat_id: int, user_id: int) -> str | None:
+        """The name of a campaign through which this member joined the chat, if any."""
+        name = await self.db.fetchval(
+            "SELECT c.name FROM member_events e JOIN invite_campaigns c ON c.id = e.campaign_id"
+            " WHERE e.chat_id = ? AND e.user_id = ? LIMIT 1",
+            (chat_id, user_id),
+        )
+        return None if name is None else str(name)
+
     async def _set_member_link(self, chat_id: int, user_id: int, invite_link: str) -> None:
         await self.db.execute(
             "UPDATE members SET invite_link = ? WHERE chat_id = ? AND user_id = ?", (invite_link, chat_id, user_id)

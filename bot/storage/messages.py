@@ -95,6 +95,13 @@ class MessageRepository(Repository):
             if changed < batch:
                 return total
 
+    async def sentiment_counts(self, chat_id: int) -> dict[str | None, int]:
+        """Messages of a chat by sentiment label (None: not classified)."""
+        rows = await self.db.fetchall(
+            "SELECT sentiment_label, COUNT(*) FROM messages WHERE chat_id = ? GROUP BY sentiment_label", (chat_id,)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
     async def count(self, chat_id: int | None = None) -> int:
         if chat_id is None:
             return await self.db.fetchcount("SELECT COUNT(*) FROM messages")
