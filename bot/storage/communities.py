@@ -20,8 +20,11 @@ def _settings(row: Row) -> dict[str, object]:
     return settings if isinstance(settings, dict) else {}
 
 
-# approved_at may be absent (a database before the access migration): it is then None.
-_community = mapper(Community, settings=_settings)
+def _approved_at(row: Row) -> int | None:
+    return row["approved_at"] if "approved_at" in row.keys() else None  # noqa: SIM118 - a Row
+
+
+_community = mapper(Community, settings=_settings, approved_at=_approved_at)
 
 
 class CommunityRepository(Repository):

@@ -7,9 +7,10 @@ A repository declares ``_case = mapper(Case, reasons=...)`` once and hands it to
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,32 +24,27 @@ _COERCE: dict[str, Callable[[Any], Any]] = {"int": int, "str": str, "bool": bool
 
 def mapper(cls: type[T], **computed: Callable[[Row], Any]) -> Callable[[Row], T]:
     """A function building ``cls`` from a row: each field from the column of its name (coerced as
-    above), or from ``computed[field](row)``. A field with a default may be absent from the row."""
-    plan: list[tuple[str, Callable[[Any], Any] | None, bool]] = []
-    derived: list[tuple[str, Callable[[Row], Any]]] = []
-    unknown = set(computed) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    above), or from ``computed[field](row)``. Every other field's column must be in the row."""
+    every = fields(cls)  # type: ignore[arg-type]
+    unknown = set(computed) - {f.name for f in every}
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {sorted(unknown)}")
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in computed:
-            derived.append((f.name, computed[f.name]))
-            continue
-        name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        optional = f.default is not MISSING or f.default_factory is not MISSING
-        plan.append((f.name, _COERCE.get(name), optional))
-    has_optional = any(optional for _, _, optional in plan)
+    if any(not f.init or f.kw_only for f in every):
+        raise TypeError(f"{cls.__name__}: the mapper builds from positional fields only")
+    stored = [f for f in every if f.name not in computed]
+    names = [f.name for f in stored]
+    take = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    coerce = [(i, _COERCE[f.type]) for i, f in enumerate(stored) if isinstance(f.type, str) and f.type in _COERCE]
+    coerce += [(i, _COERCE[f.type.__name__]) for i, f in enumerate(stored) if f.type in (int, str, bool, float)]
+    inserts = [(i, computed[f.name]) for i, f in enumerate(every) if f.name in computed]
 
     def build(row: Row) -> T:
-        keys = row.keys() if has_optional else ()
-        values: dict[str, Any] = {}
-        for name, coerce, optional in plan:
-            if optional and name not in keys:
-                continue
-            value = row[name]
-            values[name] = value if coerce is None else coerce(value)
-        for name, compute in derived:
-            values[name] = compute(row)
-        return cls(**values)
+        values = list(take(row))
+        for i, convert in coerce:
+            values[i] = convert(values[i])
+        for i, compute in inserts:
+            values.insert(i, compute(row))
+        return cls(*values)
 
     build.__name__ = f"row_to_{cls.__name__}"
     return build
