@@ -265,6 +265,14 @@ class CaseRepository(Repository):
             params.append(chat_id)
         return await self.db.fetchall(sql + " ORDER BY opened_at", params, into=_case)
 
+    async def opened_since(self, since: int, *, include_closed: bool) -> list[Case]:
+        """Cases opened since ``since`` (only the active ones unless ``include_closed``), newest first."""
+        return await self.db.fetchall(
+            "SELECT * FROM cases WHERE opened_at >= ? AND (? OR closed_at IS NULL) ORDER BY opened_at DESC, id DESC",
+            (since, int(include_closed)),
+            into=_case,
+        )
+
     async def count(self, *, state: str | None = None) -> int:
         if state is None:
             return await self.db.fetchcount("SELECT COUNT(*) FROM cases")

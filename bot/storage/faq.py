@@ -101,8 +101,12 @@ class FaqRepository(Repository):
         )
         return _entry(row, [str(q["text"]) for q in questions])
 
+    async def entry_id(self, chat_id: int, key: str) -> int | None:
+        """The id of a community's entry with this key (enabled or not)."""
+        return await self.db.fetchint("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
+
     async def get_by_key(self, chat_id: int, key: str) -> StoredEntry | None:
-        entry_id = await self.db.fetchint("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
+        entry_id = await self.entry_id(chat_id, key)
         return None if entry_id is None else await self.get(entry_id)
 
     async def list_entries(self, chat_ids: Sequence[int], *, enabled_only: bool = False) -> list[StoredEntry]:
