@@ -20,26 +20,20 @@ T0 = 1_800_000_000
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(tmp_path / "steward.db")
     await database.open()
+    assert await database.schema_version() > 0
     yield database
+    assert await database.integrity_check() == "ok"
     await database.close()
 
 
+# What every case of these tests shares: how it was judged, and its one message.
+JUDGED = {"topic_id": None, "shadow": False, "reasons": ["pile_on"], "detail": "x", "keyword": None, "severity": 0.5}
+COUNTS = {"negative_members": 2, "first_message_id": 1, "last_message_id": 1, "message_count": 1}
+QUESTION = {"thread_id": None, "user_id": 3, "language": "en", "best_entry_id": None, "best_score": None}
+
+
 async def _open(cases: CaseRepository, chat_id: int, thread: str, at: int) -> int:
-    case, created = await cases.open(
-        chat_id=chat_id,
-        thread_key=thread,
-        topic_id=None,
-        shadow=False,
-        reasons=["pile_on"],
-        detail="x",
-        keyword=None,
-        severity=0.5,
-        negative_members=2,
-        first_message_id=1,
-        last_message_id=1,
-        message_count=1,
-        at=at,
-    )
+    case, created = await cases.open(chat_id=chat_id, thread_key=thread, at=at, **JUDGED, **COUNTS)
     assert created
     return case.id
 
@@ -74,17 +68,7 @@ async def test_entry_id_and_is_unanswered(db: Database) -> None:
     assert await faq.entry_id(CHAT + 1, "hours") is None
     assert not await faq.is_unanswered(CHAT, 77)
     await faq.record_unanswered(
-        chat_id=CHAT,
-        message_id=77,
-        thread_id=None,
-        user_id=3,
-        text="Is there parking?",
-        language="en",
-        best_entry_id=None,
-        best_score=None,
-        encoder=None,
-        vector=None,
-        at=T0,
+        chat_id=CHAT, message_id=77, text="Is there parking?", encoder=None, vector=None, at=T0, **QUESTION
     )
     assert await faq.is_unanswered(CHAT, 77)
     assert not await faq.is_unanswered(CHAT, 78)
