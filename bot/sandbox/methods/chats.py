@@ -27,6 +27,19 @@ JSON = dict[str, Any]
 
 METHODS = Family("chats")
 
+# Fields a ChatFullInfo must carry that the sandbox does not model (fixed values, as for a plain chat).
+CHAT_INFO_DEFAULTS: JSON = {
+    "accent_color_id": 0,
+    "max_reaction_count": 11,
+    "accepted_gift_types": {
+        "unlimited_gifts": False,
+        "limited_gifts": False,
+        "unique_gifts": False,
+        "premium_subscription": False,
+        "gifts_from_channels": False,
+    },
+}
+
 
 @METHODS.method("getChat")
 async def get_chat(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
@@ -34,17 +47,7 @@ async def get_chat(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
     if chat.type != "private" or chat.migrated_to is not None:
         check_access(sb, ctx, chat)
     info = chat.render()
-    info.update(
-        accent_color_id=0,
-        max_reaction_count=11,
-        accepted_gift_types={
-            "unlimited_gifts": False,
-            "limited_gifts": False,
-            "unique_gifts": False,
-            "premium_subscription": False,
-            "gifts_from_channels": False,
-        },
-    )
+    info.update(copy.deepcopy(CHAT_INFO_DEFAULTS))
     if chat.description:
         info["description" if chat.type != "private" else "bio"] = chat.description
     if chat.type in ("group", "supergroup"):
