@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.methods import SendMessage, TelegramMethod
@@ -11,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from bot.domain import Button, Keyboard
 from bot.telegram.split import utf16_len, visible_html_len
 
-__all__ = ["keyboard_markup", "reply_parameters", "text_len", "text_steps"]
+__all__ = ["Look", "keyboard_markup", "reply_parameters", "text_len", "text_steps"]
 
 
 def keyboard_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -50,32 +51,44 @@ def text_len(text: str, parse_mode: str | None) -> int:
     return utf16_len(text)
 
 
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What every part of one outgoing message shares: its topic, formatting, sound and protection."""
+
+    thread_id: int | None
+    parse_mode: str | None
+    silent: bool
+    protect: bool
+
+    def fields(self) -> dict[str, Any]:
+        """As keyword arguments of a Bot API send method."""
+        return {
+            "message_thread_id": self.thread_id,
+            "parse_mode": self.parse_mode,
+            "disable_notification": self.silent,
+            "protect_content": self.protect,
+        }
+
+
 def text_steps(
     chat_id: int,
     parts: Sequence[str],
+    look: Look,
     *,
-    thread_id: int | None,
     reply_to: int | None,
     markup: InlineKeyboardMarkup | None,
-    parse_mode: str | None,
-    silent: bool,
-    protect: bool,
     disable_preview: bool,
 ) -> list[TelegramMethod[Any]]:
-    steps: list[TelegramMethod[Any]] = []
+    """One sendMessage per part: only the first is a reply, only the last carries the keyboard."""
     last = len(parts) - 1
-    for i, part in enumerate(parts):
-        steps.append(
-            SendMessage(
-                chat_id=chat_id,
-                text=part,
-                message_thread_id=thread_id,
-                parse_mode=parse_mode,
-                disable_notification=silent,
-                protect_content=protect,
-                link_preview_options=LinkPreviewOptions(is_disabled=disable_preview),
-                reply_parameters=reply_parameters(reply_to) if i == 0 else None,
-                reply_markup=markup if i == last else None,
-            )
+    return [
+        SendMessage(
+            chat_id=chat_id,
+            text=part,
+            **look.fields(),
+            link_preview_options=LinkPreviewOptions(is_disabled=disable_preview),
+            reply_parameters=reply_parameters(reply_to) if i == 0 else None,
+            reply_markup=markup if i == last else None,
         )
-    return steps
+        for i, part in enumerate(parts)
+    ]

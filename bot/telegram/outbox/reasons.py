@@ -32,44 +32,42 @@ def describe(e: Exception) -> str:
     return str(message if message is not None else e).split("\n", 1)[0]
 
 
+# Read in order; the first rule with a phrase in Telegram's (lower-cased) description wins.
+_FORBIDDEN: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("blocked by the user",), "the user blocked the bot"),
+    (("kicked",), "the bot was removed from this chat"),
+    (("not a member",), "the bot is not a member of this chat"),
+    (("deactivated",), "the user's account was deleted"),
+    (
+        ("can't initiate conversation", "can't send messages to bots"),
+        "the user has not started a conversation with the bot",
+    ),
+)
+_BAD_REQUEST: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("message thread not found", "topic_deleted"), ErrorKind.NOT_FOUND, "the forum topic no longer exists"),
+    (("topic_closed",), ErrorKind.BAD_REQUEST, "the forum topic is closed"),
+    (("message to edit not found",), ErrorKind.NOT_FOUND, "the message to edit was deleted"),
+    (("message to delete not found",), ErrorKind.NOT_FOUND, "the message was already deleted"),
+    (("message to pin not found", "message to unpin not found"), ErrorKind.NOT_FOUND, "the message to pin was deleted"),
+    (("chat not found",), ErrorKind.NOT_FOUND, "the chat does not exist or the bot is not in it"),
+    (NO_RIGHTS, ErrorKind.NO_RIGHTS, "the bot lacks the admin rights for this in the chat"),
+    (("too long",), ErrorKind.TOO_LONG, "the message is too long for Telegram"),
+    (("can't parse entities",), ErrorKind.BAD_REQUEST, "the message formatting is invalid ({description})"),
+    (("message can't be deleted",), ErrorKind.BAD_REQUEST, "the message can no longer be deleted"),
+    (("message can't be edited",), ErrorKind.BAD_REQUEST, "the message can no longer be edited"),
+    (("text is empty",), ErrorKind.INVALID, "the message is empty"),
+)
+
+
 def forbidden_reason(description: str) -> str:
     text = description.lower()
-    if "blocked by the user" in text:
-        return "the user blocked the bot"
-    if "kicked" in text:
-        return "the bot was removed from this chat"
-    if "not a member" in text:
-        return "the bot is not a member of this chat"
-    if "deactivated" in text:
-        return "the user's account was deleted"
-    if "can't initiate conversation" in text or "can't send messages to bots" in text:
-        return "the user has not started a conversation with the bot"
-    return "the bot lost the right to post in this chat"
+    reason = next((why for phrases, why in _FORBIDDEN if any(p in text for p in phrases)), None)
+    return reason or "the bot lost the right to post in this chat"
 
 
 def bad_request_reason(text: str, description: str) -> tuple[str, str]:
-    if "message thread not found" in text or "topic_deleted" in text:
-        return ErrorKind.NOT_FOUND, "the forum topic no longer exists"
-    if "topic_closed" in text:
-        return ErrorKind.BAD_REQUEST, "the forum topic is closed"
-    if "message to edit not found" in text:
-        return ErrorKind.NOT_FOUND, "the message to edit was deleted"
-    if "message to delete not found" in text:
-        return ErrorKind.NOT_FOUND, "the message was already deleted"
-    if "message to pin not found" in text or "message to unpin not found" in text:
-        return ErrorKind.NOT_FOUND, "the message to pin was deleted"
-    if "chat not found" in text:
-        return ErrorKind.NOT_FOUND, "the chat does not exist or the bot is not in it"
-    if any(p in text for p in NO_RIGHTS):
-        return ErrorKind.NO_RIGHTS, "the bot lacks the admin rights for this in the chat"
-    if "too long" in text:
-        return ErrorKind.TOO_LONG, "the message is too long for Telegram"
-    if "can't parse entities" in text:
-        return ErrorKind.BAD_REQUEST, f"the message formatting is invalid ({description})"
-    if "message can't be deleted" in text:
-        return ErrorKind.BAD_REQUEST, "the message can no longer be deleted"
-    if "message can't be edited" in text:
-        return ErrorKind.BAD_REQUEST, "the message can no longer be edited"
-    if "text is empty" in text:
-        return ErrorKind.INVALID, "the message is empty"
+    """(error kind, reason) for a 400 whose lower-cased description is ``text``."""
+    for phrases, kind, reason in _BAD_REQUEST:
+        if any(p in text for p in phrases):
+            return kind, reason.replace("{description}", description)
     return ErrorKind.BAD_REQUEST, description

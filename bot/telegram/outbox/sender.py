@@ -12,14 +12,13 @@ from aiogram.methods import (
     PinChatMessage,
     SendDocument,
     SendPhoto,
-    TelegramMethod,
     UnpinChatMessage,
 )
 from aiogram.types import FSInputFile, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.domain import Delivery, ErrorKind, Keyboard, Priority
-from bot.services.ports import MediaOptions
-from bot.telegram.outbox.calls import keyboard_markup, reply_parameters, text_len, text_steps
+from bot.services.ports import MediaOptions, TextOptions
+from bot.telegram.outbox.calls import Look, keyboard_markup, reply_parameters, text_len, text_steps
 from bot.telegram.outbox.policy import DeliveryPolicy
 from bot.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_text
 
@@ -29,50 +28,19 @@ __all__ = ["Outbox"]
 class Outbox(DeliveryPolicy):
     """Rate-limited, prioritised, retrying sender. See the package docstring."""
 
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = "HTML",
-        silent: bool = False,
-        protect: bool = False,
-        disable_preview: bool = True,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery:
-        """Send a text, split into several messages when it is too long."""
-        markup, refused = self._markup(chat_id, keyboard)
-        if refused is not None:
-            return refused
-        parts = split_text(text, parse_mode, TEXT_LIMIT)
-        if not parts:
-            return self._refuse(chat_id, ErrorKind.INVALID, "the message is empty")
-        steps = text_steps(
-            chat_id,
-            parts,
-            thread_id=thread_id,
-            reply_to=reply_to,
-            markup=markup,
-            parse_mode=parse_mode,
-            silent=silent,
-            protect=protect,
-            disable_preview=disable_preview,
-        )
-        if len(steps) > 1:
-            self.metrics.split += 1
-        return await self._submit(chat_id, steps, priority)
+    async def send_message(self, chat_id: int, text: str, **options: Unpack[TextOptions]) -> Delivery:
+        """Send a text, split into several messages when it is too long. The options and their defaults:
+        :meth:`_send`."""
+        return await self._send(chat_id, None, text=text, **options)
 
     async def send_photo(self, chat_id: int, photo: str | Path, **options: Unpack[MediaOptions]) -> Delivery:
         """Send a photo (file_id, URL or local path). A caption over 1024 units continues
         in text messages after the photo; the keyboard goes on the last message."""
-        return await self._send_media(SendPhoto, "photo", chat_id, photo, **options)
+        return await self._send(chat_id, (SendPhoto, "photo", photo), **options)
 
     async def send_document(self, chat_id: int, document: str | Path, **options: Unpack[MediaOptions]) -> Delivery:
         """Send a document (file_id, URL or local path); captions as for :meth:`send_photo`."""
-        return await self._send_media(SendDocument, "document", chat_id, document, **options)
+        return await self._send(chat_id, (SendDocument, "document", document), **options)
 
     async def edit_text(
         self,
@@ -154,13 +122,12 @@ class Outbox(DeliveryPolicy):
         except ValueError as e:
             return None, self._refuse(chat_id, ErrorKind.INVALID, f"the keyboard is invalid: {e}")
 
-    async def _send_media(
+    async def _send(
         self,
-        method_type: type[SendPhoto] | type[SendDocument],
-        field_name: str,
         chat_id: int,
-        media: str | Path,
+        media: tuple[type[SendPhoto] | type[SendDocument], str, str | Path] | None,
         *,
+        text: str = "",
         caption: str | None = None,
         thread_id: int | None = None,
         reply_to: int | None = None,
@@ -168,37 +135,33 @@ class Outbox(DeliveryPolicy):
         parse_mode: str | None = "HTML",
         silent: bool = False,
         protect: bool = False,
+        disable_preview: bool = True,
         priority: Priority = Priority.NORMAL,
     ) -> Delivery:
+        """Send ``text`` (``media`` None), or ``media`` = (method, its file field, the file) with ``caption``."""
         markup, refused = self._markup(chat_id, keyboard)
         if refused is not None:
             return refused
-        payload: Any = FSInputFile(media) if isinstance(media, Path) else media
-        parts = split_text(caption, parse_mode, CAPTION_LIMIT) if caption else []
-        rest = parts[1:]
-        first = method_type(
-            chat_id=chat_id,
-            caption=parts[0] if parts else None,
-            message_thread_id=thread_id,
-            parse_mode=parse_mode,
-            disable_notification=silent,
-            protect_content=protect,
-            reply_parameters=reply_parameters(reply_to),
-            reply_markup=None if rest else markup,
-            **{field_name: payload},
-        )
-        steps: list[TelegramMethod[Any]] = [first]
-        if rest:
-            self.metrics.split += 1
-            steps += text_steps(
-                chat_id,
-                rest,
-                thread_id=thread_id,
-                reply_to=None,
-                markup=markup,
-                parse_mode=parse_mode,
-                silent=silent,
-                protect=protect,
-                disable_preview=True,
+        look = Look(thread_id, parse_mode, silent, protect)
+        if media is None:
+            parts = split_text(text, parse_mode, TEXT_LIMIT)
+            if not parts:
+                return self._refuse(chat_id, ErrorKind.INVALID, "the message is empty")
+            steps = text_steps(chat_id, parts, look, reply_to=reply_to, markup=markup, disable_preview=disable_preview)
+        else:
+            method_type, field_name, source = media
+            payload: Any = FSInputFile(source) if isinstance(source, Path) else source
+            parts = split_text(caption, parse_mode, CAPTION_LIMIT) if caption else []
+            rest = parts[1:]
+            first = method_type(
+                chat_id=chat_id,
+                caption=parts[0] if parts else None,
+                **look.fields(),
+                reply_parameters=reply_parameters(reply_to),
+                reply_markup=None if rest else markup,
+                **{field_name: payload},
             )
+            steps = [first, *text_steps(chat_id, rest, look, reply_to=None, markup=markup, disable_preview=True)]
+        if len(steps) > 1:
+            self.metrics.split += 1
         return await self._submit(chat_id, steps, priority)
