@@ -70,12 +70,10 @@ class Posting(World):
         if reply_to is not None:
             reply_msg = self._stored(chat, reply_to)
         if chat.is_forum:
-            if thread_id in (None, 1):
-                thread_id = None
-                if reply_msg is not None and reply_msg.get("is_topic_message"):
-                    thread_id = reply_msg.get("message_thread_id")
-            elif thread_id not in chat.topics:
-                raise ValueError(f"no topic {thread_id} in chat {chat_id}")
+            try:
+                thread_id = chat.topic_of(thread_id, reply_msg)
+            except KeyError:
+                raise ValueError(f"no topic {thread_id} in chat {chat_id}") from None
         elif thread_id is not None and chat.type != "supergroup":
             raise ValueError("thread_id needs a forum or a supergroup")
 
@@ -86,17 +84,11 @@ class Posting(World):
             info = new_file(self, kind, name=document, mime=None)
             body[kind] = media_object(kind, info)
             if caption:
-                body["caption"] = caption
-                ents = [dict(e) for e in entities] if entities is not None else detect_entities(caption)
-                if ents:
-                    body["caption_entities"] = ents
+                self._put_text(body, "caption", caption, entities)
         else:
             if not text:
                 raise ValueError("text is empty")
-            body["text"] = text
-            ents = [dict(e) for e in entities] if entities is not None else detect_entities(text)
-            if ents:
-                body["entities"] = ents
+            self._put_text(body, "text", text, entities)
 
         from_user: JSON = dict(user)
         sender_chat: JSON | None = None
@@ -179,10 +171,7 @@ class Posting(World):
         else:
             if not text:
                 raise ValueError("text is empty")
-            body["text"] = text
-            ents = detect_entities(text)
-            if ents:
-                body["entities"] = ents
+            self._put_text(body, "text", text)
         if author_signature:
             body["author_signature"] = author_signature
         msg = self.new_message(chat, body, from_user=None, sender_chat=chat.render())
@@ -259,6 +248,14 @@ class Posting(World):
             "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
         }
         return self._to_admin_bot(chat, "message_reaction", payload)
+
+    @staticmethod
+    def _put_text(body: JSON, key: str, text: str, entities: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """``body[key] = text`` (key "text" or "caption") with its entities: those given, else detected."""
+        body[key] = text
+        found = [dict(e) for e in entities] if entities is not None else detect_entities(text)
+        if found:
+            body["entities" if key == "text" else "caption_entities"] = found
 
     def _stored(self, chat: ChatState, message_id: int) -> JSON:
         msg = chat.messages.get(message_id)

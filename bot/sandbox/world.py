@@ -15,7 +15,7 @@ from bot.sandbox.core import SandboxCore
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.invites import make_invite_link
 from bot.sandbox.methods.topics import make_topic
-from bot.sandbox.state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, RESTRICTED_PERMISSIONS, ChatState, Member
+from bot.sandbox.state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, RESTRICTED_PERMISSIONS, ChatState, Member, present
 
 __all__ = ["ANONYMOUS_ADMIN", "CHANNEL_BOT", "TELEGRAM_SERVICE_ID", "TELEGRAM_USER", "World"]
 
@@ -60,14 +60,7 @@ class World(SandboxCore):
         if id <= 0:
             raise ValueError("user ids are positive")
         user: JSON = {"id": id, "is_bot": is_bot, "first_name": first_name}
-        if last_name:
-            user["last_name"] = last_name
-        if username:
-            user["username"] = username
-        if language_code:
-            user["language_code"] = language_code
-        if is_premium:
-            user["is_premium"] = True
+        user.update(present(last_name=last_name, username=username, language_code=language_code, is_premium=is_premium))
         self.users[id] = user
         if started:
             self.private_chat(id)

@@ -19,6 +19,7 @@ from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator,
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
+from bot.sandbox import CHAT_INFO_DEFAULTS
 from tests.fakes import FakeClassifier, HashingEncoder
 from tests.mocked_bot import MockedBot, MockedSession
 
@@ -79,15 +80,7 @@ class AdminsSession(MockedSession):
                     "id": int(method.chat_id),
                     "type": "supergroup",
                     "title": "A group",
-                    "accent_color_id": 0,
-                    "max_reaction_count": 11,
-                    "accepted_gift_types": {
-                        "unlimited_gifts": False,
-                        "limited_gifts": False,
-                        "unique_gifts": False,
-                        "premium_subscription": False,
-                        "gifts_from_channels": False,
-                    },
+                    **CHAT_INFO_DEFAULTS,
                 }
             )
             return Response[Any](ok=True, result=info)

@@ -113,12 +113,10 @@ def resolve_reply(sb: SandboxCore, chat: ChatState, p: Params) -> JSON | None:
 def resolve_thread(chat: ChatState, p: Params, reply_to: JSON | None) -> int | None:
     thread = p.get_int("message_thread_id")
     if chat.is_forum:
-        if thread in (None, 1):
-            thread = None
-            if reply_to is not None and reply_to.get("is_topic_message"):
-                thread = reply_to.get("message_thread_id")
-        elif thread not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
+        try:
+            thread = chat.topic_of(thread, reply_to)
+        except KeyError:
+            raise ApiError(400, "Bad Request: message thread not found") from None
         if thread is not None and chat.topics.get(thread, {}).get("is_closed"):
             raise ApiError(400, "Bad Request: TOPIC_CLOSED")
         return thread

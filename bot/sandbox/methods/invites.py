@@ -10,7 +10,7 @@ from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.checks import check_admin_right, reachable_chat
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState, Member
+from bot.sandbox.state import ChatState, Member, present
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
@@ -38,12 +38,7 @@ def make_invite_link(
         "is_primary": primary,
         "is_revoked": False,
     }
-    if name:
-        link["name"] = name
-    if expire_date:
-        link["expire_date"] = expire_date
-    if member_limit:
-        link["member_limit"] = member_limit
+    link.update(present(name=name, expire_date=expire_date, member_limit=member_limit))
     chat.invite_links[link["invite_link"]] = link
     return link
 

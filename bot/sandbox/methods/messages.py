@@ -144,11 +144,12 @@ async def forward_message(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
     return bot_message(sb, ctx, chat, body, p)
 
 
-def _editable(sb: SandboxCore, ctx: Ctx, p: Params, missing: str) -> tuple[ChatState | None, JSON | None]:
+def _editable(sb: SandboxCore, ctx: Ctx, p: Params) -> tuple[ChatState | None, JSON | None]:
+    """The bot's own message ``p`` names; (None, None) for an inline message (nothing stored to edit)."""
     if p.has("inline_message_id") and not p.has("chat_id"):
         return None, None
     chat = reachable_chat(sb, ctx, p)
-    msg = get_message(chat, p.get_int("message_id", required=True), missing)
+    msg = get_message(chat, p.get_int("message_id", required=True), "Bad Request: message to edit not found")
     own = msg.get("from", {}).get("id") == ctx.bot_id or (
         chat.type == "channel" and (chat.id, msg["message_id"]) in sb._sent
     )
@@ -174,33 +175,24 @@ def _apply_edit(sb: SandboxCore, chat: ChatState, msg: JSON, changes: JSON) -> J
     return copy.deepcopy(msg)
 
 
-@METHODS.method("editMessageText")
-async def edit_message_text(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
-    chat, msg = _editable(sb, ctx, p, "Bad Request: message to edit not found")
-    text, entities = text_and_entities(p, "text", "entities", 4096, required=True)
+@METHODS.method("editMessageText", "editMessageCaption")
+async def edit_message_content(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
+    """A new text (editMessageText) or caption (editMessageCaption), with the keyboard."""
+    is_text = ctx.method == "editMessageText"
+    key, entities_key, limit = ("text", "entities", 4096) if is_text else ("caption", "caption_entities", 1024)
+    chat, msg = _editable(sb, ctx, p)
+    content, entities = text_and_entities(p, key, entities_key, limit, required=is_text)
     markup = check_markup(p.get_obj("reply_markup"))
     if chat is None or msg is None:
         return True
-    if "text" not in msg:
-        raise ApiError(400, "Bad Request: there is no text in the message to edit")
-    return _apply_edit(sb, chat, msg, {"text": text, "entities": entities, "reply_markup": markup})
-
-
-@METHODS.method("editMessageCaption")
-async def edit_message_caption(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
-    chat, msg = _editable(sb, ctx, p, "Bad Request: message to edit not found")
-    caption, entities = text_and_entities(p, "caption", "caption_entities", 1024, required=False)
-    markup = check_markup(p.get_obj("reply_markup"))
-    if chat is None or msg is None:
-        return True
-    if "text" in msg:
-        raise ApiError(400, "Bad Request: there is no caption in the message to edit")
-    return _apply_edit(sb, chat, msg, {"caption": caption, "caption_entities": entities, "reply_markup": markup})
+    if ("text" in msg) != is_text:
+        raise ApiError(400, f"Bad Request: there is no {key} in the message to edit")
+    return _apply_edit(sb, chat, msg, {key: content, entities_key: entities, "reply_markup": markup})
 
 
 @METHODS.method("editMessageReplyMarkup")
 async def edit_message_reply_markup(sb: SandboxCore, ctx: Ctx, p: Params) -> Any:
-    chat, msg = _editable(sb, ctx, p, "Bad Request: message to edit not found")
+    chat, msg = _editable(sb, ctx, p)
     markup = check_markup(p.get_obj("reply_markup"))
     if chat is None or msg is None:
         return True
