@@ -164,14 +164,9 @@ class Journal:
         The fault hits matching call number ``after + 1``, then every ``every``-th matching call, ``times``
         times in all (``None``: without end), for ``duration`` seconds (None: no time limit). Returns the
         rule; ``rule.cancel()`` removes it, ``rule.fired`` counts hits."""
+        until = None if duration is None else time.monotonic() + duration
         rule = Injection(
-            method=method,
-            fault=fault,
-            chat_id=chat_id,
-            times=times,
-            every=every,
-            after=after,
-            until=None if duration is None else time.monotonic() + duration,
+            method=method, fault=fault, chat_id=chat_id, times=times, every=every, after=after, until=until
         )
         self.injections.append(rule)
         return rule

@@ -29,8 +29,8 @@ def present(**values: Any) -> JSON:
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: the "from" of messages sent by anonymous admins
 CHANNEL_BOT_ID = 136817688  # Channel_Bot: the "from" of messages sent on behalf of a channel
 
-# Every flag ChatMemberAdministrator carries (aiogram 3.31 requires the first group).
-ADMIN_RIGHTS: tuple[str, ...] = (
+# The flags aiogram's ChatMemberAdministrator requires (3.31), then every other flag it carries.
+REQUIRED_ADMIN_RIGHTS: tuple[str, ...] = (
     "can_manage_chat",
     "can_delete_messages",
     "can_manage_video_chats",
@@ -42,9 +42,8 @@ ADMIN_RIGHTS: tuple[str, ...] = (
     "can_edit_stories",
     "can_delete_stories",
     "can_send_welcome_messages",
-    "can_pin_messages",
-    "can_manage_topics",
 )
+ADMIN_RIGHTS: tuple[str, ...] = (*REQUIRED_ADMIN_RIGHTS, "can_pin_messages", "can_manage_topics")
 CHANNEL_ADMIN_RIGHTS: tuple[str, ...] = ("can_post_messages", "can_edit_messages")
 
 RESTRICTED_PERMISSIONS: tuple[str, ...] = (
