@@ -29,6 +29,12 @@ Every call returns a :class:`Delivery` (``call`` returns the method's result or 
 
 Known limits: a network error after Telegram accepted a message can make the retry
 send it twice (the Bot API has no idempotency key); split Markdown is not repaired.
+
+Layout: :class:`Outbox` (:mod:`.sender`, the public API) is a :class:`~.policy.DeliveryPolicy` (one
+request and what Telegram's answer means) over an :class:`~.engine.OutboxEngine` (per-chat queues, the
+scheduler, how a job ends); :mod:`.calls` builds the Bot API calls, :mod:`.limits` holds the sliding
+window, :mod:`.jobs` the queued jobs and counters, :mod:`.reasons` Telegram's error phrases read. The
+services see only :class:`bot.services.ports.Sender`.
 """
 
 from bot.domain import Delivery, ErrorKind, Priority
