@@ -38,13 +38,12 @@ class Harness:
         raise TimeoutError("the bot did not settle")
 
     def _idle(self) -> bool:
-        app = self.app
-        return (
-            not self.sandbox.pending_updates()
-            and app.in_flight.count == 0
-            and app.outbox.pending == 0
-            and app.escalation.cards_pending == 0
-        )
+        return not self.sandbox.pending_updates() and app_idle(self.app)
+
+
+def app_idle(app: Steward) -> bool:
+    """No update in handling, nothing queued in the outbox, no case card still on its way."""
+    return app.in_flight.count == 0 and app.outbox.pending == 0 and app.escalation.cards_pending == 0
 
 
 def make_settings(tmp_path: Path, api_base: str, **sections: dict[str, Any]) -> Settings:

@@ -4,18 +4,15 @@ sandbox that lives in this test process and so keeps Telegram's side (unconfirme
 
 Afterwards: ``PRAGMA integrity_check`` is ok, every message has exactly one row, every case got exactly one
 card (a redelivered update never opens or announces a case twice), cases keep their states across lives,
-and the last handled update id is recorded. Rerun a failure with STEWARD_CRASH_SEED=<seed>.
+and the last handled update id is recorded. Rerun a failure with STEWARD_TEST_SEED=<seed>.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import re
 import signal
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +21,8 @@ import pytest
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
 from tests.integration.test_posts_crash import _env, _rows, _start
+from tests.seeding import SeededRandom
+from tests.waiting import wait_until
 
 GROUPS = [-1001000000500 - i for i in range(3)]
 DESK = -1001000000599
@@ -44,9 +43,10 @@ def _cards(sandbox: SandboxBotAPI) -> Counter[int]:
 
 
 @pytest.mark.slow
-async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    seed = int(os.environ.get("STEWARD_CRASH_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
-    rng = random.Random(seed)
+async def test_sigkill_during_busy_pipeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seeded_rng: SeededRandom
+) -> None:
+    rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
     log = tmp_path / "bot.log"
     sandbox = SandboxBotAPI(token=TOKEN)
@@ -118,10 +118,14 @@ async def test_sigkill_during_busy_pipeline(tmp_path: Path, capsys: pytest.Captu
         proc = await _start(env, log)
         processes.append(proc)
         await sandbox.wait_for("getUpdates", since=since, timeout=60)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sandbox.pending_updates():  # noqa: ASYNC110 - polls the sandbox
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(1.5)  # the ledger flushes every second
+        await wait_until(lambda: not sandbox.pending_updates(), timeout=60, poll=0.2, required=False)
+
+        def ledger_caught_up() -> bool:  # the ledger flushes every second
+            delivered = [int(u["update_id"]) for c in sandbox.calls("getUpdates", ok=True) for u in c.result or []]
+            last = _rows(db, "SELECT value FROM state WHERE key = 'last_update_id'")
+            return bool(last) and int(last[0][0]) == max(delivered)
+
+        await wait_until(ledger_caught_up, timeout=10, poll=0.1, required=False)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0, log.read_text()[-3000:]
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import re
 import signal
 import sqlite3
 import sys
-import time
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from bot.config import Settings
 from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
+from tests.seeding import SeededRandom
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = [-1001000000300 - i for i in range(10)]
@@ -61,7 +62,7 @@ async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
         return list(conn.execute(sql).fetchall())
 
 
@@ -74,9 +75,10 @@ def _write_posts(path: Path, first: datetime) -> None:
 
 
 @pytest.mark.slow
-async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    seed = int(os.environ.get("STEWARD_CRASH_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
-    rng = random.Random(seed)  # rerun a failure with STEWARD_CRASH_SEED=<seed>
+async def test_sigkill_never_loses_or_doubles_a_post(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seeded_rng: SeededRandom
+) -> None:
+    rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
     log = tmp_path / "bot.log"
     sandbox = SandboxBotAPI(token=TOKEN)
@@ -115,13 +117,13 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
         proc = await _start(env, log)
         processes.append(proc)
         await sandbox.wait_for("getUpdates", since=since, timeout=30)
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
+
+        def all_resolved() -> bool:
             open_rows = _rows(db, "SELECT COUNT(*) FROM posts WHERE status IN ('pending', 'sending')")[0][0]
             unreported = _rows(db, "SELECT COUNT(*) FROM post_runs WHERE reported = 0 AND status = 'uncertain'")
-            if open_rows == 0 and unreported[0][0] == 0:
-                break
-            await asyncio.sleep(0.2)
+            return open_rows == 0 and unreported[0][0] == 0
+
+        await wait_until(all_resolved, timeout=45, poll=0.2, required=False)  # the assertions below say what is off
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 20) == 0, log.read_text()[-3000:]
 

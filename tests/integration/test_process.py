@@ -7,9 +7,11 @@ import os
 import signal
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from bot.sandbox import SandboxBotAPI
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
@@ -61,11 +63,14 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
         reply = await sandbox.wait_for("sendMessage", since=since, chat_id=ALICE, timeout=30)
         assert "Steward" in reply.params["text"]
         message = sandbox.send_message(GROUP, ALICE, "Hello from a real process")
-        for _ in range(200):
-            if not sandbox.pending_updates():
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let the handler finish writing
+        await wait_until(lambda: not sandbox.pending_updates(), timeout=10, what="the bot to take the message")
+
+        def stored() -> bool:  # the handler has written the row
+            with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as conn:
+                query = "SELECT 1 FROM messages WHERE chat_id = ? AND message_id = ?"
+                return conn.execute(query, (GROUP, message["message_id"])).fetchone() is not None
+
+        await wait_until(stored, timeout=10, poll=0.05, what="the message row to be written")
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 60)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from bot.services.faq_io import FaqFileError, parse_toml
 from bot.services.schedule import ScheduleError, parse_at, parse_schedule
+from tests.harness import app_idle
 from tests.reliability.support import (
     ANONYMOUS_ADMIN,
     MANAGER,
@@ -32,6 +33,7 @@ from tests.reliability.support import (
     steward,
     update,
 )
+from tests.waiting import wait_until
 
 G = -1001700000001
 FORUM = -1001700000002
@@ -221,7 +223,7 @@ async def test_corpus_never_crashes_and_keeps_every_message(tmp_path: Path) -> N
                 exc = await feed(app, raw)
                 if exc is not None:
                     escaped.append((raw, exc))
-            await asyncio.sleep(0.05)
+            await wait_until(lambda: app_idle(app), what="the bot to finish the corpus")
             assert escaped == []
             for raw in stored:
                 msg = raw["message"]

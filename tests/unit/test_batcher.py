@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from models.batcher import BatcherClosed, BatcherOverloaded, MicroBatcher
+from tests.waiting import wait_until
 
 
 async def test_concurrent_calls_share_batches_on_one_thread() -> None:
@@ -30,18 +31,21 @@ async def test_concurrent_calls_share_batches_on_one_thread() -> None:
 
 
 async def test_full_queue_raises_at_once_instead_of_growing() -> None:
+    started = threading.Event()
     release = threading.Event()
 
     def slow(items: list[int]) -> list[int]:
+        started.set()
         release.wait(5)
         return items
 
     batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_batch=1, max_wait_ms=0, max_queue=2)
     await batcher.start()
     first = asyncio.create_task(batcher.submit(0))
-    await asyncio.sleep(0.05)  # the worker takes item 0 and blocks in the model
+    # the worker takes item 0 and blocks in the model
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
     queued = [asyncio.create_task(batcher.submit(i)) for i in (1, 2)]
-    await asyncio.sleep(0)
+    await wait_until(lambda: batcher.pending == 2, what="items 1 and 2 to be queued")
     with pytest.raises(BatcherOverloaded):
         await batcher.submit(3)
     release.set()
@@ -82,9 +86,9 @@ async def test_close_finishes_the_batch_in_flight_and_fails_the_rest() -> None:
     in_flight = asyncio.create_task(batcher.submit(1))
     await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
     waiting = asyncio.create_task(batcher.submit(2))
-    await asyncio.sleep(0)
+    await wait_until(lambda: batcher.pending == 1, what="item 2 to be queued")
     closing = asyncio.create_task(batcher.close())
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: batcher._closed, what="close() to begin")
     release.set()
     await closing
     assert await in_flight == 1

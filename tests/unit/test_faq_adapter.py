@@ -39,6 +39,7 @@ from models.faq_adapter import (
     train_adapter,
 )
 from tests.unit.test_faq_service import CHAT, Callbacks, Clock, NoMessages, Recorder, Roles, ctx
+from tests.waiting import wait_until
 
 KB: list[tuple[str, ...]] = [
     ("how do I reset my password", "I forgot my password", "password reset link please"),
@@ -308,10 +309,8 @@ async def test_after_an_edit_the_previous_adapter_answers_until_the_new_one_is_t
     entry = await service.repo.get_by_key(CHAT, "e0")
     assert entry is not None
     await service.add_questions(entry.id, ["lost my password"])
-    for _ in range(500):  # the edit starts the training in the background
-        if started:
-            break
-        await asyncio.sleep(0.01)
+    # the edit starts the training in the background
+    await wait_until(lambda: started, what="the training to start", required=False)
     assert started, "the training did not start"
     # Meanwhile the previous adapter answers, with the new phrasing.
     during = await service.index_for(CHAT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from bot.storage.growth import GrowthRepository
 from bot.storage.members import MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
 from bot.timeutil import epoch_now
+from tests.waiting import wait_until
 
 GROUP = ChatInfo(-1001000000900, "Tea & <Biscuits>", "supergroup")
 OTHER = ChatInfo(-1001000000901, "Second group", "supergroup")
@@ -146,10 +146,7 @@ async def test_spike_ends_after_a_quiet_minute(env: Env) -> None:
     now = epoch_now()
     for uid in range(1, 5):
         await growth.on_join(GROUP, person(uid, f"P{uid}"), now, source="chat_member")
-    for _ in range(100):
-        if len(env.outbox.sent) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(env.outbox.sent) == 3, timeout=1.0, what="the batched welcome")
     assert len(env.outbox.sent) == 3 and "P3</a> and <a" in env.outbox.sent[-1]["text"]
     env.clock[0] += 61  # a minute later: single welcomes again
     await growth.on_join(GROUP, person(10, "Calm"), now, source="chat_member")
