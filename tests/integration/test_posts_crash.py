@@ -6,11 +6,9 @@ appears at most once); none may be lost."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -22,10 +20,10 @@ from bot.config import Settings
 from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
+from tests.processes import start_steward, steward_env
 from tests.seeding import SeededRandom
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUPS = [-1001000000300 - i for i in range(10)]
 MANAGERS = -1001000000399
 POSTS = 100
@@ -34,31 +32,21 @@ TEXT = re.compile(r"^crash post (\d{3})$")
 
 
 def _env(base_url: str, db: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "STEWARD_TELEGRAM__TOKEN": TOKEN,
-            "STEWARD_TELEGRAM__API_BASE": base_url,
-            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-            "STEWARD_DATABASE__PATH": str(db),
-            "STEWARD_MANAGERS__IDS": f"[{MANAGER_ID}]",
-            "STEWARD_MANAGERS__CHAT_ID": str(MANAGERS),
-            "STEWARD_MANAGERS__RECEIPTS": "failures",  # bad news only: uncertain, missed, failed
-            "STEWARD_SENTIMENT__ENABLED": "false",
-            "STEWARD_SCHEDULER__SYNC_SECONDS": "1",
-            "HF_HUB_OFFLINE": "1",
-        }
+    return steward_env(
+        base_url,
+        db,
+        TOKEN,
+        MANAGERS__IDS=f"[{MANAGER_ID}]",
+        MANAGERS__CHAT_ID=str(MANAGERS),
+        MANAGERS__RECEIPTS="failures",  # bad news only: uncertain, missed, failed
+        SENTIMENT__ENABLED="false",
+        SCHEDULER__SYNC_SECONDS="1",
     )
-    env.pop("STEWARD_CONFIG", None)
-    env.pop("BOT_TOKEN", None)
-    return env
 
 
 async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=env, stdout=out, stderr=out
-        )
+        return await start_steward(env, stdout=out)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 from contextlib import closing
 from pathlib import Path
 
 from bot.sandbox import SandboxBotAPI
+from tests.processes import EXAMPLE_CONFIG, start_steward, steward_env
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
 GROUP = -1001555000111
 ALICE = 2001
@@ -23,32 +21,17 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
     sandbox = SandboxBotAPI(token=TOKEN)
     await sandbox.start()
     db_path = tmp_path / "data" / "steward.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_") and k != "BOT_TOKEN"}
-    env.update(
-        {
-            "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
-            "BOT_TOKEN": TOKEN,
-            "STEWARD_DATABASE__PATH": str(db_path),
-            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-            # The model has its own tests; this one is about the process and the protocol.
-            "STEWARD_SENTIMENT__ENABLED": "false",
-            # The example config serves approved communities only; Alice's groups are approved as she adds
-            # the bot (a listed admin).
-            "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",
-        }
+    env = steward_env(
+        sandbox.base_url,
+        db_path,
+        TOKEN,
+        # The model has its own tests; this one is about the process and the protocol.
+        SENTIMENT__ENABLED="false",
+        # The example config serves approved communities only; Alice's groups are approved as she adds
+        # the bot (a listed admin).
+        ACCESS__ADMINS=f"[{ALICE}]",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start_steward(env, config=EXAMPLE_CONFIG, stdout=asyncio.subprocess.PIPE)
     try:
         await sandbox.wait_for("getUpdates", timeout=60)
         assert sandbox.calls("deleteWebhook"), "polling must start with deleteWebhook"

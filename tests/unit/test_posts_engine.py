@@ -19,6 +19,7 @@ from bot.services.posts import PostError, PostService
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.posts import PostRepository
+from tests.builders import add_supergroup
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHAT = -1001234567890
@@ -119,18 +120,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db = Database(tmp_path / "posts.db")
     await db.open()
     communities = CommunityRepository(db)
-    await communities.upsert(
-        chat_id=CHAT,
-        title="Berlin club",
-        type="supergroup",
-        is_forum=False,
-        username="berlinclub",
-        timezone="Europe/Berlin",
-        language="en",
-    )
-    await communities.upsert(
-        chat_id=FORUM, title="Forum", type="supergroup", is_forum=True, username=None, timezone="UTC", language="en"
-    )
+    await add_supergroup(communities, CHAT, "Berlin club", timezone="Europe/Berlin", username="berlinclub")
+    await add_supergroup(communities, FORUM, "Forum", is_forum=True)
     clock = FakeClock(datetime(2026, 3, 20, 8, 0, tzinfo=UTC))
     sender = FakeSender(clock=clock)
     desk = FakeDesk()
