@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox import SandboxBotAPI
-from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000001  # a private forum supergroup: t.me/c/1000000001/... links
 DESK = -1009000000001  # the managers' group
@@ -55,27 +55,12 @@ def cards(sb: SandboxBotAPI, chat_id: int = DESK) -> list[dict[str, Any]]:
     return out
 
 
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
-
-
 def card_now(sb: SandboxBotAPI, message_id: int) -> dict[str, Any]:
-    return next(m for m in sb.messages(DESK) if m["message_id"] == message_id)
+    return message_now(sb, DESK, message_id)
 
 
 async def press(h: Harness, user_id: int, card: dict[str, Any], label: str) -> dict[str, Any]:
-    data = buttons(card_now(h.sandbox, card["message_id"]))[label]
-    assert len(data.encode()) <= 64
-    since = h.sandbox.mark()
-    query_id = h.sandbox.press_button(DESK, user_id, card["message_id"], data)
-    await h.sandbox.wait_for(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id, since=since
-    )
-    await h.settle()
-    answer = h.sandbox.callback_answer(query_id)
-    assert answer is not None
-    return answer
+    return await h.press(DESK, user_id, card["message_id"], label)
 
 
 async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> None:

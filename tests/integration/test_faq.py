@@ -16,7 +16,7 @@ from typing import Any
 from bot.faq_cli import run_import
 from bot.sandbox import SandboxBotAPI
 from tests.fakes import HashingEncoder
-from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000001  # private forum supergroup: links look like t.me/c/1000000001/<topic>/<id>
 ANN, BOB, DAN = 1001, 1002, 1004
@@ -78,13 +78,7 @@ def populate(sb: SandboxBotAPI) -> int:
     return sb.add_topic(CLUB, "Billing")
 
 
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
-
-
-def current(sb: SandboxBotAPI, chat_id: int, message_id: int) -> dict[str, Any]:
-    return next(m for m in sb.messages(chat_id) if m["message_id"] == message_id)
+current = message_now
 
 
 async def bot_reply(h: Harness, since: int, chat_id: int = CLUB) -> dict[str, Any]:
@@ -101,16 +95,7 @@ async def ask(h: Harness, user_id: int, text: str, **kwargs: Any) -> tuple[dict[
 
 
 async def press(h: Harness, user_id: int, message: dict[str, Any], label: str, chat_id: int = CLUB) -> str:
-    data = buttons(current(h.sandbox, chat_id, message["message_id"]))[label]
-    assert len(data.encode()) <= 64
-    since = h.sandbox.mark()
-    query_id = h.sandbox.press_button(chat_id, user_id, message["message_id"], data)
-    await h.sandbox.wait_for(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id, since=since
-    )
-    await h.settle()
-    answer = h.sandbox.callback_answer(query_id)
-    assert answer is not None
+    answer = await h.press(chat_id, user_id, message["message_id"], label)
     return str(answer.get("text") or "")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.sandbox import SandboxBotAPI
 from bot.timeutil import epoch_now
-from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000101
 OTHER = -1001000000102
@@ -46,25 +46,12 @@ def mod_cards(sb: SandboxBotAPI) -> list[dict[str, Any]]:
     return [m for m in sb.messages(DESK) if "mod:" in str(m.get("reply_markup"))]
 
 
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return {b["text"]: b["callback_data"] for row in rows for b in row}
-
-
 def card(sb: SandboxBotAPI, message_id: int) -> dict[str, Any]:
-    return next(m for m in sb.messages(DESK) if m["message_id"] == message_id)
+    return message_now(sb, DESK, message_id)
 
 
 async def press(h: Harness, user_id: int, message_id: int, label: str) -> dict[str, Any]:
-    data = buttons(card(h.sandbox, message_id))[label]
-    assert len(data.encode()) <= 64
-    since = h.sandbox.mark()
-    query = h.sandbox.press_button(DESK, user_id, message_id, data)
-    await h.sandbox.wait_for("answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query, since=since)
-    await h.settle()
-    answer = h.sandbox.callback_answer(query)
-    assert answer is not None
-    return answer
+    return await h.press(DESK, user_id, message_id, label)
 
 
 def status(sb: SandboxBotAPI, chat_id: int, user_id: int) -> str:

@@ -19,6 +19,7 @@ from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator,
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
+from bot.sandbox.state import ADMIN_RIGHTS
 from tests.fakes import FakeClassifier, HashingEncoder
 from tests.mocked_bot import MockedBot, MockedSession
 
@@ -28,19 +29,8 @@ ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot
 TELEGRAM = 777000  # the linked channel's automatic forwards come "from" Telegram
 DATE = 1_767_225_600
 BOT_ID = 42  # the token below is "42:TEST"
-ADMIN_RIGHT_FIELDS = (
-    "can_manage_chat",
-    "can_delete_messages",
-    "can_manage_video_chats",
-    "can_restrict_members",
-    "can_promote_members",
-    "can_change_info",
-    "can_invite_users",
-    "can_post_stories",
-    "can_edit_stories",
-    "can_delete_stories",
-    "can_send_welcome_messages",
-)
+# The rights every ChatMemberAdministrator must carry; the bot may not pin or manage topics here.
+ADMIN_RIGHT_FIELDS = tuple(r for r in ADMIN_RIGHTS if r not in ("can_pin_messages", "can_manage_topics"))
 
 
 class AdminsSession(MockedSession):
