@@ -5,13 +5,14 @@ They are the demo's stand-ins (bot/demo/stand_ins.py), plus a record of what was
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.demo.stand_ins import HashingEncoder, KeywordClassifier, KeywordVerdict
 
 FakeVerdict = KeywordVerdict
 
-__all__ = ["ClassEmbedder", "FakeClassifier", "FakeVerdict", "HashingEncoder"]
+__all__ = ["ClassEmbedder", "FakeClassifier", "FakeVerdict", "HashingEncoder", "loader_of"]
 
 
 class FakeClassifier(KeywordClassifier):
@@ -23,6 +24,11 @@ class FakeClassifier(KeywordClassifier):
     def predict(self, texts: list[str]) -> list[KeywordVerdict]:
         self.calls.append(list(texts))
         return super().predict(texts)
+
+
+def loader_of(encoder: HashingEncoder) -> Callable[[], tuple[HashingEncoder, str]]:
+    """An encoder loader (what the FAQ service and the CLIs take) that hands out ``encoder``."""
+    return lambda: (encoder, f"HashingEncoder:{encoder.dim}")
 
 
 class ClassEmbedder:

@@ -64,9 +64,7 @@ async def press(h: Harness, user_id: int, card: dict[str, Any], label: str) -> d
 
 
 async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         topic = populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
             # Three members, one thread (the Billing topic), negative within the window: a pile-on.
@@ -164,14 +162,10 @@ async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> Non
             sandbox.send_message(CLUB, ANN, "ok it works now, thanks", thread_id=topic)
             await h3.settle()
             assert await h3.app.cases.count() == 1
-    finally:
-        await sandbox.stop()
 
 
 async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
             await h.settle()
@@ -194,14 +188,10 @@ async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path:
             await h.settle()
             [case] = await h.app.cases.active()
             assert case.reasons == ("very_negative",)
-    finally:
-        await sandbox.stop()
 
 
 async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
         sections = {"managers": {"chat_id": DESK}, "escalation": {"observe": True}}
         async with running_bot(tmp_path, sandbox=sandbox, **sections) as h:
@@ -225,8 +215,6 @@ async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
             sandbox.send_message(NICK, NICK, "/shadow_report")
             refused = await sandbox.wait_for("sendMessage", since=since, chat_id=NICK)
             assert "Only Steward's managers" in refused.params["text"]
-    finally:
-        await sandbox.stop()
 
 
 def _actor(user_id: int, name: str) -> Any:
@@ -236,9 +224,7 @@ def _actor(user_id: int, name: str) -> Any:
 
 
 async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox, forum_desk=True)
         async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
             since = sandbox.mark()
@@ -267,14 +253,10 @@ async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> N
             sandbox.send_message(CLUB, BOB, "this is a scam")
             second = await sandbox.wait_for("createForumTopic", since=since, chat_id=DESK)
             assert second.result["message_thread_id"] != case_topic
-    finally:
-        await sandbox.stop()
 
 
 async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox) as h:
             since = sandbox.mark()
@@ -299,14 +281,10 @@ async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path
             assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
             edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
             assert "Answered by Mia" in edited["text"]
-    finally:
-        await sandbox.stop()
 
 
 async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
 
         async def ask(chat_id: int, user_id: int, text: str) -> str:
@@ -335,5 +313,3 @@ async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -
             sandbox.send_message(CLUB, BOB, "worst service ever, I hate it")
             await h.settle()
             assert cards(sandbox) == [] and len(await h.app.cases.shadow_since(0)) == 1
-    finally:
-        await sandbox.stop()

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.faq_cli import run_import
 from bot.sandbox import SandboxBotAPI
-from tests.fakes import HashingEncoder
+from tests.fakes import HashingEncoder, loader_of
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000001  # private forum supergroup: links look like t.me/c/1000000001/<topic>/<id>
@@ -104,11 +104,9 @@ def sends_since(h: Harness, since: int, chat_id: int = CLUB) -> list[Any]:
 
 
 async def test_faq_end_to_end(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
     encoder = HashingEncoder()
-    loader = lambda: (encoder, f"HashingEncoder:{encoder.dim}")  # noqa: E731
-    try:
+    loader = loader_of(encoder)
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         topic = populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, encoder=encoder, **FAQ) as h:
             # Import the knowledge base with the CLI (same database; the running bot notices).
@@ -209,8 +207,6 @@ async def test_faq_end_to_end(tmp_path: Path) -> None:
             _, since = await ask(h, ANN, "What are your opening hours?")
             await h.settle()
             assert sends_since(h, since) == []  # "hours" was not imported
-    finally:
-        await sandbox.stop()
 
 
 def saved_key(message: dict[str, Any]) -> str:
@@ -221,9 +217,7 @@ def saved_key(message: dict[str, Any]) -> str:
 
 
 async def test_manager_reply_is_offered_as_faq_privately(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, **FAQ) as h:
             question = sandbox.send_message(CLUB, ANN, "Where can I download the course slides?")
@@ -262,5 +256,3 @@ async def test_manager_reply_is_offered_as_faq_privately(tmp_path: Path) -> None
             _, since = await ask(h, ADMIN_ID, "/faq_list")
             listing = await bot_reply(h, since)
             assert "Where can I download the course slides?" in listing["text"]
-    finally:
-        await sandbox.stop()

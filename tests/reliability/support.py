@@ -20,7 +20,7 @@ from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator,
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
 from bot.sandbox.state import ADMIN_RIGHTS
-from tests.fakes import FakeClassifier, HashingEncoder
+from tests.fakes import FakeClassifier, HashingEncoder, loader_of
 from tests.mocked_bot import MockedBot, MockedSession
 
 MANAGER = 500
@@ -128,7 +128,7 @@ async def steward(tmp_path: Path, admins: dict[int, set[int]], **sections: Any) 
         Settings(**data),
         bot=bot,
         classifier_loader=lambda: classifier,
-        faq_encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+        faq_encoder_loader=loader_of(encoder),
     )
     await app.start()
     # Telegram's limits are the outbox's own tests' business; here every reply goes out at once.

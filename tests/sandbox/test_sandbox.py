@@ -47,6 +47,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.sandbox import ANONYMOUS_ADMIN_ID, ApiError, Fault, SandboxBotAPI
+from tests.local_server import serve
 from tests.sandbox.conftest import FORUM, GROUP, MEMBER, OWNER, TOKEN
 from tests.waiting import wait_until
 
@@ -792,11 +793,7 @@ async def test_webhook_mode_delivers_to_a_local_aiogram_handler(community: Sandb
 
     app = web.Application()
     SimpleRequestHandler(dp, bot, secret_token="hook-secret", handle_in_background=False).register(app, "/hook")
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app, access_log=None)
     try:
         await bot.get_updates(offset=-1, timeout=0)
         skip = community.pending_updates()[-1]["update_id"] + 1

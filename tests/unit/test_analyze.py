@@ -22,7 +22,7 @@ from bot.analyze.engine import analyze, cluster_questions
 from bot.analyze.export import ExportError, load_export, parse_export, plain_text
 from bot.analyze.report import PLACEHOLDER_ANSWER
 from bot.services.faq_io import parse_toml
-from tests.fakes import FakeClassifier
+from tests.fakes import FakeClassifier, loader_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "riverside-makers-export.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -375,7 +375,7 @@ async def test_faq_candidates_import_with_steward_faq_import_as_disabled_entries
         -1001234567890,
         partial=False,
         out=out,
-        encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+        encoder_loader=loader_of(encoder),
     )
     assert code == 0, out.getvalue()
     db = Database(settings.database.path)
