@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.domain import Community
+from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 
@@ -41,4 +42,23 @@ async def add_supergroup(
         username=username,
         timezone=timezone,
         language="en",
+    )
+
+
+async def open_pile_on_case(cases: CaseRepository, chat_id: int, thread_key: str, *, message_id: int, at: int) -> None:
+    """An open case over one message, as the rules open one when three members turn negative."""
+    await cases.open(
+        chat_id=chat_id,
+        thread_key=thread_key,
+        topic_id=None,
+        shadow=False,
+        reasons=["pile_on"],
+        detail="x",
+        keyword=None,
+        severity=0.75,
+        negative_members=3,
+        first_message_id=message_id,
+        last_message_id=message_id,
+        message_count=1,
+        at=at,
     )

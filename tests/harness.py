@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +100,16 @@ async def running_bot(
     sandbox: SandboxBotAPI | None = None,
     classifier: FakeClassifier | None = None,
     encoder: Any | None = None,
+    populate: Callable[[SandboxBotAPI], object] | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Harness]:
+    """The bot polling the sandbox (its own unless one is given; ``populate`` fills it before the bot starts)."""
     own_sandbox = sandbox is None
     if sandbox is None:
         sandbox = SandboxBotAPI(token=TOKEN)
         await sandbox.start()
+    if populate is not None:
+        populate(sandbox)
     classifier = classifier or FakeClassifier()
     settings = make_settings(tmp_path, sandbox.base_url, **sections)
     # The FAQ encoder is a deterministic fake unless a test passes one (no weights in tests).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,3 +42,33 @@ async def start_steward(
     """``python -m bot run`` (with ``--config config`` when given) from the repository root."""
     args = ["-m", "bot", "run", *(["--config", str(config)] if config is not None else [])]
     return await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+
+
+class BotProcesses:
+    """The bot's successive processes (one life after another), all writing to one log file."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.started: list[asyncio.subprocess.Process] = []
+
+    async def start(self, env: dict[str, str]) -> asyncio.subprocess.Process:
+        with self.log.open("ab") as out:
+            process = await start_steward(env, stdout=out)
+        self.started.append(process)
+        return process
+
+    async def kill_the_living(self) -> None:
+        for process in self.started:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+@asynccontextmanager
+async def bot_processes(log: Path) -> AsyncIterator[BotProcesses]:
+    """Start bot processes in the block; any still running when it ends is killed."""
+    processes = BotProcesses(log)
+    try:
+        yield processes
+    finally:
+        await processes.kill_the_living()

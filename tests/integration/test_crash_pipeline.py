@@ -20,7 +20,8 @@ import pytest
 
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
-from tests.integration.test_posts_crash import _env, _rows, _start
+from tests.integration.test_posts_crash import _env, _rows
+from tests.processes import bot_processes
 from tests.seeding import SeededRandom
 from tests.waiting import wait_until
 
@@ -49,11 +50,8 @@ async def test_sigkill_during_busy_pipeline(
     rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
     log = tmp_path / "bot.log"
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    processes: list[asyncio.subprocess.Process] = []
     sent: list[tuple[int, int]] = []
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(log) as procs:
         sandbox.add_user(ADMIN_ID, "Ada", "ada")
         sandbox.add_user(MANAGER_ID, "Max", "max")
         for uid in MEMBERS:
@@ -101,8 +99,7 @@ async def test_sigkill_during_busy_pipeline(
         states: dict[int, str] = {}
         for _ in range(KILLS):
             since = sandbox.mark()
-            proc = await _start(env, log)
-            processes.append(proc)
+            proc = await procs.start(env)
             await sandbox.wait_for("getUpdates", since=since, timeout=60)
             await asyncio.sleep(rng.uniform(0.5, 2.5))  # a random point in the bot's busy life
             proc.send_signal(signal.SIGKILL)
@@ -115,8 +112,7 @@ async def test_sigkill_during_busy_pipeline(
 
         # The last life handles what is left in Telegram's queue, then stops politely.
         since = sandbox.mark()
-        proc = await _start(env, log)
-        processes.append(proc)
+        proc = await procs.start(env)
         await sandbox.wait_for("getUpdates", since=since, timeout=60)
         await wait_until(lambda: not sandbox.pending_updates(), timeout=60, poll=0.2, required=False)
 
@@ -156,11 +152,6 @@ async def test_sigkill_during_busy_pipeline(
                 f"redelivered and recognised {redelivered}; "
                 f"last handled update {last[0][0] if last else None} of {max_update}"
             )
-    finally:
-        for proc in processes:
-            if proc.returncode is None:
-                proc.kill()
-        await sandbox.stop()
 
     assert integrity == "ok"
     assert set(stored) == set(sent), f"lost: {sorted(set(sent) - set(stored))[:10]}"

@@ -165,29 +165,28 @@ async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> Non
 
 
 async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path: Path) -> None:
-    async with SandboxBotAPI(token=TOKEN) as sandbox:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
-            await h.settle()
-            before = await h.app.messages.count(CLUB)
-            root = sandbox.send_message(CLUB, ANN, "This rain is terrible")
-            sandbox.reply(CLUB, BOB, root["message_id"], "awful weather all week")
-            sandbox.reply(CLUB, CID, root["message_id"], "the traffic in the rain is terrible too")
-            other = sandbox.send_message(CLUB, DAN, "the export button is broken, bad")
-            sandbox.reply(CLUB, ANN, other["message_id"], "Try the menu: Export moved there")
-            sandbox.reply(CLUB, DAN, other["message_id"], "found it, thanks, great")
-            await h.settle()
-            assert await h.app.messages.count(CLUB) == before + 6
-            assert await h.app.cases.count() == 0
-            assert cards(sandbox) == []
-            # The group's Telegram description says billing is ours: rain or not, this one is about us.
-            sandbox.send_message(CLUB, BOB, "this rain is the worst")
-            await h.settle()
-            assert await h.app.cases.count() == 0
-            sandbox.send_message(CLUB, CID, "billing is the worst when it rains")
-            await h.settle()
-            [case] = await h.app.cases.active()
-            assert case.reasons == ("very_negative",)
+    async with running_bot(tmp_path, populate=populate, **ESCALATION) as h:
+        sandbox = h.sandbox
+        await h.settle()
+        before = await h.app.messages.count(CLUB)
+        root = sandbox.send_message(CLUB, ANN, "This rain is terrible")
+        sandbox.reply(CLUB, BOB, root["message_id"], "awful weather all week")
+        sandbox.reply(CLUB, CID, root["message_id"], "the traffic in the rain is terrible too")
+        other = sandbox.send_message(CLUB, DAN, "the export button is broken, bad")
+        sandbox.reply(CLUB, ANN, other["message_id"], "Try the menu: Export moved there")
+        sandbox.reply(CLUB, DAN, other["message_id"], "found it, thanks, great")
+        await h.settle()
+        assert await h.app.messages.count(CLUB) == before + 6
+        assert await h.app.cases.count() == 0
+        assert cards(sandbox) == []
+        # The group's Telegram description says billing is ours: rain or not, this one is about us.
+        sandbox.send_message(CLUB, BOB, "this rain is the worst")
+        await h.settle()
+        assert await h.app.cases.count() == 0
+        sandbox.send_message(CLUB, CID, "billing is the worst when it rains")
+        await h.settle()
+        [case] = await h.app.cases.active()
+        assert case.reasons == ("very_negative",)
 
 
 async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
@@ -256,31 +255,30 @@ async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> N
 
 
 async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path: Path) -> None:
-    async with SandboxBotAPI(token=TOKEN) as sandbox:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox) as h:
-            since = sandbox.mark()
-            sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")  # only managers who started the bot get DMs
-            await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
-            since = sandbox.mark()
-            root = sandbox.send_message(CLUB, ANN, "I was promised a refund three weeks ago")
-            await sandbox.wait_for("sendMessage", lambda c: "Case #1" in c.params["text"], since=since)
-            await h.settle()
-            [card] = cards(sandbox, MANAGER_ID)
-            assert "keyword “refund”" in card["text"]
-            assert sandbox.sent_messages(DESK) == []
-            since = sandbox.mark()
-            query = sandbox.press_button(MANAGER_ID, MANAGER_ID, card["message_id"], buttons(card)["Reply"])
-            await sandbox.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)
-            await sandbox.wait_for("sendMessage", lambda c: "write your answer" in c.params["text"], since=since)
-            since = sandbox.mark()
-            sandbox.send_message(MANAGER_ID, MANAGER_ID, "Ann, I sent you a DM about the refund")
-            posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
-            await h.settle()
-            assert posted.params["text"] == "Ann, I sent you a DM about the refund"
-            assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
-            edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
-            assert "Answered by Mia" in edited["text"]
+    async with running_bot(tmp_path, populate=populate) as h:
+        sandbox = h.sandbox
+        since = sandbox.mark()
+        sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")  # only managers who started the bot get DMs
+        await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+        since = sandbox.mark()
+        root = sandbox.send_message(CLUB, ANN, "I was promised a refund three weeks ago")
+        await sandbox.wait_for("sendMessage", lambda c: "Case #1" in c.params["text"], since=since)
+        await h.settle()
+        [card] = cards(sandbox, MANAGER_ID)
+        assert "keyword “refund”" in card["text"]
+        assert sandbox.sent_messages(DESK) == []
+        since = sandbox.mark()
+        query = sandbox.press_button(MANAGER_ID, MANAGER_ID, card["message_id"], buttons(card)["Reply"])
+        await sandbox.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)
+        await sandbox.wait_for("sendMessage", lambda c: "write your answer" in c.params["text"], since=since)
+        since = sandbox.mark()
+        sandbox.send_message(MANAGER_ID, MANAGER_ID, "Ann, I sent you a DM about the refund")
+        posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
+        await h.settle()
+        assert posted.params["text"] == "Ann, I sent you a DM about the refund"
+        assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
+        edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
+        assert "Answered by Mia" in edited["text"]
 
 
 async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -> None:

@@ -217,42 +217,41 @@ def saved_key(message: dict[str, Any]) -> str:
 
 
 async def test_manager_reply_is_offered_as_faq_privately(tmp_path: Path) -> None:
-    async with SandboxBotAPI(token=TOKEN) as sandbox:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox, **FAQ) as h:
-            question = sandbox.send_message(CLUB, ANN, "Where can I download the course slides?")
-            await h.settle()
-            since = sandbox.mark()
-            sandbox.reply(CLUB, ADMIN_ID, question["message_id"], "They are in the Files tab of the course.")
-            offer_call = await sandbox.wait_for("sendMessage", chat_id=ADMIN_ID, since=since)
-            await h.settle()
-            offer = current(sandbox, ADMIN_ID, offer_call.result["message_id"])
-            assert "Where can I download the course slides?" in offer["text"]
-            assert "Files tab" in offer["text"]
-            # A member's reply to the same kind of question is not offered.
-            q2 = sandbox.send_message(CLUB, ANN, "How long is the course?")
-            since = sandbox.mark()
-            sandbox.reply(CLUB, BOB, q2["message_id"], "About six weeks I think.")
-            await h.settle()
-            assert not [c for c in sandbox.journal[since:] if c.method.lower() == "sendmessage"]
+    async with running_bot(tmp_path, populate=populate, **FAQ) as h:
+        sandbox = h.sandbox
+        question = sandbox.send_message(CLUB, ANN, "Where can I download the course slides?")
+        await h.settle()
+        since = sandbox.mark()
+        sandbox.reply(CLUB, ADMIN_ID, question["message_id"], "They are in the Files tab of the course.")
+        offer_call = await sandbox.wait_for("sendMessage", chat_id=ADMIN_ID, since=since)
+        await h.settle()
+        offer = current(sandbox, ADMIN_ID, offer_call.result["message_id"])
+        assert "Where can I download the course slides?" in offer["text"]
+        assert "Files tab" in offer["text"]
+        # A member's reply to the same kind of question is not offered.
+        q2 = sandbox.send_message(CLUB, ANN, "How long is the course?")
+        since = sandbox.mark()
+        sandbox.reply(CLUB, BOB, q2["message_id"], "About six weeks I think.")
+        await h.settle()
+        assert not [c for c in sandbox.journal[since:] if c.method.lower() == "sendmessage"]
 
-            toast = await press(h, ADMIN_ID, offer, "💾 Save as FAQ", chat_id=ADMIN_ID)
-            assert toast.startswith("Saved as FAQ #")
-            entries = await h.app.faq.entries_for(CLUB)
-            assert [(e.questions, e.answer) for e in entries] == [
-                (("Where can I download the course slides?",), "They are in the Files tab of the course.")
-            ]
-            _, since = await ask(h, DAN, "where can I download the slides of the course?")
-            assert (await bot_reply(h, since))["text"] == "They are in the Files tab of the course."
+        toast = await press(h, ADMIN_ID, offer, "💾 Save as FAQ", chat_id=ADMIN_ID)
+        assert toast.startswith("Saved as FAQ #")
+        entries = await h.app.faq.entries_for(CLUB)
+        assert [(e.questions, e.answer) for e in entries] == [
+            (("Where can I download the course slides?",), "They are in the Files tab of the course.")
+        ]
+        _, since = await ask(h, DAN, "where can I download the slides of the course?")
+        assert (await bot_reply(h, since))["text"] == "They are in the Files tab of the course."
 
-            # Mention mode: questions are left alone unless the bot is addressed.
-            _, since = await ask(h, ADMIN_ID, "/faq_mode mention")
-            assert "mention" in (await bot_reply(h, since))["text"]
-            _, since = await ask(h, BOB, "Where can I download the course slides, please?")
-            await h.settle()
-            assert sends_since(h, since) == []
-            _, since = await ask(h, BOB, "/faq_list")
-            assert "Only the managers and the admins" in (await bot_reply(h, since))["text"]
-            _, since = await ask(h, ADMIN_ID, "/faq_list")
-            listing = await bot_reply(h, since)
-            assert "Where can I download the course slides?" in listing["text"]
+        # Mention mode: questions are left alone unless the bot is addressed.
+        _, since = await ask(h, ADMIN_ID, "/faq_mode mention")
+        assert "mention" in (await bot_reply(h, since))["text"]
+        _, since = await ask(h, BOB, "Where can I download the course slides, please?")
+        await h.settle()
+        assert sends_since(h, since) == []
+        _, since = await ask(h, BOB, "/faq_list")
+        assert "Only the managers and the admins" in (await bot_reply(h, since))["text"]
+        _, since = await ask(h, ADMIN_ID, "/faq_list")
+        listing = await bot_reply(h, since)
+        assert "Where can I download the course slides?" in listing["text"]

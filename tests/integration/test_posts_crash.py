@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
-from tests.processes import start_steward, steward_env
+from tests.processes import bot_processes, steward_env
 from tests.seeding import SeededRandom
 from tests.waiting import wait_until
 
@@ -44,11 +44,6 @@ def _env(base_url: str, db: Path) -> dict[str, str]:
     )
 
 
-async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await start_steward(env, stdout=out)
-
-
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
         return list(conn.execute(sql).fetchall())
@@ -69,10 +64,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(
     rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
     log = tmp_path / "bot.log"
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    processes: list[asyncio.subprocess.Process] = []
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(log) as procs:
         sandbox.add_user(ADMIN_ID, "Ada", "ada")
         sandbox.add_user(MANAGER_ID, "Max", "max")
         for chat in [*GROUPS, MANAGERS]:
@@ -92,8 +84,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(
         for _ in range(KILLS):
             since = sandbox.mark()
             before = len(sandbox.calls("sendMessage", ok=True))
-            proc = await _start(env, log)
-            processes.append(proc)
+            proc = await procs.start(env)
             await sandbox.wait_for("getUpdates", since=since, timeout=30)
             await asyncio.sleep(rng.uniform(0.2, 2.0))  # a random point in the bot's life, not an assertion
             proc.send_signal(signal.SIGKILL)
@@ -102,8 +93,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(
 
         # The last life runs until every post is resolved, then stops politely.
         since = sandbox.mark()
-        proc = await _start(env, log)
-        processes.append(proc)
+        proc = await procs.start(env)
         await sandbox.wait_for("getUpdates", since=since, timeout=30)
 
         def all_resolved() -> bool:
@@ -147,9 +137,3 @@ async def test_sigkill_never_loses_or_doubles_a_post(
         assert unreported == [], f"uncertain posts the managers were not asked about: {unreported}"
         assert len(sent) + len(uncertain) == POSTS
         assert sum(lives) > 0, "the bot never posted before a kill: the kills did not test anything"
-    finally:
-        for proc in processes:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        await sandbox.stop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,17 @@ class ErrorLog(logging.Handler):
 
     def lines(self) -> list[str]:
         return [f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in self.records]
+
+
+@contextmanager
+def logged_errors() -> Iterator[ErrorLog]:
+    """Collect every ERROR logged anywhere while the block runs."""
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        yield errors
+    finally:
+        logging.getLogger().removeHandler(errors)
 
 
 @asynccontextmanager
