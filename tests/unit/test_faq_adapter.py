@@ -177,6 +177,21 @@ async def service_over(
     return service
 
 
+async def answers_the_password_question_then_closes(service: Any, cached: Any) -> None:
+    match, _ = await service.match(CHAT, "I forgot my password")
+    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+    await service.close()
+
+
+def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on the saved adapters must be loaded: training again fails the test."""
+
+    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+        raise AssertionError("trained again instead of loading the saved adapter(s)")
+
+    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+
+
 async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,15 +202,9 @@ async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
     assert isinstance(cached.encoder, KbAdapter)
     assert [f.name for f in adapters.glob("*.pt")] == [f"{cached.encoder.key}.pt"]
     assert cached.index.params.cross_lingual_offset == pytest.approx(0.10)
-    match, _ = await service.match(CHAT, "I forgot my password")
-    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-    await service.close()
+    await answers_the_password_question_then_closes(service, cached)
 
-    # After a restart the saved adapter is loaded: no second training.
-    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-        raise AssertionError("trained again instead of loading the saved adapter")
-
-    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    forbid_training(monkeypatch)  # after a restart the saved adapter is loaded: no second training
     again = await service_over(db, adapters, encoder)
     reloaded = await again.index_for(CHAT)
     assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
@@ -253,14 +262,9 @@ async def test_the_service_adapts_both_views_and_loads_them_after_a_restart(
     assert sorted(f.name for f in adapters.glob("*.pt")) == sorted(
         f"{a.key}.pt" for a in (cached.encoder.primary, cached.encoder.english)
     )
-    match, _ = await service.match(CHAT, "I forgot my password")
-    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-    await service.close()
+    await answers_the_password_question_then_closes(service, cached)
 
-    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-        raise AssertionError("trained again instead of loading the saved adapters")
-
-    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    forbid_training(monkeypatch)
     again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
     reloaded = await again.index_for(CHAT)
     assert isinstance(reloaded.encoder, TwoViewAdapter)
