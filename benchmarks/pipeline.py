@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Bot, Dispatcher, Router  # noqa: E402
 from aiogram.client.session.base import BaseSession  # noqa: E402
 from aiogram.methods import GetChat, GetMe, TelegramMethod  # noqa: E402
-from aiogram.types import ChatFullInfo, Message, Update, User  # noqa: E402
+from aiogram.types import AcceptedGiftTypes, ChatFullInfo, Message, Update, User  # noqa: E402
 
 from benchmarks.traffic import SEED_FAQ, Traffic  # noqa: E402
 from bot.app import Steward  # noqa: E402
@@ -82,13 +82,7 @@ class InstantSession(BaseSession):
                 title="Managers",
                 accent_color_id=0,
                 max_reaction_count=11,
-                accepted_gift_types={
-                    "unlimited_gifts": False,
-                    "limited_gifts": False,
-                    "unique_gifts": False,
-                    "premium_subscription": False,
-                    "gifts_from_channels": False,
-                },
+                accepted_gift_types=dict.fromkeys(AcceptedGiftTypes.model_fields, False),
             )
         if returning is Message:
             chat_id = getattr(method, "chat_id", 0)

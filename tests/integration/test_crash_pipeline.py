@@ -49,9 +49,8 @@ async def test_sigkill_during_busy_pipeline(
 ) -> None:
     rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
-    log = tmp_path / "bot.log"
     sent: list[tuple[int, int]] = []
-    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(log) as procs:
+    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(tmp_path / "bot.log") as procs:
         sandbox.add_user(ADMIN_ID, "Ada", "ada")
         sandbox.add_user(MANAGER_ID, "Max", "max")
         for uid in MEMBERS:
@@ -123,7 +122,7 @@ async def test_sigkill_during_busy_pipeline(
 
         await wait_until(ledger_caught_up, timeout=10, poll=0.1, required=False)
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0, log.read_text()[-3000:]
+        assert await asyncio.wait_for(proc.wait(), 30) == 0, procs.log.read_text()[-3000:]
 
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]

@@ -63,8 +63,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(
 ) -> None:
     rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
-    log = tmp_path / "bot.log"
-    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(log) as procs:
+    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(tmp_path / "bot.log") as procs:
         sandbox.add_user(ADMIN_ID, "Ada", "ada")
         sandbox.add_user(MANAGER_ID, "Max", "max")
         for chat in [*GROUPS, MANAGERS]:
@@ -103,7 +102,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(
 
         await wait_until(all_resolved, timeout=45, poll=0.2, required=False)  # the assertions below say what is off
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0, log.read_text()[-3000:]
+        assert await asyncio.wait_for(proc.wait(), 20) == 0, procs.log.read_text()[-3000:]
 
         statuses = dict(_rows(db, "SELECT id, status FROM posts"))
         texts = {int(pid): str(text) for pid, text in _rows(db, "SELECT id, text FROM posts")}
