@@ -125,6 +125,12 @@ class Harness:
             what=f"{len(calls)} calls to reach the outbox",
         )
 
+    async def queue_sends(self, count: int, chat_id: int = GROUP) -> list[asyncio.Future[Delivery]]:
+        """``count`` messages p0, p1, … to one chat, all in the outbox when this returns."""
+        calls = [asyncio.ensure_future(self.outbox.send_message(chat_id, f"p{i}")) for i in range(count)]
+        await self.until_queued(calls)
+        return calls
+
     def times(self, chat_id: int | None = None) -> list[float]:
         return [t for t, m in self.sent if chat_id is None or getattr(m, "chat_id", None) == chat_id]
 
@@ -559,8 +565,7 @@ async def test_an_unexpected_error_fails_one_call_and_the_outbox_goes_on(make: A
 
 async def test_close_drains_queued_work(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(25)]
-    await h.until_queued(pending)
+    pending = await h.queue_sends(25)
     await h.outbox.close(drain_timeout=120.0)
     results = await asyncio.gather(*pending)
     assert all(r.ok for r in results), [(r.error, h.time.now) for r in results if not r.ok]
@@ -571,8 +576,7 @@ async def test_close_drains_queued_work(make: Any) -> None:
 
 async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(25)]
-    await h.until_queued(pending)
+    pending = await h.queue_sends(25)
     await h.outbox.close(drain_timeout=10.0)
     results = await asyncio.gather(*pending)
     assert h.time.now == pytest.approx(10.0)
@@ -584,8 +588,7 @@ async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
 
 async def test_a_second_close_waits_for_the_first(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(22)]
-    await h.until_queued(pending)
+    pending = await h.queue_sends(22)
     await asyncio.gather(h.outbox.close(drain_timeout=120.0), h.outbox.close(drain_timeout=0.0))
     assert all(task.done() for task in pending)
     assert all(r.ok for r in await asyncio.gather(*pending))
