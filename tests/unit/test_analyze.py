@@ -155,7 +155,7 @@ def test_command_rejects_an_unknown_timezone(tmp_path: Path, capsys: pytest.Capt
     assert "unknown timezone" in capsys.readouterr().err
 
 
-# --- the figures on the shipped example (counted by hand from examples/make_example_export.py) ----------
+# --- the figures on the shipped example (counted by hand from examples/riverside-makers-script.jsonl) ----------
 
 
 def test_example_counts() -> None:

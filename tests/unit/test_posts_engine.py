@@ -133,6 +133,12 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     await db.close()
 
 
+async def status_of(service: PostService, post_id: int) -> str:
+    stored = await service.repo.get(post_id)
+    assert stored is not None
+    return stored.status
+
+
 async def make(env: Env, when: str, text: str = "Hello", **kwargs: Any) -> Any:
     post = await env.service.build(chat_id=kwargs.pop("chat_id", CHAT), text=text, when=when, **kwargs)
     return await env.service.create(post)
@@ -283,8 +289,7 @@ async def test_catch_up_beyond_the_lateness_limit_is_missed_and_reported(env: En
     counts = await service.recover()
     assert counts["missed"] == 1
     assert env.sender.texts() == []
-    stored = await service.repo.get(post.id)
-    assert stored is not None and stored.status == "missed"
+    assert await status_of(service, post.id) == "missed"
     text, keyboard = env.desk.posts[-1]
     assert "was not posted" in text and "2026-03-20 10:00" in text
     assert keyboard is not None and keyboard[0][0].callback_data == f"post:now:{post.id}"
@@ -317,8 +322,7 @@ async def test_interrupted_send_becomes_uncertain_and_is_never_resent(env: Env) 
     counts = await service.recover()
     assert counts["uncertain"] == 1
     assert env.sender.texts() == []
-    stored = await service.repo.get(post.id)
-    assert stored is not None and stored.status == "uncertain"
+    assert await status_of(service, post.id) == "uncertain"
     text, keyboard = env.desk.posts[-1]
     assert "may or may not" in text
     assert keyboard is not None
@@ -390,8 +394,7 @@ async def test_forbidden_ends_in_a_failure_receipt_in_plain_words(env: Env) -> N
     post = await make(env, "now", "Blocked")
     runs = await env.service.run_due()
     assert [r.status for r in runs if r] == ["failed"]
-    stored = await env.service.repo.get(post.id)
-    assert stored is not None and stored.status == "failed"
+    assert await status_of(env.service, post.id) == "failed"
     text, keyboard = env.desk.posts[-1]
     assert "could not be posted" in text and "the bot lost the right to post" in text
     assert keyboard is not None and keyboard[0][0].callback_data == f"post:now:{post.id}"
