@@ -14,20 +14,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-PEOPLE = {
-    "ann": ("Ann Lee", 1001),
-    "ben": ("Ben Okafor", 1002),
-    "cara": ("Cara Diaz", 1003),
-    "dan": ("Dan Weiss", 1004),
-    "eva": ("Eva Novak", 1005),
-    "farid": ("Farid Haddad", 1006),
-    "gil": ("Gil Levi", 1007),
-    "hana": ("Hana Sato", 1008),
-    "igor": ("Igor Petrov", 1009),
-    "jo": ("Jo Murphy", 1010),
-    "kim": ("Kim Park", 1011),
-    "lena": ("Lena Fischer", 1012),
-}
+MEMBERS = [
+    *("Ann Lee", "Ben Okafor", "Cara Diaz", "Dan Weiss", "Eva Novak", "Farid Haddad"),
+    *("Gil Levi", "Hana Sato", "Igor Petrov", "Jo Murphy", "Kim Park", "Lena Fischer"),
+]
+# who (the first name in lower case) → (display name, user id): ann is user 1001, ben 1002, …
+PEOPLE = {name.split()[0].lower(): (name, 1001 + i) for i, name in enumerate(MEMBERS)}
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 

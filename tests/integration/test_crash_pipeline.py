@@ -47,7 +47,7 @@ def _cards(sandbox: SandboxBotAPI) -> Counter[int]:
 async def test_sigkill_during_busy_pipeline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], seeded_rng: SeededRandom
 ) -> None:
-    rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
+    rng = seeded_rng  # replay a failure with STEWARD_TEST_SEED=<seed>, printed before the test starts
     db = tmp_path / "steward.db"
     sent: list[tuple[int, int]] = []
     async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(tmp_path / "bot.log") as procs:
@@ -146,7 +146,8 @@ async def test_sigkill_during_busy_pipeline(
         max_update = max(int(u["update_id"]) for c in sandbox.calls("getUpdates", ok=True) for u in c.result or [])
         with capsys.disabled():
             print(
-                f"\npipeline crash test (seed {seed}): {len(sent)} messages, {KILLS} SIGKILLs; rows {len(stored)}; "
+                f"\npipeline crash test (seed {rng.replay_seed}): {len(sent)} messages, {KILLS} SIGKILLs; "
+                f"rows {len(stored)}; "
                 f"cases {len(cases)}, with a card {len(cards)}, cards {sum(cards.values())}; "
                 f"redelivered and recognised {redelivered}; "
                 f"last handled update {last[0][0] if last else None} of {max_update}"
