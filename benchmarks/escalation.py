@@ -49,6 +49,7 @@ from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.messages import MessageRepository
+from handlers.callbacks import BUTTONS
 
 CHAT = -1001000888000
 TEXTS_NEG = ["this is terrible", "awful, nothing works", "the app is broken again", "so bad today"]
@@ -100,6 +101,7 @@ async def run(with_escalation: bool, work: list[tuple[int, int, int, str, bool]]
         _Roles(),
         NullOutbox(),
         NullDesk(),
+        buttons=BUTTONS,
         bot_id=99,
         managers_chat_id=None,
     )

@@ -34,6 +34,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.members import MemberRepository
 from bot.storage.messages import MessageRepository
+from handlers.callbacks import BUTTONS
 
 BASE = int(datetime(2026, 11, 2, 8, 0, tzinfo=UTC).timestamp())
 SPACING = 4 * 3600  # threads lie hours apart: one thread's window never sees another's
@@ -164,6 +165,7 @@ async def replay(
         _Roles(admins),
         NullOutbox(),
         NullDesk(),
+        buttons=BUTTONS,
         bot_id=42,
         managers_chat_id=None,
         clock=clock,

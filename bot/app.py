@@ -61,6 +61,7 @@ from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.moderation_api import TelegramModeration
 from bot.telegram.outbox import Outbox
+from handlers.callbacks import BUTTONS
 from handlers.convert import GROUP_TYPES
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,7 @@ class Steward:
             self.outbox,
             self.desk,
             self.scheduler if settings.scheduler.enabled else None,
+            buttons=BUTTONS,
             lateness_s=settings.scheduler.lateness_minutes * 60,
             receipts=settings.managers.receipts,
             default_timezone=settings.community.timezone,
@@ -259,6 +261,7 @@ class Steward:
             self.posts,
             self.desk,
             settings.scheduler,
+            buttons=BUTTONS,
             embed=self.faq.encode_questions if settings.scheduler.encoder != "off" else None,
             topic_texts=self._faq_questions,
             locale=settings.community.language,
@@ -285,7 +288,6 @@ class Steward:
     def _build_escalation(self, *, thread_policy: bool) -> EscalationService:
         """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread
         judgment can read messages with it; otherwise the message rules apply."""
-        from handlers.escalation import pack_case_action
         from models.encoder import E5_NAMES
 
         return EscalationService(
@@ -299,7 +301,7 @@ class Steward:
             bot_id=self.bot.id,
             managers_chat_id=self.settings.managers.chat_id,
             locale=self.settings.community.language,
-            pack=pack_case_action,
+            buttons=BUTTONS,
             settings_cache=self.community_service,
             describe_chat=self._chat_description,
             embed=self._embed_for_escalation
@@ -310,7 +312,6 @@ class Steward:
 
     def _build_moderation(self) -> None:
         """Reports, card actions and spam checks; spam runs before escalation and the FAQ see a message."""
-        from handlers.moderation import pack_mod_action
 
         self.moderation_repo = ModerationRepository(self.db)
         self.moderation = ModerationService(
@@ -324,7 +325,7 @@ class Steward:
             self.escalation,
             bot_id=self.bot.id,
             locale=self.settings.community.language,
-            pack=pack_mod_action,
+            buttons=BUTTONS,
         )
         self.spam = SpamService(
             self.settings.moderation,
@@ -336,10 +337,9 @@ class Steward:
             if self.settings.moderation.cas
             else None,
         )
-        from handlers.moderation import pack_gate
 
         self.gate = GateService(
-            self.settings.moderation, self.moderation, self.moderation_repo, self.desk, pack=pack_gate
+            self.settings.moderation, self.moderation, self.moderation_repo, self.desk, buttons=BUTTONS
         )
         listeners = self.community_service.listeners
         at = listeners.index(self.escalation)
@@ -362,14 +362,13 @@ class Steward:
 
     def _build_faq(self, encoder_loader: Callable[[], Any] | None) -> FaqService:
         from bot.services.questions import is_question
-        from handlers.faq import FaqCallbacks
 
         self.community_service.question_detector = is_question
         return FaqService(
             FaqRepository(self.db),
             self.settings.faq,
             sender=self.outbox,
-            callbacks=FaqCallbacks(),
+            buttons=BUTTONS,
             roles=self.roles,
             messages=self.messages,
             encoder_loader=encoder_loader or default_faq_encoder_loader(self.settings),

@@ -40,6 +40,7 @@ async def _service(settings: Settings, encoder_loader: Any = None) -> Any:
     from bot.services.faq import FaqService
     from bot.storage.db import Database
     from bot.storage.faq import FaqRepository
+    from handlers.callbacks import BUTTONS
 
     db = Database(settings.database.path)
     await db.open()
@@ -47,7 +48,7 @@ async def _service(settings: Settings, encoder_loader: Any = None) -> Any:
         FaqRepository(db),
         settings.faq,
         sender=cast(Any, _Unused()),
-        callbacks=cast(Any, _Unused()),
+        buttons=BUTTONS,
         roles=cast(Any, _Unused()),
         messages=cast(Any, _Unused()),
         encoder_loader=encoder_loader,

@@ -221,6 +221,7 @@ async def _open(settings: Settings) -> tuple[Any, PostService]:
     from bot.storage.communities import CommunityRepository
     from bot.storage.db import Database
     from bot.storage.posts import PostRepository
+    from handlers.callbacks import BUTTONS
 
     db = Database(settings.database.path)
     await db.open()
@@ -231,6 +232,7 @@ async def _open(settings: Settings) -> tuple[Any, PostService]:
         cast("Sender", offline),
         cast("Desk", offline),
         None,
+        buttons=BUTTONS,
         lateness_s=settings.scheduler.lateness_minutes * 60,
         default_timezone=settings.community.timezone,
     )

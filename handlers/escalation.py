@@ -11,7 +11,6 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -19,23 +18,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.escalation import ACTIONS, REPLY, Actor, EscalationService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox, OutboxError, Priority
+from handlers.callbacks import CaseButton
 from handlers.convert import GROUP_TYPES
 from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
-
-
-class CaseAction(CallbackData, prefix="case"):
-    """``case:<action>:<id>``: at most 26 bytes, far under Telegram's 64."""
-
-    action: str
-    case_id: int
-
-
-def pack_case_action(action: str, case_id: int) -> str:
-    data = CaseAction(action=action, case_id=case_id).pack()
-    assert len(data.encode()) <= 64
-    return data
 
 
 def actor_of(user: Any) -> Actor:
@@ -84,10 +71,10 @@ async def _answer(outbox: Outbox, query: CallbackQuery, text: str, *, alert: boo
 def build_router() -> Router:
     router = Router(name="escalation")
 
-    @router.callback_query(CaseAction.filter())
+    @router.callback_query(CaseButton.filter())
     async def on_button(
         query: CallbackQuery,
-        callback_data: CaseAction,
+        callback_data: CaseButton,
         escalation: EscalationService,
         roles: RoleService,
         outbox: Outbox,

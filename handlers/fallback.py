@@ -1,5 +1,6 @@
 """Last in the chain: a button no other handler took (an old card, a forged or outdated callback) gets an
-answer, so the member's button stops spinning and nothing happens; a command in private that no handler
+answer, so the member's button stops spinning and nothing happens (a button of an older callback format
+is told so: see :mod:`handlers.callbacks`); a command in private that no handler
 took (a group command, a typo) gets a pointer instead of silence."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Priority
 from bot.telegram.outbox import Outbox, OutboxError
+from handlers.callbacks import is_current
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +25,16 @@ def build_router() -> Router:
 
     @router.callback_query()
     async def stale_button(query: CallbackQuery, outbox: Outbox) -> None:
-        log.info("button %r from user %s matched no handler", (query.data or "")[:64], query.from_user.id)
+        data = query.data or ""
+        log.info("button %r from user %s matched no handler", data[:64], query.from_user.id)
+        if is_current(data):
+            text = _("This button is out of date.")
+        else:
+            text = _("This button is from an older version of the bot. Open the card again to get fresh buttons.")
         try:
             await outbox.call(
                 None,
-                AnswerCallbackQuery(callback_query_id=query.id, text=_("This button is out of date.")),
+                AnswerCallbackQuery(callback_query_id=query.id, text=text),
                 priority=Priority.REPLY,
             )
         except OutboxError as exc:

@@ -27,21 +27,9 @@ from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox, OutboxError
+from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
-from handlers.faq_ui import (
-    FaqCallbacks,
-    FaqEdit,
-    FaqGroup,
-    FaqPick,
-    FaqSave,
-    FaqVote,
-    cut,
-    edit_keyboard,
-    entry_card,
-    entry_line,
-    pack,
-    quota_text,
-)
+from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
 
 log = logging.getLogger(__name__)
 
@@ -366,8 +354,8 @@ def build_router() -> Router:
             return
         keyboard: Keyboard = [
             [
-                Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
+                Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()),
+                Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
             ]
         ]
         await _reply(outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=keyboard)
@@ -467,7 +455,7 @@ def build_router() -> Router:
             more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
             lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
             keyboard.append(
-                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=pack(FaqGroup(unanswered_id=g[0].id)))]
+                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=FaqGroup(unanswered_id=g[0].id).pack())]
             )
         await _reply(
             outbox,
@@ -603,8 +591,10 @@ def build_router() -> Router:
         elif action == "delete":
             keyboard: Keyboard = [
                 [
-                    Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="really_delete", entry_id=entry.id))),
-                    Button(_("Keep it"), callback_data=pack(FaqEdit(action="keep", entry_id=entry.id))),
+                    Button(
+                        _("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()
+                    ),
+                    Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
                 ]
             ]
             await _toast(outbox, query, "")
@@ -661,4 +651,4 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["GLOBAL", "FaqCallbacks", "FaqEdit", "FaqGroup", "FaqPick", "FaqSave", "FaqVote", "build_router"]
+__all__ = ["GLOBAL", "build_router"]

@@ -4,57 +4,12 @@ from __future__ import annotations
 
 import html
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Button, Keyboard
 from bot.services.faq import FaqService
 from bot.storage.faq import StoredEntry
-
-
-class FaqPick(CallbackData, prefix="fqp"):
-    entry_id: int
-    question: int  # the member's question message
-
-
-class FaqVote(CallbackData, prefix="fqv"):
-    answer_id: int
-    up: bool
-
-
-class FaqSave(CallbackData, prefix="fqs"):
-    chat_id: int
-    question: int
-    answer: int
-
-
-class FaqEdit(CallbackData, prefix="fqe"):
-    action: str  # add | answer | toggle | delete | really_delete | keep
-    entry_id: int
-
-
-class FaqGroup(CallbackData, prefix="fqg"):
-    unanswered_id: int
-
-
-def pack(data: CallbackData) -> str:
-    packed = data.pack()
-    if len(packed.encode()) > 64:
-        raise ValueError(f"callback data over 64 bytes: {packed!r}")
-    return packed
-
-
-class FaqCallbacks:
-    """The service's :class:`bot.services.faq.Callbacks`, as typed aiogram CallbackData."""
-
-    def pick(self, entry_id: int, question_message_id: int) -> str:
-        return pack(FaqPick(entry_id=entry_id, question=question_message_id))
-
-    def vote(self, answer_id: int, up: bool) -> str:
-        return pack(FaqVote(answer_id=answer_id, up=up))
-
-    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
-        return pack(FaqSave(chat_id=chat_id, question=question_message_id, answer=answer_message_id))
+from handlers.callbacks import FaqEdit, FaqEditAct
 
 
 def entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
@@ -83,15 +38,15 @@ def entry_card(entry: StoredEntry) -> str:
 def edit_keyboard(entry: StoredEntry) -> Keyboard:
     return [
         [
-            Button(_("➕ Phrasing"), callback_data=pack(FaqEdit(action="add", entry_id=entry.id))),
-            Button(_("✏️ Answer"), callback_data=pack(FaqEdit(action="answer", entry_id=entry.id))),
+            Button(_("➕ Phrasing"), callback_data=FaqEdit(action=FaqEditAct.ADD, entry_id=entry.id).pack()),
+            Button(_("✏️ Answer"), callback_data=FaqEdit(action=FaqEditAct.ANSWER, entry_id=entry.id).pack()),
         ],
         [
             Button(
                 _("Turn off") if entry.enabled else _("Turn on"),
-                callback_data=pack(FaqEdit(action="toggle", entry_id=entry.id)),
+                callback_data=FaqEdit(action=FaqEditAct.TOGGLE, entry_id=entry.id).pack(),
             ),
-            Button(_("🗑 Delete"), callback_data=pack(FaqEdit(action="delete", entry_id=entry.id))),
+            Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.DELETE, entry_id=entry.id).pack()),
         ],
     ]
 

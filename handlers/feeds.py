@@ -11,7 +11,6 @@ import logging
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -22,18 +21,12 @@ from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox
+from handlers.callbacks import FeedButton
 
 log = logging.getLogger(__name__)
 
 GROUPS = {"group", "supergroup"}
 LIST_KEYS = {"feed_keywords": "feed_keywords", "feed_allow": "feed_allow", "feed_deny": "feed_deny"}
-
-
-class FeedCb(CallbackData, prefix="fd"):
-    """Draft card buttons: action in {approve, edit, skip}."""
-
-    action: str
-    id: int
 
 
 class FeedEdit(StatesGroup):
@@ -193,11 +186,11 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ draft buttons
 
-    @router.callback_query(FeedCb.filter())
+    @router.callback_query(FeedButton.filter())
     async def draft_action(
         query: CallbackQuery,
         outbox: Outbox,
-        callback_data: FeedCb,
+        callback_data: FeedButton,
         roles: RoleService,
         feeds: FeedService,
         state: FSMContext,

@@ -12,7 +12,6 @@ import logging
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatJoinRequest, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -24,34 +23,12 @@ from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
+from handlers.callbacks import GateButton, ModButton
 from handlers.convert import GROUP_TYPES, author_of, chat_info, message_text
 from handlers.escalation import InDesk, _answer, _topic, actor_of, message_reply
 from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
-
-
-class ModButton(CallbackData, prefix="mod"):
-    """``mod:<action>:<subject id>``: at most 30 bytes, far under Telegram's 64."""
-
-    action: str
-    subject_id: int
-
-
-def pack_mod_action(action: str, subject_id: int) -> str:
-    data = ModButton(action=action, subject_id=subject_id).pack()
-    assert len(data.encode()) <= 64
-    return data
-
-
-class GateButton(CallbackData, prefix="gate"):
-    """``gate:<chat id>``: the join check's button (at most 25 bytes); only the requester can pass it."""
-
-    chat_id: int
-
-
-def pack_gate(chat_id: int) -> str:
-    return GateButton(chat_id=chat_id).pack()
 
 
 def target_of(reply: Message) -> TargetMessage:

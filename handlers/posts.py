@@ -14,7 +14,6 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -37,6 +36,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.posts import PAUSED, PENDING, Post, PostRun
 from bot.telegram.outbox import Outbox
 from bot.textsafety import compile_pattern
+from handlers.callbacks import DialogButton, PostButton, PostCardButton
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +45,6 @@ UNPIN_CHOICES = (None, 60, 240, 1440, 10080)
 BUTTON_LINE = compile_pattern(r"^\s*(?P<text>[^|]+?)\s*\|\s*(?P<url>\S+)\s*$", name="posts.button_line")
 MEDIA_LINE = compile_pattern(r"^(photo|document):\s*(https?://\S+)\s*$", name="posts.media_line", ignorecase=True)
 _TAG = compile_pattern(r"<[^>]+>", name="posts.tag")
-
-
-class PostCb(CallbackData, prefix="post"):
-    """Buttons on post cards and receipts: action in {show, preview, text, time, pause, resume, now,
-    cancel, posted, ok}."""
-
-    action: str
-    id: int
-
-
-class PostCardCb(CallbackData, prefix="pc"):
-    """The same actions on a post's own card (/post N): the card is edited in place; receipt buttons
-    (PostCb) leave the receipt as it was and answer below it."""
-
-    action: str
-    id: int
-
-
-class DialogCb(CallbackData, prefix="np"):
-    """Buttons inside the new-post dialog: chat choice, option toggles, confirm."""
-
-    action: str
-    value: int = 0
 
 
 class PostDialog(StatesGroup):
@@ -132,7 +109,8 @@ def build_router() -> Router:
         rows = [
             [
                 InlineKeyboardButton(
-                    text=c.title[:60] or str(c.chat_id), callback_data=DialogCb(action="chat", value=c.chat_id).pack()
+                    text=c.title[:60] or str(c.chat_id),
+                    callback_data=DialogButton(action="chat", value=c.chat_id).pack(),
                 )
             ]
             for c in groups[:30]
@@ -145,11 +123,11 @@ def build_router() -> Router:
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
-    @router.callback_query(DialogCb.filter(F.action == "chat"))
+    @router.callback_query(DialogButton.filter(F.action == "chat"))
     async def chose_chat(
         query: CallbackQuery,
         outbox: Outbox,
-        callback_data: DialogCb,
+        callback_data: DialogButton,
         state: FSMContext,
         roles: RoleService,
         communities: CommunityRepository,
@@ -235,9 +213,9 @@ def build_router() -> Router:
             markup=_options_markup(await state.get_data()),
         )
 
-    @router.callback_query(DialogCb.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
+    @router.callback_query(DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
     async def toggled(
-        query: CallbackQuery, outbox: Outbox, callback_data: DialogCb, state: FSMContext, roles: RoleService
+        query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
     ) -> None:
         if not await manager_callback(query, roles):
             return
@@ -288,18 +266,18 @@ def build_router() -> Router:
             markup=InlineKeyboardMarkup(
                 inline_keyboard=[
                     [
-                        InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogCb(action="save").pack()),
-                        InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogCb(action="drop").pack()),
+                        InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogButton(action="save").pack()),
+                        InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogButton(action="drop").pack()),
                     ]
                 ]
             ),
         )
 
-    @router.callback_query(DialogCb.filter(F.action.in_({"save", "drop"})))
+    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})))
     async def confirmed(
         query: CallbackQuery,
         outbox: Outbox,
-        callback_data: DialogCb,
+        callback_data: DialogButton,
         state: FSMContext,
         roles: RoleService,
         posts: PostService,
@@ -402,12 +380,12 @@ def build_router() -> Router:
             markup=_card_markup(post),
         )
 
-    @router.callback_query(PostCb.filter())
-    @router.callback_query(PostCardCb.filter())
+    @router.callback_query(PostButton.filter())
+    @router.callback_query(PostCardButton.filter())
     async def post_action(
         query: CallbackQuery,
         outbox: Outbox,
-        callback_data: PostCb | PostCardCb,
+        callback_data: PostButton | PostCardButton,
         state: FSMContext,
         roles: RoleService,
         posts: PostService,
@@ -459,7 +437,7 @@ def build_router() -> Router:
             return
         await query.answer(done)
         fresh = await posts.repo.get(post.id)
-        is_card = isinstance(callback_data, PostCardCb)
+        is_card = isinstance(callback_data, PostCardButton)
         if fresh is not None and isinstance(query.message, Message) and is_card:
             community = await communities.get(fresh.chat_id)
             await outbox.edit_text(
@@ -681,22 +659,23 @@ def _options_markup(data: dict[str, Any]) -> InlineKeyboardMarkup:
     rows = [
         [
             InlineKeyboardButton(
-                text=f"{mark(bool(data.get('pin')))} " + _("Pin"), callback_data=DialogCb(action="pin").pack()
+                text=f"{mark(bool(data.get('pin')))} " + _("Pin"), callback_data=DialogButton(action="pin").pack()
             ),
             InlineKeyboardButton(
-                text=f"{mark(bool(data.get('silent')))} " + _("Silent"), callback_data=DialogCb(action="silent").pack()
+                text=f"{mark(bool(data.get('silent')))} " + _("Silent"),
+                callback_data=DialogButton(action="silent").pack(),
             ),
             InlineKeyboardButton(
                 text=f"{mark(bool(data.get('protect')))} " + _("Protect"),
-                callback_data=DialogCb(action="protect").pack(),
+                callback_data=DialogButton(action="protect").pack(),
             ),
         ],
         [
             InlineKeyboardButton(
-                text=_("Unpin: {when}").format(when=unpin_label), callback_data=DialogCb(action="unpin").pack()
+                text=_("Unpin: {when}").format(when=unpin_label), callback_data=DialogButton(action="unpin").pack()
             )
         ],
-        [InlineKeyboardButton(text=_("Continue ➡️"), callback_data=DialogCb(action="next").pack())],
+        [InlineKeyboardButton(text=_("Continue ➡️"), callback_data=DialogButton(action="next").pack())],
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -787,7 +766,7 @@ def _describe(post: Post, title: str, runs: list[PostRun] | None = None) -> str:
 
 def _card_markup(post: Post) -> InlineKeyboardMarkup:
     def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=text, callback_data=PostCardCb(action=action, id=post.id).pack())
+        return InlineKeyboardButton(text=text, callback_data=PostCardButton(action=action, id=post.id).pack())
 
     rows = [[button(_("👁 Preview"), "preview"), button(_("✏️ Text"), "text"), button(_("🕒 Time"), "time")]]
     second = []

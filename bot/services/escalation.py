@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from bot.config import EscalationSettings
 from bot.domain import Button, Community, Keyboard, MessageContext, Priority
+from bot.domain.buttons import ButtonPort, CaseAct
 from bot.i18n import Translator
 from bot.services.escalation_policy import (
     ANONYMOUS_ADMIN_ID,
@@ -46,11 +47,10 @@ log = logging.getLogger(__name__)
 EpochClock = Callable[[], int]
 DescribeChat = Callable[[int], Awaitable[str | None]]
 DESCRIPTION_TTL = 6 * 3600
-CallbackPacker = Callable[[str, int], str]
 
 # Button actions (kept short: they travel in callback data).
-TAKE, REPLY, RESOLVE, DISMISS, SNOOZE = "take", "reply", "resolve", "dismiss", "snooze"
-ACTIONS = (TAKE, REPLY, RESOLVE, DISMISS, SNOOZE)
+TAKE, REPLY, RESOLVE, DISMISS, SNOOZE = CaseAct.TAKE, CaseAct.REPLY, CaseAct.RESOLVE, CaseAct.DISMISS, CaseAct.SNOOZE
+ACTIONS = tuple(CaseAct)
 
 _STATE_ICON = {
     "open": "🔴",
@@ -98,10 +98,6 @@ class Outcome:
     case: Case | None = None
 
 
-def default_packer(action: str, case_id: int) -> str:
-    return f"case:{action}:{case_id}"
-
-
 class _KeyedLocks:
     """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
 
@@ -139,7 +135,7 @@ class EscalationService:
         bot_id: int | None,
         managers_chat_id: int | None,
         locale: str = "en",
-        pack: CallbackPacker = default_packer,
+        buttons: ButtonPort,
         clock: EpochClock = epoch_now,
         settings_cache: SettingsCache | None = None,
         policy: EscalationPolicy | None = None,
@@ -157,7 +153,7 @@ class EscalationService:
         self.bot_id = bot_id
         self.managers_chat_id = managers_chat_id
         self.t = Translator(locale)
-        self.pack = pack
+        self.buttons = buttons
         self.clock = clock
         self.settings_cache = settings_cache
         self.policy = policy or EscalationPolicy()
@@ -575,12 +571,12 @@ class EscalationService:
             return None
         first: list[Button] = []
         if case.state in ("open", "snoozed"):
-            first.append(Button(t("Take"), callback_data=self.pack(TAKE, case.id)))
-        first.append(Button(t("Reply"), callback_data=self.pack(REPLY, case.id)))
-        first.append(Button(t("Resolve"), callback_data=self.pack(RESOLVE, case.id)))
-        second = [Button(t("Dismiss"), callback_data=self.pack(DISMISS, case.id))]
+            first.append(Button(t("Take"), callback_data=self.buttons.case(TAKE, case.id)))
+        first.append(Button(t("Reply"), callback_data=self.buttons.case(REPLY, case.id)))
+        first.append(Button(t("Resolve"), callback_data=self.buttons.case(RESOLVE, case.id)))
+        second = [Button(t("Dismiss"), callback_data=self.buttons.case(DISMISS, case.id))]
         if case.state != "snoozed":
-            second.append(Button(t("Snooze"), callback_data=self.pack(SNOOZE, case.id)))
+            second.append(Button(t("Snooze"), callback_data=self.buttons.case(SNOOZE, case.id)))
         return [first, second]
 
     async def refresh(self, case_id: int) -> None:

@@ -2,7 +2,7 @@
 unanswered questions and the "save as FAQ" offer.
 
 The service never imports aiogram: it sends through the outbox with plain types and builds its
-callback data through a :class:`Callbacks` object that the handlers provide (typed CallbackData).
+callback data through the :class:`~bot.domain.buttons.ButtonPort` that the front-end provides.
 Encoding runs on one dedicated worker thread, never on the event loop.
 """
 
@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from bot.config import FaqSettings
 from bot.domain import Button, Delivery, Keyboard, MessageContext, Priority
+from bot.domain.buttons import ButtonPort
 from bot.i18n import Translator
 from bot.services.faq_io import FaqDraft, validate_answer_html
 from bot.services.faq_matcher import (
@@ -78,16 +79,6 @@ class EncoderUnsuitable(RuntimeError):
 
 class EncoderBusy(Exception):
     """Too many member questions are waiting for the encoder: this one is not matched."""
-
-
-class Callbacks(Protocol):
-    """Packs callback data (the handlers implement it with typed aiogram CallbackData)."""
-
-    def pick(self, entry_id: int, question_message_id: int) -> str: ...
-
-    def vote(self, answer_id: int, up: bool) -> str: ...
-
-    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str: ...
 
 
 class Roles(Protocol):
@@ -169,7 +160,7 @@ class FaqService:
         settings: FaqSettings,
         *,
         sender: Sender,
-        callbacks: Callbacks,
+        buttons: ButtonPort,
         roles: Roles,
         messages: Messages,
         encoder_loader: Callable[[], tuple[TextEncoder, str]] | None = None,
@@ -185,7 +176,7 @@ class FaqService:
         self.repo = repo
         self.settings = settings
         self.sender = sender
-        self.callbacks = callbacks
+        self.buttons = buttons
         self.roles = roles
         self.messages = messages
         self.params = params or MatcherParams()
@@ -859,8 +850,8 @@ class FaqService:
         rows: Keyboard = [[Button(text, url=url)] for text, url in entry.buttons]
         rows.append(
             [
-                Button("👍", callback_data=self.callbacks.vote(answer_id, True)),
-                Button("👎", callback_data=self.callbacks.vote(answer_id, False)),
+                Button("👍", callback_data=self.buttons.faq_vote(answer_id, True)),
+                Button("👎", callback_data=self.buttons.faq_vote(answer_id, False)),
             ]
         )
         return rows
@@ -998,7 +989,7 @@ class FaqService:
         for cand in match.candidates:
             entry = cached.entries[cand.entry_id]
             label = _label(entry.questions[0] if entry.questions else entry.key)
-            rows.append([Button(label, callback_data=self.callbacks.pick(entry.id, msg.message_id))])
+            rows.append([Button(label, callback_data=self.buttons.faq_pick(entry.id, msg.message_id))])
         await self.repo.record_answer(
             chat_id=msg.chat_id,
             entry_id=None,
@@ -1153,7 +1144,7 @@ class FaqService:
             [
                 Button(
                     t("💾 Save as FAQ"),
-                    callback_data=self.callbacks.save(msg.chat_id, msg.reply_to_message_id, msg.message_id),
+                    callback_data=self.buttons.faq_save(msg.chat_id, msg.reply_to_message_id, msg.message_id),
                 )
             ]
         ]
@@ -1202,4 +1193,4 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["Callbacks", "FaqService", "Outcome", "load_encoder"]
+__all__ = ["FaqService", "Outcome", "load_encoder"]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.domain import Button, Community, Keyboard
+from bot.domain.buttons import ButtonPort, FeedAct
 from bot.i18n import Translator
 from bot.services.feed_fetch import MAX_BODY as MAX_BODY
 from bot.services.feed_fetch import MAX_REDIRECTS as MAX_REDIRECTS
@@ -52,11 +53,6 @@ DUPLICATE_WINDOW_S = 7 * 86400
 FAILURES_BEFORE_NOTICE = 3
 Embed = Callable[[list[str]], Awaitable[Any]]
 TopicTexts = Callable[[int], Awaitable[list[str]]]
-
-
-def feed_action_data(action: str, item_id: int) -> str:
-    """Callback data for draft cards; matches ``handlers.feeds.FeedCb`` ("fd:<action>:<id>")."""
-    return f"fd:{action}:{item_id}"
 
 
 class FeedError(ValueError):
@@ -146,6 +142,7 @@ class FeedService:
         desk: Any,
         settings: SchedulerSettings,
         *,
+        buttons: ButtonPort,
         fetcher: Fetcher | None = None,
         embed: Embed | None = None,
         topic_texts: TopicTexts | None = None,
@@ -158,6 +155,7 @@ class FeedService:
         self.posts = posts
         self.desk = desk
         self.settings = settings
+        self.buttons = buttons
         self.fetcher = fetcher or HttpFetcher(
             timeout_s=settings.feed_timeout_s, allow_private=settings.feed_allow_private
         )
@@ -448,9 +446,9 @@ class FeedService:
     def _card_keyboard(self, item: FeedItem) -> Keyboard:
         return [
             [
-                Button(self.t("✅ Approve"), callback_data=feed_action_data("approve", item.id)),
-                Button(self.t("✏️ Edit"), callback_data=feed_action_data("edit", item.id)),
-                Button(self.t("✖ Skip"), callback_data=feed_action_data("skip", item.id)),
+                Button(self.t("✅ Approve"), callback_data=self.buttons.feed(FeedAct.APPROVE, item.id)),
+                Button(self.t("✏️ Edit"), callback_data=self.buttons.feed(FeedAct.EDIT, item.id)),
+                Button(self.t("✖ Skip"), callback_data=self.buttons.feed(FeedAct.SKIP, item.id)),
             ]
         ]
 

@@ -16,18 +16,16 @@ from __future__ import annotations
 import html
 import logging
 from collections import deque
-from collections.abc import Callable
 
 from bot.config import ModerationSettings
 from bot.domain import Button, Priority
+from bot.domain.buttons import ButtonPort
 from bot.services.escalation import Outcome
 from bot.services.moderation import ModerationService
 from bot.services.ports import Desk
 from bot.storage.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
-
-GatePacker = Callable[[int], str]
 
 
 class GateService:
@@ -38,13 +36,13 @@ class GateService:
         repo: ModerationRepository,
         desk: Desk,
         *,
-        pack: GatePacker = lambda chat_id: f"gate:{chat_id}",
+        buttons: ButtonPort,
     ) -> None:
         self.settings = settings
         self.moderation = moderation
         self.repo = repo
         self.desk = desk
-        self.pack = pack
+        self.buttons = buttons
         self._joins: dict[int, deque[tuple[int, int, str]]] = {}  # chat → (at, user id, name) of recent joins
         self._raids: dict[int, int] = {}  # chat → raid end (epoch)
         moderation.quiet = self.in_raid
@@ -70,7 +68,7 @@ class GateService:
         text = t(
             "To join {title}, press the button below within {minutes} min. It only checks that you are a person."
         ).format(title=html.escape(community.title), minutes=minutes)
-        keyboard = [[Button(t("I am a person, let me in"), callback_data=self.pack(chat_id))]]
+        keyboard = [[Button(t("I am a person, let me in"), callback_data=self.buttons.gate(chat_id))]]
         delivery = await moderation.outbox.send_message(user_chat_id, text, keyboard=keyboard, priority=Priority.REPLY)
         if not delivery.ok:
             log.warning("join gate: could not write to %s about %s: %s", user_id, chat_id, delivery.error)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from bot.config import ModerationSettings
 from bot.domain import Button, Community, Keyboard, MessageContext, Priority
+from bot.domain.buttons import ButtonPort, ModAct
 from bot.i18n import Translator
 from bot.services.escalation import Actor, CaseReason, EscalationService, Outcome, _KeyedLocks
 from bot.services.moderation_types import (
@@ -53,7 +54,6 @@ from bot.timeutil import epoch_now
 
 log = logging.getLogger(__name__)
 
-CallbackPacker = Callable[[str, int], str]
 REPORT_MENTIONS = frozenset({"admin", "admins"})
 
 
@@ -69,10 +69,6 @@ class VerdictSink(Protocol):
     """The spam detector learns from the managers' Spam / Not spam (bot.services.spam.SpamService)."""
 
     async def learn(self, chat_id: int, text: str, label: str) -> None: ...
-
-
-def default_packer(action: str, subject_id: int) -> str:
-    return f"mod:{action}:{subject_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +109,7 @@ class ModerationService:
         *,
         bot_id: int | None,
         locale: str = "en",
-        pack: CallbackPacker = default_packer,
+        buttons: ButtonPort,
         clock: Callable[[], int] = epoch_now,
     ) -> None:
         self.settings = settings
@@ -126,7 +122,7 @@ class ModerationService:
         self.escalation = escalation
         self.bot_id = bot_id
         self.t = Translator(locale)
-        self.pack = pack
+        self.buttons = buttons
         self.clock = clock
         self.learner: VerdictSink | None = None
         self.quiet: Callable[[int], bool] = lambda chat_id: False  # raid mode: no group notices
@@ -345,7 +341,7 @@ class ModerationService:
         t = self.t
 
         def b(text: str, action: str) -> Button:
-            return Button(text, callback_data=self.pack(action, subject.id))
+            return Button(text, callback_data=self.buttons.moderation(ModAct(action), subject.id))
 
         rows: Keyboard = []
         if subject.kind == "spam" and subject.verdict is None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-# Card button actions: short, they travel in callback data as ``mod:<action>:<subject id>``.
-DELETE, DELETE_LAST, WARN = "del", "dall", "warn"
-MUTE_HOUR, MUTE_DAY, MUTE_WEEK = "m1h", "m1d", "m1w"
-BAN, UNMUTE, UNBAN = "ban", "unmute", "unban"
-SPAM, NOT_SPAM = "spam", "ham"
-CARD_ACTIONS = (DELETE, DELETE_LAST, WARN, MUTE_HOUR, MUTE_DAY, MUTE_WEEK, BAN, UNMUTE, UNBAN, SPAM, NOT_SPAM)
+from bot.domain.buttons import ModAct
+
+# Card button actions (bot.domain.buttons.ModAct), named here for the services' code.
+DELETE, DELETE_LAST, WARN = ModAct.DELETE.value, ModAct.DELETE_LAST.value, ModAct.WARN.value
+MUTE_HOUR, MUTE_DAY, MUTE_WEEK = ModAct.MUTE_HOUR.value, ModAct.MUTE_DAY.value, ModAct.MUTE_WEEK.value
+BAN, UNMUTE, UNBAN = ModAct.BAN.value, ModAct.UNMUTE.value, ModAct.UNBAN.value
+SPAM, NOT_SPAM = ModAct.SPAM.value, ModAct.NOT_SPAM.value
+CARD_ACTIONS = tuple(a.value for a in ModAct)
 MUTE_SECONDS = {MUTE_HOUR: 3600, MUTE_DAY: 86_400, MUTE_WEEK: 7 * 86_400}
 
 POLICIES = ("observe", "delete", "delete_and_mute")

@@ -35,6 +35,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Button, Community, Delivery, ErrorKind, Keyboard, MessageContext, Priority
+from bot.domain.buttons import ButtonPort, PostAct
 from bot.i18n import Translator
 from bot.services.ports import Desk, Sender
 from bot.services.schedule import Cron, ScheduleError, parse_schedule, zone
@@ -81,11 +82,6 @@ class PostError(ValueError):
     """A post a manager described that cannot be scheduled; the message says why."""
 
 
-def action_data(action: str, post_id: int) -> str:
-    """Callback data for the managers' buttons; matches ``handlers.posts.PostCb`` ("post:<action>:<id>")."""
-    return f"post:{action}:{post_id}"
-
-
 def utc_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -99,6 +95,7 @@ class PostService:
         desk: Desk,
         scheduler: BaseScheduler | None,
         *,
+        buttons: ButtonPort,
         clock: Clock = utc_clock,
         lateness_s: int = 3600,
         receipts: str = "all",
@@ -115,6 +112,7 @@ class PostService:
         self.sender = sender
         self.desk = desk
         self.scheduler = scheduler
+        self.buttons = buttons
         self.clock = clock
         self.lateness_s = lateness_s
         self.receipts = receipts
@@ -509,15 +507,24 @@ class PostService:
                 )
                 if post.recurring:
                     keyboard.append(
-                        [Button(self.t("#{id} was posted", id=post.id), callback_data=action_data("ok", post.id))]
+                        [
+                            Button(
+                                self.t("#{id} was posted", id=post.id),
+                                callback_data=self.buttons.post(PostAct.OK, post.id),
+                            )
+                        ]
                     )
                 else:
                     keyboard.append(
                         [
                             Button(
-                                self.t("#{id} was posted", id=post.id), callback_data=action_data("posted", post.id)
+                                self.t("#{id} was posted", id=post.id),
+                                callback_data=self.buttons.post(PostAct.POSTED, post.id),
                             ),
-                            Button(self.t("Post #{id} again", id=post.id), callback_data=action_data("now", post.id)),
+                            Button(
+                                self.t("Post #{id} again", id=post.id),
+                                callback_data=self.buttons.post(PostAct.NOW, post.id),
+                            ),
                         ]
                     )
             if await self._notify("\n".join(lines), keyboard):
@@ -535,12 +542,12 @@ class PostService:
         )
         keyboard: Keyboard = [
             [
-                Button(self.t("It was posted"), callback_data=action_data("posted", post.id)),
-                Button(self.t("Post it again"), callback_data=action_data("now", post.id)),
+                Button(self.t("It was posted"), callback_data=self.buttons.post(PostAct.POSTED, post.id)),
+                Button(self.t("Post it again"), callback_data=self.buttons.post(PostAct.NOW, post.id)),
             ]
         ]
         if post.recurring:
-            keyboard = [[Button(self.t("It was posted"), callback_data=action_data("ok", post.id))]]
+            keyboard = [[Button(self.t("It was posted"), callback_data=self.buttons.post(PostAct.OK, post.id))]]
             text += "\n" + self.t("The recurring schedule continues as planned.")
         return text, keyboard
 
@@ -829,8 +836,8 @@ class PostService:
             text += "\n" + self.t("Fix the cause, then press Send now, or cancel it.")
             keyboard = [
                 [
-                    Button(self.t("Send now"), callback_data=action_data("now", post.id)),
-                    Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
+                    Button(self.t("Send now"), callback_data=self.buttons.post(PostAct.NOW, post.id)),
+                    Button(self.t("Cancel"), callback_data=self.buttons.post(PostAct.CANCEL, post.id)),
                 ]
             ]
         elif run.status == MISSED:
@@ -847,8 +854,8 @@ class PostService:
             if not post.recurring:
                 keyboard = [
                     [
-                        Button(self.t("Send now"), callback_data=action_data("now", post.id)),
-                        Button(self.t("Cancel"), callback_data=action_data("cancel", post.id)),
+                        Button(self.t("Send now"), callback_data=self.buttons.post(PostAct.NOW, post.id)),
+                        Button(self.t("Cancel"), callback_data=self.buttons.post(PostAct.CANCEL, post.id)),
                     ]
                 ]
         elif run.status == UNCERTAIN:

@@ -29,7 +29,7 @@ GROUPS = [-1001000000500 - i for i in range(3)]
 DESK = -1001000000599
 MEMBERS = list(range(40_000, 40_030))
 KILLS = 3
-CASE = re.compile(r"^case:[a-z]+:(\d+)$")
+CASE = re.compile(r"^case:2:[a-z]+:(\d+)$")
 
 
 def _cards(sandbox: SandboxBotAPI) -> Counter[int]:

@@ -152,12 +152,12 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
         assert "A faster espresso machine." in str(first["text"])  # HTML in the summary is flattened
         item_id = items["New espresso machine launched"].id
         datas = [b["callback_data"] for row in first["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
-        assert datas == [f"fd:approve:{item_id}", f"fd:edit:{item_id}", f"fd:skip:{item_id}"]
+        assert datas == [f"fd:2:approve:{item_id}", f"fd:2:edit:{item_id}", f"fd:2:skip:{item_id}"]
 
         # A member who is no manager cannot approve.
         h.sandbox.add_user(777, "Eve")
         h.sandbox.add_member(MANAGERS, 777)
-        qid = h.sandbox.press_button(MANAGERS, 777, int(first["message_id"]), f"fd:approve:{item_id}")  # type: ignore[arg-type]
+        qid = h.sandbox.press_button(MANAGERS, 777, int(first["message_id"]), f"fd:2:approve:{item_id}")  # type: ignore[arg-type]
         await h.settle()
         assert "Only the community managers" in (h.sandbox.callback_answer(qid) or {}).get("text", "")
         assert (await h.app.feeds.repo.get_item(item_id)).status == "draft"  # type: ignore[union-attr]
@@ -165,7 +165,7 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
         # Edit the latte draft, then approve both.
         latte = items["Latte art championship results"]
         latte_card = next(c for c in drafts if "Latte art" in str(c["text"]))
-        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(latte_card["message_id"]), f"fd:edit:{latte.id}")  # type: ignore[arg-type]
+        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(latte_card["message_id"]), f"fd:2:edit:{latte.id}")  # type: ignore[arg-type]
         await h.settle()
         h.sandbox.send_message(
             MANAGERS, MANAGER_ID, "Latte art: meet the winners", entities=[{"type": "bold", "offset": 0, "length": 9}]
@@ -176,12 +176,12 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
         assert "meet the winners" in str(edited["text"])
 
         since = h.sandbox.mark()
-        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(first["message_id"]), f"fd:approve:{item_id}")  # type: ignore[arg-type]
+        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(first["message_id"]), f"fd:2:approve:{item_id}")  # type: ignore[arg-type]
         posted = await h.sandbox.wait_for("sendMessage", chat_id=FORUM, since=since, timeout=10)
         assert posted.params["message_thread_id"] == topic
         assert "<b>New espresso machine launched</b>" in posted.params["text"]
         assert 'href="http://127.0.0.1/a/1"' in posted.params["text"]
-        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(latte_card["message_id"]), f"fd:approve:{latte.id}")  # type: ignore[arg-type]
+        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(latte_card["message_id"]), f"fd:2:approve:{latte.id}")  # type: ignore[arg-type]
         await h.settle()
         texts = h.sandbox.sent_texts(FORUM, topic)
         assert any("Latte art: meet the winners" in t for t in texts), texts
@@ -190,7 +190,7 @@ async def test_two_feeds_dedupe_deny_draft_edit_approve_then_post_in_topic(
         card_now = next(m for m in h.sandbox.messages(MANAGERS) if m["message_id"] == first["message_id"])
         assert "Approved by Max" in str(card_now["text"]) and not card_now.get("reply_markup")
         # Pressing Approve twice does not post twice.
-        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(first["message_id"]), f"fd:approve:{item_id}")  # type: ignore[arg-type]
+        h.sandbox.press_button(MANAGERS, MANAGER_ID, int(first["message_id"]), f"fd:2:approve:{item_id}")  # type: ignore[arg-type]
         await h.settle()
         assert sum("New espresso machine launched" in t for t in h.sandbox.sent_texts(FORUM)) == 1
 

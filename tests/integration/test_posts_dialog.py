@@ -66,16 +66,16 @@ async def test_dialog_previews_exactly_then_schedules_and_posts(tmp_path: Path) 
         reply = await say(h, "/newpost")
         assert "Which community" in reply.params["text"]
         choices = [b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
-        assert f"np:chat:{FORUM}" in choices and f"np:chat:{MANAGERS}" not in choices  # not the managers' group
-        await press(h, f"np:chat:{FORUM}")
+        assert f"np:2:chat:{FORUM}" in choices and f"np:2:chat:{MANAGERS}" not in choices  # not the managers' group
+        await press(h, f"np:2:chat:{FORUM}")
         assert "forum" in h.sandbox.sent_texts(MANAGER_ID)[-1]
         topic = h.sandbox.add_topic(FORUM, "News")
         await say(h, str(topic))
         await say(h, "Big news", entities=[{"type": "bold", "offset": 0, "length": 3}])
         await say(h, "Read | https://example.org/read ;; Site | https://example.org")
-        await press(h, "np:pin:0")
-        await press(h, "np:silent:0")
-        await press(h, "np:next:0")
+        await press(h, "np:2:pin:0")
+        await press(h, "np:2:silent:0")
+        await press(h, "np:2:next:0")
         since = h.sandbox.mark()
         h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "now")
         await h.settle()
@@ -87,7 +87,7 @@ async def test_dialog_previews_exactly_then_schedules_and_posts(tmp_path: Path) 
         assert [[b["url"] for b in row] for row in buttons] == [["https://example.org/read", "https://example.org"]]
         # Nothing reaches the community before the manager confirms.
         assert [c for c in h.sandbox.journal[since:] if c.method == "sendMessage" and c.chat_id == FORUM] == []
-        await press(h, "np:save:0")
+        await press(h, "np:2:save:0")
         posted = await h.sandbox.wait_for("sendMessage", chat_id=FORUM, since=since)
         assert posted.params["text"] == "<b>Big</b> news"
         assert posted.params["message_thread_id"] == topic
@@ -111,7 +111,7 @@ async def test_non_managers_are_refused_at_every_step(tmp_path: Path) -> None:
         message_id = int(card.result["message_id"]) if isinstance(card.result, dict) else 0
         h.sandbox.send_message(MALLORY, MALLORY, "/start")
         await h.settle()
-        qid = h.sandbox.press_button(MANAGER_ID, MALLORY, message_id, f"pc:cancel:{post.id}")
+        qid = h.sandbox.press_button(MANAGER_ID, MALLORY, message_id, f"pc:2:cancel:{post.id}")
         await h.settle()
         answer = h.sandbox.callback_answer(qid)
         assert answer is not None and "Only the community managers" in answer.get("text", "")
@@ -126,17 +126,17 @@ async def test_list_pause_resume_cancel_buttons(tmp_path: Path) -> None:
         listing = await say(h, "/posts")
         assert f"#{post.id}" in listing.params["text"] and "Coffee lovers" in listing.params["text"]
         await say(h, f"/post {post.id}")
-        await press(h, f"pc:pause:{post.id}")
+        await press(h, f"pc:2:pause:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "paused"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is None
-        await press(h, f"pc:resume:{post.id}")
+        await press(h, f"pc:2:resume:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "pending"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is not None
-        await press(h, f"pc:time:{post.id}")
+        await press(h, f"pc:2:time:{post.id}")
         await say(h, "2031-05-05 12:00")
         stored = await h.app.posts.repo.get(post.id)
         assert stored is not None and stored.cron is None and stored.at_local == "2031-05-05 12:00:00"
-        await press(h, f"pc:cancel:{post.id}")
+        await press(h, f"pc:2:cancel:{post.id}")
         assert (await h.app.posts.repo.get(post.id)).status == "cancelled"  # type: ignore[union-attr]
         assert h.app.posts.armed_at(post.id) is None
 
@@ -191,16 +191,16 @@ async def test_dialog_with_a_photo_posts_the_same_file(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         await setup(h)
         await say(h, "/newpost")
-        await press(h, f"np:chat:{GROUP}")
+        await press(h, f"np:2:chat:{GROUP}")
         await say(h, "Look at this", photo=True)
         await say(h, "/skip")
-        await press(h, "np:protect:0")
-        await press(h, "np:next:0")
+        await press(h, "np:2:protect:0")
+        await press(h, "np:2:next:0")
         since = h.sandbox.mark()
         h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "now")
         preview = await h.sandbox.wait_for("sendPhoto", chat_id=MANAGER_ID, since=since)
         await h.settle()
-        await press(h, "np:save:0")
+        await press(h, "np:2:save:0")
         posted = await h.sandbox.wait_for("sendPhoto", chat_id=GROUP, since=since)
         assert posted.params["photo"] == preview.params["photo"]
         assert posted.params["caption"] == preview.params["caption"] == "Look at this"

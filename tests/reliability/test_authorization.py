@@ -145,12 +145,12 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         assert case_id is not None, "the pile-on should have opened a case"
         entry_id = await app.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ?", (G,))
         prefixes = callback_prefixes()
-        buttons = [f"case:{action}:{case_id}" for action in ("take", "reply", "resolve", "dismiss", "snooze")]
-        buttons += [f"fqe:{action}:{entry_id}" for action in ("toggle", "delete", "really_delete", "answer", "add")]
-        buttons += ["fqg:1", f"fqs:{G}:1:2"]
+        buttons = [f"case:2:{action}:{case_id}" for action in ("take", "reply", "resolve", "dismiss", "snooze")]
+        buttons += [f"fqe:2:{action}:{entry_id}" for action in ("toggle", "delete", "really_delete", "answer", "add")]
+        buttons += ["fqg:2:1", f"fqs:2:{G}:1:2"]
         subject_id = await app.db.fetchval("SELECT id FROM mod_subjects WHERE chat_id = ?", (G,))
         assert subject_id is not None, "the /report should have made a moderation subject"
-        buttons += [f"mod:{action}:{subject_id}" for action in CARD_ACTIONS]
+        buttons += [f"mod:2:{action}:{subject_id}" for action in CARD_ACTIONS]
         # Every other management button class (posts, feeds, whatever lands later), filled field by field.
         words = [
             "take",
@@ -198,14 +198,14 @@ async def test_queue_and_management_buttons_matrix(tmp_path: Path) -> None:
         assert refused_changed == [], refused_changed
         assert unanswered == [], unanswered
         # The manager's Take works.
-        await feed(app, callback(group(DESK), MANAGER, f"case:take:{case_id}"))
+        await feed(app, callback(group(DESK), MANAGER, f"case:2:take:{case_id}"))
         assert await app.db.fetchval("SELECT state FROM cases WHERE id = ?", (case_id,)) == "taken"
         # The community's own admin may work its cases too.
-        await feed(app, callback(group(DESK), ADMIN, f"case:resolve:{case_id}"))
+        await feed(app, callback(group(DESK), ADMIN, f"case:2:resolve:{case_id}"))
         assert await app.db.fetchval("SELECT state FROM cases WHERE id = ?", (case_id,)) == "resolved"
         # Moderation: the manager mutes from the card; the community's admin unmutes. Both logged, both ok.
-        await feed(app, callback(group(DESK), MANAGER, f"mod:m1h:{subject_id}"))
-        await feed(app, callback(group(DESK), ADMIN, f"mod:unmute:{subject_id}"))
+        await feed(app, callback(group(DESK), MANAGER, f"mod:2:m1h:{subject_id}"))
+        await feed(app, callback(group(DESK), ADMIN, f"mod:2:unmute:{subject_id}"))
         rows = await app.db.fetchall("SELECT actor_id, action, ok FROM mod_actions ORDER BY id")
         assert [tuple(r) for r in rows] == [(MANAGER, "mute", 1), (ADMIN, "unmute", 1)]
 

@@ -108,12 +108,12 @@ async def test_an_edit_to_an_entry_deleted_meanwhile_says_so(tmp_path: Path) -> 
         await say(app, G, ADMIN, "/next")
         await say(app, G, ADMIN, "Write to billing.")
         entry_id = await app.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ?", (G,))
-        await feed(app, callback(group(G), ADMIN, f"fqe:answer:{entry_id}"))
+        await feed(app, callback(group(G), ADMIN, f"fqe:2:answer:{entry_id}"))
         await app.faq.delete(entry_id)  # another admin deleted it meanwhile
         assert await say(app, G, ADMIN, "Write to support instead.") == ["That entry no longer exists."]
-        await feed(app, callback(group(G), ADMIN, f"fqe:add:{entry_id}"))
+        await feed(app, callback(group(G), ADMIN, f"fqe:2:add:{entry_id}"))
         since = len(app.bot.session.journal)
-        await feed(app, callback(group(G), ADMIN, f"fqe:add:{entry_id}"))
+        await feed(app, callback(group(G), ADMIN, f"fqe:2:add:{entry_id}"))
         toasts = [m.text for m in app.bot.session.journal[since:] if type(m).__name__ == "AnswerCallbackQuery"]
         assert toasts == ["That entry no longer exists."]
 
@@ -123,7 +123,7 @@ async def test_an_anonymous_admin_who_presses_an_edit_button_can_answer_as_the_g
         await app.faq.add_entry(G, ["How do I get a refund?"], "Write to billing.", created_by=ADMIN)
         entry_id = await app.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ?", (G,))
         app.bot.session.anonymous.add(ADMIN)  # ADMIN posts anonymously: their messages come "from the group"
-        await feed(app, callback(group(G), ADMIN, f"fqe:add:{entry_id}"))  # a button press names the real user
+        await feed(app, callback(group(G), ADMIN, f"fqe:2:add:{entry_id}"))  # a button press names the real user
         replies = await say(app, G, ANONYMOUS_ADMIN, "Can I get my money back?", sender_chat=group(G))
         assert replies == [f"Added 1 phrasings to FAQ #{entry_id}."]
         # The other group's anonymous admin was never in that dialog.

@@ -14,12 +14,13 @@ import pytest
 
 from bot.config import EscalationSettings
 from bot.domain import Author, Community, IncomingMessage, MessageContext, Sentiment, SentimentLabel
+from bot.domain.buttons import CaseAct
 from bot.services.escalation import Actor, EscalationService
 from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.messages import MessageRepository
-from handlers.escalation import CaseAction, pack_case_action
+from handlers.callbacks import BUTTONS, CaseButton
 from tests.builders import add_supergroup
 from tests.fakes import ManualClock, RecordingOutbox
 
@@ -129,7 +130,7 @@ def make_service(
         desk,
         bot_id=BOT_ID,
         managers_chat_id=DESK_CHAT,
-        pack=pack_case_action,
+        buttons=BUTTONS,
         clock=clock,
         embed=embed,
     )
@@ -173,7 +174,7 @@ async def test_pile_on_opens_one_case_and_updates_it(world: World) -> None:
     card = world.desk.posts[0]
     assert "Case #1" in card["text"] and "https://t.me/c/1234567890/1" in card["text"]
     data = [b.callback_data for row in card["keyboard"] for b in row]
-    assert data == [f"case:{a}:{case_id}" for a in ("take", "reply", "resolve", "dismiss", "snooze")]
+    assert data == [f"case:2:{a}:{case_id}" for a in ("take", "reply", "resolve", "dismiss", "snooze")]
     await world.say(14, "same, terrible", "negative", 0.75, reply_to=1, reply_to_user=11)
     assert len(world.desk.posts) == 1  # updated, not a second card
     assert world.outbox.edits and "<b>14</b> (negative 0.75): same, terrible" in world.outbox.edits[-1]["text"]
@@ -362,9 +363,9 @@ async def test_community_settings_are_validated_and_logged(world: World) -> None
 
 
 def test_callback_data_fits_in_64_bytes() -> None:
-    data = pack_case_action("dismiss", 2**63 - 1)
+    data = BUTTONS.case(CaseAct.DISMISS, 2**63 - 1)
     assert len(data.encode()) <= 64
-    assert CaseAction.unpack(data) == CaseAction(action="dismiss", case_id=2**63 - 1)
+    assert CaseButton.unpack(data) == CaseButton(action=CaseAct.DISMISS, case_id=2**63 - 1)
 
 
 async def test_a_backlog_after_downtime_is_judged_by_message_time(world: World) -> None:

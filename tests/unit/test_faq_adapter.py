@@ -28,6 +28,7 @@ from bot.services.faq import FaqService
 from bot.services.faq_io import FaqDraft
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
+from handlers.callbacks import BUTTONS
 from models.encoder import _MeanPoolEncoder
 from models.faq_adapter import (
     AdapterRecipe,
@@ -38,7 +39,7 @@ from models.faq_adapter import (
     supports_adaptation,
     train_adapter,
 )
-from tests.unit.test_faq_service import CHAT, Callbacks, Clock, NoMessages, Recorder, Roles, ctx
+from tests.unit.test_faq_service import CHAT, Clock, NoMessages, Recorder, Roles, ctx
 from tests.waiting import wait_until
 
 KB: list[tuple[str, ...]] = [
@@ -163,7 +164,7 @@ async def service_over(
         FaqRepository(db),
         settings,
         sender=Recorder(),
-        callbacks=Callbacks(),
+        buttons=BUTTONS,
         roles=Roles(),
         messages=NoMessages(),
         encoder_loader=lambda: (encoder, "tiny:32"),

@@ -19,6 +19,7 @@ from bot.services.faq_io import FaqDraft
 from bot.services.questions import is_question
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
+from handlers.callbacks import BUTTONS
 from tests.fakes import HashingEncoder, ManualClock
 
 CHAT = -1001000000001
@@ -44,17 +45,6 @@ class Recorder:
 
     async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Any, **kwargs: Any) -> Delivery:
         return Delivery(True, chat_id, [message_id])
-
-
-class Callbacks:
-    def pick(self, entry_id: int, question_message_id: int) -> str:
-        return f"fqp:{entry_id}:{question_message_id}"
-
-    def vote(self, answer_id: int, up: bool) -> str:
-        return f"fqv:{answer_id}:{int(up)}"
-
-    def save(self, chat_id: int, question_message_id: int, answer_message_id: int) -> str:
-        return f"fqs:{chat_id}:{question_message_id}:{answer_message_id}"
 
 
 class Roles:
@@ -85,7 +75,7 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[FaqService, Recorder, Clock
         FaqRepository(db),
         settings,
         sender=sender,
-        callbacks=Callbacks(),
+        buttons=BUTTONS,
         roles=Roles(),
         messages=NoMessages(),
         encoder_loader=lambda: (encoder, "hash:512"),

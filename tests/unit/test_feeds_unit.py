@@ -17,6 +17,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.feeds import FeedRepository
 from bot.storage.posts import PostRepository
+from handlers.callbacks import BUTTONS
 from tests.builders import add_supergroup
 from tests.unit.test_posts_engine import FakeClock, FakeDesk, FakeSender
 
@@ -81,9 +82,16 @@ async def feeds(tmp_path: Path) -> AsyncIterator[tuple[FeedService, FakeClock, F
     await communities.update_settings(CHAT, {"scheduler.feed_slots": ["09:00", "18:00"]})
     clock = FakeClock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
     desk = CardDesk()
-    posts = PostService(PostRepository(db), communities, FakeSender(), desk, None, clock=clock)
+    posts = PostService(PostRepository(db), communities, FakeSender(), desk, None, buttons=BUTTONS, clock=clock)
     service = FeedService(
-        FeedRepository(db), communities, posts, desk, SchedulerSettings(), fetcher=StaticFetcher(), clock=clock
+        FeedRepository(db),
+        communities,
+        posts,
+        desk,
+        SchedulerSettings(),
+        buttons=BUTTONS,
+        fetcher=StaticFetcher(),
+        clock=clock,
     )
     yield service, clock, desk
     await db.close()

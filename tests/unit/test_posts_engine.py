@@ -19,6 +19,7 @@ from bot.services.posts import PostError, PostService
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.posts import PostRepository
+from handlers.callbacks import BUTTONS
 from tests.builders import add_supergroup
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -108,6 +109,7 @@ class Env:
             self.sender,
             self.desk,
             self.scheduler,
+            buttons=BUTTONS,
             clock=self.clock,
             lateness_s=3600,
             receipts=receipts,
@@ -127,7 +129,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     desk = FakeDesk()
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)  # the timer is exercised by the integration tests; here we drive run_due()
-    service = PostService(PostRepository(db), communities, sender, desk, scheduler, clock=clock, lateness_s=3600)
+    service = PostService(
+        PostRepository(db), communities, sender, desk, scheduler, buttons=BUTTONS, clock=clock, lateness_s=3600
+    )
     yield Env(db, service, sender, desk, clock, scheduler)
     scheduler.shutdown(wait=False)
     await db.close()
@@ -292,7 +296,7 @@ async def test_catch_up_beyond_the_lateness_limit_is_missed_and_reported(env: En
     assert await status_of(service, post.id) == "missed"
     text, keyboard = env.desk.posts[-1]
     assert "was not posted" in text and "2026-03-20 10:00" in text
-    assert keyboard is not None and keyboard[0][0].callback_data == f"post:now:{post.id}"
+    assert keyboard is not None and keyboard[0][0].callback_data == f"post:2:now:{post.id}"
     # The manager can still send it.
     run = await service.send_now(post.id)
     assert run is not None and run.status == "sent"
@@ -326,7 +330,7 @@ async def test_interrupted_send_becomes_uncertain_and_is_never_resent(env: Env) 
     text, keyboard = env.desk.posts[-1]
     assert "may or may not" in text
     assert keyboard is not None
-    assert [b.callback_data for b in keyboard[0]] == [f"post:posted:{post.id}", f"post:now:{post.id}"]
+    assert [b.callback_data for b in keyboard[0]] == [f"post:2:posted:{post.id}", f"post:2:now:{post.id}"]
     # Later ticks never send it on their own.
     env.clock.advance(hours=1)
     assert await service.run_due() == []
@@ -397,7 +401,7 @@ async def test_forbidden_ends_in_a_failure_receipt_in_plain_words(env: Env) -> N
     assert await status_of(env.service, post.id) == "failed"
     text, keyboard = env.desk.posts[-1]
     assert "could not be posted" in text and "the bot lost the right to post" in text
-    assert keyboard is not None and keyboard[0][0].callback_data == f"post:now:{post.id}"
+    assert keyboard is not None and keyboard[0][0].callback_data == f"post:2:now:{post.id}"
 
 
 async def test_receipts_failures_only_skips_success(tmp_path: Path, env: Env) -> None:
@@ -452,7 +456,7 @@ async def test_many_uncertain_posts_are_reported_in_one_list(env: Env) -> None:
     assert len(env.desk.posts) == 1
     text, keyboard = env.desk.posts[0]
     assert "may or may not" in text and all(f"Post #{i} " in text for i in ids)
-    assert keyboard is not None and [row[0].callback_data for row in keyboard] == [f"post:posted:{i}" for i in ids]
+    assert keyboard is not None and [row[0].callback_data for row in keyboard] == [f"post:2:posted:{i}" for i in ids]
     assert env.sender.texts() == []
 
 
