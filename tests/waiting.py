@@ -58,3 +58,20 @@ async def holds_for(predicate: Predicate, *, window: float, what: str = "the con
     while loop.time() < deadline:
         assert await _holds(predicate), f"{what} stopped holding within {window:g}s"
         await asyncio.sleep(poll)
+
+
+async def wait_for_drain(
+    remaining: Callable[[], int], *, stall: float = 20.0, what: str = "the backlog", poll: float = 0.2
+) -> bool:
+    """Wait until ``remaining()`` is 0 for as long as it keeps going down: a busy machine gets the time it
+    needs, a stall (no progress for ``stall`` seconds) ends the wait. False when it stalled."""
+    loop = asyncio.get_running_loop()
+    best, progressed = remaining(), loop.time()
+    while best > 0:
+        await asyncio.sleep(poll)
+        now = remaining()
+        if now < best:
+            best, progressed = now, loop.time()
+        elif loop.time() - progressed > stall:
+            return False
+    return True

@@ -23,7 +23,7 @@ from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
 from tests.integration.test_posts_crash import _env, _rows
 from tests.processes import bot_processes
 from tests.seeding import SeededRandom
-from tests.waiting import wait_until
+from tests.waiting import wait_for_drain, wait_until
 
 GROUPS = [-1001000000500 - i for i in range(3)]
 DESK = -1001000000599
@@ -113,7 +113,8 @@ async def test_sigkill_during_busy_pipeline(
         since = sandbox.mark()
         proc = await procs.start(env)
         await sandbox.wait_for("getUpdates", since=since, timeout=60)
-        await wait_until(lambda: not sandbox.pending_updates(), timeout=60, poll=0.2, required=False)
+        # As long as the bot keeps taking updates (a busy machine may need minutes); the assertions say what is off.
+        await wait_for_drain(lambda: len(sandbox.pending_updates()), what="Telegram's queue")
 
         def ledger_caught_up() -> bool:  # the ledger flushes every second
             delivered = [int(u["update_id"]) for c in sandbox.calls("getUpdates", ok=True) for u in c.result or []]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.seeding import SEED_ENV, replayable_rng
-from tests.waiting import holds_for, stays_pending, wait_until
+from tests.waiting import holds_for, stays_pending, wait_for_drain, wait_until
 
 
 async def test_wait_until_returns_once_the_condition_holds() -> None:
@@ -38,6 +38,17 @@ async def test_stays_pending_and_holds_for_fail_when_the_limit_is_passed() -> No
     with pytest.raises(AssertionError, match="stopped holding"):
         await holds_for(lambda: False, window=0.05, what="the cap")
     await holds_for(lambda: True, window=0.02)
+
+
+async def test_wait_for_drain_waits_while_there_is_progress_and_gives_up_on_a_stall() -> None:
+    backlog = [5]
+
+    def take_one() -> int:
+        backlog[0] = max(0, backlog[0] - 1)
+        return backlog[0]
+
+    assert await wait_for_drain(take_one, stall=0.2, poll=0.01)
+    assert await wait_for_drain(lambda: 3, stall=0.05, poll=0.01) is False
 
 
 def test_the_seed_comes_from_the_environment_and_is_announced(monkeypatch: pytest.MonkeyPatch) -> None:
