@@ -50,13 +50,13 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from bot.storage.feeds import FeedRepository
-from bot.storage.fsm import DatabaseStorage
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.moderation import ModerationRepository
 from bot.storage.posts import PostRepository
 from bot.telegram.confirm import CONCURRENCY_LIMIT, ConfirmWhenStored, InFlight
+from bot.telegram.fsm import DatabaseStorage
 from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.moderation_api import TelegramModeration

@@ -2,7 +2,7 @@
 without a step, and their next message there is told so instead of being swallowed, or dropped, silently.
 
 Storage-neutral: the time of the last step is kept in the dialog's own data (``STAMP``), so it works the
-same over the database storage (bot/storage/fsm.py) and any other aiogram storage.
+same over the database storage (bot/telegram/fsm.py) and any other aiogram storage.
 """
 
 from __future__ import annotations
