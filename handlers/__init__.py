@@ -1,1 +1,47 @@
-"""aiogram routers: Telegram in and out, thin. Each module exposes build_router()."""
+"""aiogram routers: Telegram in and out, thin. Each feature module exposes build_router();
+``build_routers()`` puts them in order and gives each the one rights check (handlers/rights.py)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def build_routers() -> list[Router]:
+    """Every router, in the order the dispatcher tries them: commands and membership before the
+    catch-all community handler, the fallback for buttons nobody took, and last the errors handler."""
+    from handlers import (
+        access,
+        common,
+        community,
+        errors,
+        escalation,
+        fallback,
+        faq,
+        feeds,
+        growth,
+        membership,
+        moderation,
+        posts,
+    )
+    from handlers.rights import RightsMiddleware
+
+    features = [
+        common.build_router(),
+        access.build_router(),
+        membership.build_router(),
+        growth.build_router(),
+        posts.build_router(),
+        feeds.build_router(),
+        moderation.build_router(),
+        escalation.build_router(),
+        faq.build_router(),
+        community.build_router(),
+        fallback.build_router(),  # buttons nobody else took get an answer
+    ]
+    rights = RightsMiddleware()
+    for router in features:
+        # Inner: runs once a handler's filters matched, so it sees that handler's ``rights`` flag.
+        router.message.middleware(rights)
+        router.edited_message.middleware(rights)
+        router.callback_query.middleware(rights)
+    return [*features, errors.build_router()]
