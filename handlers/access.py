@@ -52,7 +52,7 @@ def build_router() -> Router:
     ) -> None:
         user = message.from_user
         where_allowed = message.chat.type == "private" or message.chat.id == settings.managers.chat_id
-        if user is None or not roles.is_manager(user.id) or not where_allowed:
+        if user is None or not await roles.can_manage(None, user.id) or not where_allowed:
             await _reply(
                 outbox,
                 message,

@@ -43,7 +43,7 @@ def build_router() -> Router:
             "To use me, add me to a group and make me an admin (or turn off privacy mode "
             "in @BotFather), so that I can read the conversation."
         )
-        if roles.is_manager(user.id):
+        if await roles.can_manage(None, user.id):  # a manager: the managers' tools too
             await desk.manager_started(Author(user.id, user.first_name, user.username, user.language_code))
             text += "\n\n" + _(
                 "You are a manager. Here you receive case cards, post receipts and news drafts.\n\n"
