@@ -39,9 +39,11 @@ def build_routers() -> list[Router]:
         fallback.build_router(),  # buttons nobody else took get an answer
     ]
     rights = RightsMiddleware()
-    for router in features:
-        # Inner: runs once a handler's filters matched, so it sees that handler's ``rights`` flag.
-        router.message.middleware(rights)
-        router.edited_message.middleware(rights)
-        router.callback_query.middleware(rights)
+    for feature in features:
+        for router in feature.chain_tail:  # the router and any it includes
+            # Inner: runs once a handler's filters matched, so it sees that handler's ``rights`` flag. Only
+            # where some handler has one: the catch-all community handler pays nothing per message.
+            for observer in router.observers.values():
+                if any("rights" in handler.flags for handler in observer.handlers):
+                    observer.middleware(rights)
     return [*features, errors.build_router()]
