@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.services.access import AccessService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
+from handlers.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,4 @@ def build_router() -> Router:
 
 
 async def _reply(outbox: Outbox, message: Message, text: str) -> None:
-    delivery = await outbox.send_message(
-        message.chat.id,
-        text,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-        reply_to=message.message_id,
-        priority=Priority.REPLY,
-    )
-    if not delivery.ok:
-        log.warning("could not answer /approve in %s: %s", message.chat.id, delivery.error)
+    await reply(outbox, message, text)

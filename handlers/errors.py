@@ -12,13 +12,12 @@ import logging
 import traceback
 
 from aiogram import Router
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, ErrorEvent, Message, Update
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Priority
 from bot.logs import redact
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox
+from handlers.replies import answer_button, reply
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +47,10 @@ async def on_error(event: ErrorEvent, outbox: Outbox) -> bool:
     inner = update.event if update.event_type else None
     try:
         if isinstance(inner, CallbackQuery):
-            await outbox.call(
-                None,
-                AnswerCallbackQuery(callback_query_id=inner.id, text=sorry_text(), show_alert=True),
-                priority=Priority.REPLY,
-            )
+            await answer_button(outbox, inner, sorry_text())
         elif isinstance(inner, Message) and kind == "message" and _someone_asked(inner):
-            await outbox.send_message(
-                inner.chat.id,
-                sorry_text(),
-                thread_id=inner.message_thread_id if inner.is_topic_message else None,
-                reply_to=inner.message_id,
-                priority=Priority.REPLY,
-            )
-    except (OutboxError, LookupError) as exc:  # LookupError: no locale context (the error came before it)
+            await reply(outbox, inner, sorry_text())
+    except LookupError as exc:  # no locale context (the error came before it was set)
         log.warning("could not tell the user in chat %s that update %s failed: %s", chat_id, update.update_id, exc)
     return True
 

@@ -12,16 +12,16 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.escalation import ACTIONS, REPLY, Actor, EscalationService
 from bot.services.roles import RoleService
-from bot.telegram.outbox import Outbox, OutboxError, Priority
+from bot.telegram.outbox import Outbox, Priority
 from handlers import rights
 from handlers.callbacks import CaseButton
 from handlers.convert import GROUP_TYPES
+from handlers.replies import answer_button
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,7 @@ def _topic(message: Message | None) -> int | None:
 
 
 async def _answer(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    try:
-        await outbox.call(
-            None,
-            AnswerCallbackQuery(callback_query_id=query.id, text=text[:200] or None, show_alert=alert),
-            priority=Priority.REPLY,
-        )
-    except OutboxError as exc:
-        log.warning("could not answer a button press: %s", exc)
+    await answer_button(outbox, query, text, alert=alert)
 
 
 def build_router() -> Router:

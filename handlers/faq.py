@@ -16,7 +16,6 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -27,11 +26,12 @@ from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox
 from handlers import rights
 from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
 from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
+from handlers.replies import answer_button
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,7 @@ async def _reply(outbox: Outbox, message: Message, text: str, *, keyboard: Keybo
 
 
 async def _toast(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    try:
-        await outbox.call(
-            None,
-            AnswerCallbackQuery(callback_query_id=query.id, text=text[:200] or None, show_alert=alert),
-            priority=Priority.REPLY,
-        )
-    except OutboxError as exc:
-        log.warning("faq: could not answer a button press: %s", exc)
+    await answer_button(outbox, query, text, alert=alert)
 
 
 def _entry_id(command: CommandObject) -> int | None:

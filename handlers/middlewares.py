@@ -12,11 +12,10 @@ The rights of management commands and buttons are router-level (handlers/rights.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.types import Chat, TelegramObject, Update
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
@@ -25,10 +24,11 @@ from bot.i18n import DEFAULT, DOMAIN, LOCALES_DIR, Translator, pick_locale
 from bot.services.access import AccessService
 from bot.services.community import CommunityService
 from bot.telegram.confirm import InFlight
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox
 from handlers.access import waiting_line
 from handlers.convert import GROUP_TYPES, chat_info
 from handlers.dialogs import DialogExpiry
+from handlers.replies import answer_button
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,7 @@ class AccessGate(BaseMiddleware):
         self.language = language
 
     async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
+        self, handler: NextMiddlewareType[TelegramObject], event: TelegramObject, data: dict[str, Any]
     ) -> Any:
         chat: Chat | None = data.get("event_chat")
         if self.access.open or chat is None or chat.type not in GROUP_TYPES:
@@ -71,14 +68,7 @@ class AccessGate(BaseMiddleware):
         t = Translator(self.language)
         query = event.callback_query if isinstance(event, Update) else None
         if query is not None:
-            try:
-                await self.outbox.call(
-                    None,
-                    AnswerCallbackQuery(callback_query_id=query.id, text=waiting_line(t, chat.id)[:200]),
-                    priority=Priority.REPLY,
-                )
-            except OutboxError as exc:
-                log.info("could not answer a button press in waiting chat %s: %s", chat.id, exc)
+            await answer_button(self.outbox, query, waiting_line(t, chat.id), alert=False)
             return
         if await self.access.first_notice(chat.id):
             log.info("chat %s waits for approval; told it once", chat.id)

@@ -20,24 +20,24 @@ in a private chat or the managers' chat, the group whose chat id is among the ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.dispatcher.event.bases import NextMiddlewareType, SkipHandler
 from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.context import FSMContext
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Community, Priority
+from bot.domain import Community
 from bot.services.community import CommunityService
 from bot.services.roles import RoleService
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox
 from handlers.convert import GROUP_TYPES, chat_info
+from handlers.replies import answer_button, reply
 
 log = logging.getLogger(__name__)
 
@@ -126,35 +126,16 @@ async def may_manage(roles: RoleService, event: TelegramObject, scope: Scope) ->
 async def refuse(outbox: Outbox, event: TelegramObject, text: str) -> None:
     """The one refusal: an alert on a button, a reply to a message (in its forum topic)."""
     if isinstance(event, CallbackQuery):
-        try:
-            await outbox.call(
-                None,
-                AnswerCallbackQuery(callback_query_id=event.id, text=text[:200], show_alert=True),
-                priority=Priority.REPLY,
-            )
-        except OutboxError as exc:
-            log.warning("could not answer a refused button press: %s", exc)
-        return
-    if isinstance(event, Message):
-        delivery = await outbox.send_message(
-            event.chat.id,
-            text,
-            thread_id=event.message_thread_id if event.is_topic_message else None,
-            reply_to=event.message_id,
-            priority=Priority.REPLY,
-        )
-        if not delivery.ok:
-            log.warning("could not tell %s that they were refused: %s", event.chat.id, delivery.error)
+        await answer_button(outbox, event, text)
+    elif isinstance(event, Message):
+        await reply(outbox, event, text)
 
 
 class RightsMiddleware(BaseMiddleware):
     """Inner middleware of messages and buttons on every feature router: checks the handler's ``rights`` flag."""
 
     async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
+        self, handler: NextMiddlewareType[TelegramObject], event: TelegramObject, data: dict[str, Any]
     ) -> Any:
         needed = get_flag(data, "rights")
         if not isinstance(needed, Rights):

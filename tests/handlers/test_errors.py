@@ -4,8 +4,6 @@ type and chat (the token redacted) and the person waiting gets a polite answer, 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,34 +11,24 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import CallbackQuery, Update
 
 from bot.app import Steward
-from bot.config import Settings
 from handlers.callbacks import FaqVote
-from tests.fakes import FakeClassifier
-from tests.mocked_bot import MockedBot, make_message, make_user, message_update
+from tests.handlers.conftest import MANAGER, TOKEN
+from tests.mocked_bot import make_message, make_user, message_update
 
-MANAGER = 77
 MEMBER = 78
 GROUP = -1001999888777
-TOKEN = "42:TEST"
 LEAKY = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # shaped like a bot token
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Steward]:
-    settings = Settings(
-        telegram={"token": TOKEN},
-        database={"path": str(tmp_path / "s.db")},
-        managers={"ids": [MANAGER]},
-        sentiment={"max_wait_ms": 1.0},
-    )
-    steward = Steward(settings, bot=MockedBot(auto_respond=True), classifier_loader=FakeClassifier)
-    await steward.start()
-    yield steward
-    await steward.stop()
 
 
 def journal(app: Steward, kind: type) -> list[Any]:
     return [request for request in app.bot.session.journal if isinstance(request, kind)]  # type: ignore[attr-defined]
+
+
+def raising(exc: Exception) -> Any:
+    async def broken(*_: Any, **__: Any) -> None:
+        raise exc
+
+    return broken
 
 
 def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -50,10 +38,8 @@ def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_a_command_that_raises_gets_a_polite_reply_and_one_redacted_log_line(
     app: Steward, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError(f"database on fire, url https://api.telegram.org/bot{LEAKY}/x and {TOKEN}")
-
-    monkeypatch.setattr(app.desk, "manager_started", broken)
+    fire = RuntimeError(f"database on fire, url https://api.telegram.org/bot{LEAKY}/x and {TOKEN}")
+    monkeypatch.setattr(app.desk, "manager_started", raising(fire))
     caplog.set_level(logging.INFO)
     await app.dispatcher.feed_update(app.bot, message_update(MANAGER, MANAGER, "/start", update_id=501))
     await app.outbox.close()
@@ -68,10 +54,7 @@ async def test_a_command_that_raises_gets_a_polite_reply_and_one_redacted_log_li
 async def test_a_button_that_raises_is_answered(
     app: Steward, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: Any, **__: Any) -> None:
-        raise ValueError("vote table missing")
-
-    monkeypatch.setattr(app.faq, "vote", broken)
+    monkeypatch.setattr(app.faq, "vote", raising(ValueError("vote table missing")))
     query = CallbackQuery(
         id="q1",
         from_user=make_user(MEMBER),
@@ -91,10 +74,7 @@ async def test_a_button_that_raises_is_answered(
 async def test_an_ordinary_group_message_that_raises_is_logged_but_not_answered(
     app: Steward, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("listener failed")
-
-    monkeypatch.setattr(app.community_service, "on_message", broken)
+    monkeypatch.setattr(app.community_service, "on_message", raising(RuntimeError("listener failed")))
     await app.dispatcher.feed_update(app.bot, message_update(GROUP, MEMBER, "hello all", update_id=503))
     await app.outbox.close()
     assert journal(app, SendMessage) == []  # the group is not told about a message nobody asked the bot about
