@@ -23,11 +23,18 @@ log = logging.getLogger(__name__)
 
 
 def update_type(update: Update) -> str:
-    return update.event_type if update.event_type else "unknown"
+    try:
+        return update.event_type
+    except LookupError:  # aiogram's UpdateTypeLookupError: a kind of update it does not know
+        return "unknown"
+
+
+def _inner(update: Update) -> object | None:
+    return update.event if update_type(update) != "unknown" else None
 
 
 def _chat_id(update: Update) -> int | None:
-    event = update.event if update.event_type else None
+    event = _inner(update)
     if isinstance(event, CallbackQuery):
         return event.message.chat.id if event.message is not None else None
     chat = getattr(event, "chat", None)
@@ -44,7 +51,7 @@ async def on_error(event: ErrorEvent, outbox: Outbox) -> bool:
     chat_id = _chat_id(update)
     trace = "".join(traceback.format_exception(event.exception))
     log.error("update %s (%s) in chat %s failed:\n%s", update.update_id, kind, chat_id, redact(trace))
-    inner = update.event if update.event_type else None
+    inner = _inner(update)
     try:
         if isinstance(inner, CallbackQuery):
             await answer_button(outbox, inner, sorry_text())
