@@ -22,12 +22,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.strategy import FSMStrategy
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Update
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from bot.domain import ChatInfo
-from bot.i18n import pick_locale
 from bot.services.access import AccessService
 from bot.services.cas import CasClient
 from bot.services.community import CommunityService
@@ -50,19 +49,18 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from bot.storage.feeds import FeedRepository
-from bot.storage.fsm import DatabaseStorage
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.moderation import ModerationRepository
 from bot.storage.posts import PostRepository
 from bot.telegram.confirm import CONCURRENCY_LIMIT, ConfirmWhenStored, InFlight
+from bot.telegram.fsm import DatabaseStorage
 from bot.telegram.invites import invite_link_maker
 from bot.telegram.managers import ManagerDesk
 from bot.telegram.moderation_api import TelegramModeration
 from bot.telegram.outbox import Outbox
 from handlers.callbacks import BUTTONS
-from handlers.convert import GROUP_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -385,53 +383,22 @@ class Steward:
         return DatabaseStorage(self.db)
 
     def _build_dispatcher(self) -> Dispatcher:
-        from aiogram.utils.i18n import I18n
-
-        from bot.i18n import DEFAULT, DOMAIN, LOCALES_DIR
-        from handlers import common, community, membership
-        from handlers.dialogs import DialogExpiry
+        from handlers import build_routers
+        from handlers.middlewares import setup_middlewares
 
         # USER_IN_CHAT: a dialog belongs to one user in one chat (anonymous admins: to that group).
         dp = Dispatcher(storage=self.fsm_storage, fsm_strategy=FSMStrategy.USER_IN_CHAT)
-        dp.update.outer_middleware(self.in_flight)
-        from handlers.access import AccessGate
-
-        dp.update.outer_middleware(
-            AccessGate(self.access, self.community_service, self.outbox, self.settings.community.language)
+        self.dialog_expiry = setup_middlewares(
+            dp,
+            in_flight=self.in_flight,
+            access=self.access,
+            community_service=self.community_service,
+            outbox=self.outbox,
+            language=self.settings.community.language,
+            dialog_ttl_s=self.settings.dialogs.ttl_minutes * 60,
         )
-        i18n = I18n(path=LOCALES_DIR, default_locale=DEFAULT, domain=DOMAIN)
-        LocaleMiddleware(i18n, self.community_service).setup(dp)
-        self.dialog_expiry = DialogExpiry(self.settings.dialogs.ttl_minutes * 60, self.outbox)
-        self.dialog_expiry.setup(dp)
         dp.workflow_data.update(self.workflow_data())
-        # Order matters: commands and membership before the catch-all community handler.
-        dp.include_router(common.build_router())
-        from handlers import access as access_handlers
-
-        dp.include_router(access_handlers.build_router())
-        dp.include_router(membership.build_router())
-        from handlers import growth as growth_handlers
-
-        dp.include_router(growth_handlers.build_router())
-        from handlers import posts as post_handlers
-
-        dp.include_router(post_handlers.build_router())
-        from handlers import feeds as feed_handlers
-
-        dp.include_router(feed_handlers.build_router())
-        from handlers import moderation as moderation_handlers
-
-        dp.include_router(moderation_handlers.build_router())
-        from handlers import escalation as escalation_handlers
-
-        dp.include_router(escalation_handlers.build_router())
-        from handlers import faq as faq_handlers
-
-        dp.include_router(faq_handlers.build_router())
-        dp.include_router(community.build_router())
-        from handlers import fallback
-
-        dp.include_router(fallback.build_router())  # last: buttons nobody else took get an answer
+        dp.include_routers(*build_routers())
         inline_magic_filters(dp)
         return dp
 
@@ -699,31 +666,3 @@ def inline_magic_filters(dp: Dispatcher) -> int:
 async def feed_raw_update(app: Steward, update: dict[str, Any]) -> Any:
     """Handle one update outside polling (tests and benchmarks)."""
     return await app.dispatcher.feed_update(app.bot, Update.model_validate(update, context={"bot": app.bot}))
-
-
-class LocaleMiddleware:
-    """Community language in groups; the user's language_code in private."""
-
-    def __init__(self, i18n: Any, community_service: CommunityService) -> None:
-        from aiogram.utils.i18n import I18nMiddleware
-
-        outer = self
-
-        class _Middleware(I18nMiddleware):
-            async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-                return await outer.locale_for(data)
-
-        self._middleware = _Middleware(i18n)
-        self.community_service = community_service
-
-    def setup(self, dp: Dispatcher) -> None:
-        self._middleware.setup(dp)
-
-    async def locale_for(self, data: dict[str, Any]) -> str:
-        chat = data.get("event_chat")
-        user = data.get("event_from_user")
-        if chat is not None and chat.type in GROUP_TYPES:
-            community = self.community_service.cached(chat.id) or await self.community_service.communities.get(chat.id)
-            if community is not None:
-                return pick_locale(community.language)
-        return pick_locale(getattr(user, "language_code", None))

@@ -1,27 +1,23 @@
-"""Who may use the bot ([access] communities = "approved"): the gate that keeps waiting groups unserved,
-and /approve for the managers. The logic is in bot.services.access."""
+"""Who may use the bot ([access] communities = "approved"): /approve for the managers, and the line a waiting
+group gets (the gate itself is handlers/middlewares.py: AccessGate). The logic is in bot.services.access."""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from aiogram import BaseMiddleware, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import Chat, Message, TelegramObject, Update
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.domain import Priority
 from bot.i18n import Translator
 from bot.services.access import AccessService
-from bot.services.community import CommunityService
 from bot.services.roles import RoleService
-from bot.telegram.outbox import Outbox, OutboxError
-from handlers.convert import GROUP_TYPES, chat_info
+from bot.telegram.outbox import Outbox
+from handlers.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -33,58 +29,6 @@ def waiting_line(t: Translator, chat_id: int) -> str:
         "To have this group approved, ask them to send /approve {chat_id}.",
         chat_id=chat_id,
     )
-
-
-class AccessGate(BaseMiddleware):
-    """Outer middleware of every update: updates from a group that is not served stop here (no model work,
-    no replies), except the bot's own membership changes, which register the group."""
-
-    def __init__(
-        self, access: AccessService, community_service: CommunityService, outbox: Outbox, language: str
-    ) -> None:
-        self.access = access
-        self.community_service = community_service
-        self.outbox = outbox
-        self.language = language
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        chat: Chat | None = data.get("event_chat")
-        if self.access.open or chat is None or chat.type not in GROUP_TYPES:
-            return await handler(event, data)
-        if isinstance(event, Update) and event.my_chat_member is not None:
-            return await handler(event, data)  # handlers/membership.py registers it and asks access.on_added
-        served = await self.access.serves(chat.id)
-        if served:
-            return await handler(event, data)
-        if served is None:  # first met through a message: registered, not served
-            await self.community_service.register(chat_info(chat))
-            served = await self.access.on_added(chat.id, None)
-            if served:
-                return await handler(event, data)
-        await self._turn_away(event, chat)
-        return None
-
-    async def _turn_away(self, event: TelegramObject, chat: Chat) -> None:
-        t = Translator(self.language)
-        query = event.callback_query if isinstance(event, Update) else None
-        if query is not None:
-            try:
-                await self.outbox.call(
-                    None,
-                    AnswerCallbackQuery(callback_query_id=query.id, text=waiting_line(t, chat.id)[:200]),
-                    priority=Priority.REPLY,
-                )
-            except OutboxError as exc:
-                log.info("could not answer a button press in waiting chat %s: %s", chat.id, exc)
-            return
-        if await self.access.first_notice(chat.id):
-            log.info("chat %s waits for approval; told it once", chat.id)
-            await self.outbox.send_message(chat.id, waiting_line(t, chat.id), priority=Priority.NORMAL)
 
 
 def _chat_id(text: str) -> int | None:
@@ -109,7 +53,7 @@ def build_router() -> Router:
     ) -> None:
         user = message.from_user
         where_allowed = message.chat.type == "private" or message.chat.id == settings.managers.chat_id
-        if user is None or not roles.is_manager(user.id) or not where_allowed:
+        if user is None or not await roles.can_manage(None, user.id) or not where_allowed:
             await _reply(
                 outbox,
                 message,
@@ -166,12 +110,4 @@ def build_router() -> Router:
 
 
 async def _reply(outbox: Outbox, message: Message, text: str) -> None:
-    delivery = await outbox.send_message(
-        message.chat.id,
-        text,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-        reply_to=message.message_id,
-        priority=Priority.REPLY,
-    )
-    if not delivery.ok:
-        log.warning("could not answer /approve in %s: %s", message.chat.id, delivery.error)
+    await reply(outbox, message, text)

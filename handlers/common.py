@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Author, Priority
 from bot.services.roles import RoleService
-from bot.storage.members import ManagerRepository
+from bot.telegram.managers import ManagerDesk
 from bot.telegram.outbox import Outbox
 
 
@@ -32,7 +32,7 @@ def build_router() -> Router:
 
     @router.message(CommandStart())
     @router.message(Command("help"))
-    async def start(message: Message, roles: RoleService, managers: ManagerRepository, outbox: Outbox) -> None:
+    async def start(message: Message, roles: RoleService, desk: ManagerDesk, outbox: Outbox) -> None:
         user = message.from_user
         if user is None:
             return
@@ -43,8 +43,8 @@ def build_router() -> Router:
             "To use me, add me to a group and make me an admin (or turn off privacy mode "
             "in @BotFather), so that I can read the conversation."
         )
-        if roles.is_manager(user.id):
-            await managers.started_private_chat(Author(user.id, user.first_name, user.username, user.language_code))
+        if await roles.can_manage(None, user.id):  # a manager: the managers' tools too
+            await desk.manager_started(Author(user.id, user.first_name, user.username, user.language_code))
             text += "\n\n" + _(
                 "You are a manager. Here you receive case cards, post receipts and news drafts.\n\n"
                 "In this chat:\n"

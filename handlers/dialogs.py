@@ -2,23 +2,24 @@
 without a step, and their next message there is told so instead of being swallowed, or dropped, silently.
 
 Storage-neutral: the time of the last step is kept in the dialog's own data (``STAMP``), so it works the
-same over the database storage (bot/storage/fsm.py) and any other aiogram storage.
+same over the database storage (bot/telegram/fsm.py) and any other aiogram storage.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher
+from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Priority
 from bot.telegram.outbox import Outbox
+from handlers.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,7 @@ class DialogExpiry(BaseMiddleware):
         dp.callback_query.outer_middleware(self)
 
     async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
+        self, handler: NextMiddlewareType[TelegramObject], event: TelegramObject, data: dict[str, Any]
     ) -> Any:
         context: FSMContext | None = data.get("state")
         raw_state = data.get("raw_state")
@@ -81,12 +79,4 @@ class DialogExpiry(BaseMiddleware):
                 await context.update_data({STAMP: self.clock()})
 
     async def _tell(self, message: Message, text: str) -> None:
-        delivery = await self.outbox.send_message(
-            message.chat.id,
-            text,
-            thread_id=message.message_thread_id if message.is_topic_message else None,
-            reply_to=message.message_id,
-            priority=Priority.REPLY,
-        )
-        if not delivery.ok:
-            log.warning("could not tell %s that a dialog expired: %s", message.chat.id, delivery.error)
+        await reply(self.outbox, message, text)

@@ -1,7 +1,8 @@
 """The managers' queue in Telegram: case buttons, the Reply flow, /queue, /case, /shadow_report, /escalation.
 
-Thin: every decision is in bot.services.escalation. Permissions are checked by user id on every call:
-buttons by ``RoleService.can_manage(case's community, user)``; queue commands by ``is_manager``.
+Thin: every decision is in bot.services.escalation. Permissions are checked by user id on every call,
+with ``RoleService.can_manage``: buttons and the Reply flow against the case's community; the queue
+commands (managers only) and /escalation (this group) through their rights flag (handlers/rights.py).
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.escalation import ACTIONS, REPLY, Actor, EscalationService
 from bot.services.roles import RoleService
-from bot.telegram.outbox import Outbox, OutboxError, Priority
+from bot.telegram.outbox import Outbox, Priority
+from handlers import rights
 from handlers.callbacks import CaseButton
 from handlers.convert import GROUP_TYPES
-from handlers.filters import CanManage
+from handlers.replies import answer_button
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,7 @@ def _topic(message: Message | None) -> int | None:
 
 
 async def _answer(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    try:
-        await outbox.call(
-            None,
-            AnswerCallbackQuery(callback_query_id=query.id, text=text[:200] or None, show_alert=alert),
-            priority=Priority.REPLY,
-        )
-    except OutboxError as exc:
-        log.warning("could not answer a button press: %s", exc)
+    await answer_button(outbox, query, text, alert=alert)
 
 
 def build_router() -> Router:
@@ -148,16 +142,12 @@ def build_router() -> Router:
         outcome = await escalation.submit_reply(actor_of(user), message.chat.id, message.html_text)
         await message_reply(message, escalation, outcome.text)
 
-    @router.message(Command("queue"), InDesk())
+    @router.message(Command("queue"), InDesk(), flags=rights.DESK)
     async def queue(message: Message, escalation: EscalationService, roles: RoleService) -> None:
-        if not await _is_manager(message, roles, escalation):
-            return
         await message_reply(message, escalation, await escalation.queue_text())
 
-    @router.message(Command("case"), InDesk())
+    @router.message(Command("case"), InDesk(), flags=rights.DESK)
     async def case(message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService) -> None:
-        if not await _is_manager(message, roles, escalation):
-            return
         arg, _sep, rest = (command.args or "").strip().lstrip("#").partition(" ")
         why = rest.strip().lower() == "why"
         if not (arg.isascii() and arg.isdigit()) or len(arg) > 18 or (rest.strip() and not why):
@@ -175,12 +165,10 @@ def build_router() -> Router:
         if not outcome.ok:
             await message_reply(message, escalation, outcome.text)
 
-    @router.message(Command("shadow_report"), InDesk())
+    @router.message(Command("shadow_report"), InDesk(), flags=rights.DESK)
     async def shadow_report(
         message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService
     ) -> None:
-        if not await _is_manager(message, roles, escalation):
-            return
         arg = (command.args or "").strip()
         valid = arg.isascii() and arg.isdigit() and len(arg) <= 3 and 1 <= int(arg) <= 365
         days = int(arg) if valid else 7
@@ -188,7 +176,7 @@ def build_router() -> Router:
             await message_reply(message, escalation, _("Usage: /shadow_report [days from 1 to 365]; showing 7 days."))
         await message_reply(message, escalation, await escalation.shadow_report(days))
 
-    @router.message(Command("escalation"), F.chat.type.in_(GROUP_TYPES), CanManage())
+    @router.message(Command("escalation"), F.chat.type.in_(GROUP_TYPES), flags=rights.GROUP)
     async def configure(message: Message, command: CommandObject, escalation: EscalationService) -> None:
         args = (command.args or "").strip()
         if not args:
@@ -203,18 +191,7 @@ def build_router() -> Router:
         outcome = await escalation.set_community_setting(message.chat.id, key.lower(), value, actor)
         await message_reply(message, escalation, outcome.text)
 
-    @router.message(Command("escalation"), F.chat.type.in_(GROUP_TYPES))
-    async def configure_refused(message: Message, escalation: EscalationService) -> None:
-        await message_reply(message, escalation, _("Only this group's admins and Steward's managers can do that."))
-
     return router
-
-
-async def _is_manager(message: Message, roles: RoleService, escalation: EscalationService) -> bool:
-    if message.from_user is not None and roles.is_manager(message.from_user.id):
-        return True
-    await message_reply(message, escalation, _("Only Steward's managers can use this."))
-    return False
 
 
 async def message_reply(message: Message, escalation: EscalationService, text: str) -> None:

@@ -1,8 +1,9 @@
 """FAQ in Telegram: /faq_add (guided dialog), /faq_list, /faq_edit, /faq_del, /faq_mode, /unanswered,
 and the buttons: "Did you mean" picks, 👍/👎 votes, "save as FAQ", edit and delete.
 
-Thin: the logic is in bot.services.faq. Management commands and buttons check
-``RoleService.can_manage(chat, user id)`` on every call; votes and picks are open to members.
+Thin: the logic is in bot.services.faq. Management commands and dialog steps carry a rights flag
+(handlers/rights.py); buttons check ``RoleService.can_manage`` against their entry's community on every
+press; votes and picks are open to members.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -26,10 +26,12 @@ from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox
+from handlers import rights
 from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
 from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
+from handlers.replies import answer_button
 
 log = logging.getLogger(__name__)
 
@@ -80,39 +82,7 @@ async def _reply(outbox: Outbox, message: Message, text: str, *, keyboard: Keybo
 
 
 async def _toast(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    try:
-        await outbox.call(
-            None,
-            AnswerCallbackQuery(callback_query_id=query.id, text=text[:200] or None, show_alert=alert),
-            priority=Priority.REPLY,
-        )
-    except OutboxError as exc:
-        log.warning("faq: could not answer a button press: %s", exc)
-
-
-async def _may_manage(message: Message, roles: RoleService) -> bool:
-    if message.from_user is None:
-        return False
-    sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
-    return await roles.can_manage(message.chat.id, message.from_user.id, sender_chat_id=sender_chat_id)
-
-
-async def _step_refused(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> bool:
-    """Every dialog step checks the rights again, as the first one did: an admin demoted mid-dialog
-    is refused (and the dialog ends) at the next step."""
-    if await _may_manage(message, roles):
-        return False
-    await state.clear()
-    await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
-    return True
-
-
-async def _refused(message: Message, roles: RoleService, outbox: Outbox) -> bool:
-    """True (and the sender told so) when the sender may not manage this chat's FAQ."""
-    if await _may_manage(message, roles):
-        return False
-    await _reply(outbox, message, _("Only the managers and the admins of this chat can change the FAQ."))
-    return True
+    await answer_button(outbox, query, text, alert=alert)
 
 
 def _entry_id(command: CommandObject) -> int | None:
@@ -128,7 +98,8 @@ async def _own_entry(
     entry = await faq.repo.get(entry_id)
     if entry is None:
         return None
-    if entry.chat_id == chat_id or (entry.is_global and roles.is_manager(user_id)):
+    # A global entry belongs to no community: only the managers may change it.
+    if entry.chat_id == chat_id or (entry.is_global and await roles.can_manage(None, user_id)):
         return entry
     return None
 
@@ -136,9 +107,7 @@ async def _own_entry(
 async def _entry_for_command(
     message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox, usage: str
 ) -> StoredEntry | None:
-    """The entry `/faq_edit ID` or `/faq_del ID` names, after the rights check; None once the user is told why."""
-    if await _refused(message, roles, outbox):
-        return None
+    """The entry `/faq_edit ID` or `/faq_del ID` names; None once the user is told why."""
     entry_id = _entry_id(command)
     if entry_id is None:
         await _reply(outbox, message, usage)
@@ -156,10 +125,8 @@ def build_router() -> Router:
 
     # --- /faq_add: questions → /next → answer ----------------------------------------------
 
-    @router.message(Command("faq_add"), group)
+    @router.message(Command("faq_add"), group, flags=rights.FAQ)
     async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        if await _refused(message, roles, outbox):
-            return
         await state.clear()
         if await faq.entries_left(message.chat.id) == 0:
             await _reply(outbox, message, quota_text(faq))
@@ -191,10 +158,8 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Cancelled; nothing was changed."))
 
-    @router.message(Command("next"), group, FaqDialog.questions)
+    @router.message(Command("next"), group, FaqDialog.questions, flags=rights.FAQ_STEP)
     async def to_answer(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
-        if await _step_refused(message, state, roles, outbox):
-            return
         questions = (await state.get_data()).get("questions") or []
         if not questions:
             await _reply(outbox, message, _("Send at least one question first."))
@@ -206,10 +171,8 @@ def build_router() -> Router:
             _("Now send the answer ({n} phrasings so far). Formatting and links are kept.").format(n=len(questions)),
         )
 
-    @router.message(group, FaqDialog.questions, F.text)
+    @router.message(group, FaqDialog.questions, F.text, flags=rights.FAQ_STEP)
     async def got_questions(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
-        if await _step_refused(message, state, roles, outbox):
-            return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         for line in (message.text or "").splitlines():
@@ -223,12 +186,10 @@ def build_router() -> Router:
             _("Got {n} phrasings. Send more, or /next to write the answer.").format(n=len(questions[:50])),
         )
 
-    @router.message(group, FaqDialog.answer, F.text)
+    @router.message(group, FaqDialog.answer, F.text, flags=rights.FAQ_STEP)
     async def got_answer(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if await _step_refused(message, state, roles, outbox):
-            return
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         answer = message.html_text
@@ -272,12 +233,10 @@ def build_router() -> Router:
             ).format(id=entry.id, key=html.escape(entry.key), n=len(entry.questions)),
         )
 
-    @router.message(group, FaqDialog.add_questions, F.text)
+    @router.message(group, FaqDialog.add_questions, F.text, flags=rights.FAQ_STEP)
     async def got_more_questions(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if await _step_refused(message, state, roles, outbox):
-            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
         try:
@@ -289,12 +248,10 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
 
-    @router.message(group, FaqDialog.new_answer, F.text)
+    @router.message(group, FaqDialog.new_answer, F.text, flags=rights.FAQ_STEP)
     async def got_new_answer(
         message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
-        if await _step_refused(message, state, roles, outbox):
-            return
         entry_id = int((await state.get_data()).get("entry_id", 0))
         try:
             await faq.set_answer(entry_id, message.html_text)
@@ -314,10 +271,8 @@ def build_router() -> Router:
 
     # --- /faq_list, /faq_edit, /faq_del, /faq_mode ----------------------------------------
 
-    @router.message(Command("faq_list"), group)
+    @router.message(Command("faq_list"), group, flags=rights.FAQ)
     async def faq_list(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        if await _refused(message, roles, outbox):
-            return
         entries = await faq.entries_for(message.chat.id)
         if not entries:
             await _reply(
@@ -335,7 +290,7 @@ def build_router() -> Router:
             lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
         await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
 
-    @router.message(Command("faq_edit"), group)
+    @router.message(Command("faq_edit"), group, flags=rights.FAQ)
     async def faq_edit(
         message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
@@ -344,7 +299,7 @@ def build_router() -> Router:
         if entry is not None:
             await _reply(outbox, message, entry_card(entry), keyboard=edit_keyboard(entry))
 
-    @router.message(Command("faq_del"), group)
+    @router.message(Command("faq_del"), group, flags=rights.FAQ)
     async def faq_del(
         message: Message, command: CommandObject, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
@@ -360,7 +315,7 @@ def build_router() -> Router:
         ]
         await _reply(outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=keyboard)
 
-    @router.message(Command("faq_mode"), group)
+    @router.message(Command("faq_mode"), group, flags=rights.FAQ)
     async def faq_mode(
         message: Message,
         command: CommandObject,
@@ -370,8 +325,6 @@ def build_router() -> Router:
         outbox: Outbox,
         community_service: CommunityService,
     ) -> None:
-        if await _refused(message, roles, outbox):
-            return
         mode = (command.args or "").strip().lower()
         if mode not in MODES:
             community = await communities.get(message.chat.id)
@@ -390,7 +343,7 @@ def build_router() -> Router:
         community_service.invalidate(message.chat.id)
         await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
 
-    @router.message(Command("faq_thresholds"), group)
+    @router.message(Command("faq_thresholds"), group, flags=rights.FAQ)
     async def faq_thresholds(
         message: Message,
         command: CommandObject,
@@ -400,8 +353,6 @@ def build_router() -> Router:
         outbox: Outbox,
         community_service: CommunityService,
     ) -> None:
-        if await _refused(message, roles, outbox):
-            return
         args = (command.args or "").split()
         keys = ("faq.answer_threshold", "faq.suggest_threshold", "faq.margin")
         if args == ["reset"]:
@@ -441,10 +392,8 @@ def build_router() -> Router:
 
     # --- /unanswered ----------------------------------------------------------------------
 
-    @router.message(Command("unanswered"), group)
+    @router.message(Command("unanswered"), group, flags=rights.FAQ)
     async def unanswered(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        if await _refused(message, roles, outbox):
-            return
         groups = await faq.unanswered_groups(message.chat.id)
         if not groups:
             await _reply(outbox, message, _("No unanswered questions recorded."))

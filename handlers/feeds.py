@@ -1,7 +1,8 @@
 """News feeds: /feed_add, /feeds, /feed_remove and the keyword commands; Approve / Edit / Skip on drafts.
 
 Commands in a group: that group's admins and the managers. In a private chat: managers, naming the
-community by chat id. Draft buttons: managers only, checked by user id on every press.
+community by chat id. Draft buttons: managers only. Checked by user id on every call, through each
+handler's rights flag (handlers/rights.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.domain import Priority
+from bot.services.community import CommunityService
 from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox
+from handlers import rights
 from handlers.callbacks import FeedButton
+from handlers.rights import addressed_community
 
 log = logging.getLogger(__name__)
 
@@ -36,48 +41,15 @@ class FeedEdit(StatesGroup):
 def build_router() -> Router:
     router = Router(name="feeds")
 
-    async def allowed(message: Message, outbox: Outbox, roles: RoleService, chat_id: int | None) -> bool:
-        user = message.from_user
-        if user is None:
-            return False
-        sender_chat = message.sender_chat.id if message.sender_chat is not None else None
-        if message.chat.type in GROUPS:
-            ok = await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat)
-        else:
-            ok = roles.is_manager(user.id)
-        if not ok:
-            await _reply(outbox, message, _("Only the community managers and this group's admins can manage feeds."))
-        return ok
-
-    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityRepository) -> int | None:
-        """The community: this group, or in private the chat id given after the other arguments."""
-        if message.chat.type in GROUPS:
-            return message.chat.id
-        for arg in args:
-            digits = arg.lstrip("-")
-            if digits.isascii() and digits.isdigit() and len(digits) <= 18 and int(arg) < 0:
-                if await communities.get(int(arg)) is None:
-                    await _reply(outbox, message, _("I do not know the community {chat}.").format(chat=arg))
-                    return None
-                return int(arg)
-        await _reply(
-            outbox,
-            message,
-            _(
-                "In a private chat, add the community's chat id, for example "
-                "<code>/feed_add https://example.org/rss -1001234567890</code>."
-            ),
-        )
-        return None
-
-    @router.message(Command("feed_add"))
+    @router.message(Command("feed_add"), flags=rights.FEEDS)
     async def feed_add(
         message: Message,
         outbox: Outbox,
         command: CommandObject,
         roles: RoleService,
         feeds: FeedService,
-        communities: CommunityRepository,
+        community_service: CommunityService,
+        settings: Settings,
     ) -> None:
         args = (command.args or "").split()
         if not args:
@@ -87,11 +59,12 @@ def build_router() -> Router:
                 _("Usage: /feed_add URL [topic]  (in a group), or /feed_add URL CHAT_ID [topic] in a private chat."),
             )
             return
-        if not await allowed(message, outbox, roles, None):
+        target = await addressed_community(
+            message, " ".join(args[1:]), roles, community_service, outbox, settings.managers.chat_id
+        )
+        if target is None:
             return
-        chat_id = await target(message, outbox, args[1:], communities)
-        if chat_id is None:
-            return
+        chat_id = target[0].chat_id
         thread_id: int | None = None
         numbers = [a for a in args[1:] if a.isascii() and a.isdigit() and len(a) <= 9]
         if numbers:
@@ -115,10 +88,8 @@ def build_router() -> Router:
             ).format(title=html.escape(feed.title or feed.url), id=feed.id, summary=html.escape(summary)),
         )
 
-    @router.message(Command("feeds"))
+    @router.message(Command("feeds"), flags=rights.FEEDS)
     async def feed_list(message: Message, outbox: Outbox, roles: RoleService, feeds: FeedService) -> None:
-        if not await allowed(message, outbox, roles, None):
-            return
         chat_id = message.chat.id if message.chat.type in GROUPS else None
         items = await feeds.repo.list_feeds(chat_id)
         if not items:
@@ -133,12 +104,10 @@ def build_router() -> Router:
             )
         await _reply(outbox, message, "\n".join(lines))
 
-    @router.message(Command("feed_remove"))
+    @router.message(Command("feed_remove"), flags=rights.FEEDS)
     async def feed_remove(
         message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, feeds: FeedService
     ) -> None:
-        if not await allowed(message, outbox, roles, None):
-            return
         arg = (command.args or "").strip().lstrip("#")
         # ASCII digits within SQLite's 64-bit integers ("²".isdigit() is True; 10**20 overflows SQLite).
         feed = await feeds.repo.get(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
@@ -148,14 +117,12 @@ def build_router() -> Router:
         await feeds.remove_feed(feed.id)
         await _reply(outbox, message, _("Removed feed #{id}.").format(id=feed.id))
 
-    @router.message(Command(*LIST_KEYS, "feed_autopost"))
+    @router.message(Command(*LIST_KEYS, "feed_autopost"), flags=rights.FEEDS)
     async def feed_setting(
         message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, communities: CommunityRepository
     ) -> None:
         if message.chat.type not in GROUPS:
             await _reply(outbox, message, _("Send this command in the group it is for."))
-            return
-        if not await allowed(message, outbox, roles, message.chat.id):
             return
         name = command.command.lower()
         raw = (command.args or "").strip()
@@ -186,7 +153,7 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ draft buttons
 
-    @router.callback_query(FeedButton.filter())
+    @router.callback_query(FeedButton.filter(), flags=rights.MANAGERS_BUTTON)
     async def draft_action(
         query: CallbackQuery,
         outbox: Outbox,
@@ -195,9 +162,6 @@ def build_router() -> Router:
         feeds: FeedService,
         state: FSMContext,
     ) -> None:
-        if not roles.is_manager(query.from_user.id):
-            await query.answer(_("Only the community managers can do this."), show_alert=True)
-            return
         name = query.from_user.full_name
         if callback_data.action == "approve":
             await query.answer(await feeds.approve(callback_data.id, by=query.from_user.id, by_name=name))
@@ -227,12 +191,10 @@ def build_router() -> Router:
         await state.clear()
         await _reply(outbox, message, _("Stopped. The draft is unchanged."))
 
-    @router.message(FeedEdit.text, F.text)
+    @router.message(FeedEdit.text, F.text, flags=rights.DESK_QUIET)
     async def edit_text(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, feeds: FeedService
     ) -> None:
-        if message.from_user is None or not roles.is_manager(message.from_user.id):
-            return
         item_id = int((await state.get_data()).get("item_id", 0))
         await state.clear()
         item = await feeds.edit(item_id, message.html_text)

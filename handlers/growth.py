@@ -24,8 +24,9 @@ from bot.services.stats import StatsService, Target
 from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
+from handlers import rights
 from handlers.convert import GROUP_TYPES, chat_info
-from handlers.filters import CanManage
+from handlers.rights import addressed_community
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def build_router() -> Router:
 
     # --- welcome settings (in the group, by its admins and the managers) ---
 
-    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome"), CanManage())
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome"), flags=rights.GROUP_QUIET)
     async def welcome(
         message: Message,
         command: CommandObject,
@@ -155,7 +156,7 @@ def build_router() -> Router:
             community = await communities.get(community.chat_id) or community
         await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
 
-    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), CanManage())
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), flags=rights.GROUP_QUIET)
     async def welcome_rules(
         message: Message,
         command: CommandObject,
@@ -190,7 +191,7 @@ def build_router() -> Router:
             priority=Priority.REPLY,
         )
 
-    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), CanManage())
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), flags=rights.GROUP_QUIET)
     async def welcome_delete(
         message: Message,
         command: CommandObject,
@@ -232,8 +233,8 @@ def build_router() -> Router:
         outbox: Outbox,
         settings: Settings,
     ) -> None:
-        target = await _target_community(
-            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+        target = await addressed_community(
+            message, _args(command), roles, community_service, outbox, settings.managers.chat_id
         )
         if target is None:
             return
@@ -284,8 +285,8 @@ def build_router() -> Router:
         outbox: Outbox,
         settings: Settings,
     ) -> None:
-        target = await _target_community(
-            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+        target = await addressed_community(
+            message, _args(command), roles, community_service, outbox, settings.managers.chat_id
         )
         if target is None:
             return
@@ -343,42 +344,6 @@ def _reply_in(message: Message, outbox: Outbox) -> Callable[[str], Awaitable[Non
     return reply
 
 
-async def _target_community(
-    message: Message,
-    args: str,
-    roles: RoleService,
-    community_service: CommunityService,
-    communities: CommunityRepository,
-    outbox: Outbox,
-    managers_chat_id: int | None,
-) -> tuple[Community, str] | None:
-    """In a group: that group. Elsewhere (private, the managers' chat) the first argument is the
-    chat id. Checks the rights (managers everywhere, a group's admins for that group) by user id.
-    Returns (community, the remaining arguments)."""
-    reply = _reply_in(message, outbox)
-    user = message.from_user
-    if user is None:
-        return None
-    sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
-    if message.chat.id == managers_chat_id and not roles.is_manager(user.id):
-        return None
-    if message.chat.type in GROUP_TYPES and message.chat.id != managers_chat_id:
-        if not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat_id):
-            return None  # members' commands are ignored, as everywhere
-        return await community_service.community_for(chat_info(message.chat)), args
-    first, _sep, rest = args.partition(" ")
-    if not _CHAT_ID.fullmatch(first):
-        if roles.is_manager(user.id) or message.chat.type == "private":
-            await reply(_("Name the group: the command followed by its chat id, e.g. -1001234567890."))
-        return None
-    chat_id = int(first)
-    community = await communities.get(chat_id)
-    if community is None or not await roles.can_manage(chat_id, user.id):
-        await reply(_("I do not know a group {chat_id} that you manage.").format(chat_id=chat_id))
-        return None
-    return community, rest.strip()
-
-
 def _parse_stats_args(args: str) -> tuple[int, int | None] | None:
     days, chat_id = 7, None
     for token in args.split():
@@ -421,8 +386,8 @@ async def _stats(
         and not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat_id)
     ):
         return  # not for members; say nothing in the group
-    if managers_chat and not roles.is_manager(user.id):
-        return
+    if managers_chat and not await roles.can_manage(None, user.id):
+        return  # the managers' chat: only the managers
     parsed = _parse_stats_args(args)
     if parsed is None:
         await reply(_("Usage: /stats [7d|30d] — the figures of the last 7 or 30 days (up to 365d)."))
@@ -466,10 +431,8 @@ async def _stats(
         targets = [chosen]
     else:
         active = [c for c in await communities.list(active_only=True) if c.chat_id != settings.managers.chat_id]
-        if roles.is_manager(user.id):
-            targets = active
-        else:
-            targets = [c for c in active if await roles.is_chat_admin(c.chat_id, user.id)]
+        managed = set(await roles.managed_by(user.id, [c.chat_id for c in active]))
+        targets = [c for c in active if c.chat_id in managed]
         if not targets:
             await reply(_("There are no groups you manage yet."))
             return

@@ -1,8 +1,8 @@
 """Moderation in Telegram: card buttons, /report, /modlog, /mute on a case, /moderation settings.
 
 Thin: every decision is in bot.services.moderation. Rights are checked there, by user id against the
-message's community, for buttons and commands alike (``ModerationService.act``); queue-wide commands in
-the managers' chat or in private check ``is_manager`` here.
+message's community, for buttons and commands alike (``ModerationService.act``, with
+``RoleService.can_manage``); the other commands carry a rights flag (handlers/rights.py).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
+from handlers import rights
 from handlers.callbacks import GateButton, ModButton
 from handlers.convert import GROUP_TYPES, author_of, chat_info, message_text
 from handlers.escalation import InDesk, _answer, _topic, actor_of, message_reply
-from handlers.filters import CanManage
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +83,17 @@ def build_router() -> Router:
         if not outcome.ok:
             await moderation.notice(message.chat.id, outcome.text, thread_id=_topic(message))
 
-    @router.message(Command("modlog"), F.chat.type.in_(GROUP_TYPES), CanManage())
+    @router.message(Command("modlog"), F.chat.type.in_(GROUP_TYPES), ~InDesk(), flags=rights.GROUP)
     async def modlog_here(message: Message, moderation: ModerationService, escalation: EscalationService) -> None:
         await message_reply(message, escalation, await moderation.modlog_text([message.chat.id]))
 
-    @router.message(Command("modlog"), InDesk())
+    @router.message(Command("modlog"), InDesk(), flags=rights.DESK)
     async def modlog_all(
         message: Message, moderation: ModerationService, escalation: EscalationService, roles: RoleService
     ) -> None:
-        if message.from_user is None or not roles.is_manager(message.from_user.id):
-            await message_reply(message, escalation, _("Only Steward's managers can use this."))
-            return
         await message_reply(message, escalation, await moderation.modlog_text(None))
 
-    @router.message(Command("mute"), InDesk())
+    @router.message(Command("mute"), InDesk(), flags=rights.DESK)
     async def mute_case(
         message: Message,
         command: CommandObject,
@@ -105,9 +102,7 @@ def build_router() -> Router:
         roles: RoleService,
     ) -> None:
         user = message.from_user
-        if user is None or not roles.is_manager(user.id):
-            await message_reply(message, escalation, _("Only Steward's managers can use this."))
-            return
+        assert user is not None  # the rights flag let a manager through
         parts = (command.args or "").split(maxsplit=2)
         number = parts[0].lstrip("#") if parts else ""
         seconds = parse_duration(parts[1]) if len(parts) > 1 else None
@@ -131,7 +126,7 @@ def build_router() -> Router:
         )
         await message_reply(message, escalation, outcome.text)
 
-    @router.message(Command("moderation"), F.chat.type.in_(GROUP_TYPES), CanManage())
+    @router.message(Command("moderation"), F.chat.type.in_(GROUP_TYPES), flags=rights.GROUP)
     async def configure(
         message: Message,
         command: CommandObject,
@@ -149,9 +144,5 @@ def build_router() -> Router:
         actor = actor_of(user) if user is not None else Actor(message.chat.id, message.chat.title or "admin")
         outcome = await set_setting(moderation, message.chat.id, key.lower(), value, actor)
         await message_reply(message, escalation, outcome.text)
-
-    @router.message(Command("moderation", "modlog"), F.chat.type.in_(GROUP_TYPES))
-    async def refused(message: Message, escalation: EscalationService) -> None:
-        await message_reply(message, escalation, _("Only this group's admins and Steward's managers can do that."))
 
     return router

@@ -2,7 +2,7 @@
 send-now, the managers' receipt buttons, and reaction counts on our posts.
 
 Only managers (by user id, from the config) may use any of it; every message step and every button
-press checks again.
+press checks again (each handler's rights flag, handlers/rights.py).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.posts import PAUSED, PENDING, Post, PostRun
 from bot.telegram.outbox import Outbox
 from bot.textsafety import compile_pattern
+from handlers import rights
 from handlers.callbacks import DialogButton, PostButton, PostCardButton
 
 log = logging.getLogger(__name__)
@@ -62,35 +63,18 @@ class PostDialog(StatesGroup):
 def build_router() -> Router:
     router = Router(name="posts")
 
-    # ------------------------------------------------------------------ guards
-
-    async def manager_message(message: Message, outbox: Outbox, roles: RoleService) -> bool:
-        user = message.from_user
-        if user is None or not roles.is_manager(user.id):
-            await _reply(outbox, message, _("Only the community managers can manage scheduled posts."))
-            return False
-        return True
-
-    async def manager_callback(query: CallbackQuery, roles: RoleService) -> bool:
-        if not roles.is_manager(query.from_user.id):
-            await query.answer(_("Only the community managers can do this."), show_alert=True)
-            return False
-        return True
-
     private = F.chat.type == "private"
     # Commands (other than /skip) are not answers to a dialog step: they reach their own handlers.
     answer = ~F.text.regexp(r"^/(?!skip\b)")
 
     # ------------------------------------------------------------------ the dialog
 
-    @router.message(Command("cancel"), private, StateFilter(PostDialog))
+    @router.message(Command("cancel"), private, StateFilter(PostDialog), flags=rights.POSTS)
     async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         await state.clear()
         await _reply(outbox, message, _("Stopped. Nothing was changed."))
 
-    @router.message(Command("newpost"), private)
+    @router.message(Command("newpost"), private, flags=rights.POSTS)
     async def new_post(
         message: Message,
         outbox: Outbox,
@@ -99,8 +83,6 @@ def build_router() -> Router:
         communities: CommunityRepository,
         settings: Settings,
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         await state.clear()
         groups = [c for c in await communities.list() if c.chat_id < 0 and c.chat_id != settings.managers.chat_id]
         if not groups:
@@ -123,7 +105,7 @@ def build_router() -> Router:
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
-    @router.callback_query(DialogButton.filter(F.action == "chat"))
+    @router.callback_query(DialogButton.filter(F.action == "chat"), flags=rights.MANAGERS_BUTTON)
     async def chose_chat(
         query: CallbackQuery,
         outbox: Outbox,
@@ -132,8 +114,6 @@ def build_router() -> Router:
         roles: RoleService,
         communities: CommunityRepository,
     ) -> None:
-        if not await manager_callback(query, roles):
-            return
         if await state.get_state() != PostDialog.chat.state:
             await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
@@ -157,10 +137,8 @@ def build_router() -> Router:
             await state.set_state(PostDialog.content)
             await _say(outbox, query, _content_prompt())
 
-    @router.message(PostDialog.topic, private, answer)
+    @router.message(PostDialog.topic, private, answer, flags=rights.POSTS)
     async def got_topic(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         text = (message.text or "").strip()
         if text == "/skip":
             await state.update_data(thread_id=None)
@@ -172,10 +150,8 @@ def build_router() -> Router:
         await state.set_state(PostDialog.content)
         await _reply(outbox, message, _content_prompt())
 
-    @router.message(PostDialog.content, private, answer)
+    @router.message(PostDialog.content, private, answer, flags=rights.POSTS)
     async def got_content(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         content = _content_of(message)
         if content is None:
             await _reply(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
@@ -191,10 +167,8 @@ def build_router() -> Router:
             ),
         )
 
-    @router.message(PostDialog.buttons, private, answer)
+    @router.message(PostDialog.buttons, private, answer, flags=rights.POSTS)
     async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         text = (message.text or "").strip()
         if text == "/skip":
             buttons: list[list[dict[str, str]]] = []
@@ -213,12 +187,12 @@ def build_router() -> Router:
             markup=_options_markup(await state.get_data()),
         )
 
-    @router.callback_query(DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
+    @router.callback_query(
+        DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})), flags=rights.MANAGERS_BUTTON
+    )
     async def toggled(
         query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
     ) -> None:
-        if not await manager_callback(query, roles):
-            return
         if await state.get_state() != PostDialog.options.state:
             await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
@@ -244,12 +218,10 @@ def build_router() -> Router:
                 query.message.chat.id, query.message.message_id, _keyboard(_options_markup(data))
             )
 
-    @router.message(PostDialog.when, private, answer)
+    @router.message(PostDialog.when, private, answer, flags=rights.POSTS)
     async def got_when(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         data = await state.get_data()
         try:
             post = await _post_from_data(posts, data, (message.text or "").strip(), message.from_user)
@@ -273,7 +245,7 @@ def build_router() -> Router:
             ),
         )
 
-    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})))
+    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})), flags=rights.MANAGERS_BUTTON)
     async def confirmed(
         query: CallbackQuery,
         outbox: Outbox,
@@ -282,8 +254,6 @@ def build_router() -> Router:
         roles: RoleService,
         posts: PostService,
     ) -> None:
-        if not await manager_callback(query, roles):
-            return
         if await state.get_state() != PostDialog.confirm.state:
             await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
@@ -312,12 +282,10 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ list and cards
 
-    @router.message(Command("receipts"), private)
+    @router.message(Command("receipts"), private, flags=rights.POSTS)
     async def receipts(
         message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         choice = (command.args or "").strip().lower()
         if choice in ("all", "failures"):
             await posts.set_receipts_mode(choice)
@@ -332,12 +300,10 @@ def build_router() -> Router:
         )
         await _reply(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
 
-    @router.message(Command("posts"), private)
+    @router.message(Command("posts"), private, flags=rights.POSTS)
     async def list_posts(
         message: Message, outbox: Outbox, roles: RoleService, posts: PostService, communities: CommunityRepository
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         items = await posts.repo.list_posts(statuses=("pending", "paused", "uncertain", "failed", "missed"), limit=50)
         if not items:
             await _reply(outbox, message, _("No scheduled posts. Create one with /newpost."))
@@ -352,7 +318,7 @@ def build_router() -> Router:
             )
         await _reply(outbox, message, "\n".join(lines))
 
-    @router.message(Command("post"), private)
+    @router.message(Command("post"), private, flags=rights.POSTS)
     async def show_post(
         message: Message,
         outbox: Outbox,
@@ -361,8 +327,6 @@ def build_router() -> Router:
         posts: PostService,
         communities: CommunityRepository,
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         arg = (command.args or "").strip().lstrip("#")
         if not (arg.isascii() and arg.isdigit() and len(arg) <= 18):  # "²".isdigit(); SQLite's 64-bit ints
             await _reply(outbox, message, _("Usage: /post N (the number from /posts)."))
@@ -380,8 +344,8 @@ def build_router() -> Router:
             markup=_card_markup(post),
         )
 
-    @router.callback_query(PostButton.filter())
-    @router.callback_query(PostCardButton.filter())
+    @router.callback_query(PostButton.filter(), flags=rights.MANAGERS_BUTTON)
+    @router.callback_query(PostCardButton.filter(), flags=rights.MANAGERS_BUTTON)
     async def post_action(
         query: CallbackQuery,
         outbox: Outbox,
@@ -391,8 +355,6 @@ def build_router() -> Router:
         posts: PostService,
         communities: CommunityRepository,
     ) -> None:
-        if not await manager_callback(query, roles):
-            return
         post = await posts.repo.get(callback_data.id)
         if post is None:
             await query.answer(_("That post no longer exists."), show_alert=True)
@@ -450,12 +412,10 @@ def build_router() -> Router:
             await outbox.edit_keyboard(query.message.chat.id, query.message.message_id, None)
             await _say(outbox, query, html.escape(done))
 
-    @router.message(PostDialog.edit_text, private, answer)
+    @router.message(PostDialog.edit_text, private, answer, flags=rights.POSTS)
     async def got_edit_text(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         content = _content_of(message)
         if content is None:
             await _reply(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
@@ -481,12 +441,10 @@ def build_router() -> Router:
             markup=_card_markup(stored),
         )
 
-    @router.message(PostDialog.edit_when, private, answer)
+    @router.message(PostDialog.edit_when, private, answer, flags=rights.POSTS)
     async def got_edit_when(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
-            return
         post = await posts.repo.get(int((await state.get_data()).get("edit_id", 0)))
         if post is None:
             await state.clear()
@@ -507,7 +465,7 @@ def build_router() -> Router:
 
     # ------------------------------------------------------------------ the community's timezone
 
-    @router.message(Command("timezone"), F.chat.type.in_({"group", "supergroup"}))
+    @router.message(Command("timezone"), F.chat.type.in_({"group", "supergroup"}), flags=rights.TIMEZONE)
     async def timezone(
         message: Message,
         outbox: Outbox,
@@ -516,13 +474,6 @@ def build_router() -> Router:
         communities: CommunityRepository,
         community_service: CommunityService,
     ) -> None:
-        user = message.from_user
-        sender_chat = message.sender_chat.id if message.sender_chat is not None else None
-        if user is None or not await roles.can_manage(message.chat.id, user.id, sender_chat_id=sender_chat):
-            await _reply(
-                outbox, message, _("Only the community managers and this group's admins can change the timezone.")
-            )
-            return
         community = await communities.get(message.chat.id)
         current = community.timezone if community is not None else "UTC"
         name = (command.args or "").strip()

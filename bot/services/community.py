@@ -93,6 +93,10 @@ class CommunityService:
         log.info("registering community %s (%s) from a message", chat.chat_id, chat.title)
         return await self.register(chat)
 
+    async def known(self, chat_id: int) -> Community | None:
+        """The community with this chat id, if the bot knows it (from the cache when it is there)."""
+        return self.cached(chat_id) or await self.communities.get(chat_id)
+
     def cached(self, chat_id: int) -> Community | None:
         return self._known.get(chat_id)
 

@@ -1,5 +1,10 @@
 """Who may manage what: managers from the config, and each chat's administrators.
 
+``RoleService.can_manage(community_id, user_id)`` is the one rule, for every front-end (the Telegram
+handlers reach it through handlers/rights.py; a dashboard calls it directly, by keyword):
+managers (by user id) manage every community; a group's administrators, anonymous ones included,
+manage that group and nothing else. Pure: no Telegram types, only ids.
+
 Checked on every call by user id (never by username). Chat administrators are cached per
 chat with a TTL and refreshed when Telegram reports an admin change (chat_member). When Telegram
 cannot be asked, a list younger than ``max_stale_s`` (1 h) is still used; an older one is not trusted
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +69,19 @@ class RoleService:
             return True
         return user_id in await self.chat_admins(chat_id)
 
-    async def can_manage(self, chat_id: int | None, user_id: int, *, sender_chat_id: int | None = None) -> bool:
-        """Managers manage every community; a chat's admins manage that chat."""
+    async def can_manage(self, community_id: int | None, user_id: int, *, sender_chat_id: int | None = None) -> bool:
+        """May ``user_id`` manage ``community_id``? Managers manage every community; a group's admins that
+        group. ``community_id`` None (a private chat, the managers' desk): managers only. ``sender_chat_id``:
+        the chat a message was sent as (an anonymous admin writes as the group itself)."""
         if self.is_manager(user_id):
             return True
-        if chat_id is None or chat_id > 0:
+        if community_id is None or community_id > 0:
             return False
-        return await self.is_chat_admin(chat_id, user_id, sender_chat_id=sender_chat_id)
+        return await self.is_chat_admin(community_id, user_id, sender_chat_id=sender_chat_id)
+
+    async def managed_by(self, user_id: int, community_ids: Iterable[int]) -> list[int]:
+        """The communities among ``community_ids`` that ``user_id`` may manage, in their order."""
+        return [chat_id for chat_id in community_ids if await self.can_manage(chat_id, user_id)]
 
     def admin_changed(self, chat_id: int, user_id: int, is_admin: bool) -> None:
         cached = self._admins.get(chat_id)

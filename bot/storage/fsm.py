@@ -1,23 +1,14 @@
-"""aiogram FSM records in the database, so an admin's unfinished dialog survives a restart.
+"""The records of admins' unfinished dialogs (the ``dialogs`` table): plain SQL, no aiogram.
 
-A :class:`aiogram.fsm.storage.base.BaseStorage`, so another storage (aiogram's RedisStorage, say) can take
-its place through the config (``dialogs.storage``) without touching a handler. Records are keyed by
-aiogram's DefaultKeyBuilder with the bot id: bot, chat and user (the dispatcher's strategy is
-USER_IN_CHAT), so the anonymous admins of two groups (both "GroupAnonymousBot") never share a dialog.
-
-Every group message asks for its sender's state, so the records are kept in memory as well (there are
-few: one per admin in the middle of a dialog) and written through to the table on every change.
+The aiogram storage that keeps them (bot/telegram/fsm.py) names each record by a string key and
+stores its state name and its data as JSON.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
-
-from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 
 from bot.storage.db import Database
 from bot.timeutil import epoch_now
@@ -27,63 +18,33 @@ log = logging.getLogger(__name__)
 # Records nobody touched for this long are deleted at start (an expired dialog's notice has long gone).
 FORGET_AFTER_S = 7 * 86400
 
+DialogRecord = tuple[str | None, dict[str, Any]]
 
-class DatabaseStorage(BaseStorage):
+
+class DialogRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        self._records: dict[str, tuple[str | None, dict[str, Any]]] = {}
-        self._loaded = False
 
-    async def load(self) -> int:
-        """Read every record (after the database is open); returns how many dialogs are open."""
+    async def load_all(self) -> dict[str, DialogRecord]:
+        """Every record younger than ``FORGET_AFTER_S`` (older ones are deleted first)."""
         await self.db.execute("DELETE FROM dialogs WHERE updated_at < ?", (epoch_now() - FORGET_AFTER_S,))
         rows = await self.db.fetchall("SELECT key, state, data FROM dialogs")
-        self._records = {str(r["key"]): (r["state"], _decode(r["data"])) for r in rows}
-        self._loaded = True
-        return sum(1 for state, _ in self._records.values() if state is not None)
+        return {str(r["key"]): (r["state"], _decode(r["data"])) for r in rows}
 
-    async def _record(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
-        if not self._loaded:
-            await self.load()
-        return self._records.get(self.keys.build(key), (None, {}))
+    async def delete(self, key: str) -> None:
+        await self.db.execute("DELETE FROM dialogs WHERE key = ?", (key,))
 
-    async def _write(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
-        built = self.keys.build(key)
-        if state is None and not data:
-            self._records.pop(built, None)
-            await self.db.execute("DELETE FROM dialogs WHERE key = ?", (built,))
-            return
+    async def save(self, key: str, state: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        """Write one record; returns the data as stored (through JSON, as a later load reads it)."""
         encoded = json.dumps(data, ensure_ascii=False, default=str)
         await self.db.execute(
             "INSERT INTO dialogs (key, state, data, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data,"
             " updated_at = excluded.updated_at",
-            (built, state, encoded, epoch_now()),
+            (key, state, encoded, epoch_now()),
         )
-        self._records[built] = (state, json.loads(encoded))
-
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        name = state.state if isinstance(state, State) else state
-        if not self._loaded:
-            await self.load()
-        _, data = await self._record(key)
-        await self._write(key, name, dict(data))
-
-    async def get_state(self, key: StorageKey) -> str | None:
-        state, _ = await self._record(key)
-        return state
-
-    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        state, _ = await self._record(key)
-        await self._write(key, state, dict(data))
-
-    async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        _, data = await self._record(key)
-        return json.loads(json.dumps(data))  # a copy the caller may change
-
-    async def close(self) -> None:
-        """The database belongs to the application, which closes it."""
+        stored: dict[str, Any] = json.loads(encoded)
+        return stored
 
 
 def _decode(raw: Any) -> dict[str, Any]:

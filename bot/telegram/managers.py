@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import CreateForumTopic
 
-from bot.domain import Keyboard
+from bot.domain import Author, Keyboard
 from bot.storage.members import ManagerRepository
 from bot.telegram.outbox import Delivery, Outbox, OutboxError, Priority
 
@@ -45,6 +45,10 @@ class ManagerDesk:
         self.manager_ids = manager_ids
         self.chat_id = chat_id
         self._chat_is_forum: bool | None = None
+
+    async def manager_started(self, author: Author) -> None:
+        """A manager opened a private chat with the bot: from now on a private message can reach them."""
+        await self.managers.started_private_chat(author)
 
     async def destinations(self) -> list[int]:
         if self.chat_id is not None:

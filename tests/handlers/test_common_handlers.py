@@ -1,35 +1,16 @@
-"""Handler tests: the real dispatcher from bot.app, fed updates directly, with a FIFO MockedBot."""
+"""Handler tests: the real dispatcher from bot.app (the ``app`` fixture, tests/handlers/conftest.py), fed updates
+directly, with a FIFO MockedBot."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from aiogram.methods import SendMessage
 
 from bot.app import Steward
-from bot.config import Settings
-from tests.fakes import FakeClassifier
+from tests.handlers.conftest import MANAGER
 from tests.mocked_bot import MockedBot, message_update
 
-MANAGER = 77
 MEMBER = 78
 GROUP = -1001999888777
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Steward]:
-    settings = Settings(
-        telegram={"token": "42:TEST"},
-        database={"path": str(tmp_path / "s.db")},
-        managers={"ids": [MANAGER]},
-        sentiment={"max_wait_ms": 1.0},
-    )
-    steward = Steward(settings, bot=MockedBot(auto_respond=True), classifier_loader=FakeClassifier)
-    await steward.start()
-    yield steward
-    await steward.stop()
 
 
 def sent_messages(bot: MockedBot) -> list[SendMessage]:
