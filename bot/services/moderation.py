@@ -89,18 +89,9 @@ class ModerationService:
         buttons: ButtonPort,
         clock: Callable[[], int] = epoch_now,
     ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.messages = messages
-        self.communities = communities
-        self.roles = roles
-        self.outbox = outbox
-        self.api = api
-        self.escalation = escalation
-        self.bot_id = bot_id
-        self.t = Translator(locale)
-        self.buttons = buttons
-        self.clock = clock
+        self.settings, self.repo, self.messages, self.communities = settings, repo, messages, communities
+        self.roles, self.outbox, self.api, self.escalation = roles, outbox, api, escalation
+        self.bot_id, self.t, self.clock = bot_id, Translator(locale), clock
         self.learner: VerdictSink | None = None
         self.quiet: Callable[[int], bool] = lambda chat_id: False  # raid mode: no group notices
         self._reporter_locks = KeyedLocks()  # one report at a time per member: the hourly limit holds

@@ -42,11 +42,7 @@ class ModerationCard:
         *,
         buttons: ButtonPort,
     ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.communities = communities
-        self.t = t
-        self.buttons = buttons
+        self.settings, self.repo, self.communities, self.t, self.buttons = settings, repo, communities, t, buttons
 
     async def extend_card(self, case: Case) -> tuple[list[str], Keyboard]:
         subjects = await self.repo.subjects_of_case(case.id)

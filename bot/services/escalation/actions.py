@@ -10,14 +10,11 @@ import html
 import logging
 
 from bot.domain import Priority
-from bot.services.escalation.base import Actor, EpochClock, Outcome, title_of
+from bot.services.escalation.base import Actor, Outcome, title_of
 from bot.services.escalation.cards import CaseCards
-from bot.services.escalation.settings import EscalationConfig
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.tuning import Tuning
-from bot.services.escalation.words import Words
-from bot.services.ports import Sender
-from bot.storage.cases import Case, CaseRepository, PendingReply
-from bot.storage.communities import CommunityRepository
+from bot.storage.cases import Case, PendingReply
 from bot.telegram.links import message_link_or_none
 
 log = logging.getLogger(__name__)
@@ -25,28 +22,11 @@ log = logging.getLogger(__name__)
 _MAX_CASE_ID = 2**63  # SQLite's integers: a forged button can carry any number
 
 
-class CaseActions:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        outbox: Sender,
-        cards: CaseCards,
-        tuning: Tuning,
-        words: Words,
-        *,
-        clock: EpochClock,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
-        self.outbox = outbox
+class CaseActions(Part):
+    def __init__(self, ctx: Context, cards: CaseCards, tuning: Tuning) -> None:
+        super().__init__(ctx)
         self.cards = cards
         self.tuning = tuning
-        self.words = words
-        self.t = words.t
-        self.clock = clock
 
     async def case(self, case_id: int) -> Case | None:
         """The case with this id, or None (also for ids no case can have, as a forged button carries)."""

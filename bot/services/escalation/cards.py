@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from bot.domain import Button, Community, Keyboard, Priority
 from bot.domain.buttons import ButtonPort
-from bot.i18n import Translator
 from bot.services.escalation.base import (
     DISMISS,
     REPLY,
@@ -24,16 +23,12 @@ from bot.services.escalation.base import (
     SNOOZE,
     TAKE,
     CardExtension,
-    EpochClock,
     Outcome,
     title_of,
 )
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import case_priority, priority_label
-from bot.services.escalation.settings import EscalationConfig
-from bot.services.escalation.words import Words
-from bot.services.ports import Desk, Sender
-from bot.storage.cases import CardCopy, Case, CaseRepository
-from bot.storage.communities import CommunityRepository
+from bot.storage.cases import CardCopy, Case
 from bot.telegram.links import message_link_or_none
 
 log = logging.getLogger(__name__)
@@ -72,29 +67,10 @@ def thread_link(case: Case, community: Community | None) -> str | None:
     )
 
 
-class CaseCards:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        outbox: Sender,
-        desk: Desk,
-        words: Words,
-        *,
-        buttons: ButtonPort,
-        clock: EpochClock,
-        cards_in_background: bool,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
-        self.outbox = outbox
-        self.desk = desk
-        self.words = words
-        self.t: Translator = words.t
+class CaseCards(Part):
+    def __init__(self, ctx: Context, *, buttons: ButtonPort, cards_in_background: bool) -> None:
+        super().__init__(ctx)
         self.buttons = buttons
-        self.clock = clock
         self.extensions: list[CardExtension] = []
         self.cards_in_background = cards_in_background
         self._card_work: set[asyncio.Task[None]] = set()

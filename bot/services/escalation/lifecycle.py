@@ -1,9 +1,9 @@
 """A case's life from a group's messages: each message opens, joins or moves its thread's one active case.
 
 :meth:`CaseLifecycle.on_message` runs for every recorded group message (``CommunityService`` listener)
-under the thread's lock; :meth:`CaseLifecycle.open_or_join` is the one entry point for the other sources
-of a case (a member's report, a moderation action, a spam check), under the same lock, so a thread never
-gets a second card while its case is active. The card's edit runs outside the lock (``CaseCards``).
+under the thread's lock; the other sources of a case (a member's report, a moderation action, a spam check)
+come in through ``EscalationService.open_or_join`` under the same lock (:meth:`CaseLifecycle.in_thread`),
+so a thread never gets a second card while its case is active. The card's edit runs outside the lock (``CaseCards``).
 """
 
 from __future__ import annotations
@@ -11,47 +11,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from bot.domain import MessageContext
-from bot.services.escalation.base import EpochClock
 from bot.services.escalation.cards import CaseCards
-from bot.services.escalation.opening import CaseOpener, CaseReason
+from bot.services.escalation.context import Context, Part
+from bot.services.escalation.opening import CaseOpener
 from bot.services.escalation.policy import Decision, EscalationPolicy, PolicySettings, WindowMessage
-from bot.services.escalation.settings import EscalationConfig
 from bot.services.escalation.thread import ThreadEscalation
 from bot.services.locks import KeyedLocks
-from bot.storage.cases import Case, CaseRepository
-from bot.storage.messages import MessageRepository
+from bot.storage.cases import Case
 from bot.timeutil import to_epoch
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-class CaseLifecycle:
+
+class CaseLifecycle(Part):
     def __init__(
         self,
-        config: EscalationConfig,
+        ctx: Context,
         opener: CaseOpener,
         thread: ThreadEscalation,
         cards: CaseCards,
-        cases: CaseRepository,
-        messages: MessageRepository,
         policy: EscalationPolicy,
         *,
         bot_id: int | None,
         managers_chat_id: int | None,
-        clock: EpochClock,
     ) -> None:
-        self.config = config
-        self.opener = opener
-        self.thread = thread
-        self.cards = cards
-        self.cases = cases
-        self.messages = messages
-        self.policy = policy
+        super().__init__(ctx)
+        self.opener, self.thread, self.cards, self.policy = opener, thread, cards, policy
         self.bot_id = bot_id
         self.managers_chat_id = managers_chat_id
-        self.clock = clock
         self._thread_locks = KeyedLocks()
         self._member_locks = KeyedLocks()  # taken inside a thread lock, never the other way round
 
@@ -66,38 +58,9 @@ class CaseLifecycle:
             # Outside the thread's lock: a throttled edit must not hold up the thread's next messages.
             await self.cards.card_work(self.cards.refresh(changed))
 
-    async def open_or_join(
-        self,
-        *,
-        chat_id: int,
-        thread_key: str,
-        topic_id: int | None,
-        reason: CaseReason,
-        last_message_id: int | None = None,
-        at: int | None = None,
-        live: bool = False,
-        before_card: Callable[[Case], Awaitable[None]] | None = None,
-    ) -> tuple[Case, bool]:
-        """Open the thread's case for ``reason`` or add the reason to its active case; (case, created).
-
-        The one entry point for every source of a case (the thread judgment, a member's /report, a
-        moderation action): a thread never gets a second card while its case is active. ``live`` opens a
-        live case whatever the observe mode; ``before_card`` runs before the card is drawn.
-        """
-
-        async def run() -> tuple[Case, bool]:
-            return await self.opener.open_or_join(
-                chat_id=chat_id,
-                thread_key=thread_key,
-                topic_id=topic_id,
-                reason=reason,
-                last_message_id=last_message_id,
-                at=at,
-                live=live,
-                before_card=before_card,
-            )
-
-        return await self._thread_locks.run((chat_id, thread_key), run)
+    async def in_thread(self, chat_id: int, thread_key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` under the thread's lock (``EscalationService.open_or_join``, the other sources of a case)."""
+        return await self._thread_locks.run((chat_id, thread_key), work)
 
     async def _on_thread_message(self, ctx: MessageContext) -> int | None:
         """Open or update the thread's case; return the id of a live case whose card needs an edit."""

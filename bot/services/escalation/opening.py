@@ -1,8 +1,9 @@
 """Opening a case: the one place a case row is opened or joined, and the guards around it.
 
 Every source of a case (the message rules, the thread judgment, a member's report, a spam check) ends in
-:meth:`CaseOpener.open_or_join` or, for the message rules, :meth:`CaseOpener.open_for_message`; callers
-hold the thread's lock (:meth:`bot.services.escalation.lifecycle.CaseLifecycle.open_or_join`). The guards:
+:meth:`CaseOpener.open_or_join` or, for the message rules, :meth:`CaseOpener.open_for_message`. A thread's
+messages and the other sources hold the thread's lock (``CaseLifecycle.on_message``,
+``EscalationService.open_or_join``); the scheduler's check opens the cases of waiting threads. The guards:
 who counts as staff in a chat, and how many cases one member may open in an hour.
 """
 
@@ -14,13 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Community, MessageContext
-from bot.services.escalation.base import EpochClock, Roles
+from bot.services.escalation.base import Roles
 from bot.services.escalation.cards import CaseCards
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.judge import Contribution
 from bot.services.escalation.policy import ANONYMOUS_ADMIN_ID, Decision
-from bot.services.escalation.settings import EscalationConfig
-from bot.storage.cases import Case, CaseRepository
-from bot.storage.communities import CommunityRepository
+from bot.storage.cases import Case
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +51,11 @@ def signals_json(contributions: Sequence[Contribution], score: float, open_score
     )
 
 
-class CaseOpener:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        roles: Roles,
-        cards: CaseCards,
-        *,
-        clock: EpochClock,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
+class CaseOpener(Part):
+    def __init__(self, ctx: Context, roles: Roles, cards: CaseCards) -> None:
+        super().__init__(ctx)
         self.roles = roles
         self.cards = cards
-        self.clock = clock
 
     # ------------------------------------------------------------------ guards
 

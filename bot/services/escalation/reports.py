@@ -6,36 +6,20 @@ import html
 from datetime import UTC, datetime
 
 from bot.domain import Community
-from bot.services.escalation.base import EpochClock, title_of
+from bot.services.escalation.base import title_of
 from bot.services.escalation.cards import priority_of, thread_link
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import priority_label
-from bot.services.escalation.settings import EscalationConfig
 from bot.services.escalation.thread import ThreadEscalation
-from bot.services.escalation.words import Words
-from bot.storage.cases import Case, CaseRepository
-from bot.storage.communities import CommunityRepository
+from bot.storage.cases import Case
 
 _PRIORITY_ICON = {"high": "🔥", "medium": "⚠️", "low": "·"}
 
 
-class Reports:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        thread: ThreadEscalation,
-        words: Words,
-        *,
-        clock: EpochClock,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
+class Reports(Part):
+    def __init__(self, ctx: Context, thread: ThreadEscalation) -> None:
+        super().__init__(ctx)
         self.thread = thread
-        self.words = words
-        self.t = words.t
-        self.clock = clock
 
     async def queue(self) -> list[tuple[Case, int]]:
         """Active live cases with their priority, most urgent first (then the oldest)."""

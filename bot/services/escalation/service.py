@@ -39,6 +39,7 @@ from bot.services.escalation.base import (
     SettingsCache,
 )
 from bot.services.escalation.cards import CaseCards
+from bot.services.escalation.context import Context
 from bot.services.escalation.lifecycle import CaseLifecycle
 from bot.services.escalation.opening import CaseOpener, CaseReason
 from bot.services.escalation.policy import EscalationPolicy, PolicySettings
@@ -79,48 +80,31 @@ class EscalationService:
         embed: Embedder | None = None,
         cards_in_background: bool = False,
     ) -> None:
-        self._outbox = outbox
         self.managers_chat_id = managers_chat_id
-        self.clock = clock
         self.t = Translator(locale)
         self.config = EscalationConfig(settings, clock=clock, describe_chat=describe_chat)
         self.words = Words(self.t)
+        ctx = Context(self.config, cases, messages, communities, outbox, desk, self.words, clock)
+        self._outbox = outbox
         # Cards wait for the managers' chat's rate limit (20 a minute): on a member's message they are sent in
         # the background, so the FAQ answer and the next updates never wait behind them.
-        self.cards = CaseCards(
-            self.config,
-            cases,
-            communities,
-            outbox,
-            desk,
-            self.words,
-            buttons=buttons,
-            clock=clock,
-            cards_in_background=cards_in_background,
-        )
-        self.opener = CaseOpener(self.config, cases, communities, roles, self.cards, clock=clock)
+        self.cards = CaseCards(ctx, buttons=buttons, cards_in_background=cards_in_background)
+        self.opener = CaseOpener(ctx, roles, self.cards)
         # The thread policy: encoder signals (embed: the FAQ's multilingual encoder) and waiting threads.
-        self.thread = ThreadEscalation(
-            self.config, self.opener, cases, messages, communities, bot_id=bot_id, clock=clock, embed=embed
-        )
+        self.thread = ThreadEscalation(ctx, self.opener, bot_id=bot_id, embed=embed)
         self.lifecycle = CaseLifecycle(
-            self.config,
+            ctx,
             self.opener,
             self.thread,
             self.cards,
-            cases,
-            messages,
             policy or EscalationPolicy(),
             bot_id=bot_id,
             managers_chat_id=managers_chat_id,
-            clock=clock,
         )
-        self.tuning = Tuning(self.config, cases, communities, desk, self.t, clock=clock, settings_cache=settings_cache)
-        self.actions = CaseActions(
-            self.config, cases, communities, outbox, self.cards, self.tuning, self.words, clock=clock
-        )
-        self.reports = Reports(self.config, cases, communities, self.thread, self.words, clock=clock)
-        self.sla = SlaCheck(self.config, cases, communities, outbox, self.cards, self.thread, self.words, clock=clock)
+        self.tuning = Tuning(ctx, settings_cache=settings_cache)
+        self.actions = CaseActions(ctx, self.cards, self.tuning)
+        self.reports = Reports(ctx, self.thread)
+        self.sla = SlaCheck(ctx, self.cards, self.thread)
 
     # ------------------------------------------------------------------ settings
 
@@ -170,16 +154,26 @@ class EscalationService:
         live: bool = False,
         before_card: Callable[[Case], Awaitable[None]] | None = None,
     ) -> tuple[Case, bool]:
-        """The one entry point for every source of a case (see :meth:`CaseLifecycle.open_or_join`)."""
-        return await self.lifecycle.open_or_join(
-            chat_id=chat_id,
-            thread_key=thread_key,
-            topic_id=topic_id,
-            reason=reason,
-            last_message_id=last_message_id,
-            at=at,
-            live=live,
-            before_card=before_card,
+        """Open the thread's case for ``reason`` or add the reason to its active case; (case, created).
+
+        The one entry point for every source of a case (the thread judgment, a member's /report, a
+        moderation action), under the thread's lock: a thread never gets a second card while its case is
+        active. ``live`` opens a live case whatever the observe mode; ``before_card`` runs before the card
+        is drawn.
+        """
+        return await self.lifecycle.in_thread(
+            chat_id,
+            thread_key,
+            lambda: self.opener.open_or_join(
+                chat_id=chat_id,
+                thread_key=thread_key,
+                topic_id=topic_id,
+                reason=reason,
+                last_message_id=last_message_id,
+                at=at,
+                live=live,
+                before_card=before_card,
+            ),
         )
 
     # ------------------------------------------------------------------ cards

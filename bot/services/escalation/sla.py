@@ -11,40 +11,20 @@ import html
 import logging
 
 from bot.domain import Community, Priority
-from bot.services.escalation.base import EpochClock, title_of
+from bot.services.escalation.base import title_of
 from bot.services.escalation.cards import CaseCards
-from bot.services.escalation.settings import EscalationConfig
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.thread import ThreadEscalation
-from bot.services.escalation.words import Words
-from bot.services.ports import Sender
-from bot.storage.cases import Case, CaseRepository
-from bot.storage.communities import CommunityRepository
+from bot.storage.cases import Case
 
 log = logging.getLogger(__name__)
 
 
-class SlaCheck:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        outbox: Sender,
-        cards: CaseCards,
-        thread: ThreadEscalation,
-        words: Words,
-        *,
-        clock: EpochClock,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
-        self.outbox = outbox
+class SlaCheck(Part):
+    def __init__(self, ctx: Context, cards: CaseCards, thread: ThreadEscalation) -> None:
+        super().__init__(ctx)
         self.cards = cards
         self.thread = thread
-        self.words = words
-        self.t = words.t
-        self.clock = clock
         self._tick_lock = asyncio.Lock()
 
     async def tick(self) -> None:

@@ -20,15 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Community, MessageContext
-from bot.services.escalation.base import EpochClock
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.judge import Judgment, ThreadJudge, ThreadMessage, ThreadSettings
 from bot.services.escalation.opening import CaseOpener, CaseReason
-from bot.services.escalation.settings import EscalationConfig
 from bot.services.escalation.signals import CLASSES, MessageSignals, SignalModel, prototype_texts
 from bot.services.faq import EncoderUnsuitable
-from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
-from bot.storage.messages import MessageRepository, StoredMessage
+from bot.storage.messages import StoredMessage
 from bot.storage.watches import Watch, WatchRepository
 
 log = logging.getLogger(__name__)
@@ -153,31 +150,16 @@ class ThreadSignals:
         return out, False
 
 
-class ThreadEscalation:
+class ThreadEscalation(Part):
     """Thread judgment for EscalationService (``service.thread``)."""
 
-    def __init__(
-        self,
-        config: EscalationConfig,
-        opener: CaseOpener,
-        cases: CaseRepository,
-        messages: MessageRepository,
-        communities: CommunityRepository,
-        *,
-        bot_id: int | None,
-        clock: EpochClock,
-        embed: Embedder | None,
-    ) -> None:
-        self.config = config
+    def __init__(self, ctx: Context, opener: CaseOpener, *, bot_id: int | None, embed: Embedder | None) -> None:
+        super().__init__(ctx)
         self.opener = opener
-        self.cases = cases
-        self.messages = messages
-        self.communities = communities
         self.bot_id = bot_id
-        self.clock = clock
-        self.signals = ThreadSignals(embed, full_read=config.settings.read != "quantized")
+        self.signals = ThreadSignals(embed, full_read=ctx.config.settings.read != "quantized")
         self.judge = ThreadJudge()
-        self.watches = WatchRepository(cases.db)
+        self.watches = WatchRepository(ctx.cases.db)
 
     def uses_thread_policy(self, community: Community | None) -> bool:
         policy = str(self.config.value(community, "policy"))

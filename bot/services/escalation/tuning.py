@@ -11,37 +11,20 @@ import logging
 from typing import Any
 
 from bot.domain import Priority
-from bot.i18n import Translator
-from bot.services.escalation.base import Actor, EpochClock, Outcome, SettingsCache
+from bot.services.escalation.base import Actor, Outcome, SettingsCache
+from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import Reason
-from bot.services.escalation.settings import EscalationConfig, parse_setting, shown
-from bot.services.ports import Desk
-from bot.storage.cases import Case, CaseRepository, Feedback, TuningChange
-from bot.storage.communities import CommunityRepository
+from bot.services.escalation.settings import parse_setting, shown
+from bot.storage.cases import Case, Feedback, TuningChange
 
 log = logging.getLogger(__name__)
 
 Changes = dict[str, tuple[Any, Any]]  # full setting key: (old, new)
 
 
-class Tuning:
-    def __init__(
-        self,
-        config: EscalationConfig,
-        cases: CaseRepository,
-        communities: CommunityRepository,
-        desk: Desk,
-        t: Translator,
-        *,
-        clock: EpochClock,
-        settings_cache: SettingsCache | None,
-    ) -> None:
-        self.config = config
-        self.cases = cases
-        self.communities = communities
-        self.desk = desk
-        self.t = t
-        self.clock = clock
+class Tuning(Part):
+    def __init__(self, ctx: Context, *, settings_cache: SettingsCache | None) -> None:
+        super().__init__(ctx)
         self.settings_cache = settings_cache
 
     async def store(
