@@ -38,11 +38,7 @@ class GateService:
         *,
         buttons: ButtonPort,
     ) -> None:
-        self.settings = settings
-        self.moderation = moderation
-        self.repo = repo
-        self.desk = desk
-        self.buttons = buttons
+        self.settings, self.moderation, self.repo, self.desk, self.buttons = settings, moderation, repo, desk, buttons
         self._joins: dict[int, deque[tuple[int, int, str]]] = {}  # chat → (at, user id, name) of recent joins
         self._raids: dict[int, int] = {}  # chat → raid end (epoch)
         moderation.quiet = self.in_raid

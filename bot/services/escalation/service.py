@@ -132,7 +132,7 @@ class EscalationService:
 
     async def store_setting(self, chat_id: int, key: str, old: Any, new: Any, actor: Actor) -> None:
         """Another feature's community setting (moderation.*): stored, cache dropped, in the tuning log."""
-        await self.tuning.store(chat_id, {key: (old, new)}, actor_id=actor.user_id, reason=f"set by {actor.name}")
+        await self.tuning.store(chat_id, {key: (old, new)}, actor=actor.user_id, reason=f"set by {actor.name}")
 
     async def settings_text(self, chat_id: int) -> str:
         return await self.reports.settings_text(chat_id)

@@ -28,16 +28,9 @@ class Tuning(Part):
         self.settings_cache = settings_cache
 
     async def store(
-        self,
-        chat_id: int,
-        changes: Changes,
-        *,
-        actor_id: int,
-        reason: str,
-        case_id: int | None = None,
-        at: int | None = None,
+        self, chat_id: int, changes: Changes, actor: int, reason: str, case_id: int | None = None, at: int | None = None
     ) -> None:
-        """Write ``changes`` to the community's settings, drop its cached settings, log each change."""
+        """Write ``changes`` to the community's settings, drop its cached settings, log each change (by ``actor``)."""
         if not changes:
             return
         await self.communities.update_settings(chat_id, {key: new for key, (_, new) in changes.items()})
@@ -45,7 +38,7 @@ class Tuning(Part):
             self.settings_cache.invalidate(chat_id)
         when = self.clock() if at is None else at
         for key, (old, new) in changes.items():
-            await self.cases.log_tuning(TuningChange(chat_id, when, actor_id, case_id, key, str(old), str(new), reason))
+            await self.cases.log_tuning(TuningChange(chat_id, when, actor, case_id, key, str(old), str(new), reason))
 
     async def set_community_setting(self, chat_id: int, key: str, raw: str, actor: Actor) -> Outcome:
         """/escalation <key> <value> in a community: validated, stored, logged."""
@@ -64,7 +57,7 @@ class Tuning(Part):
             return Outcome(False, t("{key}: {problem}.").format(key=html.escape(key), problem=message))
         full = f"escalation.{key}"
         old = community.settings.get(full, getattr(self.config.settings, key, None))
-        await self.store(chat_id, {full: (old, value)}, actor_id=actor.user_id, reason=f"set by {actor.name}")
+        await self.store(chat_id, {full: (old, value)}, actor=actor.user_id, reason=f"set by {actor.name}")
         log.info("%s set %s in %s: %r → %r", actor.user_id, full, chat_id, old, value)
         text = html.escape(shown(value) or "—")
         await self.desk.post(
@@ -122,7 +115,7 @@ class Tuning(Part):
             f"case #{case.id} dismissed; precision {precision:.0%} over {feedback.closed} closed cases "
             f"is below {target:.0%}"
         )
-        await self.store(case.chat_id, changes, actor_id=actor.user_id, reason=reason, case_id=case.id, at=now)
+        await self.store(case.chat_id, changes, actor=actor.user_id, reason=reason, case_id=case.id, at=now)
         for key, (old, new) in changes.items():
             log.info("tuning %s in %s: %s → %s (%s)", key, case.chat_id, old, new, reason)
         if not changes and not notes:
