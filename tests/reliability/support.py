@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from bot.app import Steward, feed_raw_update
 from bot.config import Settings
 from bot.sandbox import CHAT_INFO_DEFAULTS
 from bot.sandbox.state import REQUIRED_ADMIN_RIGHTS
-from tests.fakes import FakeClassifier, HashingEncoder
+from tests.fakes import FakeClassifier, HashingEncoder, loader_of
 from tests.mocked_bot import MockedBot, MockedSession
 
 MANAGER = 500
@@ -100,6 +100,17 @@ class ErrorLog(logging.Handler):
         return [f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in self.records]
 
 
+@contextmanager
+def logged_errors() -> Iterator[ErrorLog]:
+    """Collect every ERROR logged anywhere while the block runs."""
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        yield errors
+    finally:
+        logging.getLogger().removeHandler(errors)
+
+
 @asynccontextmanager
 async def steward(tmp_path: Path, admins: dict[int, set[int]], **sections: Any) -> Iterator[Steward]:
     data: dict[str, Any] = {
@@ -120,7 +131,7 @@ async def steward(tmp_path: Path, admins: dict[int, set[int]], **sections: Any) 
         Settings(**data),
         bot=bot,
         classifier_loader=lambda: classifier,
-        faq_encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+        faq_encoder_loader=loader_of(encoder),
     )
     await app.start()
     # Telegram's limits are the outbox's own tests' business; here every reply goes out at once.
