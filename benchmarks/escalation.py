@@ -44,7 +44,7 @@ from benchmarks.escalation_replay import NullDesk, NullOutbox
 from bot.config import EscalationSettings
 from bot.domain import Author, IncomingMessage, MessageContext, Sentiment, SentimentLabel
 from bot.services.escalation import EscalationService
-from bot.services.escalation_policy import EscalationPolicy, PolicySettings, WindowMessage
+from bot.services.escalation.policy import EscalationPolicy, PolicySettings, WindowMessage
 from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
@@ -206,7 +206,7 @@ async def quality(path: Path, policies: list[str], as_json: bool, read: str = "t
         raise SystemExit(f"no thread file {path}")
     threads = load_threads(path)
     verdicts = classify_all(threads)
-    # The full multilingual e5 and its int8 copy, as Steward reads messages (bot/services/escalation_thread.py).
+    # The full multilingual e5 and its int8 copy, as Steward reads messages (bot/services/escalation/thread.py).
     encoder = (E5Encoder(), E5Encoder(quantize=True)) if "thread" in policies else None
     summaries: dict[str, Any] = {}
     started = time.perf_counter()

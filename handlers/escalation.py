@@ -74,9 +74,7 @@ def build_router() -> Router:
         outbox: Outbox,
     ) -> None:
         user = query.from_user
-        # A forged button can carry any integer; ids beyond SQLite's 64 bits cannot exist.
-        in_range = 0 < callback_data.case_id < 2**63
-        case = await escalation.cases.get(callback_data.case_id) if in_range else None
+        case = await escalation.case(callback_data.case_id)  # None also for a forged, out-of-range id
         if case is None:
             await _answer(outbox, query, _("There is no case #{id}.").format(id=callback_data.case_id), alert=True)
             return
@@ -131,7 +129,7 @@ def build_router() -> Router:
     async def answer(message: Message, escalation: EscalationService, roles: RoleService, pending: Any) -> None:
         user = message.from_user
         assert user is not None
-        case = await escalation.cases.get(pending.case_id)
+        case = await escalation.case(pending.case_id)
         if case is None or not await roles.can_manage(case.chat_id, user.id):
             await escalation.cancel_reply(user.id, message.chat.id)
             await message_reply(message, escalation, _("Only managers can answer cases."))
@@ -195,8 +193,4 @@ def build_router() -> Router:
 
 
 async def message_reply(message: Message, escalation: EscalationService, text: str) -> None:
-    delivery = await escalation.outbox.send_message(
-        message.chat.id, text, thread_id=_topic(message), reply_to=message.message_id, priority=Priority.REPLY
-    )
-    if not delivery.ok:
-        log.warning("could not reply in %s: %s", message.chat.id, delivery.error)
+    await escalation.reply(message.chat.id, text, thread_id=_topic(message), reply_to=message.message_id)

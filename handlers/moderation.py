@@ -77,11 +77,9 @@ def build_router() -> Router:
             )
             return
         reporter = Actor(user.id, user.full_name or str(user.id))
-        outcome = await moderation.report(message.chat.id, reporter, target_of(reply), topic_id=_topic(message))
-        # Quiet by design: the /report itself goes away when the bot may delete it.
-        await moderation.outbox.delete(message.chat.id, message.message_id)
-        if not outcome.ok:
-            await moderation.notice(message.chat.id, outcome.text, thread_id=_topic(message))
+        await moderation.report_command(
+            message.chat.id, reporter, target_of(reply), command_message_id=message.message_id, topic_id=_topic(message)
+        )
 
     @router.message(Command("modlog"), F.chat.type.in_(GROUP_TYPES), ~InDesk(), flags=rights.GROUP)
     async def modlog_here(message: Message, moderation: ModerationService, escalation: EscalationService) -> None:

@@ -64,7 +64,7 @@ class ClassEmbedder:
     """
 
     def __init__(self, about: dict[str, str] | None = None) -> None:
-        from bot.services.escalation_signals import CLASSES, prototype_texts
+        from bot.services.escalation.signals import CLASSES, prototype_texts
 
         self.classes = list(CLASSES)
         self.prototypes = dict((text, name) for name, text in prototype_texts())

@@ -38,11 +38,7 @@ class GateService:
         *,
         buttons: ButtonPort,
     ) -> None:
-        self.settings = settings
-        self.moderation = moderation
-        self.repo = repo
-        self.desk = desk
-        self.buttons = buttons
+        self.settings, self.moderation, self.repo, self.desk, self.buttons = settings, moderation, repo, desk, buttons
         self._joins: dict[int, deque[tuple[int, int, str]]] = {}  # chat → (at, user id, name) of recent joins
         self._raids: dict[int, int] = {}  # chat → raid end (epoch)
         moderation.quiet = self.in_raid
@@ -91,20 +87,8 @@ class GateService:
         if not await self.repo.decide_join_request(chat_id, user_id, "approved", now, require_unexpired=True):
             return Outcome(False, t("This check has expired. Ask to join again."))
         ok, error = await self.moderation.api.approve_join(chat_id, user_id)
-        await self.repo.log(
-            chat_id=chat_id,
-            case_id=None,
-            subject_id=None,
-            target_id=user_id,
-            target_name=str(user_id),
-            action="approve",
-            actor_id=user_id,
-            actor_name="join gate",
-            reason="passed the check",
-            until_at=None,
-            ok=ok,
-            error=error,
-            at=now,
+        await self._log(
+            chat_id, user_id, str(user_id), "approve", (user_id, "join gate"), "passed the check", None, ok, error, now
         )
         if not ok:
             await self.repo.decide_join_request(chat_id, user_id, "failed", now, require_unexpired=False)
@@ -123,20 +107,8 @@ class GateService:
             if not await self.repo.decide_join_request(chat_id, user_id, "declined", now, require_unexpired=False):
                 continue
             ok, error = await self.moderation.api.decline_join(chat_id, user_id)
-            await self.repo.log(
-                chat_id=chat_id,
-                case_id=None,
-                subject_id=None,
-                target_id=user_id,
-                target_name=str(user_id),
-                action="decline",
-                actor_id=None,
-                actor_name="Steward",
-                reason="the join check timed out",
-                until_at=None,
-                ok=ok,
-                error=error,
-                at=now,
+            await self._log(
+                chat_id, user_id, str(user_id), "decline", None, "the join check timed out", None, ok, error, now
             )
 
     # ------------------------------------------------------------------ raid mode
@@ -190,19 +162,35 @@ class GateService:
             if await self.moderation.protection(chat_id, user_id, None):
                 continue
             ok, error = await self.moderation.api.hold_media(chat_id, user_id, end)
-            await self.repo.log(
-                chat_id=chat_id,
-                case_id=None,
-                subject_id=None,
-                target_id=user_id,
-                target_name=name,
-                action="hold",
-                actor_id=None,
-                actor_name="Steward",
-                reason="raid mode",
-                until_at=end,
-                ok=ok,
-                error=error,
-                at=now,
-            )
+            await self._log(chat_id, user_id, name, "hold", None, "raid mode", end, ok, error, now)
         return None
+
+    async def _log(
+        self,
+        chat_id: int,
+        user_id: int,
+        name: str,
+        action: str,
+        actor: tuple[int, str] | None,
+        reason: str,
+        until: int | None,
+        ok: bool,
+        error: str | None,
+        at: int,
+    ) -> None:
+        """A join-gate or raid action in the moderation log (``actor`` None: Steward itself)."""
+        await self.repo.log(
+            chat_id=chat_id,
+            case_id=None,
+            subject_id=None,
+            target_id=user_id,
+            target_name=name,
+            action=action,
+            actor_id=actor[0] if actor is not None else None,
+            actor_name=actor[1] if actor is not None else "Steward",
+            reason=reason,
+            until_at=until,
+            ok=ok,
+            error=error,
+            at=at,
+        )

@@ -14,15 +14,15 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.config import ModerationSettings
-from bot.domain import Button, Community, Keyboard, MessageContext, Priority
-from bot.domain.buttons import ButtonPort, ModAct
+from bot.domain import Community, MessageContext, Priority
+from bot.domain.buttons import ButtonPort
 from bot.i18n import Translator
-from bot.services.escalation import Actor, CaseReason, EscalationService, Outcome, _KeyedLocks
+from bot.services.escalation import Actor, CaseReason, EscalationService, Outcome
+from bot.services.locks import KeyedLocks
+from bot.services.moderation_card import ModerationCard
 from bot.services.moderation_types import (
     ANONYMOUS_ADMIN_ID,
     BAN,
@@ -35,6 +35,7 @@ from bot.services.moderation_types import (
     MUTE_SECONDS,
     MUTE_WEEK,
     NOT_SPAM,
+    PLANS,
     SPAM,
     TELEGRAM_ID,
     UNBAN,
@@ -49,7 +50,7 @@ from bot.services.settings import community_setting
 from bot.storage.cases import Case
 from bot.storage.communities import CommunityRepository
 from bot.storage.messages import MessageRepository
-from bot.storage.moderation import ModAction, ModerationRepository, Subject
+from bot.storage.moderation import ModerationRepository, Subject
 from bot.timeutil import epoch_now
 
 log = logging.getLogger(__name__)
@@ -71,30 +72,6 @@ class VerdictSink(Protocol):
     async def learn(self, chat_id: int, text: str, label: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What one action needs: the bot's right, and whether it targets the author."""
-
-    right: str | None  # "delete" | "restrict" | None
-    against_author: bool
-
-
-_PLANS = {
-    DELETE: _Plan("delete", False),
-    DELETE_LAST: _Plan("delete", True),
-    WARN: _Plan(None, True),
-    MUTE_HOUR: _Plan("restrict", True),
-    MUTE_DAY: _Plan("restrict", True),
-    MUTE_WEEK: _Plan("restrict", True),
-    "mute": _Plan("restrict", True),
-    BAN: _Plan("restrict", True),
-    UNMUTE: _Plan("restrict", False),
-    UNBAN: _Plan("restrict", False),
-    SPAM: _Plan(None, False),
-    NOT_SPAM: _Plan(None, False),
-}
-
-
 class ModerationService:
     def __init__(
         self,
@@ -112,22 +89,14 @@ class ModerationService:
         buttons: ButtonPort,
         clock: Callable[[], int] = epoch_now,
     ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.messages = messages
-        self.communities = communities
-        self.roles = roles
-        self.outbox = outbox
-        self.api = api
-        self.escalation = escalation
-        self.bot_id = bot_id
-        self.t = Translator(locale)
-        self.buttons = buttons
-        self.clock = clock
+        self.settings, self.repo, self.messages, self.communities = settings, repo, messages, communities
+        self.roles, self.outbox, self.api, self.escalation = roles, outbox, api, escalation
+        self.bot_id, self.t, self.clock = bot_id, Translator(locale), clock
         self.learner: VerdictSink | None = None
         self.quiet: Callable[[int], bool] = lambda chat_id: False  # raid mode: no group notices
-        self._reporter_locks = _KeyedLocks()  # one report at a time per member: the hourly limit holds
-        escalation.card_extensions.append(self)
+        self._reporter_locks = KeyedLocks()  # one report at a time per member: the hourly limit holds
+        self.card = ModerationCard(settings, repo, communities, self.t, buttons=buttons)
+        escalation.card_extensions.append(self.card)
 
     # ------------------------------------------------------------------ settings
 
@@ -214,8 +183,17 @@ class ModerationService:
         async def run() -> Outcome:
             return await self._report(chat_id, reporter, target, thread_key, topic_id, about_message_id)
 
-        outcome: Outcome = await self._reporter_locks.run((chat_id, reporter.user_id), run)
-        return outcome
+        return await self._reporter_locks.run((chat_id, reporter.user_id), run)
+
+    async def report_command(
+        self, chat_id: int, reporter: Actor, target: TargetMessage, *, command_message_id: int, topic_id: int | None
+    ) -> None:
+        """/report in reply to a message: report it, delete the command, and say so in the group if refused."""
+        outcome = await self.report(chat_id, reporter, target, topic_id=topic_id)
+        # Quiet by design: the /report itself goes away when the bot may delete it.
+        await self.outbox.delete(chat_id, command_message_id)
+        if not outcome.ok:
+            await self.notice(chat_id, outcome.text, thread_id=topic_id)
 
     async def _report(
         self,
@@ -295,106 +273,6 @@ class ModerationService:
             await self.notice(chat_id, t("Thanks, the admins were told."), thread_id=topic_id, community=community)
         return Outcome(True, thanks, case)
 
-    # ------------------------------------------------------------------ the card
-
-    async def extend_card(self, case: Case) -> tuple[list[str], Keyboard]:
-        subjects = await self.repo.subjects_of_case(case.id)
-        actions = await self.repo.actions_of_case(case.id, limit=6)
-        if not subjects and not actions:
-            return [], []
-        t = self.t
-        lines: list[str] = []
-        for subject in subjects[-3:]:
-            text = subject.text if len(subject.text) <= 200 else subject.text[:199] + "…"
-            name = html.escape(subject.author_name or str(subject.user_id))
-            if subject.kind == "spam":
-                head = t("🛡 Possible spam ({score}; {why}) from <b>{name}</b>").format(
-                    score=f"{subject.spam_score or 0:.2f}", why=html.escape(subject.spam_detail or "—"), name=name
-                )
-            else:
-                count = await self.repo.reporters(subject.id)
-                head = t("🚩 Reported by {n} members: <b>{name}</b>").format(n=count, name=name)
-            state = []
-            if subject.deleted:
-                state.append(t("deleted"))
-            if subject.verdict == "spam":
-                state.append(t("marked spam"))
-            elif subject.verdict == "ham":
-                state.append(t("marked not spam"))
-            if subject.restored_message_id:
-                state.append(t("restored"))
-            suffix = f" · {', '.join(state)}" if state else ""
-            lines.append(f"{head}{suffix}: {html.escape(text) or '…'}")
-            if subject.protected:
-                lines.append(
-                    t("ℹ️ {name} is staff here ({why}): no action against them is offered.").format(
-                        name=name, why=html.escape(subject.protected)
-                    )
-                )
-        if actions:
-            lines.append(t("<b>Moderation log</b>"))
-            lines.extend(self.action_line(a) for a in actions)
-        target = next((s for s in reversed(subjects) if not s.protected), None)
-        return lines, self.keyboard(target) if target is not None else []
-
-    def keyboard(self, subject: Subject) -> Keyboard:
-        t = self.t
-
-        def b(text: str, action: str) -> Button:
-            return Button(text, callback_data=self.buttons.moderation(ModAct(action), subject.id))
-
-        rows: Keyboard = []
-        if subject.kind == "spam" and subject.verdict is None:
-            rows.append(
-                [b(t("Spam"), SPAM), b(t("Not spam (restore)") if subject.deleted else t("Not spam"), NOT_SPAM)]
-            )
-        elif subject.verdict is None:
-            rows.append([b(t("Spam"), SPAM)])  # a reported message can teach the detector too
-        if subject.is_channel:
-            rows.append([b(t("Delete"), DELETE), b(t("Ban channel"), BAN), b(t("Unban channel"), UNBAN)])
-            return rows
-        n = int(self.settings.delete_last)
-        rows.append([b(t("Delete"), DELETE), b(t("Delete last {n}").format(n=n), DELETE_LAST), b(t("Warn"), WARN)])
-        rows.append([b(t("Mute 1 h"), MUTE_HOUR), b(t("Mute 1 day"), MUTE_DAY), b(t("Mute 1 week"), MUTE_WEEK)])
-        rows.append([b(t("Ban"), BAN), b(t("Unmute"), UNMUTE), b(t("Unban"), UNBAN)])
-        return rows
-
-    def action_line(self, a: ModAction, *, with_chat: str | None = None) -> str:
-        t = self.t
-        when = datetime.fromtimestamp(a.at, UTC).strftime("%m-%d %H:%M")
-        who = html.escape(a.actor_name or "Steward")
-        what = self.action_name(a.action)
-        if a.until_at:
-            what += " " + t("until {time} UTC").format(
-                time=datetime.fromtimestamp(a.until_at, UTC).strftime("%m-%d %H:%M")
-            )
-        target = html.escape(a.target_name) if a.target_name else "—"
-        where = f" · {html.escape(with_chat)}" if with_chat else ""
-        line = f"{'•' if a.ok else '✖'} {when}{where} · {who}: {what} · {target}"
-        if a.reason:
-            line += f" ({html.escape(a.reason)})"
-        if not a.ok and a.error:
-            line += " — " + html.escape(a.error)
-        return line
-
-    def action_name(self, action: str) -> str:
-        t = self.t
-        return {
-            "delete": t("deleted the message"),
-            "delete_last": t("deleted their last messages"),
-            "warn": t("warned"),
-            "mute": t("muted"),
-            "unmute": t("unmuted"),
-            "ban": t("banned"),
-            "unban": t("unbanned"),
-            "spam": t("marked spam"),
-            "ham": t("marked not spam"),
-            "restore": t("restored the message"),
-            "approve": t("let in after the join check"),
-            "decline": t("declined the join request"),
-            "hold": t("held links and media (raid)"),
-        }.get(action, action)
-
     # ------------------------------------------------------------------ actions
 
     async def act(
@@ -410,24 +288,18 @@ class ModerationService:
             return Outcome(False, t("Only managers and this group's admins can moderate here."))
         if action not in CARD_ACTIONS and action != "mute":
             return Outcome(False, t("This button is out of date."))
-        if subject.protected:
+        plan = PLANS[action]
+        protected = subject.protected
+        if not protected and plan.against_author and not subject.is_channel:
+            # Promoted since the report? Look again, by user id.
+            protected = await self.protection(subject.chat_id, subject.user_id, subject.sender_chat_id)
+        if protected:
             return Outcome(
                 False,
                 t("{name} is staff here ({why}): Steward takes no action against them.").format(
-                    name=html.escape(subject.author_name), why=html.escape(subject.protected)
+                    name=html.escape(subject.author_name), why=html.escape(protected)
                 ),
             )
-        plan = _PLANS[action]
-        if plan.against_author and not subject.is_channel:
-            # Promoted since the report? Look again, by user id.
-            now_protected = await self.protection(subject.chat_id, subject.user_id, subject.sender_chat_id)
-            if now_protected:
-                return Outcome(
-                    False,
-                    t("{name} is staff here ({why}): Steward takes no action against them.").format(
-                        name=html.escape(subject.author_name), why=html.escape(now_protected)
-                    ),
-                )
         if subject.is_channel and action in (WARN, MUTE_HOUR, MUTE_DAY, MUTE_WEEK, "mute", UNMUTE, DELETE_LAST):
             return Outcome(False, t("A channel cannot be warned or muted: delete its message or ban the channel."))
         community = await self._community(subject.chat_id)
@@ -436,7 +308,7 @@ class ModerationService:
         if plan.right is not None:
             missing = await self.missing_right(subject.chat_id, plan.right, title)
             if missing is not None:
-                await self._log(subject, self._log_name(action), actor, reason, None, False, missing)
+                await self._log(subject, plan.log_name, actor, reason, None, False, missing)
                 if subject.case_id:
                     await self.escalation.refresh(subject.case_id)
                 return Outcome(False, missing)
@@ -463,19 +335,6 @@ class ModerationService:
     def display(self, actor: Actor | None) -> str:
         return actor.name if actor is not None else "Steward"
 
-    @staticmethod
-    def _log_name(action: str) -> str:
-        return {
-            DELETE: "delete",
-            DELETE_LAST: "delete_last",
-            WARN: "warn",
-            BAN: "ban",
-            UNMUTE: "unmute",
-            UNBAN: "unban",
-            SPAM: "spam",
-            NOT_SPAM: "ham",
-        }.get(action, "mute")
-
     async def missing_right(self, chat_id: int, right: str, title: str) -> str | None:
         t = self.t
         rights: BotRights = await self.api.bot_rights(chat_id)
@@ -485,11 +344,7 @@ class ModerationService:
             return t("I am not an admin in {title}: make me one with the right “{right}”.").format(
                 title=html.escape(title), right=self._right_name(right)
             )
-        if right == "delete" and not rights.can_delete:
-            return t("I lack the admin right “{right}” in {title}.").format(
-                right=self._right_name(right), title=html.escape(title)
-            )
-        if right == "restrict" and not rights.can_restrict:
+        if (right == "delete" and not rights.can_delete) or (right == "restrict" and not rights.can_restrict):
             return t("I lack the admin right “{right}” in {title}.").format(
                 right=self._right_name(right), title=html.escape(title)
             )
@@ -633,14 +488,8 @@ class ModerationService:
 
     async def _spam(self, subject: Subject, actor: Actor | None, reason: str, community: Community | None) -> Outcome:
         t = self.t
-        if not await self.repo.set_verdict(subject.id, "spam"):
+        if not await self._judge(subject, actor, "spam", reason):
             return Outcome(False, t("This message was already judged."))
-        await self.repo.add_mark(
-            subject.chat_id, subject.text, "spam", actor.user_id if actor else None, subject.id, self.clock()
-        )
-        if self.learner is not None:
-            await self.learner.learn(subject.chat_id, subject.text, "spam")
-        await self._log(subject, "spam", actor, reason, None, True, None)
         text = t("Marked as spam: similar messages will be caught.")
         if not subject.deleted and await self.missing_right(subject.chat_id, "delete", "") is None:
             deleted = await self._delete(subject, actor, "spam", community)
@@ -652,14 +501,8 @@ class ModerationService:
         self, subject: Subject, actor: Actor | None, reason: str, community: Community | None
     ) -> Outcome:
         t = self.t
-        if not await self.repo.set_verdict(subject.id, "ham"):
+        if not await self._judge(subject, actor, "ham", reason):
             return Outcome(False, t("This message was already judged."))
-        await self.repo.add_mark(
-            subject.chat_id, subject.text, "ham", actor.user_id if actor else None, subject.id, self.clock()
-        )
-        if self.learner is not None:
-            await self.learner.learn(subject.chat_id, subject.text, "ham")
-        await self._log(subject, "ham", actor, reason, None, True, None)
         parts = [t("Marked as not spam.")]
         if subject.deleted and subject.text.strip():
             repost = (
@@ -682,11 +525,23 @@ class ModerationService:
         await self._settle_case(subject, actor)
         return Outcome(True, " ".join(parts))
 
+    async def _judge(self, subject: Subject, actor: Actor | None, label: str, reason: str) -> bool:
+        """The managers' verdict (``spam`` or ``ham``): stored, taught to the detector, logged; False if judged."""
+        if not await self.repo.set_verdict(subject.id, label):
+            return False
+        await self.repo.add_mark(
+            subject.chat_id, subject.text, label, actor.user_id if actor else None, subject.id, self.clock()
+        )
+        if self.learner is not None:
+            await self.learner.learn(subject.chat_id, subject.text, label)
+        await self._log(subject, label, actor, reason, None, True, None)
+        return True
+
     async def _settle_case(self, subject: Subject, actor: Actor | None) -> None:
         """A case that is only about spam is settled by the verdict."""
         if subject.case_id is None or actor is None:
             return
-        case = await self.escalation.cases.get(subject.case_id)
+        case = await self.escalation.case(subject.case_id)
         if case is not None and not case.is_closed and set(case.reasons) <= {"spam"}:
             await self.escalation.resolve(case.id, actor)
 
@@ -718,26 +573,10 @@ class ModerationService:
 
     # ------------------------------------------------------------------ /modlog
 
-    async def modlog_text(self, chat_ids: list[int] | None, limit: int = 30) -> str:
-        t = self.t
-        actions = await self.repo.actions(chat_ids, limit)
-        if not actions:
-            return t("The moderation log is empty.")
-        titles: dict[int, str] = {}
-        lines = [t("<b>Moderation log</b>, newest first:")]
-        for a in actions:
-            if chat_ids is None or len(chat_ids) > 1:
-                if a.chat_id not in titles:
-                    community = await self._community(a.chat_id)
-                    titles[a.chat_id] = community.title if community is not None else str(a.chat_id)
-                lines.append(self.action_line(a, with_chat=titles[a.chat_id]))
-            else:
-                lines.append(self.action_line(a))
-            if a.case_id:
-                lines[-1] += f" · #{a.case_id}"
-        return "\n".join(lines)
+    # ------------------------------------------------------------------ /modlog and commands on a case
 
-    # ------------------------------------------------------------------ commands on a case
+    async def modlog_text(self, chat_ids: list[int] | None, limit: int = 30) -> str:
+        return await self.card.modlog_text(chat_ids, limit)
 
     async def subject_of_case(self, case_id: int) -> Subject | None:
         subjects = await self.repo.subjects_of_case(case_id)

@@ -9,7 +9,6 @@ from typing import Any
 from bot.services.escalation import Actor, Outcome
 from bot.services.moderation import ModerationService
 from bot.services.moderation_types import POLICIES
-from bot.storage.cases import TuningChange
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +78,7 @@ async def set_setting(moderation: ModerationService, chat_id: int, key: str, raw
         value = int(raw)
     full = f"moderation.{key}"
     old = current(moderation, community, key)
-    await moderation.communities.update_settings(chat_id, {full: value})
-    cache = moderation.escalation.settings_cache
-    if cache is not None:
-        cache.invalidate(chat_id)
-    await moderation.escalation.cases.log_tuning(
-        TuningChange(
-            chat_id, moderation.clock(), actor.user_id, None, full, str(old), str(value), f"set by {actor.name}"
-        )
-    )
+    await moderation.escalation.store_setting(chat_id, full, old, value, actor)
     log.info("%s set %s in %s: %r → %r", actor.user_id, full, chat_id, old, value)
     shown = ("on" if value else "off") if isinstance(value, bool) else str(value)
     return Outcome(True, t("{key} is now {value}.").format(key=key, value=html.escape(shown)))

@@ -22,6 +22,31 @@ TELEGRAM_ID = 777000  # "from" of the linked channel's automatic forwards
 
 
 @dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """What one action needs: the bot's right, whether it targets the author, its name in the log."""
+
+    right: str | None  # "delete" | "restrict" | None
+    against_author: bool
+    log_name: str
+
+
+PLANS = {
+    DELETE: ActionPlan("delete", False, "delete"),
+    DELETE_LAST: ActionPlan("delete", True, "delete_last"),
+    WARN: ActionPlan(None, True, "warn"),
+    MUTE_HOUR: ActionPlan("restrict", True, "mute"),
+    MUTE_DAY: ActionPlan("restrict", True, "mute"),
+    MUTE_WEEK: ActionPlan("restrict", True, "mute"),
+    "mute": ActionPlan("restrict", True, "mute"),
+    BAN: ActionPlan("restrict", True, "ban"),
+    UNMUTE: ActionPlan("restrict", False, "unmute"),
+    UNBAN: ActionPlan("restrict", False, "unban"),
+    SPAM: ActionPlan(None, False, "spam"),
+    NOT_SPAM: ActionPlan(None, False, "ham"),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class BotRights:
     """What the bot may do in a chat (read with getChatMember for the bot itself)."""
 

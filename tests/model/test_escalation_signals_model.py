@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.services.escalation_signals import SignalModel, prototype_texts
-from bot.services.escalation_thread import CHEAP_MARGIN
+from bot.services.escalation.signals import SignalModel, prototype_texts
+from bot.services.escalation.thread import CHEAP_MARGIN
 
 pytestmark = pytest.mark.model
 

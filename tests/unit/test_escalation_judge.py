@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.services.escalation_judge import ThreadJudge, ThreadMessage, ThreadSettings, laughs
-from bot.services.escalation_policy import TermMatcher
-from bot.services.escalation_signals import MessageSignals
+from bot.services.escalation.judge import ThreadJudge, ThreadMessage, ThreadSettings, laughs
+from bot.services.escalation.policy import TermMatcher
+from bot.services.escalation.signals import MessageSignals
 
 T0 = 1_000_000
 STAFF = 900

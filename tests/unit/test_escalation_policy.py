@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.escalation_policy import (
+from bot.services.escalation.policy import (
     ANONYMOUS_ADMIN_ID,
     EscalationPolicy,
     PolicySettings,

@@ -60,7 +60,7 @@ def _load_all_patterns() -> list[textsafety.SafePattern]:
     for name in _modules_using_textsafety():
         importlib.import_module(name)
     # Patterns built at run time: one of each kind, as the bot builds them.
-    from bot.services.escalation_policy import TermMatcher
+    from bot.services.escalation.policy import TermMatcher
     from bot.services.faq import mention_pattern
     from bot.services.feeds import has_keyword
 

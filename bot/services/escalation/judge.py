@@ -4,7 +4,7 @@ It weighs four things, each one a *signal* with a contribution to a score (shown
 
 * **need**: what members ask for or report (a money problem, a refund, an outage, lost data or work,
   a staff no-show, a threat to leave or to go public, harassment, safety, a question only the team
-  can answer). It comes from the multilingual encoder (:mod:`bot.services.escalation_signals`). A
+  can answer). It comes from the multilingual encoder (:mod:`bot.services.escalation.signals`). A
   short reply ("same here", "+1", "у меня тоже") joins its parent's need;
 * **target**: a need or a complaint about something outside (the weather, a bank, one's own laptop,
   another app) does not count. The community's own words (its description, ``about``, keywords)
@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.services.escalation_policy import (
+from bot.services.escalation.policy import (
     ANONYMOUS_ADMIN_ID,
     SERVICE_USER_IDS,
     TermMatcher,
     _normalise,
 )
-from bot.services.escalation_signals import URGENT_NEEDS, MessageSignals, Need
+from bot.services.escalation.signals import URGENT_NEEDS, MessageSignals, Need
 from bot.textsafety import compile_pattern
 
 __all__ = ["NEED_WORDS", "Contribution", "Judgment", "ThreadJudge", "ThreadMessage", "ThreadSettings"]
