@@ -17,9 +17,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Priority
+from bot.services.community_settings import CommunityLookup, CommunitySettingsService, Refusal
 from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
-from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox
 from handlers.callbacks import FeedButton
 
@@ -49,7 +49,7 @@ def build_router() -> Router:
             await _reply(outbox, message, _("Only the community managers and this group's admins can manage feeds."))
         return ok
 
-    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityRepository) -> int | None:
+    async def target(message: Message, outbox: Outbox, args: list[str], communities: CommunityLookup) -> int | None:
         """The community: this group, or in private the chat id given after the other arguments."""
         if message.chat.type in GROUPS:
             return message.chat.id
@@ -77,7 +77,7 @@ def build_router() -> Router:
         command: CommandObject,
         roles: RoleService,
         feeds: FeedService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
     ) -> None:
         args = (command.args or "").split()
         if not args:
@@ -89,7 +89,7 @@ def build_router() -> Router:
             return
         if not await allowed(message, outbox, roles, None):
             return
-        chat_id = await target(message, outbox, args[1:], communities)
+        chat_id = await target(message, outbox, args[1:], community_settings)
         if chat_id is None:
             return
         thread_id: int | None = None
@@ -150,7 +150,11 @@ def build_router() -> Router:
 
     @router.message(Command(*LIST_KEYS, "feed_autopost"))
     async def feed_setting(
-        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, communities: CommunityRepository
+        message: Message,
+        outbox: Outbox,
+        command: CommandObject,
+        roles: RoleService,
+        community_settings: CommunitySettingsService,
     ) -> None:
         if message.chat.type not in GROUPS:
             await _reply(outbox, message, _("Send this command in the group it is for."))
@@ -163,26 +167,32 @@ def build_router() -> Router:
             if raw not in ("on", "off"):
                 await _reply(outbox, message, _("Usage: /feed_autopost on|off"))
                 return
-            await communities.update_settings(message.chat.id, {"scheduler.feed_auto_post": raw == "on"})
-            await _reply(outbox, message, _("Auto-post is {state}.").format(state=raw))
-            return
-        words = [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
-        if raw == "-":
-            words = []
-        elif not words:
-            community = await communities.get(message.chat.id)
-            current = community.settings.get(f"scheduler.{LIST_KEYS[name]}") if community else None
-            shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
-            await _reply(
-                outbox,
-                message,
-                _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)").format(
-                    words=html.escape(shown or "—"), cmd=name
-                ),
-            )
-            return
-        await communities.update_settings(message.chat.id, {f"scheduler.{LIST_KEYS[name]}": words})
-        await _reply(outbox, message, _("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
+            changed = await community_settings.set(message.chat.id, "scheduler.feed_auto_post", raw == "on")
+            done = _("Auto-post is {state}.").format(state=raw)
+        else:
+            key = f"scheduler.{LIST_KEYS[name]}"
+            words = [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
+            if raw == "-":
+                words = []
+            elif not words:
+                community = await community_settings.get(message.chat.id)
+                current = community.settings.get(key) if community else None
+                shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
+                await _reply(
+                    outbox,
+                    message,
+                    _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)").format(
+                        words=html.escape(shown or "—"), cmd=name
+                    ),
+                )
+                return
+            changed = await community_settings.set(message.chat.id, key, words)
+            done = _("Saved: {words}").format(words=html.escape(", ".join(words) or "—"))
+        if changed.refusal is Refusal.UNKNOWN_COMMUNITY:
+            done = _("I do not know this group yet; write a message here first.")
+        elif not changed.ok:
+            done = html.escape(changed.reason)
+        await _reply(outbox, message, done)
 
     # ------------------------------------------------------------------ draft buttons
 

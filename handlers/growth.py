@@ -17,11 +17,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.domain import Author, Community
 from bot.services.community import CommunityService
+from bot.services.community_settings import CommunityLookup, CommunitySettingsService, Refusal, SettingChange
 from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
 from bot.services.roles import RoleService
 from bot.services.settings import community_setting
 from bot.services.stats import StatsService, Target
-from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
 from handlers.convert import GROUP_TYPES, chat_info
@@ -31,12 +31,10 @@ log = logging.getLogger(__name__)
 
 PRESENT = {"member", "administrator", "creator"}
 COMMAND_PREFIX = compile_pattern(r"^\s*/\S+\s*", name="growth.command_prefix")
-_RULES_URL = compile_pattern(r"(https?://|tg://)\S+", name="growth.rules_url")
 _CHAT_ID = compile_pattern(r"-\d{5,20}", name="growth.chat_id")
 _DAYS = compile_pattern(r"(\d{1,3})d?", name="growth.days")
 _WEEKS = compile_pattern(r"(\d{1,2})w", name="growth.weeks")
 _MINUTES = compile_pattern(r"\d{1,5}", name="growth.minutes")
-MAX_WELCOME = 3000
 MAX_REPORTS = 10
 
 
@@ -124,7 +122,7 @@ def build_router() -> Router:
         command: CommandObject,
         growth: GrowthService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         community = await community_service.community_for(chat_info(message.chat))
@@ -135,24 +133,14 @@ def build_router() -> Router:
         elif args.lower() == "reset":
             changes["growth.welcome_text"] = None
         elif args:
-            text = _rest_html(message)
-            if len(text) > MAX_WELCOME:
-                await outbox.send_message(
-                    message.chat.id,
-                    _("That welcome is too long ({length} characters); keep it under {limit}.").format(
-                        length=len(text), limit=MAX_WELCOME
-                    ),
-                    reply_to=message.message_id,
-                    thread_id=message.message_thread_id,
-                    priority=Priority.REPLY,
-                )
-                return
-            changes["growth.welcome_text"] = text
+            changes["growth.welcome_text"] = _rest_html(message)
             changes["growth.welcome_enabled"] = True
         if changes:
-            await communities.update_settings(community.chat_id, changes)
-            community_service.invalidate(community.chat_id)
-            community = await communities.get(community.chat_id) or community
+            changed = await community_settings.change(community.chat_id, changes)
+            if not changed.ok:
+                await _welcome_reply(message, outbox, _refusal_text(changed))
+                return
+            community = changed.community or community
         await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
 
     @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), CanManage())
@@ -160,64 +148,40 @@ def build_router() -> Router:
         message: Message,
         command: CommandObject,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         args = _args(command)
         community = await community_service.community_for(chat_info(message.chat))
-        if args.lower() == "off":
-            value: str | None = ""
-            text = _("The welcome has no rules button now.")
-        elif _RULES_URL.fullmatch(args):
-            value = args
+        value = "" if args.lower() == "off" else args
+        changed = await community_settings.set(community.chat_id, "growth.rules_url", value) if value or args else None
+        if changed is None or not changed.ok:
+            text = _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)")
+        elif value:
             text = _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
         else:
-            await outbox.send_message(
-                message.chat.id,
-                _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)"),
-                reply_to=message.message_id,
-                thread_id=message.message_thread_id,
-                priority=Priority.REPLY,
-            )
-            return
-        await communities.update_settings(community.chat_id, {"growth.rules_url": value})
-        community_service.invalidate(community.chat_id)
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id,
-            priority=Priority.REPLY,
-        )
+            text = _("The welcome has no rules button now.")
+        await _welcome_reply(message, outbox, text)
 
     @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), CanManage())
     async def welcome_delete(
         message: Message,
         command: CommandObject,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         args = _args(command)
         community = await community_service.community_for(chat_info(message.chat))
-        if not _MINUTES.fullmatch(args) or int(args) > 10_080:
+        minutes = int(args) if _MINUTES.fullmatch(args) else -1
+        changed = await community_settings.set(community.chat_id, "growth.welcome_delete_minutes", minutes)
+        if not changed.ok:
             text = _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
+        elif minutes == 0:
+            text = _("Welcomes now stay in the chat.")
         else:
-            minutes = int(args)
-            await communities.update_settings(community.chat_id, {"growth.welcome_delete_minutes": minutes})
-            community_service.invalidate(community.chat_id)
-            text = (
-                _("Welcomes now stay in the chat.")
-                if minutes == 0
-                else _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
-            )
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id,
-            priority=Priority.REPLY,
-        )
+            text = _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
+        await _welcome_reply(message, outbox, text)
 
     # --- invite campaigns ---
 
@@ -228,12 +192,12 @@ def build_router() -> Router:
         growth: GrowthService,
         roles: RoleService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
         settings: Settings,
     ) -> None:
         target = await _target_community(
-            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+            message, _args(command), roles, community_service, community_settings, outbox, settings.managers.chat_id
         )
         if target is None:
             return
@@ -280,12 +244,12 @@ def build_router() -> Router:
         growth: GrowthService,
         roles: RoleService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
         settings: Settings,
     ) -> None:
         target = await _target_community(
-            message, _args(command), roles, community_service, communities, outbox, settings.managers.chat_id
+            message, _args(command), roles, community_service, community_settings, outbox, settings.managers.chat_id
         )
         if target is None:
             return
@@ -321,13 +285,33 @@ def build_router() -> Router:
         roles: RoleService,
         stats_service: StatsService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         settings: Settings,
         outbox: Outbox,
     ) -> None:
-        await _stats(message, _args(command), roles, stats_service, community_service, communities, settings, outbox)
+        await _stats(
+            message, _args(command), roles, stats_service, community_service, community_settings, settings, outbox
+        )
 
     return router
+
+
+async def _welcome_reply(message: Message, outbox: Outbox, text: str) -> None:
+    await outbox.send_message(
+        message.chat.id,
+        text,
+        reply_to=message.message_id,
+        thread_id=message.message_thread_id,
+        priority=Priority.REPLY,
+    )
+
+
+def _refusal_text(changed: SettingChange) -> str:
+    if changed.refusal is Refusal.TOO_LONG:
+        return _("That welcome is too long ({length} characters); keep it under {limit}.").format(
+            length=changed.length, limit=changed.limit
+        )
+    return html.escape(changed.reason)
 
 
 def _reply_in(message: Message, outbox: Outbox) -> Callable[[str], Awaitable[None]]:
@@ -348,7 +332,7 @@ async def _target_community(
     args: str,
     roles: RoleService,
     community_service: CommunityService,
-    communities: CommunityRepository,
+    communities: CommunityLookup,
     outbox: Outbox,
     managers_chat_id: int | None,
 ) -> tuple[Community, str] | None:
@@ -404,7 +388,7 @@ async def _stats(
     roles: RoleService,
     stats_service: StatsService,
     community_service: CommunityService,
-    communities: CommunityRepository,
+    communities: CommunityLookup,
     settings: Settings,
     outbox: Outbox,
 ) -> None:

@@ -486,7 +486,7 @@ class FeedService:
         tz = zone(community.timezone if community else "UTC")
         now = self.now()
         today = from_epoch(now).astimezone(tz).date()
-        busy = await self.posts.repo.busy_slots(chat_id, now, now + 15 * 86400)
+        busy = await self.posts.busy_slots(chat_id, now, now + 15 * 86400)
         for day in range(15):
             for slot in sorted(slots):
                 hour, minute = (int(x) for x in slot.split(":"))

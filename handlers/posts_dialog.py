@@ -1,0 +1,268 @@
+"""The guided /newpost dialog in a private chat: community, topic, content, buttons, options, time, confirm."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.services.posts import PostError, PostService
+from bot.services.roles import RoleService
+from bot.services.schedule import ScheduleError
+from bot.telegram.outbox import Outbox
+from handlers.callbacks import DialogButton
+from handlers.posts_ui import (
+    ANSWER,
+    PRIVATE,
+    UNPIN_CHOICES,
+    PostDialog,
+    card_markup,
+    content_of,
+    content_prompt,
+    describe_post,
+    manager_callback,
+    manager_message,
+    options_markup,
+    parse_buttons,
+    plain_keyboard,
+    post_from_data,
+    preview_in,
+    reply_in,
+    say_in,
+    when_prompt,
+    when_text,
+)
+
+
+def register_dialog(router: Router) -> None:
+    @router.message(Command("cancel"), PRIVATE, StateFilter(PostDialog))
+    async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        await state.clear()
+        await reply_in(outbox, message, _("Stopped. Nothing was changed."))
+
+    @router.message(Command("newpost"), PRIVATE)
+    async def new_post(
+        message: Message,
+        outbox: Outbox,
+        state: FSMContext,
+        roles: RoleService,
+        posts: PostService,
+        settings: Settings,
+    ) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        await state.clear()
+        groups = await posts.destinations(exclude=settings.managers.chat_id)
+        if not groups:
+            await reply_in(outbox, message, _("I am not in any community yet. Add me to a group first."))
+            return
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=c.title[:60] or str(c.chat_id),
+                    callback_data=DialogButton(action="chat", value=c.chat_id).pack(),
+                )
+            ]
+            for c in groups[:30]
+        ]
+        await state.set_state(PostDialog.chat)
+        await reply_in(
+            outbox,
+            message,
+            _("New post. Which community is it for?"),
+            markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+
+    @router.callback_query(DialogButton.filter(F.action == "chat"))
+    async def chose_chat(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: DialogButton,
+        state: FSMContext,
+        roles: RoleService,
+        posts: PostService,
+    ) -> None:
+        if not await manager_callback(query, roles):
+            return
+        if await state.get_state() != PostDialog.chat.state:
+            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
+            return
+        community = await posts.community(callback_data.value)
+        if community is None:
+            await query.answer(_("I do not know that community any more."), show_alert=True)
+            return
+        await state.update_data(chat_id=community.chat_id, title=community.title, tz=community.timezone)
+        await query.answer()
+        if community.is_forum:
+            await state.set_state(PostDialog.topic)
+            await say_in(
+                outbox,
+                query,
+                _(
+                    "{title} is a forum. Send the topic number to post in (the number in the "
+                    "topic's link, t.me/c/…/<b>123</b>), or /skip for the General topic."
+                ).format(title=html.escape(community.title)),
+            )
+        else:
+            await state.set_state(PostDialog.content)
+            await say_in(outbox, query, content_prompt())
+
+    @router.message(PostDialog.topic, PRIVATE, ANSWER)
+    async def got_topic(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        text = (message.text or "").strip()
+        if text == "/skip":
+            await state.update_data(thread_id=None)
+        elif text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
+            await state.update_data(thread_id=int(text))
+        else:
+            await reply_in(outbox, message, _("Please send the topic number (digits only), or /skip."))
+            return
+        await state.set_state(PostDialog.content)
+        await reply_in(outbox, message, content_prompt())
+
+    @router.message(PostDialog.content, PRIVATE, ANSWER)
+    async def got_content(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        content = content_of(message)
+        if content is None:
+            await reply_in(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
+            return
+        await state.update_data(**content)
+        await state.set_state(PostDialog.buttons)
+        await reply_in(
+            outbox,
+            message,
+            _(
+                "Buttons under the post? Send one per line as <code>Text | https://link</code> "
+                "(put several on one row with <code>;;</code> between them), or /skip."
+            ),
+        )
+
+    @router.message(PostDialog.buttons, PRIVATE, ANSWER)
+    async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        text = (message.text or "").strip()
+        if text == "/skip":
+            buttons: list[list[dict[str, str]]] = []
+        else:
+            parsed = parse_buttons(text)
+            if isinstance(parsed, str):
+                await reply_in(outbox, message, parsed)
+                return
+            buttons = parsed
+        await state.update_data(buttons=buttons, pin=False, silent=False, protect=False, unpin=0)
+        await state.set_state(PostDialog.options)
+        await reply_in(
+            outbox,
+            message,
+            _("Options (tap to switch), then Continue:"),
+            markup=options_markup(await state.get_data()),
+        )
+
+    @router.callback_query(DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
+    async def toggled(
+        query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
+    ) -> None:
+        if not await manager_callback(query, roles):
+            return
+        if await state.get_state() != PostDialog.options.state:
+            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
+            return
+        data = await state.get_data()
+        if callback_data.action == "next":
+            await query.answer()
+            await state.set_state(PostDialog.when)
+            await say_in(outbox, query, when_prompt(data.get("tz", "UTC")))
+            return
+        if callback_data.action == "unpin":
+            index = int(data.get("unpin", 0))
+            data["unpin"] = (index + 1) % len(UNPIN_CHOICES)
+            if UNPIN_CHOICES[data["unpin"]] is not None:
+                data["pin"] = True
+        else:
+            data[callback_data.action] = not data.get(callback_data.action, False)
+            if callback_data.action == "pin" and not data["pin"]:
+                data["unpin"] = 0
+        await state.update_data(**data)
+        await query.answer()
+        if isinstance(query.message, Message):
+            await outbox.edit_keyboard(
+                query.message.chat.id, query.message.message_id, plain_keyboard(options_markup(data))
+            )
+
+    @router.message(PostDialog.when, PRIVATE, ANSWER)
+    async def got_when(
+        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
+    ) -> None:
+        if not await manager_message(message, outbox, roles):
+            return
+        data = await state.get_data()
+        try:
+            post = await post_from_data(posts, data, (message.text or "").strip(), message.from_user)
+        except (PostError, ScheduleError) as exc:
+            await reply_in(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            return
+        await state.update_data(when=(message.text or "").strip())
+        await state.set_state(PostDialog.confirm)
+        await preview_in(outbox, message, posts, post)
+        await reply_in(
+            outbox,
+            message,
+            _("☝️ This is exactly how the post will look.") + "\n" + describe_post(post, data.get("title", "")),
+            markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(text=_("✅ Schedule"), callback_data=DialogButton(action="save").pack()),
+                        InlineKeyboardButton(text=_("✖ Discard"), callback_data=DialogButton(action="drop").pack()),
+                    ]
+                ]
+            ),
+        )
+
+    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})))
+    async def confirmed(
+        query: CallbackQuery,
+        outbox: Outbox,
+        callback_data: DialogButton,
+        state: FSMContext,
+        roles: RoleService,
+        posts: PostService,
+    ) -> None:
+        if not await manager_callback(query, roles):
+            return
+        if await state.get_state() != PostDialog.confirm.state:
+            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
+            return
+        data = await state.get_data()
+        await state.clear()
+        if callback_data.action == "drop":
+            await query.answer(_("Discarded."))
+            await say_in(outbox, query, _("Discarded. Nothing was scheduled."))
+            return
+        try:
+            post = await post_from_data(posts, data, str(data.get("when", "")), query.from_user)
+            stored = await posts.create(post)
+        except (PostError, ScheduleError) as exc:
+            await query.answer()
+            await say_in(outbox, query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
+            return
+        await query.answer(_("Scheduled."))
+        await say_in(
+            outbox,
+            query,
+            _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
+                id=stored.id, summary=when_text(stored)
+            ),
+            markup=card_markup(stored),
+        )
