@@ -120,7 +120,7 @@ def build_router() -> Router:
         if not await allowed(message, outbox, roles, None):
             return
         chat_id = message.chat.id if message.chat.type in GROUPS else None
-        items = await feeds.repo.list_feeds(chat_id)
+        items = await feeds.list_feeds(chat_id)
         if not items:
             await _reply(outbox, message, _("No feeds yet. Add one with /feed_add URL."))
             return
@@ -141,7 +141,7 @@ def build_router() -> Router:
             return
         arg = (command.args or "").strip().lstrip("#")
         # ASCII digits within SQLite's 64-bit integers ("²".isdigit() is True; 10**20 overflows SQLite).
-        feed = await feeds.repo.get(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
+        feed = await feeds.get_feed(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
         if feed is None or (message.chat.type in GROUPS and feed.chat_id != message.chat.id):
             await _reply(outbox, message, _("Usage: /feed_remove N (the number from /feeds)."))
             return
@@ -214,8 +214,8 @@ def build_router() -> Router:
         elif callback_data.action == "skip":
             await query.answer(await feeds.skip(callback_data.id, by=query.from_user.id, by_name=name))
         elif callback_data.action == "edit":
-            item = await feeds.repo.get_item(callback_data.id)
-            if item is None or item.status != "draft":
+            item = await feeds.draft(callback_data.id)
+            if item is None:
                 await query.answer(_("Already decided."), show_alert=True)
                 return
             await state.set_state(FeedEdit.text)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -20,7 +21,6 @@ from bot.services.community import CommunityService
 from bot.services.community_settings import CommunityLookup, CommunitySettingsService, Refusal, SettingChange
 from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
 from bot.services.roles import RoleService
-from bot.services.settings import community_setting
 from bot.services.stats import StatsService, Target
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
@@ -284,14 +284,14 @@ def build_router() -> Router:
         command: CommandObject,
         roles: RoleService,
         stats_service: StatsService,
+        growth: GrowthService,
         community_service: CommunityService,
         community_settings: CommunitySettingsService,
         settings: Settings,
         outbox: Outbox,
     ) -> None:
-        await _stats(
-            message, _args(command), roles, stats_service, community_service, community_settings, settings, outbox
-        )
+        services = _StatsServices(stats_service, growth, community_service, community_settings)
+        await _stats(message, _args(command), roles, services, settings, outbox)
 
     return router
 
@@ -382,16 +382,22 @@ def _parse_stats_args(args: str) -> tuple[int, int | None] | None:
     return days, chat_id
 
 
+class _StatsServices(NamedTuple):
+    stats: StatsService
+    growth: GrowthService
+    community: CommunityService
+    communities: CommunityLookup
+
+
 async def _stats(
     message: Message,
     args: str,
     roles: RoleService,
-    stats_service: StatsService,
-    community_service: CommunityService,
-    communities: CommunityLookup,
+    services: _StatsServices,
     settings: Settings,
     outbox: Outbox,
 ) -> None:
+    stats_service, growth, community_service, communities = services
     user = message.from_user
     if user is None:
         return
@@ -424,8 +430,7 @@ async def _stats(
         if chat_id is not None and chat_id != community.chat_id:
             await reply(_("Ask for another group's figures in private or in the managers' chat."))
             return
-        allowed = community_setting(community, "growth.stats_in_group", settings.growth.stats_in_group)
-        if allowed:
+        if growth.stats_in_group(community):
             await stats_service.send(here, community, days, locale=locale)
             return
         if sender_chat_id is not None:
@@ -472,10 +477,7 @@ async def _stats(
 async def _describe_welcome(
     message: Message, community: Community, growth: GrowthService, outbox: Outbox, *, saved: bool
 ) -> None:
-    settings = growth.settings
-    enabled = community_setting(community, "growth.welcome_enabled", settings.welcome_enabled)
-    minutes = community_setting(community, "growth.welcome_delete_minutes", settings.welcome_delete_minutes)
-    rules = community_setting(community, "growth.rules_url", settings.rules_url)
+    enabled, minutes, rules = growth.welcome_settings(community)
     lines = [_("Saved.") if saved else _("Welcome settings for this group:")]
     lines.append(_("Welcomes are on.") if enabled else _("Welcomes are off (/welcome on to turn them on)."))
     lines.append(

@@ -198,6 +198,18 @@ class FeedService:
     async def remove_feed(self, feed_id: int) -> bool:
         return await self.repo.deactivate(feed_id)
 
+    async def list_feeds(self, chat_id: int | None = None) -> list[Feed]:
+        """The active feeds of one community (None: of every community)."""
+        return await self.repo.list_feeds(chat_id)
+
+    async def get_feed(self, feed_id: int) -> Feed | None:
+        return await self.repo.get(feed_id)
+
+    async def draft(self, item_id: int) -> FeedItem | None:
+        """The item if it is still a draft waiting for the managers' decision."""
+        item = await self.repo.get_item(item_id)
+        return item if item is not None and item.status == "draft" else None
+
     # ------------------------------------------------------------------ polling
 
     def start(self) -> None:
