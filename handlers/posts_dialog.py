@@ -80,7 +80,7 @@ def register_dialog(router: Router) -> None:
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
-    @router.callback_query(DialogButton.filter(F.action == "chat"))
+    @router.callback_query(DialogButton.filter(F.action == "chat"), StateFilter(PostDialog.chat))
     async def chose_chat(
         query: CallbackQuery,
         outbox: Outbox,
@@ -90,9 +90,6 @@ def register_dialog(router: Router) -> None:
         posts: PostService,
     ) -> None:
         if not await manager_callback(query, roles):
-            return
-        if await state.get_state() != PostDialog.chat.state:
-            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
         community = await posts.community(callback_data.value)
         if community is None:
@@ -170,14 +167,14 @@ def register_dialog(router: Router) -> None:
             markup=options_markup(await state.get_data()),
         )
 
-    @router.callback_query(DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})))
+    @router.callback_query(
+        DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})),
+        StateFilter(PostDialog.options),
+    )
     async def toggled(
         query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
     ) -> None:
         if not await manager_callback(query, roles):
-            return
-        if await state.get_state() != PostDialog.options.state:
-            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
         data = await state.get_data()
         if callback_data.action == "next":
@@ -230,7 +227,7 @@ def register_dialog(router: Router) -> None:
             ),
         )
 
-    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})))
+    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})), StateFilter(PostDialog.confirm))
     async def confirmed(
         query: CallbackQuery,
         outbox: Outbox,
@@ -240,9 +237,6 @@ def register_dialog(router: Router) -> None:
         posts: PostService,
     ) -> None:
         if not await manager_callback(query, roles):
-            return
-        if await state.get_state() != PostDialog.confirm.state:
-            await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)
             return
         data = await state.get_data()
         await state.clear()
@@ -266,3 +260,10 @@ def register_dialog(router: Router) -> None:
             ),
             markup=card_markup(stored),
         )
+
+    @router.callback_query(DialogButton.filter())
+    async def ended(query: CallbackQuery, roles: RoleService) -> None:
+        """A dialog button pressed when its step is over (or never began for this person)."""
+        if not await manager_callback(query, roles):
+            return
+        await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)

@@ -96,22 +96,8 @@ class PostService(PostReceipts, PostSending, PostTimer):
     ) -> Post:
         """Validate and normalise a post (not stored). ``when`` is "now", a local time, a friendly form or cron."""
         tz_name = timezone or await self.timezone_of(chat_id)
-        tz = zone(tz_name)
         now = self.now()
-        at_local: str | None = None
-        cron: str | None = None
-        if when.strip().lower() == "now":
-            due: int | None = now
-            at_local = from_epoch(now).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        else:
-            schedule = parse_schedule(when, tz)
-            first = schedule.first_due(from_epoch(now), tz)
-            due = to_epoch(first) if first is not None else None
-            at_local, cron = schedule.at_local, schedule.cron
-            if schedule.at is not None and due is not None and due < now - 60:
-                raise PostError("at: " + self.t("{when} ({tz}) has already passed", when=when.strip(), tz=tz_name))
-            if cron is not None and due is None:
-                raise PostError(self.t("the cron expression never fires"))
+        due, at_local, cron = self._schedule(when, tz_name, now)
         post = Post(
             chat_id=chat_id,
             thread_id=thread_id,
@@ -137,6 +123,20 @@ class PostService(PostReceipts, PostSending, PostTimer):
         )
         validate(post)
         return post
+
+    def _schedule(self, when: str, tz_name: str, now: int) -> tuple[int | None, str | None, str | None]:
+        """(first due time, local time, cron) for "now", a local time, a friendly form or cron."""
+        tz = zone(tz_name)
+        if when.strip().lower() == "now":
+            return now, from_epoch(now).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), None
+        schedule = parse_schedule(when, tz)
+        first = schedule.first_due(from_epoch(now), tz)
+        due = to_epoch(first) if first is not None else None
+        if schedule.at is not None and due is not None and due < now - 60:
+            raise PostError("at: " + self.t("{when} ({tz}) has already passed", when=when.strip(), tz=tz_name))
+        if schedule.cron is not None and due is None:
+            raise PostError(self.t("the cron expression never fires"))
+        return due, schedule.at_local, schedule.cron
 
     async def create(self, post: Post) -> Post:
         validate(post)
@@ -178,23 +178,9 @@ class PostService(PostReceipts, PostSending, PostTimer):
             lateness_s=post.lateness_s,
         )
         if when is not None:
-            fresh = await self.build(
-                chat_id=current.chat_id,
-                text=edited.text,
-                when=when,
-                thread_id=edited.thread_id,
-                media_kind=edited.media_kind,
-                media=edited.media,
-                buttons=edited.buttons,
-                pin=edited.pin,
-                unpin_after_min=edited.unpin_after_min,
-                silent=edited.silent,
-                protect=edited.protect,
-                lateness_min=edited.lateness_s // 60,
-            )
-            edited = edited.with_(
-                at_local=fresh.at_local, cron=fresh.cron, due_at=fresh.due_at, timezone=fresh.timezone
-            )
+            tz_name = await self.timezone_of(current.chat_id)
+            due, at_local, cron = self._schedule(when, tz_name, self.now())
+            edited = edited.with_(at_local=at_local, cron=cron, due_at=due, timezone=tz_name)
             if current.status in (FAILED, MISSED, UNCERTAIN):
                 edited = edited.with_(status=PENDING)
         validate(edited)
