@@ -29,6 +29,7 @@ from bot.telegram.outbox import Outbox, OutboxError
 from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
 from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +387,7 @@ def build_router() -> Router:
             return
         changed = await community_settings.set(message.chat.id, "faq.mode", mode)
         if not changed.ok:
-            await _reply(outbox, message, _("I do not know this group yet; write a message here first."))
+            await _reply(outbox, message, refusal_text(changed))
             return
         await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
 

@@ -17,11 +17,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Priority
-from bot.services.community_settings import CommunityLookup, CommunitySettingsService, Refusal
+from bot.services.community_settings import CommunityLookup, CommunitySettingsService
 from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
 from handlers.callbacks import FeedButton
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +189,7 @@ def build_router() -> Router:
                 return
             changed = await community_settings.set(message.chat.id, key, words)
             done = _("Saved: {words}").format(words=html.escape(", ".join(words) or "—"))
-        if changed.refusal is Refusal.UNKNOWN_COMMUNITY:
-            done = _("I do not know this group yet; write a message here first.")
-        elif not changed.ok:
-            done = html.escape(changed.reason)
-        await _reply(outbox, message, done)
+        await _reply(outbox, message, done if changed.ok else refusal_text(changed))
 
     # ------------------------------------------------------------------ draft buttons
 

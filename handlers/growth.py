@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.domain import Author, Community
 from bot.services.community import CommunityService
-from bot.services.community_settings import CommunityLookup, CommunitySettingsService, Refusal, SettingChange
+from bot.services.community_settings import CommunityLookup, CommunitySettingsService
 from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
 from bot.services.roles import RoleService
 from bot.services.stats import StatsService, Target
@@ -26,6 +26,7 @@ from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
 from handlers.convert import GROUP_TYPES, chat_info
 from handlers.filters import CanManage
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def build_router() -> Router:
         if changes:
             changed = await community_settings.change(community.chat_id, changes)
             if not changed.ok:
-                await _welcome_reply(message, outbox, _refusal_text(changed))
+                await _welcome_reply(message, outbox, refusal_text(changed))
                 return
             community = changed.community or community
         await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
@@ -185,8 +186,8 @@ def build_router() -> Router:
 
     # --- invite campaigns ---
 
-    @router.message(Command("invite_new"))
-    async def invite_new(
+    @router.message(Command("invite_new", "invites"))
+    async def campaigns(
         message: Message,
         command: CommandObject,
         growth: GrowthService,
@@ -201,80 +202,11 @@ def build_router() -> Router:
         )
         if target is None:
             return
-        community, name = target
-        reply = _reply_in(message, outbox)
-        if not name:
-            await reply(_("Usage: /invite_new CAMPAIGN (for example /invite_new spring_newsletter)"))
-            return
-        try:
-            campaign, created = await growth.create_campaign(
-                community.chat_id, name, created_by=message.from_user.id if message.from_user else None
-            )
-        except CampaignError as exc:
-            if exc.code == "bad_name":
-                await reply(_("A campaign name has 1 to 32 letters, digits, spaces, dots, dashes or underscores."))
-            else:
-                await reply(_("Invite links cannot be created here."))
-            return
-        except InviteLinkError as exc:
-            if exc.no_rights:
-                await reply(_("I need to be an admin with the right to invite users to create invite links."))
-            else:
-                await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
-            return
-        if created:
-            text = _(
-                "New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
-                "Joins through it are counted in /stats and /invites."
-            )
+        community, rest = target
+        if command.command == "invite_new":
+            await _invite_new(message, growth, community, rest, _reply_in(message, outbox))
         else:
-            text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
-        await reply(
-            text.format(
-                name=html.escape(campaign.name),
-                chat=html.escape(community.title),
-                link=html.escape(campaign.invite_link),
-            )
-        )
-
-    @router.message(Command("invites"))
-    async def invites(
-        message: Message,
-        command: CommandObject,
-        growth: GrowthService,
-        roles: RoleService,
-        community_service: CommunityService,
-        community_settings: CommunitySettingsService,
-        outbox: Outbox,
-        settings: Settings,
-    ) -> None:
-        target = await _target_community(
-            message, _args(command), roles, community_service, community_settings, outbox, settings.managers.chat_id
-        )
-        if target is None:
-            return
-        community, _rest = target
-        figures = await growth.campaigns(community.chat_id)
-        reply = _reply_in(message, outbox)
-        if not figures:
-            await reply(
-                _("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
-                    chat=html.escape(community.title)
-                )
-            )
-            return
-        lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
-        for f in figures:
-            lines.append(
-                _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
-                    name=html.escape(f.campaign.name),
-                    joins=f.joins,
-                    leaves=f.leaves,
-                    still=f.still_members,
-                    link=html.escape(f.campaign.invite_link),
-                )
-            )
-        await reply("\n".join(lines))
+            await _invites(growth, community, _reply_in(message, outbox))
 
     # --- /stats ---
 
@@ -296,33 +228,80 @@ def build_router() -> Router:
     return router
 
 
-async def _welcome_reply(message: Message, outbox: Outbox, text: str) -> None:
-    await outbox.send_message(
-        message.chat.id,
-        text,
-        reply_to=message.message_id,
-        thread_id=message.message_thread_id,
-        priority=Priority.REPLY,
+async def _invite_new(
+    message: Message, growth: GrowthService, community: Community, name: str, reply: Callable[[str], Awaitable[None]]
+) -> None:
+    if not name:
+        await reply(_("Usage: /invite_new CAMPAIGN (for example /invite_new spring_newsletter)"))
+        return
+    try:
+        campaign, created = await growth.create_campaign(
+            community.chat_id, name, created_by=message.from_user.id if message.from_user else None
+        )
+    except CampaignError as exc:
+        if exc.code == "bad_name":
+            await reply(_("A campaign name has 1 to 32 letters, digits, spaces, dots, dashes or underscores."))
+        else:
+            await reply(_("Invite links cannot be created here."))
+        return
+    except InviteLinkError as exc:
+        if exc.no_rights:
+            await reply(_("I need to be an admin with the right to invite users to create invite links."))
+        else:
+            await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
+        return
+    if created:
+        text = _(
+            "New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
+            "Joins through it are counted in /stats and /invites."
+        )
+    else:
+        text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
+    await reply(
+        text.format(
+            name=html.escape(campaign.name),
+            chat=html.escape(community.title),
+            link=html.escape(campaign.invite_link),
+        )
     )
 
 
-def _refusal_text(changed: SettingChange) -> str:
-    if changed.refusal is Refusal.TOO_LONG:
-        return _("That welcome is too long ({length} characters); keep it under {limit}.").format(
-            length=changed.length, limit=changed.limit
+async def _invites(growth: GrowthService, community: Community, reply: Callable[[str], Awaitable[None]]) -> None:
+    figures = await growth.campaigns(community.chat_id)
+    if not figures:
+        await reply(
+            _("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
+                chat=html.escape(community.title)
+            )
         )
-    return html.escape(changed.reason)
+        return
+    lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
+    for f in figures:
+        lines.append(
+            _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
+                name=html.escape(f.campaign.name),
+                joins=f.joins,
+                leaves=f.leaves,
+                still=f.still_members,
+                link=html.escape(f.campaign.invite_link),
+            )
+        )
+    await reply("\n".join(lines))
+
+
+async def _answer(message: Message, outbox: Outbox, text: str, *, thread_id: int | None) -> None:
+    await outbox.send_message(
+        message.chat.id, text, reply_to=message.message_id, thread_id=thread_id, priority=Priority.REPLY
+    )
+
+
+async def _welcome_reply(message: Message, outbox: Outbox, text: str) -> None:
+    await _answer(message, outbox, text, thread_id=message.message_thread_id)
 
 
 def _reply_in(message: Message, outbox: Outbox) -> Callable[[str], Awaitable[None]]:
     async def reply(text: str) -> None:
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id if message.is_topic_message else None,
-            priority=Priority.REPLY,
-        )
+        await _answer(message, outbox, text, thread_id=message.message_thread_id if message.is_topic_message else None)
 
     return reply
 

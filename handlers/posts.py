@@ -15,7 +15,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, MessageReactionCountUpdated, ReactionTypeEmoji
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.community_settings import TIMEZONE, CommunitySettingsService, Refusal
+from bot.services.community_settings import TIMEZONE, CommunitySettingsService
 from bot.services.posts import PostService
 from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
@@ -24,6 +24,7 @@ from handlers.posts_dialog import register_dialog
 from handlers.posts_ui import PostDialog as PostDialog
 from handlers.posts_ui import parse_buttons as parse_buttons
 from handlers.posts_ui import reply_in
+from handlers.settings_reply import refusal_text
 
 
 def build_router() -> Router:
@@ -62,11 +63,8 @@ def build_router() -> Router:
             )
             return
         changed = await community_settings.set(message.chat.id, TIMEZONE, name)
-        if changed.refusal is Refusal.UNKNOWN_COMMUNITY:
-            await reply_in(outbox, message, _("I do not know this group yet; write a message here first."))
-            return
         if not changed.ok:
-            await reply_in(outbox, message, html.escape(changed.reason))
+            await reply_in(outbox, message, refusal_text(changed))
             return
         await reply_in(
             outbox,

@@ -15,40 +15,22 @@ from bot.services.posts import PostError, PostService
 from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError
 from bot.telegram.outbox import Outbox
+from handlers import posts_ui as ui
 from handlers.callbacks import PostButton, PostCardButton
-from handlers.posts_ui import (
-    ANSWER,
-    PRIVATE,
-    TAG,
-    PostDialog,
-    card_markup,
-    content_of,
-    content_prompt,
-    describe_post,
-    manager_callback,
-    manager_message,
-    plain_keyboard,
-    preview_in,
-    preview_to_presser,
-    reply_in,
-    say_in,
-    when_prompt,
-    when_text,
-)
 
 
 def register_cards(router: Router) -> None:
-    @router.message(Command("receipts"), PRIVATE)
+    @router.message(Command("receipts"), ui.PRIVATE)
     async def receipts(
         message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         choice = (command.args or "").strip().lower()
         if choice in ("all", "failures"):
             await posts.set_receipts_mode(choice)
         elif choice:
-            await reply_in(outbox, message, _("Usage: /receipts all  or  /receipts failures"))
+            await ui.reply_in(outbox, message, _("Usage: /receipts all  or  /receipts failures"))
             return
         mode = await posts.receipts_mode()
         text = (
@@ -56,27 +38,27 @@ def register_cards(router: Router) -> None:
             if mode == "all"
             else _("Managers get receipts only for posts that failed, were missed or are uncertain.")
         )
-        await reply_in(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
+        await ui.reply_in(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
 
-    @router.message(Command("posts"), PRIVATE)
+    @router.message(Command("posts"), ui.PRIVATE)
     async def list_posts(message: Message, outbox: Outbox, roles: RoleService, posts: PostService) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         items = await posts.open_posts(limit=50)
         if not items:
-            await reply_in(outbox, message, _("No scheduled posts. Create one with /newpost."))
+            await ui.reply_in(outbox, message, _("No scheduled posts. Create one with /newpost."))
             return
         lines = [_("Scheduled posts (open one with /post N):")]
         for item in items:
             post = item.post
-            preview = TAG.sub("", post.text).replace("\n", " ")[:50]
+            preview = ui.TAG.sub("", post.text).replace("\n", " ")[:50]
             lines.append(
                 f"#{post.id} · {html.escape(item.title)} · "
-                f"{html.escape(when_text(post))} · {post.status} · {html.escape(preview)}"
+                f"{html.escape(ui.when_text(post))} · {post.status} · {html.escape(preview)}"
             )
-        await reply_in(outbox, message, "\n".join(lines))
+        await ui.reply_in(outbox, message, "\n".join(lines))
 
-    @router.message(Command("post"), PRIVATE)
+    @router.message(Command("post"), ui.PRIVATE)
     async def show_post(
         message: Message,
         outbox: Outbox,
@@ -84,17 +66,19 @@ def register_cards(router: Router) -> None:
         roles: RoleService,
         posts: PostService,
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         arg = (command.args or "").strip().lstrip("#")
         if not (arg.isascii() and arg.isdigit() and len(arg) <= 18):  # "²".isdigit(); SQLite's 64-bit ints
-            await reply_in(outbox, message, _("Usage: /post N (the number from /posts)."))
+            await ui.reply_in(outbox, message, _("Usage: /post N (the number from /posts)."))
             return
         card = await posts.card(int(arg))
         if card is None:
-            await reply_in(outbox, message, _("There is no post #{id}.").format(id=arg))
+            await ui.reply_in(outbox, message, _("There is no post #{id}.").format(id=arg))
             return
-        await reply_in(outbox, message, describe_post(card.post, card.title, card.runs), markup=card_markup(card.post))
+        await ui.reply_in(
+            outbox, message, ui.describe_post(card.post, card.title, card.runs), markup=ui.card_markup(card.post)
+        )
 
     @router.callback_query(PostButton.filter())
     @router.callback_query(PostCardButton.filter())
@@ -106,7 +90,7 @@ def register_cards(router: Router) -> None:
         roles: RoleService,
         posts: PostService,
     ) -> None:
-        if not await manager_callback(query, roles):
+        if not await ui.manager_callback(query, roles):
             return
         post = await posts.get(callback_data.id)
         if post is None:
@@ -116,7 +100,7 @@ def register_cards(router: Router) -> None:
         done: str | None = None
         if action == "preview":
             await query.answer()
-            await preview_to_presser(outbox, query, posts, post)
+            await ui.preview_to_presser(outbox, query, posts, post)
             return
         if action in ("text", "time"):
             if query.message is None or query.message.chat.type != "private":
@@ -124,11 +108,11 @@ def register_cards(router: Router) -> None:
                     _("Edit posts in a private chat with me: /post {id}").format(id=post.id), show_alert=True
                 )
                 return
-            await state.set_state(PostDialog.edit_text if action == "text" else PostDialog.edit_when)
+            await state.set_state(ui.PostDialog.edit_text if action == "text" else ui.PostDialog.edit_when)
             await state.update_data(edit_id=post.id)
             await query.answer()
-            prompt = content_prompt() if action == "text" else when_prompt(post.timezone)
-            await say_in(outbox, query, prompt)
+            prompt = ui.content_prompt() if action == "text" else ui.when_prompt(post.timezone)
+            await ui.say_in(outbox, query, prompt)
             return
         if action == "pause":
             done = _("Paused.") if await posts.pause(post.id) else _("It is not waiting, so it cannot be paused.")
@@ -145,7 +129,7 @@ def register_cards(router: Router) -> None:
                 done = _("It cannot be sent now (it is being sent, was sent or was cancelled).")
             else:
                 done = _("Sent.") if run.status == "sent" else _("Failed: {reason}").format(reason=run.error)
-            await say_in(outbox, query, html.escape(done))
+            await ui.say_in(outbox, query, html.escape(done))
             return
         else:
             await query.answer(_("Unknown action."), show_alert=True)
@@ -157,61 +141,63 @@ def register_cards(router: Router) -> None:
             await outbox.edit_text(
                 query.message.chat.id,
                 query.message.message_id,
-                describe_post(fresh.post, fresh.title),
-                keyboard=plain_keyboard(card_markup(fresh.post)),
+                ui.describe_post(fresh.post, fresh.title),
+                keyboard=ui.plain_keyboard(ui.card_markup(fresh.post)),
             )
         elif isinstance(query.message, Message):
             await outbox.edit_keyboard(query.message.chat.id, query.message.message_id, None)
-            await say_in(outbox, query, html.escape(done))
+            await ui.say_in(outbox, query, html.escape(done))
 
-    @router.message(PostDialog.edit_text, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.edit_text, ui.PRIVATE, ui.ANSWER)
     async def got_edit_text(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
-        content = content_of(message)
+        content = ui.content_of(message)
         if content is None:
-            await reply_in(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
+            await ui.reply_in(
+                outbox, message, _("I can schedule text, a photo or a document. Please send one of those.")
+            )
             return
         post_id = int((await state.get_data()).get("edit_id", 0))
         await state.clear()
         try:
             stored = await posts.edit_content(post_id, content["text"], content.get("media_kind"), content.get("media"))
         except PostError as exc:
-            await reply_in(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await ui.cannot_use(outbox, message, exc)
             return
         if stored is None:
-            await reply_in(outbox, message, _("That post no longer exists."))
+            await ui.reply_in(outbox, message, _("That post no longer exists."))
             return
-        await preview_in(outbox, message, posts, stored)
-        await reply_in(
+        await ui.preview_in(outbox, message, posts, stored)
+        await ui.reply_in(
             outbox,
             message,
-            _("Updated post #{id}. {summary}").format(id=stored.id, summary=when_text(stored)),
-            markup=card_markup(stored),
+            _("Updated post #{id}. {summary}").format(id=stored.id, summary=ui.when_text(stored)),
+            markup=ui.card_markup(stored),
         )
 
-    @router.message(PostDialog.edit_when, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.edit_when, ui.PRIVATE, ui.ANSWER)
     async def got_edit_when(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         try:
             stored = await posts.reschedule(
                 int((await state.get_data()).get("edit_id", 0)), (message.text or "").strip()
             )
         except (PostError, ScheduleError) as exc:
-            await reply_in(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await ui.cannot_use(outbox, message, exc)
             return
         await state.clear()
         if stored is None:
-            await reply_in(outbox, message, _("That post no longer exists."))
+            await ui.reply_in(outbox, message, _("That post no longer exists."))
             return
-        await reply_in(
+        await ui.reply_in(
             outbox,
             message,
-            _("Rescheduled post #{id}. {summary}").format(id=stored.id, summary=when_text(stored)),
-            markup=card_markup(stored),
+            _("Rescheduled post #{id}. {summary}").format(id=stored.id, summary=ui.when_text(stored)),
+            markup=ui.card_markup(stored),
         )

@@ -15,39 +15,19 @@ from bot.services.posts import PostError, PostService
 from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError
 from bot.telegram.outbox import Outbox
+from handlers import posts_ui as ui
 from handlers.callbacks import DialogButton
-from handlers.posts_ui import (
-    ANSWER,
-    PRIVATE,
-    UNPIN_CHOICES,
-    PostDialog,
-    card_markup,
-    content_of,
-    content_prompt,
-    describe_post,
-    manager_callback,
-    manager_message,
-    options_markup,
-    parse_buttons,
-    plain_keyboard,
-    post_from_data,
-    preview_in,
-    reply_in,
-    say_in,
-    when_prompt,
-    when_text,
-)
 
 
 def register_dialog(router: Router) -> None:
-    @router.message(Command("cancel"), PRIVATE, StateFilter(PostDialog))
+    @router.message(Command("cancel"), ui.PRIVATE, StateFilter(ui.PostDialog))
     async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         await state.clear()
-        await reply_in(outbox, message, _("Stopped. Nothing was changed."))
+        await ui.reply_in(outbox, message, _("Stopped. Nothing was changed."))
 
-    @router.message(Command("newpost"), PRIVATE)
+    @router.message(Command("newpost"), ui.PRIVATE)
     async def new_post(
         message: Message,
         outbox: Outbox,
@@ -56,12 +36,12 @@ def register_dialog(router: Router) -> None:
         posts: PostService,
         settings: Settings,
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         await state.clear()
         groups = await posts.destinations(exclude=settings.managers.chat_id)
         if not groups:
-            await reply_in(outbox, message, _("I am not in any community yet. Add me to a group first."))
+            await ui.reply_in(outbox, message, _("I am not in any community yet. Add me to a group first."))
             return
         rows = [
             [
@@ -72,15 +52,15 @@ def register_dialog(router: Router) -> None:
             ]
             for c in groups[:30]
         ]
-        await state.set_state(PostDialog.chat)
-        await reply_in(
+        await state.set_state(ui.PostDialog.chat)
+        await ui.reply_in(
             outbox,
             message,
             _("New post. Which community is it for?"),
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
-    @router.callback_query(DialogButton.filter(F.action == "chat"), StateFilter(PostDialog.chat))
+    @router.callback_query(DialogButton.filter(F.action == "chat"), StateFilter(ui.PostDialog.chat))
     async def chose_chat(
         query: CallbackQuery,
         outbox: Outbox,
@@ -89,7 +69,7 @@ def register_dialog(router: Router) -> None:
         roles: RoleService,
         posts: PostService,
     ) -> None:
-        if not await manager_callback(query, roles):
+        if not await ui.manager_callback(query, roles):
             return
         community = await posts.community(callback_data.value)
         if community is None:
@@ -98,8 +78,8 @@ def register_dialog(router: Router) -> None:
         await state.update_data(chat_id=community.chat_id, title=community.title, tz=community.timezone)
         await query.answer()
         if community.is_forum:
-            await state.set_state(PostDialog.topic)
-            await say_in(
+            await state.set_state(ui.PostDialog.topic)
+            await ui.say_in(
                 outbox,
                 query,
                 _(
@@ -108,12 +88,12 @@ def register_dialog(router: Router) -> None:
                 ).format(title=html.escape(community.title)),
             )
         else:
-            await state.set_state(PostDialog.content)
-            await say_in(outbox, query, content_prompt())
+            await state.set_state(ui.PostDialog.content)
+            await ui.say_in(outbox, query, ui.content_prompt())
 
-    @router.message(PostDialog.topic, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.topic, ui.PRIVATE, ui.ANSWER)
     async def got_topic(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         text = (message.text or "").strip()
         if text == "/skip":
@@ -121,22 +101,24 @@ def register_dialog(router: Router) -> None:
         elif text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
             await state.update_data(thread_id=int(text))
         else:
-            await reply_in(outbox, message, _("Please send the topic number (digits only), or /skip."))
+            await ui.reply_in(outbox, message, _("Please send the topic number (digits only), or /skip."))
             return
-        await state.set_state(PostDialog.content)
-        await reply_in(outbox, message, content_prompt())
+        await state.set_state(ui.PostDialog.content)
+        await ui.reply_in(outbox, message, ui.content_prompt())
 
-    @router.message(PostDialog.content, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.content, ui.PRIVATE, ui.ANSWER)
     async def got_content(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
-        content = content_of(message)
+        content = ui.content_of(message)
         if content is None:
-            await reply_in(outbox, message, _("I can schedule text, a photo or a document. Please send one of those."))
+            await ui.reply_in(
+                outbox, message, _("I can schedule text, a photo or a document. Please send one of those.")
+            )
             return
         await state.update_data(**content)
-        await state.set_state(PostDialog.buttons)
-        await reply_in(
+        await state.set_state(ui.PostDialog.buttons)
+        await ui.reply_in(
             outbox,
             message,
             _(
@@ -145,47 +127,47 @@ def register_dialog(router: Router) -> None:
             ),
         )
 
-    @router.message(PostDialog.buttons, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.buttons, ui.PRIVATE, ui.ANSWER)
     async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         text = (message.text or "").strip()
         if text == "/skip":
             buttons: list[list[dict[str, str]]] = []
         else:
-            parsed = parse_buttons(text)
+            parsed = ui.parse_buttons(text)
             if isinstance(parsed, str):
-                await reply_in(outbox, message, parsed)
+                await ui.reply_in(outbox, message, parsed)
                 return
             buttons = parsed
         await state.update_data(buttons=buttons, pin=False, silent=False, protect=False, unpin=0)
-        await state.set_state(PostDialog.options)
-        await reply_in(
+        await state.set_state(ui.PostDialog.options)
+        await ui.reply_in(
             outbox,
             message,
             _("Options (tap to switch), then Continue:"),
-            markup=options_markup(await state.get_data()),
+            markup=ui.options_markup(await state.get_data()),
         )
 
     @router.callback_query(
         DialogButton.filter(F.action.in_({"pin", "silent", "protect", "unpin", "next"})),
-        StateFilter(PostDialog.options),
+        StateFilter(ui.PostDialog.options),
     )
     async def toggled(
         query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
     ) -> None:
-        if not await manager_callback(query, roles):
+        if not await ui.manager_callback(query, roles):
             return
         data = await state.get_data()
         if callback_data.action == "next":
             await query.answer()
-            await state.set_state(PostDialog.when)
-            await say_in(outbox, query, when_prompt(data.get("tz", "UTC")))
+            await state.set_state(ui.PostDialog.when)
+            await ui.say_in(outbox, query, ui.when_prompt(data.get("tz", "UTC")))
             return
         if callback_data.action == "unpin":
             index = int(data.get("unpin", 0))
-            data["unpin"] = (index + 1) % len(UNPIN_CHOICES)
-            if UNPIN_CHOICES[data["unpin"]] is not None:
+            data["unpin"] = (index + 1) % len(ui.UNPIN_CHOICES)
+            if ui.UNPIN_CHOICES[data["unpin"]] is not None:
                 data["pin"] = True
         else:
             data[callback_data.action] = not data.get(callback_data.action, False)
@@ -195,28 +177,28 @@ def register_dialog(router: Router) -> None:
         await query.answer()
         if isinstance(query.message, Message):
             await outbox.edit_keyboard(
-                query.message.chat.id, query.message.message_id, plain_keyboard(options_markup(data))
+                query.message.chat.id, query.message.message_id, ui.plain_keyboard(ui.options_markup(data))
             )
 
-    @router.message(PostDialog.when, PRIVATE, ANSWER)
+    @router.message(ui.PostDialog.when, ui.PRIVATE, ui.ANSWER)
     async def got_when(
         message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
     ) -> None:
-        if not await manager_message(message, outbox, roles):
+        if not await ui.manager_message(message, outbox, roles):
             return
         data = await state.get_data()
         try:
-            post = await post_from_data(posts, data, (message.text or "").strip(), message.from_user)
+            post = await ui.post_from_data(posts, data, (message.text or "").strip(), message.from_user)
         except (PostError, ScheduleError) as exc:
-            await reply_in(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+            await ui.cannot_use(outbox, message, exc)
             return
         await state.update_data(when=(message.text or "").strip())
-        await state.set_state(PostDialog.confirm)
-        await preview_in(outbox, message, posts, post)
-        await reply_in(
+        await state.set_state(ui.PostDialog.confirm)
+        await ui.preview_in(outbox, message, posts, post)
+        await ui.reply_in(
             outbox,
             message,
-            _("☝️ This is exactly how the post will look.") + "\n" + describe_post(post, data.get("title", "")),
+            _("☝️ This is exactly how the post will look.") + "\n" + ui.describe_post(post, data.get("title", "")),
             markup=InlineKeyboardMarkup(
                 inline_keyboard=[
                     [
@@ -227,7 +209,7 @@ def register_dialog(router: Router) -> None:
             ),
         )
 
-    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})), StateFilter(PostDialog.confirm))
+    @router.callback_query(DialogButton.filter(F.action.in_({"save", "drop"})), StateFilter(ui.PostDialog.confirm))
     async def confirmed(
         query: CallbackQuery,
         outbox: Outbox,
@@ -236,34 +218,34 @@ def register_dialog(router: Router) -> None:
         roles: RoleService,
         posts: PostService,
     ) -> None:
-        if not await manager_callback(query, roles):
+        if not await ui.manager_callback(query, roles):
             return
         data = await state.get_data()
         await state.clear()
         if callback_data.action == "drop":
             await query.answer(_("Discarded."))
-            await say_in(outbox, query, _("Discarded. Nothing was scheduled."))
+            await ui.say_in(outbox, query, _("Discarded. Nothing was scheduled."))
             return
         try:
-            post = await post_from_data(posts, data, str(data.get("when", "")), query.from_user)
+            post = await ui.post_from_data(posts, data, str(data.get("when", "")), query.from_user)
             stored = await posts.create(post)
         except (PostError, ScheduleError) as exc:
             await query.answer()
-            await say_in(outbox, query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
+            await ui.say_in(outbox, query, _("I cannot schedule it: {reason}").format(reason=html.escape(str(exc))))
             return
         await query.answer(_("Scheduled."))
-        await say_in(
+        await ui.say_in(
             outbox,
             query,
             _("Scheduled as post #{id}. {summary}\nSee all with /posts.").format(
-                id=stored.id, summary=when_text(stored)
+                id=stored.id, summary=ui.when_text(stored)
             ),
-            markup=card_markup(stored),
+            markup=ui.card_markup(stored),
         )
 
     @router.callback_query(DialogButton.filter())
     async def ended(query: CallbackQuery, roles: RoleService) -> None:
         """A dialog button pressed when its step is over (or never began for this person)."""
-        if not await manager_callback(query, roles):
+        if not await ui.manager_callback(query, roles):
             return
         await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)

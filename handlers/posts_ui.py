@@ -84,6 +84,11 @@ async def reply_in(outbox: Outbox, message: Message, text: str, markup: InlineKe
         log.warning("could not answer in chat %s: %s", message.chat.id, delivery.error)
 
 
+async def cannot_use(outbox: Outbox, message: Message, exc: Exception) -> None:
+    """The manager's answer to a step was refused (PostError, ScheduleError): say why."""
+    await reply_in(outbox, message, _("I cannot use that: {reason}").format(reason=html.escape(str(exc))))
+
+
 async def say_in(outbox: Outbox, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """A new message in the chat of the pressed button."""
     if isinstance(query.message, Message):
