@@ -149,13 +149,13 @@ def _check(key: str, value: object) -> object:
             raise _Refused(key, Refusal.WRONG_TYPE, f"{key}: must be on or off")
         return value
     if kind in (Kind.INT, Kind.FLOAT):
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if not whole and not (kind is Kind.FLOAT and isinstance(value, float) and value == value):
+        allowed = int if kind is Kind.INT else int | float
+        if isinstance(value, bool) or not isinstance(value, allowed) or value != value:  # bools, NaN
             raise _Refused(key, Refusal.WRONG_TYPE, f"{key}: must be a {'whole ' if kind is Kind.INT else ''}number")
-        number = float(value) if kind is Kind.FLOAT else value  # type: ignore[arg-type]
-        assert spec.low is not None and spec.high is not None
-        if not spec.low <= number <= spec.high:  # type: ignore[operator]
-            raise _Refused(key, Refusal.OUT_OF_RANGE, f"{key}: must be from {spec.low:g} to {spec.high:g}")
+        number = float(value) if kind is Kind.FLOAT else int(value)
+        low, high = spec.low, spec.high
+        if low is not None and high is not None and not low <= number <= high:
+            raise _Refused(key, Refusal.OUT_OF_RANGE, f"{key}: must be from {low:g} to {high:g}")
         return number
     if kind in (Kind.WORDS, Kind.SLOTS):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -186,8 +186,11 @@ def _check(key: str, value: object) -> object:
     return value
 
 
-def _check_together(values: Mapping[str, object]) -> None:
-    answer, suggest = values.get("faq.answer_threshold"), values.get("faq.suggest_threshold")
+def _check_together(values: Mapping[str, object], stored: Mapping[str, object] | None = None) -> None:
+    """Rules between keys: the suggest threshold is never above the answer threshold (a key not in the
+    change counts with its stored value)."""
+    merged = {**(stored or {}), **values}
+    answer, suggest = merged.get("faq.answer_threshold"), merged.get("faq.suggest_threshold")
     if isinstance(answer, float) and isinstance(suggest, float) and suggest > answer:
         raise _Refused(
             "faq.suggest_threshold",
@@ -211,24 +214,30 @@ class CommunitySettingsService:
         return await self.communities.list(active_only=active_only)
 
     @staticmethod
-    def check(changes: Mapping[str, object]) -> SettingChange:
-        """Validate without writing: ``ok``, or the first refusal."""
+    def check(changes: Mapping[str, object], stored: Mapping[str, object] | None = None) -> SettingChange:
+        """Validate without writing (against the ``stored`` settings, if given): ``ok``, or the first refusal."""
         try:
             values = {key: _check(key, value) for key, value in changes.items()}
-            _check_together(values)
+            _check_together(values, stored)
         except _Refused as refused:
             return refused.result
         return SettingChange(None, values=values)
 
     async def change(self, chat_id: int, changes: Mapping[str, object]) -> SettingChange:
-        """Validate every value, store them all (or none) and drop the cached row."""
+        """Validate every value, store them (nothing when one is refused) and drop the cached row.
+
+        The timezone is a column of its own, so a change with it and other keys is two writes; both come
+        after all the checks, so only a database failure could separate them."""
         checked = self.check(changes)
+        if checked.ok:
+            community = await self.communities.get(chat_id)
+            if community is None:
+                return SettingChange(None, Refusal.UNKNOWN_COMMUNITY, None, f"community {chat_id} is not known")
+            checked = self.check(changes, community.settings)
         if not checked.ok:
             log.info("setting refused in %s: %s", chat_id, checked.reason)
             return checked
         values = dict(checked.values)
-        if await self.communities.get(chat_id) is None:
-            return SettingChange(None, Refusal.UNKNOWN_COMMUNITY, None, f"community {chat_id} is not known")
         try:
             timezone = values.pop(TIMEZONE, None)
             if isinstance(timezone, str):

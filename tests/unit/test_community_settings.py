@@ -165,3 +165,13 @@ def test_every_key_the_services_read_is_in_the_table() -> None:
         read |= {f"scheduler.{k}" for k in re.findall(r'self\._list\(community, "([a-z_]+)"\)', path.read_text())}
     assert read, "the scan found no keys"
     assert read <= set(SPECS), read - set(SPECS)
+
+
+async def test_the_threshold_order_counts_the_stored_value(env: Env) -> None:
+    assert (await env.service.change(GROUP.chat_id, {"faq.answer_threshold": 0.6})).ok
+    above = await env.service.set(GROUP.chat_id, "faq.suggest_threshold", 0.7)
+    assert above.refusal is Refusal.INCONSISTENT
+    assert (await env.service.set(GROUP.chat_id, "faq.suggest_threshold", 0.5)).ok
+    assert (await env.service.set(GROUP.chat_id, "faq.answer_threshold", 1)).ok  # a whole number is a number
+    stored = await env.repo.get(GROUP.chat_id)
+    assert stored is not None and stored.settings["faq.answer_threshold"] == 1.0
