@@ -103,14 +103,15 @@ class Counts:
                 self.suggested_correct += 1
 
     def as_json(self) -> dict[str, int]:
-        return {
-            "answered_correct": self.answered_correct,
-            "answered_wrong": self.answered_wrong,
-            "suggested_correct": self.suggested_correct,
-            "abstained_oos": self.abstained_oos,
-            "abstained_in_scope": self.abstained_in_scope,
-            "total": self.total,
-        }
+        keys = (
+            "answered_correct",
+            "answered_wrong",
+            "suggested_correct",
+            "abstained_oos",
+            "abstained_in_scope",
+            "total",
+        )
+        return {key: getattr(self, key) for key in keys}
 
     def row(self) -> str:
         pct = lambda n, d: f"{100 * n / d:5.1f}%" if d else "   - "  # noqa: E731

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.seeding import SeededRandom, replayable_rng
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -75,3 +77,15 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip("../shared/datasets is not present")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def seeded_rng(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> SeededRandom:
+    """A random generator whose seed is printed before the test (past pytest's capture, so it shows even
+    when the test hangs or passes) and taken from STEWARD_TEST_SEED if set."""
+
+    def announce(line: str) -> None:
+        with capsys.disabled():
+            print(line, flush=True)
+
+    return replayable_rng(request.node.nodeid, announce)

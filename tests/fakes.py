@@ -5,13 +5,25 @@ They are the demo's stand-ins (bot/demo/stand_ins.py), plus a record of what was
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from bot.demo.stand_ins import HashingEncoder, KeywordClassifier, KeywordVerdict
+from bot.domain import Delivery, Priority
 
 FakeVerdict = KeywordVerdict
 
-__all__ = ["ClassEmbedder", "FakeClassifier", "FakeVerdict", "HashingEncoder"]
+__all__ = [
+    "ClassEmbedder",
+    "FakeClassifier",
+    "FakeVerdict",
+    "HashingEncoder",
+    "ManualClock",
+    "RecordingOutbox",
+    "loader_of",
+]
 
 
 class FakeClassifier(KeywordClassifier):
@@ -23,6 +35,24 @@ class FakeClassifier(KeywordClassifier):
     def predict(self, texts: list[str]) -> list[KeywordVerdict]:
         self.calls.append(list(texts))
         return super().predict(texts)
+
+
+N = TypeVar("N", int, float)
+
+
+class ManualClock(Generic[N]):
+    """A clock the test moves by hand: calling it returns ``now``."""
+
+    def __init__(self, now: N) -> None:
+        self.now = now
+
+    def __call__(self) -> N:
+        return self.now
+
+
+def loader_of(encoder: HashingEncoder) -> Callable[[], tuple[HashingEncoder, str]]:
+    """An encoder loader (what the FAQ service and the CLIs take) that hands out ``encoder``."""
+    return lambda: (encoder, f"HashingEncoder:{encoder.dim}")
 
 
 class ClassEmbedder:
@@ -53,3 +83,36 @@ class ClassEmbedder:
 
         self.calls.append(list(texts))
         return np.stack([self.vector(self.prototypes.get(t) or self.about.get(t, "chat")) for t in texts])
+
+
+@dataclass
+class RecordingOutbox:
+    """The outbox's interface, recording instead of sending. With ``failure`` set to (error, error kind),
+    every send fails the way Telegram would have refused it."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[tuple[int, int]] = field(default_factory=list)
+    photos: list[tuple[int, bytes]] = field(default_factory=list)
+    failure: tuple[str, str] | None = None
+    next_id: int = 1000
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Delivery:
+        if self.failure is not None:
+            return Delivery(False, chat_id, error=self.failure[0], error_kind=self.failure[1])
+        self.next_id += 1
+        self.sent.append({"chat_id": chat_id, "text": text, "message_id": self.next_id, **kwargs})
+        return Delivery(True, chat_id, [self.next_id])
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, **kwargs: Any) -> Delivery:
+        self.edits.append({"chat_id": chat_id, "message_id": message_id, "text": text, **kwargs})
+        return Delivery(True, chat_id, [message_id])
+
+    async def delete(self, chat_id: int, message_id: int, *, priority: Priority = Priority.NORMAL) -> Delivery:
+        self.deleted.append((chat_id, message_id))
+        return Delivery(True, chat_id, [message_id])
+
+    async def send_photo(self, chat_id: int, photo: str | Path, **kwargs: Any) -> Delivery:
+        self.photos.append((chat_id, Path(photo).read_bytes()))
+        self.next_id += 1
+        return Delivery(True, chat_id, [self.next_id])

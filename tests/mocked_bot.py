@@ -145,14 +145,14 @@ class MockedBot(Bot):
             error_code=error_code,
             parameters=parameters,
         )
-        self.session.add_result(response)
-        return response
+        return self.session.add_result(response)
 
     def add_error(self, factory: ErrorFactory) -> None:
         """Queue an exception, e.g. ``bot.add_error(network_error())``."""
         self.session.add_error(factory)
 
     def get_request(self) -> TelegramMethod[Any]:
+        """The oldest request not yet taken."""
         return self.session.get_request()
 
 

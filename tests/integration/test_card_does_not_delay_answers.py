@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.faq_cli import run_import
 from bot.sandbox import Fault, SandboxBotAPI
-from tests.fakes import HashingEncoder
+from tests.fakes import HashingEncoder, loader_of
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, running_bot
 from tests.integration.test_faq import FAQ
 
@@ -31,11 +31,9 @@ answer = "Full refund within 14 days of the start."
 
 
 async def test_a_blocked_card_does_not_delay_the_faq_answer(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
     encoder = HashingEncoder()
-    loader = lambda: (encoder, f"HashingEncoder:{encoder.dim}")  # noqa: E731
-    try:
+    loader = loader_of(encoder)
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         for uid, name in ((ANN, "Ann"), (BOB, "Bob")):
             sandbox.add_user(uid, name)
         sandbox.add_user(ADMIN_ID, "Ada", started=True)
@@ -66,5 +64,3 @@ async def test_a_blocked_card_does_not_delay_the_faq_answer(tmp_path: Path) -> N
             assert card.result is not None and "Case #1" in card.result["text"]
             await h.settle(timeout=3 * CARD_DELAY_S)
             assert len(sandbox.calls("sendMessage", chat_id=DESK, ok=True)) == 1
-    finally:
-        await sandbox.stop()

@@ -12,6 +12,7 @@ from bot.sandbox import SandboxBotAPI
 from bot.services.cas import CasClient
 from tests.harness import TOKEN, running_bot
 from tests.integration.test_moderation import ANN, CLUB, SETTINGS, SPAMMER, mod_cards, populate
+from tests.local_server import serve
 
 SLOW = 1999
 
@@ -30,11 +31,7 @@ async def fake_cas() -> tuple[web.AppRunner, str, list[str]]:
 
     app = web.Application()
     app.router.add_get("/check", check)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app)
     return runner, f"http://127.0.0.1:{port}/check", asked
 
 

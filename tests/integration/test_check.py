@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.sandbox import SandboxBotAPI
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
+from tests.builders import add_supergroup
 
 TOKEN = "123456:TEST"
 
@@ -24,15 +25,7 @@ async def test_check_reports_config_database_and_rights(tmp_path: Path, capsys: 
         await db.open()
         repo = CommunityRepository(db)
         for chat_id, title in ((-1001, "Admin group"), (-1002, "Member group")):
-            await repo.upsert(
-                chat_id=chat_id,
-                title=title,
-                type="supergroup",
-                is_forum=False,
-                username=None,
-                timezone="UTC",
-                language="en",
-            )
+            await add_supergroup(repo, chat_id, title)
         await db.close()
         settings = Settings(
             telegram={"token": TOKEN, "api_base": sandbox.base_url}, database={"path": str(tmp_path / "s.db")}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox import SandboxBotAPI
-from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000001  # a private forum supergroup: t.me/c/1000000001/... links
 DESK = -1009000000001  # the managers' group
@@ -55,33 +55,16 @@ def cards(sb: SandboxBotAPI, chat_id: int = DESK) -> list[dict[str, Any]]:
     return out
 
 
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
-
-
 def card_now(sb: SandboxBotAPI, message_id: int) -> dict[str, Any]:
-    return next(m for m in sb.messages(DESK) if m["message_id"] == message_id)
+    return message_now(sb, DESK, message_id)
 
 
 async def press(h: Harness, user_id: int, card: dict[str, Any], label: str) -> dict[str, Any]:
-    data = buttons(card_now(h.sandbox, card["message_id"]))[label]
-    assert len(data.encode()) <= 64
-    since = h.sandbox.mark()
-    query_id = h.sandbox.press_button(DESK, user_id, card["message_id"], data)
-    await h.sandbox.wait_for(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id, since=since
-    )
-    await h.settle()
-    answer = h.sandbox.callback_answer(query_id)
-    assert answer is not None
-    return answer
+    return await h.press(DESK, user_id, card["message_id"], label)
 
 
 async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         topic = populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
             # Three members, one thread (the Billing topic), negative within the window: a pile-on.
@@ -179,44 +162,35 @@ async def test_pile_on_to_resolved_case_through_a_restart(tmp_path: Path) -> Non
             sandbox.send_message(CLUB, ANN, "ok it works now, thanks", thread_id=topic)
             await h3.settle()
             assert await h3.app.cases.count() == 1
-    finally:
-        await sandbox.stop()
 
 
 async def test_weather_grumbling_and_answered_frustration_open_nothing(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
-            await h.settle()
-            before = await h.app.messages.count(CLUB)
-            root = sandbox.send_message(CLUB, ANN, "This rain is terrible")
-            sandbox.reply(CLUB, BOB, root["message_id"], "awful weather all week")
-            sandbox.reply(CLUB, CID, root["message_id"], "the traffic in the rain is terrible too")
-            other = sandbox.send_message(CLUB, DAN, "the export button is broken, bad")
-            sandbox.reply(CLUB, ANN, other["message_id"], "Try the menu: Export moved there")
-            sandbox.reply(CLUB, DAN, other["message_id"], "found it, thanks, great")
-            await h.settle()
-            assert await h.app.messages.count(CLUB) == before + 6
-            assert await h.app.cases.count() == 0
-            assert cards(sandbox) == []
-            # The group's Telegram description says billing is ours: rain or not, this one is about us.
-            sandbox.send_message(CLUB, BOB, "this rain is the worst")
-            await h.settle()
-            assert await h.app.cases.count() == 0
-            sandbox.send_message(CLUB, CID, "billing is the worst when it rains")
-            await h.settle()
-            [case] = await h.app.cases.active()
-            assert case.reasons == ("very_negative",)
-    finally:
-        await sandbox.stop()
+    async with running_bot(tmp_path, populate=populate, **ESCALATION) as h:
+        sandbox = h.sandbox
+        await h.settle()
+        before = await h.app.messages.count(CLUB)
+        root = sandbox.send_message(CLUB, ANN, "This rain is terrible")
+        sandbox.reply(CLUB, BOB, root["message_id"], "awful weather all week")
+        sandbox.reply(CLUB, CID, root["message_id"], "the traffic in the rain is terrible too")
+        other = sandbox.send_message(CLUB, DAN, "the export button is broken, bad")
+        sandbox.reply(CLUB, ANN, other["message_id"], "Try the menu: Export moved there")
+        sandbox.reply(CLUB, DAN, other["message_id"], "found it, thanks, great")
+        await h.settle()
+        assert await h.app.messages.count(CLUB) == before + 6
+        assert await h.app.cases.count() == 0
+        assert cards(sandbox) == []
+        # The group's Telegram description says billing is ours: rain or not, this one is about us.
+        sandbox.send_message(CLUB, BOB, "this rain is the worst")
+        await h.settle()
+        assert await h.app.cases.count() == 0
+        sandbox.send_message(CLUB, CID, "billing is the worst when it rains")
+        await h.settle()
+        [case] = await h.app.cases.active()
+        assert case.reasons == ("very_negative",)
 
 
 async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
         sections = {"managers": {"chat_id": DESK}, "escalation": {"observe": True}}
         async with running_bot(tmp_path, sandbox=sandbox, **sections) as h:
@@ -240,8 +214,6 @@ async def test_shadow_mode_records_without_notifying(tmp_path: Path) -> None:
             sandbox.send_message(NICK, NICK, "/shadow_report")
             refused = await sandbox.wait_for("sendMessage", since=since, chat_id=NICK)
             assert "Only Steward's managers" in refused.params["text"]
-    finally:
-        await sandbox.stop()
 
 
 def _actor(user_id: int, name: str) -> Any:
@@ -251,9 +223,7 @@ def _actor(user_id: int, name: str) -> Any:
 
 
 async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox, forum_desk=True)
         async with running_bot(tmp_path, sandbox=sandbox, **ESCALATION) as h:
             since = sandbox.mark()
@@ -282,46 +252,37 @@ async def test_forum_managers_group_gets_one_topic_per_case(tmp_path: Path) -> N
             sandbox.send_message(CLUB, BOB, "this is a scam")
             second = await sandbox.wait_for("createForumTopic", since=since, chat_id=DESK)
             assert second.result["message_thread_id"] != case_topic
-    finally:
-        await sandbox.stop()
 
 
 async def test_without_a_managers_group_cards_go_to_managers_in_private(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox) as h:
-            since = sandbox.mark()
-            sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")  # only managers who started the bot get DMs
-            await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
-            since = sandbox.mark()
-            root = sandbox.send_message(CLUB, ANN, "I was promised a refund three weeks ago")
-            await sandbox.wait_for("sendMessage", lambda c: "Case #1" in c.params["text"], since=since)
-            await h.settle()
-            [card] = cards(sandbox, MANAGER_ID)
-            assert "keyword “refund”" in card["text"]
-            assert sandbox.sent_messages(DESK) == []
-            since = sandbox.mark()
-            query = sandbox.press_button(MANAGER_ID, MANAGER_ID, card["message_id"], buttons(card)["Reply"])
-            await sandbox.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)
-            await sandbox.wait_for("sendMessage", lambda c: "write your answer" in c.params["text"], since=since)
-            since = sandbox.mark()
-            sandbox.send_message(MANAGER_ID, MANAGER_ID, "Ann, I sent you a DM about the refund")
-            posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
-            await h.settle()
-            assert posted.params["text"] == "Ann, I sent you a DM about the refund"
-            assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
-            edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
-            assert "Answered by Mia" in edited["text"]
-    finally:
-        await sandbox.stop()
+    async with running_bot(tmp_path, populate=populate) as h:
+        sandbox = h.sandbox
+        since = sandbox.mark()
+        sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")  # only managers who started the bot get DMs
+        await sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+        since = sandbox.mark()
+        root = sandbox.send_message(CLUB, ANN, "I was promised a refund three weeks ago")
+        await sandbox.wait_for("sendMessage", lambda c: "Case #1" in c.params["text"], since=since)
+        await h.settle()
+        [card] = cards(sandbox, MANAGER_ID)
+        assert "keyword “refund”" in card["text"]
+        assert sandbox.sent_messages(DESK) == []
+        since = sandbox.mark()
+        query = sandbox.press_button(MANAGER_ID, MANAGER_ID, card["message_id"], buttons(card)["Reply"])
+        await sandbox.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)
+        await sandbox.wait_for("sendMessage", lambda c: "write your answer" in c.params["text"], since=since)
+        since = sandbox.mark()
+        sandbox.send_message(MANAGER_ID, MANAGER_ID, "Ann, I sent you a DM about the refund")
+        posted = await sandbox.wait_for("sendMessage", since=since, chat_id=CLUB)
+        await h.settle()
+        assert posted.params["text"] == "Ann, I sent you a DM about the refund"
+        assert sandbox.sent_messages(CLUB)[-1]["reply_to_message"]["message_id"] == root["message_id"]
+        edited = next(m for m in sandbox.messages(MANAGER_ID) if m["message_id"] == card["message_id"])
+        assert "Answered by Mia" in edited["text"]
 
 
 async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         populate(sandbox)
 
         async def ask(chat_id: int, user_id: int, text: str) -> str:
@@ -350,5 +311,3 @@ async def test_commands_answer_bad_input_and_strangers_clearly(tmp_path: Path) -
             sandbox.send_message(CLUB, BOB, "worst service ever, I hate it")
             await h.settle()
             assert cards(sandbox) == [] and len(await h.app.cases.shadow_since(0)) == 1
-    finally:
-        await sandbox.stop()

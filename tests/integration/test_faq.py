@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.faq_cli import run_import
 from bot.sandbox import SandboxBotAPI
-from tests.fakes import HashingEncoder
-from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, running_bot
+from tests.fakes import HashingEncoder, loader_of
+from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot
 
 CLUB = -1001000000001  # private forum supergroup: links look like t.me/c/1000000001/<topic>/<id>
 ANN, BOB, DAN = 1001, 1002, 1004
@@ -78,13 +78,7 @@ def populate(sb: SandboxBotAPI) -> int:
     return sb.add_topic(CLUB, "Billing")
 
 
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
-
-
-def current(sb: SandboxBotAPI, chat_id: int, message_id: int) -> dict[str, Any]:
-    return next(m for m in sb.messages(chat_id) if m["message_id"] == message_id)
+current = message_now
 
 
 async def bot_reply(h: Harness, since: int, chat_id: int = CLUB) -> dict[str, Any]:
@@ -101,16 +95,7 @@ async def ask(h: Harness, user_id: int, text: str, **kwargs: Any) -> tuple[dict[
 
 
 async def press(h: Harness, user_id: int, message: dict[str, Any], label: str, chat_id: int = CLUB) -> str:
-    data = buttons(current(h.sandbox, chat_id, message["message_id"]))[label]
-    assert len(data.encode()) <= 64
-    since = h.sandbox.mark()
-    query_id = h.sandbox.press_button(chat_id, user_id, message["message_id"], data)
-    await h.sandbox.wait_for(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id, since=since
-    )
-    await h.settle()
-    answer = h.sandbox.callback_answer(query_id)
-    assert answer is not None
+    answer = await h.press(chat_id, user_id, message["message_id"], label)
     return str(answer.get("text") or "")
 
 
@@ -119,11 +104,9 @@ def sends_since(h: Harness, since: int, chat_id: int = CLUB) -> list[Any]:
 
 
 async def test_faq_end_to_end(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
     encoder = HashingEncoder()
-    loader = lambda: (encoder, f"HashingEncoder:{encoder.dim}")  # noqa: E731
-    try:
+    loader = loader_of(encoder)
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         topic = populate(sandbox)
         async with running_bot(tmp_path, sandbox=sandbox, encoder=encoder, **FAQ) as h:
             # Import the knowledge base with the CLI (same database; the running bot notices).
@@ -224,8 +207,6 @@ async def test_faq_end_to_end(tmp_path: Path) -> None:
             _, since = await ask(h, ANN, "What are your opening hours?")
             await h.settle()
             assert sends_since(h, since) == []  # "hours" was not imported
-    finally:
-        await sandbox.stop()
 
 
 def saved_key(message: dict[str, Any]) -> str:
@@ -236,46 +217,41 @@ def saved_key(message: dict[str, Any]) -> str:
 
 
 async def test_manager_reply_is_offered_as_faq_privately(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
-        populate(sandbox)
-        async with running_bot(tmp_path, sandbox=sandbox, **FAQ) as h:
-            question = sandbox.send_message(CLUB, ANN, "Where can I download the course slides?")
-            await h.settle()
-            since = sandbox.mark()
-            sandbox.reply(CLUB, ADMIN_ID, question["message_id"], "They are in the Files tab of the course.")
-            offer_call = await sandbox.wait_for("sendMessage", chat_id=ADMIN_ID, since=since)
-            await h.settle()
-            offer = current(sandbox, ADMIN_ID, offer_call.result["message_id"])
-            assert "Where can I download the course slides?" in offer["text"]
-            assert "Files tab" in offer["text"]
-            # A member's reply to the same kind of question is not offered.
-            q2 = sandbox.send_message(CLUB, ANN, "How long is the course?")
-            since = sandbox.mark()
-            sandbox.reply(CLUB, BOB, q2["message_id"], "About six weeks I think.")
-            await h.settle()
-            assert not [c for c in sandbox.journal[since:] if c.method.lower() == "sendmessage"]
+    async with running_bot(tmp_path, populate=populate, **FAQ) as h:
+        sandbox = h.sandbox
+        question = sandbox.send_message(CLUB, ANN, "Where can I download the course slides?")
+        await h.settle()
+        since = sandbox.mark()
+        sandbox.reply(CLUB, ADMIN_ID, question["message_id"], "They are in the Files tab of the course.")
+        offer_call = await sandbox.wait_for("sendMessage", chat_id=ADMIN_ID, since=since)
+        await h.settle()
+        offer = current(sandbox, ADMIN_ID, offer_call.result["message_id"])
+        assert "Where can I download the course slides?" in offer["text"]
+        assert "Files tab" in offer["text"]
+        # A member's reply to the same kind of question is not offered.
+        q2 = sandbox.send_message(CLUB, ANN, "How long is the course?")
+        since = sandbox.mark()
+        sandbox.reply(CLUB, BOB, q2["message_id"], "About six weeks I think.")
+        await h.settle()
+        assert not [c for c in sandbox.journal[since:] if c.method.lower() == "sendmessage"]
 
-            toast = await press(h, ADMIN_ID, offer, "💾 Save as FAQ", chat_id=ADMIN_ID)
-            assert toast.startswith("Saved as FAQ #")
-            entries = await h.app.faq.entries_for(CLUB)
-            assert [(e.questions, e.answer) for e in entries] == [
-                (("Where can I download the course slides?",), "They are in the Files tab of the course.")
-            ]
-            _, since = await ask(h, DAN, "where can I download the slides of the course?")
-            assert (await bot_reply(h, since))["text"] == "They are in the Files tab of the course."
+        toast = await press(h, ADMIN_ID, offer, "💾 Save as FAQ", chat_id=ADMIN_ID)
+        assert toast.startswith("Saved as FAQ #")
+        entries = await h.app.faq.entries_for(CLUB)
+        assert [(e.questions, e.answer) for e in entries] == [
+            (("Where can I download the course slides?",), "They are in the Files tab of the course.")
+        ]
+        _, since = await ask(h, DAN, "where can I download the slides of the course?")
+        assert (await bot_reply(h, since))["text"] == "They are in the Files tab of the course."
 
-            # Mention mode: questions are left alone unless the bot is addressed.
-            _, since = await ask(h, ADMIN_ID, "/faq_mode mention")
-            assert "mention" in (await bot_reply(h, since))["text"]
-            _, since = await ask(h, BOB, "Where can I download the course slides, please?")
-            await h.settle()
-            assert sends_since(h, since) == []
-            _, since = await ask(h, BOB, "/faq_list")
-            assert "Only the managers and the admins" in (await bot_reply(h, since))["text"]
-            _, since = await ask(h, ADMIN_ID, "/faq_list")
-            listing = await bot_reply(h, since)
-            assert "Where can I download the course slides?" in listing["text"]
-    finally:
-        await sandbox.stop()
+        # Mention mode: questions are left alone unless the bot is addressed.
+        _, since = await ask(h, ADMIN_ID, "/faq_mode mention")
+        assert "mention" in (await bot_reply(h, since))["text"]
+        _, since = await ask(h, BOB, "Where can I download the course slides, please?")
+        await h.settle()
+        assert sends_since(h, since) == []
+        _, since = await ask(h, BOB, "/faq_list")
+        assert "Only the managers and the admins" in (await bot_reply(h, since))["text"]
+        _, since = await ask(h, ADMIN_ID, "/faq_list")
+        listing = await bot_reply(h, since)
+        assert "Where can I download the course slides?" in listing["text"]

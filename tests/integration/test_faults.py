@@ -44,9 +44,7 @@ def sending(calls: list[Call]) -> list[Call]:
 
 @pytest.mark.slow
 async def test_scheduled_faults_end_in_delivery_or_a_reason_within_the_limits(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         sandbox.add_user(MANAGER_ID, "Mia", "mia", started=True)
         sandbox.add_user(MEMBER, "Ann")
         for gid in (G1, G2, G3):
@@ -101,9 +99,6 @@ async def test_scheduled_faults_end_in_delivery_or_a_reason_within_the_limits(tm
                 asyncio.gather(*(send(gid, i) for i in range(PER_GROUP) for gid in (G1, G2, G3))), timeout=120
             )
             calls = sandbox.journal[first:]
-
-    finally:
-        await sandbox.stop()
 
     # Every message ends delivered, or failed with a reason a manager can read.
     by_chat: dict[int, list[Delivery]] = {}

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.harness import ADMIN_ID, MANAGER_ID, Harness, running_bot
+from tests.local_server import serve as serve_locally
 
 FORUM = -1001000000501
 MANAGERS = -1001000000599
@@ -92,11 +93,7 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         return web.Response(status=301, headers={"Location": "/rss.xml"})
 
     app.router.add_get("/old-rss", moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_locally(app)
     state.base = f"http://127.0.0.1:{port}"
     yield state
     await runner.cleanup()

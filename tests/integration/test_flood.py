@@ -52,9 +52,7 @@ def rss_mb() -> float:
 
 @pytest.mark.slow
 async def test_flood_sheds_stays_bounded_loses_nothing_and_answers_start(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox:
         sandbox.add_user(MANAGER_ID, "Mia", "mia", started=True)
         members = list(range(20_000, 20_000 + MEMBERS))
         for uid in members:
@@ -122,9 +120,6 @@ async def test_flood_sheds_stays_bounded_loses_nothing_and_answers_start(tmp_pat
             )
             classified = sum(len(batch) for batch in classifier.calls)
             growth = peaks["rss"] - rss_before
-
-    finally:
-        await sandbox.stop()
 
     print(
         f"\nflood: {FLOOD} messages; classified {classified}, shed {app.sentiment.shed}; "

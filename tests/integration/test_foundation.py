@@ -26,18 +26,14 @@ def populate(sandbox: object) -> None:
 async def test_start_in_private_is_answered(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         populate(h.sandbox)
-        since = h.sandbox.mark()
-        h.sandbox.send_message(ALICE, ALICE, "/start")
-        call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=ALICE)
+        call = await h.say(ALICE, ALICE, "/start")
         assert "Steward" in call.params["text"]
 
 
 async def test_manager_start_mentions_manager_tools_and_records_dm(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         populate(h.sandbox)
-        since = h.sandbox.mark()
-        h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")
-        call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)
+        call = await h.say(MANAGER_ID, MANAGER_ID, "/start")
         assert "/queue" in call.params["text"]
         assert await h.app.managers.reachable_in_private(frozenset({MANAGER_ID})) == [MANAGER_ID]
 
@@ -45,9 +41,7 @@ async def test_manager_start_mentions_manager_tools_and_records_dm(tmp_path: Pat
 async def test_start_in_russian_for_a_russian_user(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         populate(h.sandbox)
-        since = h.sandbox.mark()
-        h.sandbox.send_message(BOB, BOB, "/help")
-        call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=BOB)
+        call = await h.say(BOB, BOB, "/help")
         assert "Steward" in call.params["text"]
         assert any("\u0400" <= ch <= "\u04ff" for ch in call.params["text"]), call.params["text"]
 
@@ -55,9 +49,7 @@ async def test_start_in_russian_for_a_russian_user(tmp_path: Path) -> None:
 async def test_bot_added_to_group_registers_and_reports_rights(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         populate(h.sandbox)
-        started = h.sandbox.mark()
-        h.sandbox.send_message(ADMIN_ID, ADMIN_ID, "/start")
-        await h.sandbox.wait_for("sendMessage", since=started, chat_id=ADMIN_ID)
+        await h.say(ADMIN_ID, ADMIN_ID, "/start")
         since = h.sandbox.mark()
         h.sandbox.add_bot_to_group(GROUP, ADMIN_ID, as_admin=False)
         call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=ADMIN_ID)

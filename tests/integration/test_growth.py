@@ -264,9 +264,7 @@ async def test_campaign_link_needs_the_invite_right(tmp_path: Path) -> None:
 
 
 async def test_jobs_are_scheduled_and_due_welcomes_go_after_a_restart(tmp_path: Path) -> None:
-    sandbox = SandboxBotAPI(token="123456:TEST-token")
-    await sandbox.start()
-    try:
+    async with SandboxBotAPI(token="123456:TEST-token") as sandbox:
         growth = {"welcome_delete_minutes": 1, "digest_day": "fri", "digest_time": "17:30"}
         async with running_bot(tmp_path, sandbox=sandbox, growth=growth) as h:
             (newbie,) = populate(sandbox, newcomers=1)
@@ -293,5 +291,3 @@ async def test_jobs_are_scheduled_and_due_welcomes_go_after_a_restart(tmp_path: 
             assert row is not None and row[0] is not None
         async with running_bot(tmp_path, sandbox=sandbox, growth={"digest_enabled": False}) as h:
             assert h.app.scheduler.get_job("growth-digest") is None
-    finally:
-        await sandbox.stop()

@@ -4,17 +4,15 @@ in private within 2 s of a member's 4096-character message of repeated greetings
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox import SandboxBotAPI
+from tests.processes import EXAMPLE_CONFIG, start_steward, steward_env
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
 GROUP = -1001555000222
 ALICE, MEMBER = 2001, 2002
@@ -29,29 +27,9 @@ def hostile() -> str:
 async def test_steward_run_answers_start_right_after_a_hostile_message(tmp_path: Path) -> None:
     sandbox = SandboxBotAPI(token=TOKEN)
     await sandbox.start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_") and k != "BOT_TOKEN"}
-    env.update(
-        {
-            "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
-            "BOT_TOKEN": TOKEN,
-            "STEWARD_DATABASE__PATH": str(tmp_path / "steward.db"),
-            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-            "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",  # Alice's group is approved as she adds the bot
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    # Alice's group is approved as she adds the bot
+    env = steward_env(sandbox.base_url, tmp_path / "steward.db", TOKEN, ACCESS__ADMINS=f"[{ALICE}]")
+    process = await start_steward(env, config=EXAMPLE_CONFIG)
     try:
         await sandbox.wait_for("getUpdates", timeout=120)
         sandbox.add_user(ALICE, "Alice")

@@ -6,14 +6,11 @@ appears at most once); none may be lost."""
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import re
 import signal
 import sqlite3
-import sys
-import time
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +20,10 @@ from bot.config import Settings
 from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
+from tests.processes import bot_processes, steward_env
+from tests.seeding import SeededRandom
+from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUPS = [-1001000000300 - i for i in range(10)]
 MANAGERS = -1001000000399
 POSTS = 100
@@ -33,35 +32,20 @@ TEXT = re.compile(r"^crash post (\d{3})$")
 
 
 def _env(base_url: str, db: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "STEWARD_TELEGRAM__TOKEN": TOKEN,
-            "STEWARD_TELEGRAM__API_BASE": base_url,
-            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-            "STEWARD_DATABASE__PATH": str(db),
-            "STEWARD_MANAGERS__IDS": f"[{MANAGER_ID}]",
-            "STEWARD_MANAGERS__CHAT_ID": str(MANAGERS),
-            "STEWARD_MANAGERS__RECEIPTS": "failures",  # bad news only: uncertain, missed, failed
-            "STEWARD_SENTIMENT__ENABLED": "false",
-            "STEWARD_SCHEDULER__SYNC_SECONDS": "1",
-            "HF_HUB_OFFLINE": "1",
-        }
+    return steward_env(
+        base_url,
+        db,
+        TOKEN,
+        MANAGERS__IDS=f"[{MANAGER_ID}]",
+        MANAGERS__CHAT_ID=str(MANAGERS),
+        MANAGERS__RECEIPTS="failures",  # bad news only: uncertain, missed, failed
+        SENTIMENT__ENABLED="false",
+        SCHEDULER__SYNC_SECONDS="1",
     )
-    env.pop("STEWARD_CONFIG", None)
-    env.pop("BOT_TOKEN", None)
-    return env
-
-
-async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=env, stdout=out, stderr=out
-        )
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
         return list(conn.execute(sql).fetchall())
 
 
@@ -74,15 +58,12 @@ def _write_posts(path: Path, first: datetime) -> None:
 
 
 @pytest.mark.slow
-async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    seed = int(os.environ.get("STEWARD_CRASH_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
-    rng = random.Random(seed)  # rerun a failure with STEWARD_CRASH_SEED=<seed>
+async def test_sigkill_never_loses_or_doubles_a_post(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seeded_rng: SeededRandom
+) -> None:
+    rng, seed = seeded_rng, seeded_rng.replay_seed  # replay: STEWARD_TEST_SEED=<seed>, printed before the test
     db = tmp_path / "steward.db"
-    log = tmp_path / "bot.log"
-    sandbox = SandboxBotAPI(token=TOKEN)
-    await sandbox.start()
-    processes: list[asyncio.subprocess.Process] = []
-    try:
+    async with SandboxBotAPI(token=TOKEN) as sandbox, bot_processes(tmp_path / "bot.log") as procs:
         sandbox.add_user(ADMIN_ID, "Ada", "ada")
         sandbox.add_user(MANAGER_ID, "Max", "max")
         for chat in [*GROUPS, MANAGERS]:
@@ -102,8 +83,7 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
         for _ in range(KILLS):
             since = sandbox.mark()
             before = len(sandbox.calls("sendMessage", ok=True))
-            proc = await _start(env, log)
-            processes.append(proc)
+            proc = await procs.start(env)
             await sandbox.wait_for("getUpdates", since=since, timeout=30)
             await asyncio.sleep(rng.uniform(0.2, 2.0))  # a random point in the bot's life, not an assertion
             proc.send_signal(signal.SIGKILL)
@@ -112,18 +92,17 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
 
         # The last life runs until every post is resolved, then stops politely.
         since = sandbox.mark()
-        proc = await _start(env, log)
-        processes.append(proc)
+        proc = await procs.start(env)
         await sandbox.wait_for("getUpdates", since=since, timeout=30)
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
+
+        def all_resolved() -> bool:
             open_rows = _rows(db, "SELECT COUNT(*) FROM posts WHERE status IN ('pending', 'sending')")[0][0]
             unreported = _rows(db, "SELECT COUNT(*) FROM post_runs WHERE reported = 0 AND status = 'uncertain'")
-            if open_rows == 0 and unreported[0][0] == 0:
-                break
-            await asyncio.sleep(0.2)
+            return open_rows == 0 and unreported[0][0] == 0
+
+        await wait_until(all_resolved, timeout=45, poll=0.2, required=False)  # the assertions below say what is off
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0, log.read_text()[-3000:]
+        assert await asyncio.wait_for(proc.wait(), 20) == 0, procs.log.read_text()[-3000:]
 
         statuses = dict(_rows(db, "SELECT id, status FROM posts"))
         texts = {int(pid): str(text) for pid, text in _rows(db, "SELECT id, text FROM posts")}
@@ -157,9 +136,3 @@ async def test_sigkill_never_loses_or_doubles_a_post(tmp_path: Path, capsys: pyt
         assert unreported == [], f"uncertain posts the managers were not asked about: {unreported}"
         assert len(sent) + len(uncertain) == POSTS
         assert sum(lives) > 0, "the bot never posted before a kill: the kills did not test anything"
-    finally:
-        for proc in processes:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        await sandbox.stop()

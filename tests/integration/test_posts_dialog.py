@@ -45,9 +45,7 @@ def last_markup(h: Harness, chat_id: int) -> tuple[int, list[str]]:
 
 
 async def say(h: Harness, text: str, user: int = MANAGER_ID, **kwargs: Any) -> Call:
-    since = h.sandbox.mark()
-    h.sandbox.send_message(user, user, text, **kwargs)
-    return await h.sandbox.wait_for("sendMessage", since=since, chat_id=user)
+    return await h.say(user, user, text, **kwargs)
 
 
 async def press(h: Harness, data: str, user: int = MANAGER_ID, chat: int | None = None) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
+from contextlib import closing
 from pathlib import Path
 
 from bot.sandbox import SandboxBotAPI
+from tests.processes import EXAMPLE_CONFIG, start_steward, steward_env
+from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
 GROUP = -1001555000111
 ALICE = 2001
@@ -21,32 +21,17 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
     sandbox = SandboxBotAPI(token=TOKEN)
     await sandbox.start()
     db_path = tmp_path / "data" / "steward.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_") and k != "BOT_TOKEN"}
-    env.update(
-        {
-            "STEWARD_TELEGRAM__API_BASE": sandbox.base_url,
-            "BOT_TOKEN": TOKEN,
-            "STEWARD_DATABASE__PATH": str(db_path),
-            "STEWARD_TELEGRAM__POLLING_TIMEOUT": "1",
-            # The model has its own tests; this one is about the process and the protocol.
-            "STEWARD_SENTIMENT__ENABLED": "false",
-            # The example config serves approved communities only; Alice's groups are approved as she adds
-            # the bot (a listed admin).
-            "STEWARD_ACCESS__ADMINS": f"[{ALICE}]",
-        }
+    env = steward_env(
+        sandbox.base_url,
+        db_path,
+        TOKEN,
+        # The model has its own tests; this one is about the process and the protocol.
+        SENTIMENT__ENABLED="false",
+        # The example config serves approved communities only; Alice's groups are approved as she adds
+        # the bot (a listed admin).
+        ACCESS__ADMINS=f"[{ALICE}]",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start_steward(env, config=EXAMPLE_CONFIG, stdout=asyncio.subprocess.PIPE)
     try:
         await sandbox.wait_for("getUpdates", timeout=60)
         assert sandbox.calls("deleteWebhook"), "polling must start with deleteWebhook"
@@ -61,11 +46,14 @@ async def test_run_answers_start_records_messages_and_stops_cleanly_on_sigterm(t
         reply = await sandbox.wait_for("sendMessage", since=since, chat_id=ALICE, timeout=30)
         assert "Steward" in reply.params["text"]
         message = sandbox.send_message(GROUP, ALICE, "Hello from a real process")
-        for _ in range(200):
-            if not sandbox.pending_updates():
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let the handler finish writing
+        await wait_until(lambda: not sandbox.pending_updates(), timeout=10, what="the bot to take the message")
+
+        def stored() -> bool:  # the handler has written the row
+            with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as conn:
+                query = "SELECT 1 FROM messages WHERE chat_id = ? AND message_id = ?"
+                return conn.execute(query, (GROUP, message["message_id"])).fetchone() is not None
+
+        await wait_until(stored, timeout=10, poll=0.05, what="the message row to be written")
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 60)

@@ -14,9 +14,7 @@ async def test_rights_report_escapes_the_group_title(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
         h.sandbox.add_user(MANAGER_ID, "Max", "max")
         h.sandbox.add_group(GROUP, title, owner_id=MANAGER_ID)
-        started = h.sandbox.mark()
-        h.sandbox.send_message(MANAGER_ID, MANAGER_ID, "/start")
-        await h.sandbox.wait_for("sendMessage", since=started, chat_id=MANAGER_ID)
+        await h.say(MANAGER_ID, MANAGER_ID, "/start")
         since = h.sandbox.mark()
         h.sandbox.add_bot_to_group(GROUP, MANAGER_ID, as_admin=False)
         call = await h.sandbox.wait_for("sendMessage", since=since, chat_id=MANAGER_ID)

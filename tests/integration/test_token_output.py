@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.local_server import serve
+
 TOKEN = "123456789:AAHsecretsecretsecretsecretsecret12"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,11 +28,7 @@ async def redirect_loop() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", again)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

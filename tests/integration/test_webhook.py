@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.webhook import StoredFirstHandler, build_web_app
 from tests.fakes import FakeClassifier
 from tests.mocked_bot import MockedBot
+from tests.waiting import holds_for, stays_pending, wait_until
 
 SECRET = "s3cret-token_1-long-enough"
 GROUP = -1001222333444
@@ -86,10 +87,11 @@ async def test_webhook_requires_the_secret_and_records_messages(tmp_path: Path) 
 
 async def test_the_webhook_answers_only_after_the_message_row_is_written(tmp_path: Path) -> None:
     async with hooked(tmp_path) as (app, client):
-        release = asyncio.Event()
+        release, entered = asyncio.Event(), asyncio.Event()
         record = app.messages.record
 
         async def slow_record(*args: Any, **kwargs: Any) -> Any:
+            entered.set()
             await release.wait()
             return await record(*args, **kwargs)
 
@@ -97,7 +99,8 @@ async def test_the_webhook_answers_only_after_the_message_row_is_written(tmp_pat
         request = asyncio.create_task(
             client.post(app.settings.telegram.webhook_path, json=update(7, 7, "hold on"), headers=HEADERS)
         )
-        await asyncio.sleep(0.3)
+        await wait_until(entered.is_set, what="the handler to start storing the message")
+        await stays_pending(request, window=0.3, what="the webhook request")
         assert not request.done(), "answered 200 before the message was stored: a crash now would lose it"
         assert await app.messages.get(GROUP, 7) is None
         release.set()
@@ -173,7 +176,8 @@ async def test_webhook_handling_is_capped(tmp_path: Path) -> None:
                 asyncio.create_task(capped.post("/capped", json=update(20 + i, 20 + i, f"m{i}"), headers=HEADERS))
                 for i in range(4)
             ]
-            await asyncio.sleep(0.3)
+            await wait_until(lambda: len(started) >= 2, what="two updates to be in handling")
+            await holds_for(lambda: len(started) <= 2, window=0.3, what="at most two updates in handling")
             assert len(started) == 2  # two handled at once; the other requests wait for a slot
             release.set()
             statuses = [r.status for r in await asyncio.gather(*requests)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator,
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
-from tests.fakes import FakeClassifier, HashingEncoder
+from bot.sandbox import CHAT_INFO_DEFAULTS
+from bot.sandbox.state import REQUIRED_ADMIN_RIGHTS
+from tests.fakes import FakeClassifier, HashingEncoder, loader_of
 from tests.mocked_bot import MockedBot, MockedSession
 
 MANAGER = 500
@@ -28,19 +30,7 @@ ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot
 TELEGRAM = 777000  # the linked channel's automatic forwards come "from" Telegram
 DATE = 1_767_225_600
 BOT_ID = 42  # the token below is "42:TEST"
-ADMIN_RIGHT_FIELDS = (
-    "can_manage_chat",
-    "can_delete_messages",
-    "can_manage_video_chats",
-    "can_restrict_members",
-    "can_promote_members",
-    "can_change_info",
-    "can_invite_users",
-    "can_post_stories",
-    "can_edit_stories",
-    "can_delete_stories",
-    "can_send_welcome_messages",
-)
+ADMIN_RIGHT_FIELDS = REQUIRED_ADMIN_RIGHTS  # what the bot, an admin, has in every chat
 
 
 class AdminsSession(MockedSession):
@@ -79,15 +69,7 @@ class AdminsSession(MockedSession):
                     "id": int(method.chat_id),
                     "type": "supergroup",
                     "title": "A group",
-                    "accent_color_id": 0,
-                    "max_reaction_count": 11,
-                    "accepted_gift_types": {
-                        "unlimited_gifts": False,
-                        "limited_gifts": False,
-                        "unique_gifts": False,
-                        "premium_subscription": False,
-                        "gifts_from_channels": False,
-                    },
+                    **CHAT_INFO_DEFAULTS,
                 }
             )
             return Response[Any](ok=True, result=info)
@@ -118,6 +100,17 @@ class ErrorLog(logging.Handler):
         return [f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in self.records]
 
 
+@contextmanager
+def logged_errors() -> Iterator[ErrorLog]:
+    """Collect every ERROR logged anywhere while the block runs."""
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        yield errors
+    finally:
+        logging.getLogger().removeHandler(errors)
+
+
 @asynccontextmanager
 async def steward(tmp_path: Path, admins: dict[int, set[int]], **sections: Any) -> Iterator[Steward]:
     data: dict[str, Any] = {
@@ -138,7 +131,7 @@ async def steward(tmp_path: Path, admins: dict[int, set[int]], **sections: Any) 
         Settings(**data),
         bot=bot,
         classifier_loader=lambda: classifier,
-        faq_encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+        faq_encoder_loader=loader_of(encoder),
     )
     await app.start()
     # Telegram's limits are the outbox's own tests' business; here every reply goes out at once.

@@ -4,7 +4,6 @@ nothing is logged as an error, and every member message keeps its row. Plus hypo
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,21 +16,23 @@ from hypothesis import strategies as st
 
 from bot.services.faq_io import FaqFileError, parse_toml
 from bot.services.schedule import ScheduleError, parse_at, parse_schedule
+from tests.harness import app_idle
 from tests.reliability.support import (
     ANONYMOUS_ADMIN,
     MANAGER,
     TELEGRAM,
-    ErrorLog,
     callback,
     callback_prefixes,
     commands,
     feed,
     group,
+    logged_errors,
     message,
     private,
     steward,
     update,
 )
+from tests.waiting import wait_until
 
 G = -1001700000001
 FORUM = -1001700000002
@@ -201,9 +202,7 @@ def other_corpus() -> list[dict[str, Any]]:
 
 
 async def test_corpus_never_crashes_and_keeps_every_message(tmp_path: Path) -> None:
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
-    try:
+    with logged_errors() as errors:
         async with steward(tmp_path, {G: {ADMIN}, FORUM: {ADMIN}, OLD: {ADMIN}, NEW: {ADMIN}}) as app:
             stored = member_corpus()
             escaped = []
@@ -221,7 +220,7 @@ async def test_corpus_never_crashes_and_keeps_every_message(tmp_path: Path) -> N
                 exc = await feed(app, raw)
                 if exc is not None:
                     escaped.append((raw, exc))
-            await asyncio.sleep(0.05)
+            await wait_until(lambda: app_idle(app), what="the bot to finish the corpus")
             assert escaped == []
             for raw in stored:
                 msg = raw["message"]
@@ -234,15 +233,11 @@ async def test_corpus_never_crashes_and_keeps_every_message(tmp_path: Path) -> N
             assert {"before the move", "after the move"} <= texts
             new = await app.communities.get(NEW)
             assert new is not None and new.is_active
-    finally:
-        logging.getLogger().removeHandler(errors)
     assert errors.lines() == []
 
 
 async def test_every_command_with_malformed_arguments(tmp_path: Path) -> None:
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
-    try:
+    with logged_errors() as errors:
         async with steward(tmp_path, {G: {ADMIN}}) as app:
             found = commands(app.dispatcher)
             assert {"start", "help", "queue", "case", "faq_add", "faq_del", "stats", "newpost"} <= found
@@ -268,15 +263,11 @@ async def test_every_command_with_malformed_arguments(tmp_path: Path) -> None:
                         await feed(app, update("message", message(chat, sender, "/cancel")))
             assert escaped == [], "\n".join(f"{t!r}: {e}" for t, e in escaped)
             assert await app.db.integrity_check() == "ok"
-    finally:
-        logging.getLogger().removeHandler(errors)
     assert errors.lines() == []
 
 
 async def test_old_and_forged_buttons(tmp_path: Path) -> None:
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
-    try:
+    with logged_errors() as errors:
         async with steward(tmp_path, {G: {ADMIN}}) as app:
             prefixes = callback_prefixes()
             assert {"case", "fqp", "fqv", "fqs", "fqe", "fqg", "post", "np"} <= set(prefixes)
@@ -320,8 +311,6 @@ async def test_old_and_forged_buttons(tmp_path: Path) -> None:
             # Every press got an answer (no spinning button).
             answers = [m for m in app.bot.session.journal if type(m).__name__ == "AnswerCallbackQuery"]
             assert answers, "forged presses should be answered"
-    finally:
-        logging.getLogger().removeHandler(errors)
     assert errors.lines() == []
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
+from tests.waiting import stays_pending
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ async def test_a_rollback_does_not_take_other_tasks_writes_with_it(db: Database)
     await inside.wait()
     # Another task writes while the transaction is open: it must wait, not join it.
     other = asyncio.create_task(db.insert("INSERT INTO t (v) VALUES ('kept')"))
-    await asyncio.sleep(0.05)
+    await stays_pending(other, window=0.05, what="a write outside the open transaction")
     assert not other.done()
     release.set()
     with pytest.raises(RuntimeError):

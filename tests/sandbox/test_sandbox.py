@@ -47,7 +47,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.sandbox import ANONYMOUS_ADMIN_ID, ApiError, Fault, SandboxBotAPI
+from tests.local_server import serve
 from tests.sandbox.conftest import FORUM, GROUP, MEMBER, OWNER, TOKEN
+from tests.waiting import wait_until
 
 BOT_ID = int(TOKEN.split(":")[0])
 
@@ -147,8 +149,9 @@ async def test_allowed_updates_default_excludes_chat_member_and_is_remembered(
 
 
 async def test_second_poller_terminates_the_first_with_409(bot: Bot, api: SandboxBotAPI) -> None:
+    polls = api.poll_count
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    await wait_until(lambda: api.poll_count > polls, what="the first getUpdates to reach the sandbox")
     second = asyncio.create_task(bot.get_updates(timeout=1))
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
         await first
@@ -197,10 +200,7 @@ async def test_dispatcher_polling_receives_group_and_private_messages(community:
 
         community.send_message(GROUP, OWNER, "plain chatter")
         await community.wait_for("getUpdates", lambda c: bool(c.result))
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: seen, what="the handler to see the plain chatter")
     assert [m.text for m in seen] == ["plain chatter"]
     assert community.sent_texts() == ["Hi! I help this community.", "help text"]
     assert community.pending_updates() == [] or all(u.get("update_id", 0) > 0 for u in community.pending_updates())
@@ -268,10 +268,7 @@ async def test_polling_helper_surfaces_my_chat_member(api: SandboxBotAPI) -> Non
     async with api.polling(dp, allowed_updates=["message", "my_chat_member", "chat_member"]):
         api.add_bot_to_group(GROUP, OWNER, as_admin=False)
         await api.wait_for("getUpdates", lambda c: any("my_chat_member" in u for u in c.result))
-        for _ in range(100):
-            if events:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: events, what="the my_chat_member handler to run")
     assert events[0].new_chat_member.status == "member"
     assert events[0].old_chat_member.status == "left"
     assert events[0].from_user.id == OWNER
@@ -796,11 +793,7 @@ async def test_webhook_mode_delivers_to_a_local_aiogram_handler(community: Sandb
 
     app = web.Application()
     SimpleRequestHandler(dp, bot, secret_token="hook-secret", handle_in_background=False).register(app, "/hook")
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app, access_log=None)
     try:
         await bot.get_updates(offset=-1, timeout=0)
         skip = community.pending_updates()[-1]["update_id"] + 1

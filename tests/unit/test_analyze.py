@@ -19,10 +19,10 @@ import pytest
 from bot.__main__ import main
 from bot.analyze.cli import run_analyze
 from bot.analyze.engine import analyze, cluster_questions
-from bot.analyze.export import ExportError, load_export, parse_export, plain_text
+from bot.analyze.export import Export, ExportError, load_export, parse_export, plain_text
 from bot.analyze.report import PLACEHOLDER_ANSWER
 from bot.services.faq_io import parse_toml
-from tests.fakes import FakeClassifier
+from tests.fakes import FakeClassifier, loader_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "riverside-makers-export.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +57,11 @@ class FakeEncoder:
         return out
 
 
+def chat_export(name: str, *messages: object) -> Export:
+    """A Telegram Desktop export of one chat, parsed (``messages`` as the JSON has them)."""
+    return parse_export({"name": name, "messages": list(messages)})
+
+
 def _analysis():  # type: ignore[no-untyped-def]
     return analyze(load_export(EXAMPLE), FakeClassifier(), FakeEncoder(), zone=ZoneInfo("UTC"), similarity=0.8)
 
@@ -73,41 +78,37 @@ def test_text_as_a_list_of_entities_is_joined() -> None:
 
 
 def test_parse_keeps_media_and_service_messages_apart_and_skips_broken_entries() -> None:
-    export = parse_export(
+    export = chat_export(
+        "Club",
         {
-            "name": "Club",
-            "messages": [
-                {
-                    "id": 1,
-                    "type": "service",
-                    "date_unixtime": "1793606400",
-                    "actor_id": "user1",
-                    "action": "invite_members",
-                    "members": ["A", "B"],
-                },
-                {
-                    "id": 2,
-                    "type": "message",
-                    "date": "2026-11-02T10:00:00",
-                    "from": "Ann",
-                    "from_id": "user1",
-                    "text": "",
-                    "photo": "photos/1.jpg",
-                },
-                {
-                    "id": 3,
-                    "type": "message",
-                    "date_unixtime": "1794045600",
-                    "from_id": "user2",
-                    "text": [{"type": "link", "text": "https://x.org"}],
-                    "reply_to_message_id": 2,
-                },
-                {"id": "x", "type": "message", "date_unixtime": "1793610000", "text": "no id"},
-                {"id": 4, "type": "message", "text": "no date"},
-                "not a dict",
-                {"id": 5, "type": "message", "date": "yesterday", "text": "bad date"},
-            ],
-        }
+            "id": 1,
+            "type": "service",
+            "date_unixtime": "1793606400",
+            "actor_id": "user1",
+            "action": "invite_members",
+            "members": ["A", "B"],
+        },
+        {
+            "id": 2,
+            "type": "message",
+            "date": "2026-11-02T10:00:00",
+            "from": "Ann",
+            "from_id": "user1",
+            "text": "",
+            "photo": "photos/1.jpg",
+        },
+        {
+            "id": 3,
+            "type": "message",
+            "date_unixtime": "1794045600",
+            "from_id": "user2",
+            "text": [{"type": "link", "text": "https://x.org"}],
+            "reply_to_message_id": 2,
+        },
+        {"id": "x", "type": "message", "date_unixtime": "1793610000", "text": "no id"},
+        {"id": 4, "type": "message", "text": "no date"},
+        "not a dict",
+        {"id": 5, "type": "message", "date": "yesterday", "text": "bad date"},
     )
     assert [m.id for m in export.messages] == [2, 3]
     photo, link = export.messages
@@ -154,7 +155,7 @@ def test_command_rejects_an_unknown_timezone(tmp_path: Path, capsys: pytest.Capt
     assert "unknown timezone" in capsys.readouterr().err
 
 
-# --- the figures on the shipped example (counted by hand from examples/make_example_export.py) ----------
+# --- the figures on the shipped example (counted by hand from examples/riverside-makers-script.jsonl) ----------
 
 
 def test_example_counts() -> None:
@@ -238,22 +239,18 @@ def test_cluster_questions_groups_by_centroid() -> None:
 
 
 def test_reply_cycles_and_missing_parents_do_not_hang() -> None:
-    export = parse_export(
+    export = chat_export(
+        "x",
         {
-            "name": "x",
-            "messages": [
-                {
-                    "id": 1,
-                    "date_unixtime": "1",
-                    "from_id": "user1",
-                    "text": "This is terrible",
-                    "reply_to_message_id": 2,
-                },
-                {"id": 2, "date_unixtime": "2", "from_id": "user2", "text": "awful indeed", "reply_to_message_id": 1},
-                {"id": 3, "date_unixtime": "3", "from_id": "user3", "text": "bad", "reply_to_message_id": 77},
-                {"id": 4, "date_unixtime": "4", "from_id": "user1", "text": "hate it", "reply_to_message_id": 3},
-            ],
-        }
+            "id": 1,
+            "date_unixtime": "1",
+            "from_id": "user1",
+            "text": "This is terrible",
+            "reply_to_message_id": 2,
+        },
+        {"id": 2, "date_unixtime": "2", "from_id": "user2", "text": "awful indeed", "reply_to_message_id": 1},
+        {"id": 3, "date_unixtime": "3", "from_id": "user3", "text": "bad", "reply_to_message_id": 77},
+        {"id": 4, "date_unixtime": "4", "from_id": "user1", "text": "hate it", "reply_to_message_id": 3},
     )
     a = analyze(export, FakeClassifier(), None, zone=ZoneInfo("UTC"))
     assert sorted((t.root.id, t.messages) for t in a.negative_threads) in ([(1, 2), (3, 2)], [(2, 2), (3, 2)])
@@ -375,7 +372,7 @@ async def test_faq_candidates_import_with_steward_faq_import_as_disabled_entries
         -1001234567890,
         partial=False,
         out=out,
-        encoder_loader=lambda: (encoder, f"HashingEncoder:{encoder.dim}"),
+        encoder_loader=loader_of(encoder),
     )
     assert code == 0, out.getvalue()
     db = Database(settings.database.path)

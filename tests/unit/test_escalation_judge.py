@@ -71,18 +71,10 @@ def test_a_staff_reply_settles_it() -> None:
 
 
 def test_urgent_needs_open_at_once() -> None:
+    insult = "nobody wants you here, you look ridiculous"
     window = [
         msg(1, 11, "nice run today", 0, talk()),
-        msg(
-            2,
-            12,
-            "nobody wants you here, you look ridiculous",
-            30,
-            need("harassment"),
-            label="negative",
-            score=0.97,
-            reply_to=1,
-        ),
+        msg(2, 12, insult, 30, need("harassment"), label="negative", score=0.97, reply_to=1),
     ]
     j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 30)
     assert j.open_now and j.urgent and j.need == "harassment"
@@ -171,19 +163,11 @@ def test_me_too_joins_in_three_languages() -> None:
 
 
 def test_a_positive_message_that_raises_the_matter_again_is_no_thanks() -> None:
+    again = "yes, still nothing, I want the money back"
     window = [
         REFUND[0],
         msg(2, 13, "did you try logging out and in?", 30, talk("howto"), reply_to=1),
-        msg(
-            3,
-            11,
-            "yes, still nothing, I want the money back",
-            60,
-            need("refund"),
-            label="positive",
-            score=0.9,
-            reply_to=2,
-        ),
+        msg(3, 11, again, 60, need("refund"), label="positive", score=0.9, reply_to=2),
     ]
     j = ThreadJudge().judge(window, ThreadSettings(), now=T0 + 600)
     assert j.settled is None and j.open_now

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import EscalationSettings
-from bot.domain import Author, Community, Delivery, IncomingMessage, MessageContext, Sentiment, SentimentLabel
+from bot.domain import Author, Community, IncomingMessage, MessageContext, Sentiment, SentimentLabel
 from bot.domain.buttons import CaseAct
 from bot.services.escalation import Actor, EscalationService
 from bot.storage.cases import CaseRepository
@@ -21,6 +21,8 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.messages import MessageRepository
 from handlers.callbacks import BUTTONS, CaseButton
+from tests.builders import add_supergroup
+from tests.fakes import ManualClock, RecordingOutbox
 
 CHAT = -1001234567890
 BOT_ID = 42
@@ -37,23 +39,7 @@ class Posted:
     thread_id: int | None = None
 
 
-@dataclass
-class FakeOutbox:
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    fail_sends: bool = False
-    next_id: int = 1000
-
-    async def send_message(self, chat_id: int, text: str, **kw: Any) -> Delivery:
-        if self.fail_sends:
-            return Delivery(False, chat_id, error="chat not found", error_kind="not_found")
-        self.next_id += 1
-        self.sent.append({"chat_id": chat_id, "text": text, "message_id": self.next_id, **kw})
-        return Delivery(True, chat_id, [self.next_id])
-
-    async def edit_text(self, chat_id: int, message_id: int, text: str, **kw: Any) -> Delivery:
-        self.edits.append({"chat_id": chat_id, "message_id": message_id, "text": text, **kw})
-        return Delivery(True, chat_id, [message_id])
+FakeOutbox = RecordingOutbox
 
 
 @dataclass
@@ -81,12 +67,9 @@ class FakeRoles:
         return {ADMIN}
 
 
-class Clock:
+class Clock(ManualClock[int]):
     def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
+        super().__init__(T0)
 
 
 @dataclass
@@ -160,15 +143,7 @@ async def opened_world(db_path: Path, title: str = "Acme Club", **service: Any) 
     await db.open()
     try:
         communities = CommunityRepository(db)
-        await communities.upsert(
-            chat_id=CHAT,
-            title=title,
-            type="supergroup",
-            is_forum=False,
-            username=None,
-            timezone="UTC",
-            language="en",
-        )
+        await add_supergroup(communities, CHAT, title)
         outbox, desk, clock = FakeOutbox(), FakeDesk(), Clock()
         escalation = make_service(db, outbox, desk, clock, **service)
         yield World(db, escalation, outbox, desk, clock, MessageRepository(db), communities, CaseRepository(db))
@@ -281,7 +256,7 @@ async def test_pending_reply_survives_a_restart_and_posts_in_the_thread(world: W
 async def test_a_failed_reply_keeps_it_pending_and_says_why(world: World) -> None:
     case_id = await open_pile_on(world)
     await world.service.begin_reply(case_id, MANAGER_ACTOR, DESK_CHAT)
-    world.outbox.fail_sends = True
+    world.outbox.failure = ("chat not found", "not_found")
     outcome = await world.service.submit_reply(MANAGER_ACTOR, DESK_CHAT, "hello")
     assert not outcome.ok and "chat not found" in outcome.text
     assert await world.cases.pending(MANAGER, DESK_CHAT) is not None

@@ -40,6 +40,7 @@ from models.faq_adapter import (
     train_adapter,
 )
 from tests.unit.test_faq_service import CHAT, Clock, NoMessages, Recorder, Roles, ctx
+from tests.waiting import wait_until
 
 KB: list[tuple[str, ...]] = [
     ("how do I reset my password", "I forgot my password", "password reset link please"),
@@ -177,6 +178,21 @@ async def service_over(
     return service
 
 
+async def answers_the_password_question_then_closes(service: Any, cached: Any) -> None:
+    match, _ = await service.match(CHAT, "I forgot my password")
+    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
+    await service.close()
+
+
+def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on the saved adapters must be loaded: training again fails the test."""
+
+    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
+        raise AssertionError("trained again instead of loading the saved adapter(s)")
+
+    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+
+
 async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,15 +203,9 @@ async def test_the_service_adapts_saves_and_reuses_the_adapter_after_a_restart(
     assert isinstance(cached.encoder, KbAdapter)
     assert [f.name for f in adapters.glob("*.pt")] == [f"{cached.encoder.key}.pt"]
     assert cached.index.params.cross_lingual_offset == pytest.approx(0.10)
-    match, _ = await service.match(CHAT, "I forgot my password")
-    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-    await service.close()
+    await answers_the_password_question_then_closes(service, cached)
 
-    # After a restart the saved adapter is loaded: no second training.
-    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-        raise AssertionError("trained again instead of loading the saved adapter")
-
-    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    forbid_training(monkeypatch)  # after a restart the saved adapter is loaded: no second training
     again = await service_over(db, adapters, encoder)
     reloaded = await again.index_for(CHAT)
     assert isinstance(reloaded.encoder, KbAdapter) and reloaded.encoder.key == cached.encoder.key
@@ -253,14 +263,9 @@ async def test_the_service_adapts_both_views_and_loads_them_after_a_restart(
     assert sorted(f.name for f in adapters.glob("*.pt")) == sorted(
         f"{a.key}.pt" for a in (cached.encoder.primary, cached.encoder.english)
     )
-    match, _ = await service.match(CHAT, "I forgot my password")
-    assert match.best is not None and cached.entries[match.best.entry_id].key == "e0"
-    await service.close()
+    await answers_the_password_question_then_closes(service, cached)
 
-    def no_training(*args: Any, **kwargs: Any) -> KbAdapter:
-        raise AssertionError("trained again instead of loading the saved adapters")
-
-    monkeypatch.setattr(faq_module, "AdapterTrainer", no_training)
+    forbid_training(monkeypatch)
     again = await service_over(db, adapters, encoder, lambda: (english, "tiny-en:32"))
     reloaded = await again.index_for(CHAT)
     assert isinstance(reloaded.encoder, TwoViewAdapter)
@@ -309,10 +314,8 @@ async def test_after_an_edit_the_previous_adapter_answers_until_the_new_one_is_t
     entry = await service.repo.get_by_key(CHAT, "e0")
     assert entry is not None
     await service.add_questions(entry.id, ["lost my password"])
-    for _ in range(500):  # the edit starts the training in the background
-        if started:
-            break
-        await asyncio.sleep(0.01)
+    # the edit starts the training in the background
+    await wait_until(lambda: started, what="the training to start", required=False)
     assert started, "the training did not start"
     # Meanwhile the previous adapter answers, with the new phrasing.
     during = await service.index_for(CHAT)

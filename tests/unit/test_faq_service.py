@@ -20,7 +20,7 @@ from bot.services.questions import is_question
 from bot.storage.db import Database
 from bot.storage.faq import FaqRepository
 from handlers.callbacks import BUTTONS
-from tests.fakes import HashingEncoder
+from tests.fakes import HashingEncoder, ManualClock
 
 CHAT = -1001000000001
 ANN, BOB, ADMIN = 1, 2, 3
@@ -57,12 +57,9 @@ class NoMessages:
         return None
 
 
-class Clock:
+class Clock(ManualClock[int]):
     def __init__(self) -> None:
-        self.now = 1_700_000_000
-
-    def __call__(self) -> int:
-        return self.now
+        super().__init__(1_700_000_000)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from bot.storage.db import Database
 from bot.storage.feeds import FeedRepository
 from bot.storage.posts import PostRepository
 from handlers.callbacks import BUTTONS
+from tests.builders import add_supergroup
 from tests.unit.test_posts_engine import FakeClock, FakeDesk, FakeSender
 
 CHAT = -1001234567890
@@ -77,15 +78,7 @@ async def feeds(tmp_path: Path) -> AsyncIterator[tuple[FeedService, FakeClock, F
     db = Database(tmp_path / "f.db")
     await db.open()
     communities = CommunityRepository(db)
-    await communities.upsert(
-        chat_id=CHAT,
-        title="Club",
-        type="supergroup",
-        is_forum=False,
-        username=None,
-        timezone="Europe/Berlin",
-        language="en",
-    )
+    await add_supergroup(communities, CHAT, "Club", timezone="Europe/Berlin")
     await communities.update_settings(CHAT, {"scheduler.feed_slots": ["09:00", "18:00"]})
     clock = FakeClock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
     desk = CardDesk()

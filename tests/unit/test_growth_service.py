@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import GrowthSettings
-from bot.domain import Author, ChatInfo, Delivery, Priority
+from bot.domain import Author, ChatInfo, Priority
 from bot.services.community import CommunityService
 from bot.services.growth import GrowthService
 from bot.services.stats import StatsService
@@ -22,35 +21,12 @@ from bot.storage.growth import GrowthRepository
 from bot.storage.members import MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
 from bot.timeutil import epoch_now
+from tests.fakes import RecordingOutbox
+from tests.waiting import wait_until
 
 GROUP = ChatInfo(-1001000000900, "Tea & <Biscuits>", "supergroup")
 OTHER = ChatInfo(-1001000000901, "Second group", "supergroup")
 MANAGERS_CHAT = -1001000000999
-
-
-@dataclass
-class RecordingOutbox:
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    deleted: list[tuple[int, int]] = field(default_factory=list)
-    photos: list[tuple[int, bytes]] = field(default_factory=list)
-    fail: bool = False
-    next_id: int = 100
-
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Delivery:
-        if self.fail:
-            return Delivery(False, chat_id, error="the bot lost the right to post", error_kind="forbidden")
-        self.next_id += 1
-        self.sent.append({"chat_id": chat_id, "text": text, **kwargs})
-        return Delivery(True, chat_id, [self.next_id])
-
-    async def delete(self, chat_id: int, message_id: int, *, priority: Priority = Priority.NORMAL) -> Delivery:
-        self.deleted.append((chat_id, message_id))
-        return Delivery(True, chat_id, [message_id])
-
-    async def send_photo(self, chat_id: int, photo: str | Path, **kwargs: Any) -> Delivery:
-        self.photos.append((chat_id, Path(photo).read_bytes()))
-        self.next_id += 1
-        return Delivery(True, chat_id, [self.next_id])
 
 
 @dataclass
@@ -146,10 +122,7 @@ async def test_spike_ends_after_a_quiet_minute(env: Env) -> None:
     now = epoch_now()
     for uid in range(1, 5):
         await growth.on_join(GROUP, person(uid, f"P{uid}"), now, source="chat_member")
-    for _ in range(100):
-        if len(env.outbox.sent) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(env.outbox.sent) == 3, timeout=1.0, what="the batched welcome")
     assert len(env.outbox.sent) == 3 and "P3</a> and <a" in env.outbox.sent[-1]["text"]
     env.clock[0] += 61  # a minute later: single welcomes again
     await growth.on_join(GROUP, person(10, "Calm"), now, source="chat_member")
@@ -157,7 +130,7 @@ async def test_spike_ends_after_a_quiet_minute(env: Env) -> None:
 
 
 async def test_a_failed_welcome_is_logged_not_raised(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    env.outbox.fail = True
+    env.outbox.failure = ("the bot lost the right to post", "forbidden")
     growth = env.growth()
     assert await growth.on_join(GROUP, person(1, "Ann"), epoch_now(), source="service")
     assert "welcome in" in caplog.text and "failed" in caplog.text

@@ -8,6 +8,7 @@ from bot.services.languages import EVERY, LanguageTracker, weak_language_note
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.members import StateRepository
+from tests.builders import add_supergroup
 
 GROUP = ChatInfo(-1001, "Kyiv devs", "supergroup")
 
@@ -16,15 +17,7 @@ async def test_main_language_is_recorded_and_weak_languages_are_reported_once(tm
     db = Database(tmp_path / "s.db")
     await db.open()
     communities = CommunityRepository(db)
-    community = await communities.upsert(
-        chat_id=GROUP.chat_id,
-        title=GROUP.title,
-        type="supergroup",
-        is_forum=False,
-        username=None,
-        timezone="UTC",
-        language="en",
-    )
+    community = await add_supergroup(communities, GROUP.chat_id, GROUP.title)
     notices: list[str] = []
 
     async def notify(text: str) -> None:

@@ -13,6 +13,7 @@ from bot.app import ConfirmWhenStored, InFlight
 from bot.services.ledger import UpdateLedger, mark_stored
 from bot.storage.db import Database
 from bot.storage.members import StateRepository
+from tests.waiting import stays_pending
 
 
 async def test_watermark_waits_for_the_oldest_update_in_flight(tmp_path: Path) -> None:
@@ -62,8 +63,11 @@ async def test_the_next_get_updates_waits_until_the_last_batch_is_stored(tmp_pat
     await confirm(fetch, None, GetUpdates())  # type: ignore[arg-type]
     following = asyncio.create_task(confirm(fetch, None, GetUpdates(offset=3)))  # type: ignore[arg-type]
 
+    stored = asyncio.Event()
+
     async def stores_then_works(event: Any, data: dict[str, Any]) -> str:
         mark_stored()  # what CommunityService.on_message says once the row is written
+        stored.set()
         await asyncio.sleep(0.5)  # the rest of the handling (FAQ, cases) goes on meanwhile
         return "ok"
 
@@ -71,7 +75,8 @@ async def test_the_next_get_updates_waits_until_the_last_batch_is_stored(tmp_pat
         return "ok"
 
     first = asyncio.create_task(in_flight(stores_then_works, Update(update_id=1), {}))
-    await asyncio.sleep(0.01)
+    await stored.wait()
+    await stays_pending(following, window=0.01, what="the next getUpdates")
     assert len(fetch.calls) == 1, "update 2 is not stored yet: its offset must not be confirmed"
     await in_flight(other_update, Update(update_id=2), {})  # not a message: done is stored
     await following

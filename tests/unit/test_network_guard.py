@@ -41,6 +41,7 @@ from aiohttp import web  # noqa: E402
 from aiohttp.abc import AbstractResolver, ResolveResult  # noqa: E402
 
 from bot.services.feeds import HttpFetcher  # noqa: E402
+from tests.local_server import serve  # noqa: E402
 
 RSS = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>Coffee Daily</title>'
@@ -86,11 +87,7 @@ async def feed_host() -> AsyncIterator[FeedHost]:
     host = FeedHost()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", host.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, host.port = await serve(app)
     try:
         yield host
     finally:

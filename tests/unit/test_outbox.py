@@ -30,6 +30,7 @@ from bot.telegram import links
 from bot.telegram.outbox import Delivery, ErrorKind, Outbox, OutboxError, Priority
 from bot.telegram.split import TEXT_LIMIT, visible_html_len
 from tests.mocked_bot import MockedBot, make_message, message_update, network_error, timeout_error
+from tests.waiting import wait_until
 
 GROUP = -1001234567890
 OTHER_GROUP = -1009876543210
@@ -115,6 +116,21 @@ class Harness:
             self.arrived.clear()
             await self.arrived.wait()
 
+    async def until_queued(self, calls: list[asyncio.Future[Any]]) -> None:
+        """Until every call has reached the outbox: queued, on the wire or already answered (fake time does
+        not move meanwhile: this only yields to the loop)."""
+        await wait_until(
+            lambda: self.outbox.pending + sum(call.done() for call in calls) >= len(calls),
+            poll=0,
+            what=f"{len(calls)} calls to reach the outbox",
+        )
+
+    async def queue_sends(self, count: int, chat_id: int = GROUP) -> list[asyncio.Future[Delivery]]:
+        """``count`` messages p0, p1, … to one chat, all in the outbox when this returns."""
+        calls = [asyncio.ensure_future(self.outbox.send_message(chat_id, f"p{i}")) for i in range(count)]
+        await self.until_queued(calls)
+        return calls
+
     def times(self, chat_id: int | None = None) -> list[float]:
         return [t for t, m in self.sent if chat_id is None or getattr(m, "chat_id", None) == chat_id]
 
@@ -199,7 +215,7 @@ async def test_a_throttled_chat_does_not_block_other_chats(make: Any) -> None:
     busy = [
         asyncio.ensure_future(h.outbox.send_message(GROUP, f"flood {i}", priority=Priority.REPLY)) for i in range(25)
     ]
-    await asyncio.sleep(0)
+    await h.until_queued(busy)
     other = await h.outbox.send_message(OTHER_GROUP, "meanwhile", priority=Priority.BULK)
     assert other.ok
     assert h.times(OTHER_GROUP)[0] < 1.0  # not behind the flooded group's next window
@@ -524,7 +540,7 @@ async def test_a_caller_that_gives_up_does_not_take_the_message_back(make: Any) 
     h.outbox.set_group_rate(1, period_s=60.0)
     await h.outbox.send_message(GROUP, "first")
     waiting = asyncio.ensure_future(h.outbox.send_message(GROUP, "second"))
-    await asyncio.sleep(0)
+    await h.until_queued([waiting])
     waiting.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await waiting
@@ -549,8 +565,7 @@ async def test_an_unexpected_error_fails_one_call_and_the_outbox_goes_on(make: A
 
 async def test_close_drains_queued_work(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(25)]
-    await asyncio.sleep(0)
+    pending = await h.queue_sends(25)
     await h.outbox.close(drain_timeout=120.0)
     results = await asyncio.gather(*pending)
     assert all(r.ok for r in results), [(r.error, h.time.now) for r in results if not r.ok]
@@ -561,8 +576,7 @@ async def test_close_drains_queued_work(make: Any) -> None:
 
 async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(25)]
-    await asyncio.sleep(0)
+    pending = await h.queue_sends(25)
     await h.outbox.close(drain_timeout=10.0)
     results = await asyncio.gather(*pending)
     assert h.time.now == pytest.approx(10.0)
@@ -574,8 +588,7 @@ async def test_close_fails_what_it_cannot_finish(make: Any) -> None:
 
 async def test_a_second_close_waits_for_the_first(make: Any) -> None:
     h = make()
-    pending = [asyncio.ensure_future(h.outbox.send_message(GROUP, f"p{i}")) for i in range(22)]
-    await asyncio.sleep(0)
+    pending = await h.queue_sends(22)
     await asyncio.gather(h.outbox.close(drain_timeout=120.0), h.outbox.close(drain_timeout=0.0))
     assert all(task.done() for task in pending)
     assert all(r.ok for r in await asyncio.gather(*pending))

@@ -20,6 +20,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
 from bot.storage.posts import PostRepository
 from handlers.callbacks import BUTTONS
+from tests.builders import add_supergroup
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHAT = -1001234567890
@@ -121,18 +122,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db = Database(tmp_path / "posts.db")
     await db.open()
     communities = CommunityRepository(db)
-    await communities.upsert(
-        chat_id=CHAT,
-        title="Berlin club",
-        type="supergroup",
-        is_forum=False,
-        username="berlinclub",
-        timezone="Europe/Berlin",
-        language="en",
-    )
-    await communities.upsert(
-        chat_id=FORUM, title="Forum", type="supergroup", is_forum=True, username=None, timezone="UTC", language="en"
-    )
+    await add_supergroup(communities, CHAT, "Berlin club", timezone="Europe/Berlin", username="berlinclub")
+    await add_supergroup(communities, FORUM, "Forum", is_forum=True)
     clock = FakeClock(datetime(2026, 3, 20, 8, 0, tzinfo=UTC))
     sender = FakeSender(clock=clock)
     desk = FakeDesk()
@@ -144,6 +135,12 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     yield Env(db, service, sender, desk, clock, scheduler)
     scheduler.shutdown(wait=False)
     await db.close()
+
+
+async def status_of(service: PostService, post_id: int) -> str:
+    stored = await service.repo.get(post_id)
+    assert stored is not None
+    return stored.status
 
 
 async def make(env: Env, when: str, text: str = "Hello", **kwargs: Any) -> Any:
@@ -296,8 +293,7 @@ async def test_catch_up_beyond_the_lateness_limit_is_missed_and_reported(env: En
     counts = await service.recover()
     assert counts["missed"] == 1
     assert env.sender.texts() == []
-    stored = await service.repo.get(post.id)
-    assert stored is not None and stored.status == "missed"
+    assert await status_of(service, post.id) == "missed"
     text, keyboard = env.desk.posts[-1]
     assert "was not posted" in text and "2026-03-20 10:00" in text
     assert keyboard is not None and keyboard[0][0].callback_data == f"post:2:now:{post.id}"
@@ -330,8 +326,7 @@ async def test_interrupted_send_becomes_uncertain_and_is_never_resent(env: Env) 
     counts = await service.recover()
     assert counts["uncertain"] == 1
     assert env.sender.texts() == []
-    stored = await service.repo.get(post.id)
-    assert stored is not None and stored.status == "uncertain"
+    assert await status_of(service, post.id) == "uncertain"
     text, keyboard = env.desk.posts[-1]
     assert "may or may not" in text
     assert keyboard is not None
@@ -403,8 +398,7 @@ async def test_forbidden_ends_in_a_failure_receipt_in_plain_words(env: Env) -> N
     post = await make(env, "now", "Blocked")
     runs = await env.service.run_due()
     assert [r.status for r in runs if r] == ["failed"]
-    stored = await env.service.repo.get(post.id)
-    assert stored is not None and stored.status == "failed"
+    assert await status_of(env.service, post.id) == "failed"
     text, keyboard = env.desk.posts[-1]
     assert "could not be posted" in text and "the bot lost the right to post" in text
     assert keyboard is not None and keyboard[0][0].callback_data == f"post:2:now:{post.id}"

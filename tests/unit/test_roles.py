@@ -3,16 +3,14 @@ from __future__ import annotations
 import pytest
 
 from bot.services.roles import RoleService
+from tests.fakes import ManualClock
 
 GROUP = -1001
 
 
-class Clock:
+class Clock(ManualClock[float]):
     def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+        super().__init__(0.0)
 
 
 @pytest.fixture

@@ -188,14 +188,31 @@ def test_length_is_counted_in_utf16_units() -> None:
     assert visible_html_len("<b>&amp;</b>&#128512;") == 3
 
 
-def test_tags_are_closed_and_reopened_with_attributes() -> None:
-    text = '<a href="https://x.org/">' + "link " * 10 + "</a>"
-    parts = split_html(text, 20)
+CODE = "\n".join(f"line {i}" for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "opens", "closes"),
+    [
+        # tags are closed and reopened with their attributes
+        ('<a href="https://x.org/">' + "link " * 10 + "</a>", 20, '<a href="https://x.org/">', "</a>"),
+        # pre blocks are split on lines and reopened
+        (
+            f'<pre><code class="language-python">{CODE}</code></pre>',
+            100,
+            '<pre><code class="language-python">line',
+            "</code></pre>",
+        ),
+    ],
+    ids=["tags-reopened-with-attributes", "pre-blocks-split-on-lines"],
+)
+def test_each_part_reopens_and_closes_what_it_is_inside(text: str, limit: int, opens: str, closes: str) -> None:
+    parts = split_html(text, limit)
     assert len(parts) > 1
     for part in parts:
-        assert part.startswith('<a href="https://x.org/">')
-        assert part.endswith("</a>")
-    check_parts(text, parts, 20)
+        assert part.startswith(opens)
+        assert part.endswith(closes)
+    check_parts(text, parts, limit)
 
 
 def test_never_cuts_inside_an_entity_or_tag() -> None:
@@ -203,17 +220,6 @@ def test_never_cuts_inside_an_entity_or_tag() -> None:
     parts = split_html(text, 16)
     assert parts[0] == "<b>" + "&amp;" * 16 + "</b>"
     check_parts(text, parts, 16)
-
-
-def test_pre_blocks_are_split_on_lines_and_reopened() -> None:
-    code = "\n".join(f"line {i}" for i in range(40))
-    text = f'<pre><code class="language-python">{code}</code></pre>'
-    parts = split_html(text, 100)
-    assert len(parts) > 1
-    for part in parts:
-        assert part.startswith('<pre><code class="language-python">line')
-        assert part.endswith("</code></pre>")
-    check_parts(text, parts, 100)
 
 
 def test_ten_thousand_characters_of_real_html() -> None:

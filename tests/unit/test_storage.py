@@ -12,6 +12,7 @@ from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database, load_migrations
 from bot.storage.members import MemberRepository, StateRepository
 from bot.storage.messages import MessageRepository
+from tests.builders import add_supergroup
 
 GROUP = ChatInfo(-1001234567890123, "Fans", "supergroup")
 FORUM = ChatInfo(-1009876543210, "Forum", "supergroup", is_forum=True)
@@ -201,15 +202,7 @@ async def test_communities_served_before_access_existed_stay_approved(tmp_path: 
     try:
         repo = CommunityRepository(db)
         assert await repo.is_approved(-100777) is True
-        await repo.upsert(
-            chat_id=-100888,
-            title="New",
-            type="supergroup",
-            is_forum=False,
-            username=None,
-            timezone="UTC",
-            language="en",
-        )
+        await add_supergroup(repo, -100888, "New")
         assert await repo.is_approved(-100888) is False
         assert await repo.claim_access_notice(-100888) is True
         assert await repo.claim_access_notice(-100888) is False  # one line, never more

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from models.batcher import BatcherClosed, BatcherOverloaded, MicroBatcher
+from tests.waiting import wait_until
 
 
 async def test_concurrent_calls_share_batches_on_one_thread() -> None:
@@ -29,22 +30,33 @@ async def test_concurrent_calls_share_batches_on_one_thread() -> None:
     assert len(threads) == 1 and threading.get_ident() not in threads
 
 
-async def test_full_queue_raises_at_once_instead_of_growing() -> None:
-    release = threading.Event()
+class HeldModel:
+    """A model function that blocks in its first batch until ``release`` is set (``started``: it is in)."""
 
-    def slow(items: list[int]) -> list[int]:
-        release.wait(5)
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.started.set()
+        self.release.wait(5)
         return items
 
-    batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_batch=1, max_wait_ms=0, max_queue=2)
+    async def wait_started(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.started.wait, 5)
+
+
+async def test_full_queue_raises_at_once_instead_of_growing() -> None:
+    model = HeldModel()
+    batcher: MicroBatcher[int, int] = MicroBatcher(model, max_batch=1, max_wait_ms=0, max_queue=2)
     await batcher.start()
     first = asyncio.create_task(batcher.submit(0))
-    await asyncio.sleep(0.05)  # the worker takes item 0 and blocks in the model
+    await model.wait_started()  # the worker takes item 0 and blocks in the model
     queued = [asyncio.create_task(batcher.submit(i)) for i in (1, 2)]
-    await asyncio.sleep(0)
+    await wait_until(lambda: batcher.pending == 2, what="items 1 and 2 to be queued")
     with pytest.raises(BatcherOverloaded):
         await batcher.submit(3)
-    release.set()
+    model.release.set()
     assert await first == 0
     assert await asyncio.gather(*queued) == [1, 2]
     await batcher.close()
@@ -69,23 +81,16 @@ async def test_an_error_reaches_every_waiter_and_the_batcher_survives() -> None:
 
 
 async def test_close_finishes_the_batch_in_flight_and_fails_the_rest() -> None:
-    started = threading.Event()
-    release = threading.Event()
-
-    def slow(items: list[int]) -> list[int]:
-        started.set()
-        release.wait(5)
-        return items
-
-    batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_batch=1, max_wait_ms=0, max_queue=10)
+    model = HeldModel()
+    batcher: MicroBatcher[int, int] = MicroBatcher(model, max_batch=1, max_wait_ms=0, max_queue=10)
     await batcher.start()
     in_flight = asyncio.create_task(batcher.submit(1))
-    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    await model.wait_started()
     waiting = asyncio.create_task(batcher.submit(2))
-    await asyncio.sleep(0)
+    await wait_until(lambda: batcher.pending == 1, what="item 2 to be queued")
     closing = asyncio.create_task(batcher.close())
-    await asyncio.sleep(0.05)
-    release.set()
+    await wait_until(lambda: batcher._closed, what="close() to begin")
+    model.release.set()
     await closing
     assert await in_flight == 1
     with pytest.raises(BatcherClosed):
