@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.analyze.export import JOIN_ACTIONS, LEAVE_ACTIONS, Export, ExportMessage
+from bot.domain.analytics import DayFigures, Helper, Questions, SentimentMix
 from bot.services.questions import is_question
-from bot.storage.analytics import DayFigures, Helper, Questions, SentimentMix
 from bot.textsafety import compile_pattern
 
 __all__ = [

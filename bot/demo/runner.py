@@ -199,12 +199,9 @@ class _Demo:
         else:
             tr.fail("the newcomers were not welcomed")
         if link:
-            row = await self.app.db.fetchone(
-                "SELECT c.name FROM member_events e JOIN invite_campaigns c ON c.id = e.campaign_id "
-                "WHERE e.chat_id = ? AND e.user_id = ?",
-                (CLUB, IGOR),
-            )
-            if row is not None and row["name"] == "autumn-fair":
+            from bot.storage.growth import GrowthRepository
+
+            if await GrowthRepository(self.app.db).campaign_of_join(CLUB, IGOR) == "autumn-fair":
                 tr.ok("Igor's join is attributed to the autumn-fair campaign")
             else:
                 tr.fail("Igor's join was not attributed to the campaign")
@@ -256,10 +253,9 @@ class _Demo:
         if self.replies_to(CLUB, question["message_id"], since):
             tr.fail("the bot answered a question it has no FAQ entry for")
         else:
-            recorded = await self.app.db.fetchval(
-                "SELECT COUNT(*) FROM faq_unanswered WHERE chat_id = ? AND message_id = ?",
-                (CLUB, question["message_id"]),
-            )
+            from bot.storage.faq import FaqRepository
+
+            recorded = await FaqRepository(self.app.db).is_unanswered(CLUB, question["message_id"])
             listed = " and lists it under /unanswered" if recorded else ""
             tr.ok(f"no FAQ entry for parking: the bot stays quiet{listed}")
         self.say(CLUB, ANN, "Yes, behind the building, free after 6 pm", reply_to=question["message_id"])
@@ -318,8 +314,7 @@ class _Demo:
         await self.settle()
 
     async def _case_for(self, root_message_id: int) -> Any:
-        case_id = await self.app.db.fetchval("SELECT id FROM cases WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (CLUB,))
-        return await self.app.cases.get(int(case_id)) if case_id is not None else None
+        return await self.app.cases.latest(CLUB)
 
     async def scheduled_post(self) -> None:
         tr = self.tr
@@ -509,20 +504,16 @@ async def run_demo(
 
 
 async def _summary(result: DemoResult, stream: TextIO) -> None:
+    from bot.storage.cases import CaseRepository
     from bot.storage.db import Database
+    from bot.storage.messages import MessageRepository
 
     db = Database(result.database)
     await db.open()
     try:
-        messages = await db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (CLUB,))
-        mix = {
-            row["sentiment_label"]: row["n"]
-            for row in await db.fetchall(
-                "SELECT sentiment_label, COUNT(*) AS n FROM messages WHERE chat_id = ? GROUP BY sentiment_label",
-                (CLUB,),
-            )
-        }
-        cases = await db.fetchval("SELECT COUNT(*) FROM cases")
+        messages = await MessageRepository(db).count(CLUB)
+        mix = await MessageRepository(db).sentiment_counts(CLUB)
+        cases = await CaseRepository(db).count()
     finally:
         await db.close()
     print(file=stream)

@@ -1,7 +1,10 @@
 """Plain types shared by services, storage and handlers.
 
 Nothing here imports aiogram or our other modules: services speak these types,
-handlers translate Telegram objects into them.
+handlers translate Telegram objects into them. Each feature's types have a module
+beside this one (``bot.domain.cases``, ``faq``, ``feeds``, ``growth``, ``messages``,
+``moderation``, ``posts``, ``analytics``): storage builds them, services and handlers
+speak them, and none of them holds SQL.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.analytics import SOURCE_CAMPAIGN, Cohort, DayFigures, Growth, SourceFigures
 from bot.i18n import Translator
-from bot.storage.analytics import SOURCE_CAMPAIGN, Cohort, DayFigures, Growth, SourceFigures
 
 if TYPE_CHECKING:
     from bot.services.stats import Report

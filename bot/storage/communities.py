@@ -6,47 +6,36 @@ import builtins
 import json
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import Community
-from bot.storage.db import Database
+from bot.storage.db import Repository
+from bot.storage.rows import Row, mapper
 from bot.timeutil import epoch_now
 
 
-def _row_to_community(row: aiosqlite.Row) -> Community:
+def _settings(row: Row) -> dict[str, object]:
     try:
         settings = json.loads(row["settings"])
     except (TypeError, ValueError):
         settings = {}
-    return Community(
-        chat_id=int(row["chat_id"]),
-        title=str(row["title"]),
-        type=str(row["type"]),
-        is_forum=bool(row["is_forum"]),
-        username=row["username"],
-        timezone=str(row["timezone"]),
-        language=str(row["language"]),
-        is_active=bool(row["is_active"]),
-        settings=settings if isinstance(settings, dict) else {},
-        approved_at=row["approved_at"] if "approved_at" in row.keys() else None,  # noqa: SIM118 - a Row
-        added_by=row["added_by"],
-    )
+    return settings if isinstance(settings, dict) else {}
 
 
-class CommunityRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+def _approved_at(row: Row) -> int | None:
+    return row["approved_at"] if "approved_at" in row.keys() else None  # noqa: SIM118 - a Row
 
+
+_community = mapper(Community, settings=_settings, approved_at=_approved_at)
+
+
+class CommunityRepository(Repository):
     async def get(self, chat_id: int) -> Community | None:
-        row = await self.db.fetchone("SELECT * FROM communities WHERE chat_id = ?", (chat_id,))
-        return None if row is None else _row_to_community(row)
+        return await self.db.fetchone("SELECT * FROM communities WHERE chat_id = ?", (chat_id,), into=_community)
 
     async def list(self, *, active_only: bool = True) -> list[Community]:
         sql = "SELECT * FROM communities"
         if active_only:
             sql += " WHERE is_active = 1"
-        rows = await self.db.fetchall(sql + " ORDER BY chat_id")
-        return [_row_to_community(row) for row in rows]
+        return await self.db.fetchall(sql + " ORDER BY chat_id", into=_community)
 
     async def upsert(
         self,
@@ -123,20 +112,18 @@ class CommunityRepository:
     async def approve(self, chat_id: int, by: int | None) -> bool:
         """Serve this community; False when it is unknown."""
         now = epoch_now()
-        changed = await self.db.execute(
+        return await self.db.changed(
             "UPDATE communities SET approved_at = COALESCE(approved_at, ?), approved_by = COALESCE(approved_by, ?),"
             " updated_at = ? WHERE chat_id = ?",
             (now, by, now, chat_id),
         )
-        return changed > 0
 
     async def revoke(self, chat_id: int) -> bool:
-        changed = await self.db.execute(
+        return await self.db.changed(
             "UPDATE communities SET approved_at = NULL, approved_by = NULL, access_notice_at = NULL, updated_at = ?"
             " WHERE chat_id = ?",
             (epoch_now(), chat_id),
         )
-        return changed > 0
 
     async def is_approved(self, chat_id: int) -> bool | None:
         """True or False for a known community, None for one never registered."""
@@ -145,15 +132,14 @@ class CommunityRepository:
 
     async def claim_access_notice(self, chat_id: int) -> bool:
         """True once per community (until it is revoked): the one "not approved" line may go out."""
-        changed = await self.db.execute(
+        return await self.db.changed(
             "UPDATE communities SET access_notice_at = ? WHERE chat_id = ? AND access_notice_at IS NULL",
             (epoch_now(), chat_id),
         )
-        return changed > 0
 
     async def awaiting_approval(self) -> builtins.list[Community]:
-        rows = await self.db.fetchall(
+        return await self.db.fetchall(
             "SELECT * FROM communities WHERE is_active = 1 AND approved_at IS NULL AND chat_id < 0"
-            " ORDER BY created_at DESC LIMIT 100"
+            " ORDER BY created_at DESC LIMIT 100",
+            into=_community,
         )
-        return [_row_to_community(row) for row in rows]

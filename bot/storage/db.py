@@ -11,14 +11,17 @@ from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import aiosqlite
+
+from bot.storage.rows import Into
 
 log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 def load_migrations() -> list[tuple[int, str, str]]:
@@ -113,19 +116,49 @@ class Database:
             async with self._transaction_lock:
                 pass
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    @overload
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None: ...
+    @overload
+    async def fetchone(self, sql: str, params: Params = (), *, into: Into[T]) -> T | None: ...
+    async def fetchone(self, sql: str, params: Params = (), *, into: Into[Any] | None = None) -> Any:
+        """The first row (built ``into`` a domain type when given), or None."""
         rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        return rows[0] if into is None else into(rows[0])
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    @overload
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]: ...
+    @overload
+    async def fetchall(self, sql: str, params: Params = (), *, into: Into[T]) -> list[T]: ...
+    async def fetchall(self, sql: str, params: Params = (), *, into: Into[Any] | None = None) -> list[Any]:
+        """Every row (each built ``into`` a domain type when given)."""
         # One trip to the connection thread that steps the statement to its end: a SELECT left
         # half-read between trips would make another task's COMMIT fail ("SQL statements in progress").
         await self._wait_for_other_transaction()
-        return list(await self.conn.execute_fetchall(sql, params))
+        rows = list(await self.conn.execute_fetchall(sql, params))
+        return rows if into is None else [into(row) for row in rows]
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    async def fetchint(self, sql: str, params: Params = ()) -> int | None:
+        """The first column of the first row as an int; None when there is no row or it is NULL."""
+        value = await self.fetchval(sql, params)
+        return None if value is None else int(value)
+
+    async def fetchcount(self, sql: str, params: Params = ()) -> int:
+        """A ``COUNT(*)`` or a counter column: 0 when there is no row or it is NULL."""
+        return int(await self.fetchval(sql, params) or 0)
+
+    async def exists(self, sql: str, params: Params = ()) -> bool:
+        """Whether the query returns a row."""
+        return await self.fetchone(sql, params) is not None
+
+    async def changed(self, sql: str, params: Params = ()) -> bool:
+        """Run one statement; True when it changed a row (a conditional UPDATE won, an INSERT OR IGNORE inserted)."""
+        return await self.execute(sql, params) > 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -175,3 +208,10 @@ class Database:
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
+
+
+class Repository:
+    """One aggregate's SQL over the shared connection; every repository starts from this."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db

@@ -5,19 +5,30 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 
-import aiosqlite
 import numpy as np
 import numpy.typing as npt
 
-from bot.storage.db import Database
+from bot.domain.faq import GLOBAL, AnswerRecord, EntryVectors, StoredEntry, Unanswered, Vectors
+from bot.storage.db import Repository
+from bot.storage.rows import Row, mapper, marks
 from bot.timeutil import epoch_now
 
-GLOBAL = 0  # chat_id of the global set
-REVISION_KEY = "faq:revision"
+__all__ = [
+    "GLOBAL",
+    "REVISION_KEY",
+    "AnswerRecord",
+    "EntryVectors",
+    "FaqRepository",
+    "StoredEntry",
+    "Unanswered",
+    "Vectors",
+    "from_blob",
+    "to_blob",
+]
 
-Vectors = npt.NDArray[np.float32]
+REVISION_KEY = "faq:revision"
 
 
 def to_blob(vector: npt.NDArray[np.floating]) -> bytes:
@@ -28,83 +39,27 @@ def from_blob(blob: bytes) -> Vectors:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    id: int
-    chat_id: int
-    key: str
-    answer: str
-    questions: tuple[str, ...]
-    answers: dict[str, str] = field(default_factory=dict)
-    buttons: tuple[tuple[str, str], ...] = ()
-    thread_id: int | None = None
-    enabled: bool = True
-    created_by: int | None = None
-    updated_at: int = 0
-
-    @property
-    def is_global(self) -> bool:
-        return self.chat_id == GLOBAL
+_entry_fields = mapper(
+    StoredEntry,
+    questions=lambda row: (),
+    answers=lambda row: dict(json.loads(row["answers"] or "{}")),
+    buttons=lambda row: tuple((str(b["text"]), str(b["url"])) for b in json.loads(row["buttons"] or "[]")),
+)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryVectors:
-    entry: StoredEntry
-    encoders: tuple[str, ...]
-    vectors: Vectors  # one row per question
+def _entry(row: Row, questions: Sequence[str]) -> StoredEntry:
+    return replace(_entry_fields(row), questions=tuple(questions))
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerRecord:
-    id: int
-    chat_id: int
-    entry_id: int | None
-    message_id: int | None
-    thread_id: int | None
-    question_message_id: int | None
-    user_id: int
-    how: str
-    created_at: int
+_answer = mapper(AnswerRecord)
+_unanswered = mapper(Unanswered, vector=lambda row: None if row["embedding"] is None else from_blob(row["embedding"]))
 
 
-@dataclass(frozen=True, slots=True)
-class Unanswered:
-    id: int
-    chat_id: int
-    message_id: int
-    thread_id: int | None
-    user_id: int
-    text: str
-    created_at: int
-    vector: Vectors | None
-    encoder: str | None
-
-
-def _entry(row: aiosqlite.Row, questions: Sequence[str]) -> StoredEntry:
-    return StoredEntry(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        key=str(row["key"]),
-        answer=str(row["answer"]),
-        questions=tuple(questions),
-        answers=dict(json.loads(row["answers"] or "{}")),
-        buttons=tuple((str(b["text"]), str(b["url"])) for b in json.loads(row["buttons"] or "[]")),
-        thread_id=row["thread_id"],
-        enabled=bool(row["enabled"]),
-        created_by=row["created_by"],
-        updated_at=int(row["updated_at"]),
-    )
-
-
-class FaqRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class FaqRepository(Repository):
     # --- revision: bumped on every change, so a running bot notices a CLI import ------------
 
     async def revision(self) -> int:
-        value = await self.db.fetchval("SELECT value FROM state WHERE key = ?", (REVISION_KEY,))
-        return int(value) if value is not None else 0
+        return await self.db.fetchcount("SELECT value FROM state WHERE key = ?", (REVISION_KEY,))
 
     async def _bump(self) -> None:
         await self.db.execute(
@@ -127,17 +82,14 @@ class FaqRepository:
 
     async def count_entries(self, chat_id: int) -> int:
         """Entries a community owns (enabled or not)."""
-        return int(await self.db.fetchval("SELECT COUNT(*) FROM faq_entries WHERE chat_id = ?", (chat_id,)))
+        return await self.db.fetchcount("SELECT COUNT(*) FROM faq_entries WHERE chat_id = ?", (chat_id,))
 
     async def has_entries(self, chat_id: int | None = None) -> bool:
         """Any entry at all (``None``), or any enabled entry that applies to ``chat_id``."""
         if chat_id is None:
-            return await self.db.fetchval("SELECT 1 FROM faq_entries LIMIT 1") is not None
-        return (
-            await self.db.fetchval(
-                "SELECT 1 FROM faq_entries WHERE chat_id IN (?, 0) AND enabled = 1 LIMIT 1", (chat_id,)
-            )
-            is not None
+            return await self.db.exists("SELECT 1 FROM faq_entries LIMIT 1")
+        return await self.db.exists(
+            "SELECT 1 FROM faq_entries WHERE chat_id IN (?, 0) AND enabled = 1 LIMIT 1", (chat_id,)
         )
 
     async def get(self, entry_id: int) -> StoredEntry | None:
@@ -149,9 +101,13 @@ class FaqRepository:
         )
         return _entry(row, [str(q["text"]) for q in questions])
 
+    async def entry_id(self, chat_id: int, key: str) -> int | None:
+        """The id of a community's entry with this key (enabled or not)."""
+        return await self.db.fetchint("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
+
     async def get_by_key(self, chat_id: int, key: str) -> StoredEntry | None:
-        entry_id = await self.db.fetchval("SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, key))
-        return None if entry_id is None else await self.get(int(entry_id))
+        entry_id = await self.entry_id(chat_id, key)
+        return None if entry_id is None else await self.get(entry_id)
 
     async def list_entries(self, chat_ids: Sequence[int], *, enabled_only: bool = False) -> list[StoredEntry]:
         return [ev.entry for ev in await self.with_vectors(chat_ids, enabled_only=enabled_only, vectors=False)]
@@ -161,9 +117,8 @@ class FaqRepository:
     ) -> list[EntryVectors]:
         if not chat_ids:
             return []
-        marks = ",".join("?" for _ in chat_ids)
         rows = await self.db.fetchall(
-            f"SELECT * FROM faq_entries WHERE chat_id IN ({marks})"  # noqa: S608 - only placeholders
+            f"SELECT * FROM faq_entries WHERE chat_id IN ({marks(chat_ids)})"  # noqa: S608 - only placeholders
             + (" AND enabled = 1" if enabled_only else "")
             + " ORDER BY chat_id = 0, id",
             tuple(chat_ids),
@@ -171,13 +126,12 @@ class FaqRepository:
         if not rows:
             return []
         ids = [int(r["id"]) for r in rows]
-        id_marks = ",".join("?" for _ in ids)
         variants = await self.db.fetchall(
-            f"SELECT entry_id, text, encoder, embedding FROM faq_variants WHERE entry_id IN ({id_marks})"  # noqa: S608
+            f"SELECT entry_id, text, encoder, embedding FROM faq_variants WHERE entry_id IN ({marks(ids)})"  # noqa: S608
             " ORDER BY entry_id, position, id",
             tuple(ids),
         )
-        by_entry: dict[int, list[aiosqlite.Row]] = {i: [] for i in ids}
+        by_entry: dict[int, list[Row]] = {i: [] for i in ids}
         for v in variants:
             by_entry[int(v["entry_id"])].append(v)
         out = []
@@ -212,91 +166,65 @@ class FaqRepository:
             raise ValueError("one embedding per question is required")
         # A caller already inside a transaction (an import of many entries) must not open another.
         async with contextlib.nullcontext() if in_transaction else self.db.transaction():
-            return await self._save(
-                chat_id,
-                key,
-                questions,
-                vectors,
-                encoder,
-                answer,
-                answers or {},
-                buttons,
-                thread_id,
-                enabled,
-                created_by,
+            now = epoch_now()
+            buttons_json = json.dumps([{"text": t, "url": u} for t, u in buttons], ensure_ascii=False)
+            row = await self.db.fetchone(
+                """
+                INSERT INTO faq_entries (chat_id, key, answer, answers, buttons, thread_id, enabled, created_by,
+                                         created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (chat_id, key) DO UPDATE SET
+                    answer = excluded.answer, answers = excluded.answers, buttons = excluded.buttons,
+                    thread_id = excluded.thread_id, enabled = excluded.enabled, updated_at = excluded.updated_at
+                RETURNING id
+                """,
+                (
+                    chat_id,
+                    key,
+                    answer,
+                    json.dumps(answers or {}, ensure_ascii=False),
+                    buttons_json,
+                    thread_id,
+                    int(enabled),
+                    created_by,
+                    now,
+                    now,
+                ),
             )
+            assert row is not None
+            entry_id = int(row[0])
+            await self.db.execute("DELETE FROM faq_variants WHERE entry_id = ?", (entry_id,))
+            await self._add_variants(entry_id, 0, questions, vectors, encoder)
+            await self._bump()
+            return entry_id
 
-    async def _save(
-        self,
-        chat_id: int,
-        key: str,
-        questions: Sequence[str],
-        vectors: Vectors,
-        encoder: str,
-        answer: str,
-        answers: dict[str, str],
-        buttons: Sequence[tuple[str, str]],
-        thread_id: int | None,
-        enabled: bool,
-        created_by: int | None,
-    ) -> int:
-        now = epoch_now()
-        buttons_json = json.dumps([{"text": t, "url": u} for t, u in buttons], ensure_ascii=False)
-        row = await self.db.fetchone(
-            """
-            INSERT INTO faq_entries (chat_id, key, answer, answers, buttons, thread_id, enabled, created_by,
-                                     created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (chat_id, key) DO UPDATE SET
-                answer = excluded.answer, answers = excluded.answers, buttons = excluded.buttons,
-                thread_id = excluded.thread_id, enabled = excluded.enabled, updated_at = excluded.updated_at
-            RETURNING id
-            """,
-            (
-                chat_id,
-                key,
-                answer,
-                json.dumps(answers, ensure_ascii=False),
-                buttons_json,
-                thread_id,
-                int(enabled),
-                created_by,
-                now,
-                now,
-            ),
-        )
-        assert row is not None
-        entry_id = int(row[0])
-        await self.db.execute("DELETE FROM faq_variants WHERE entry_id = ?", (entry_id,))
+    async def _add_variants(
+        self, entry_id: int, start: int, questions: Sequence[str], vectors: Vectors, encoder: str
+    ) -> None:
         await self.db.executemany(
             "INSERT INTO faq_variants (entry_id, position, text, encoder, embedding) VALUES (?, ?, ?, ?, ?)",
-            [(entry_id, i, q, encoder, to_blob(v)) for i, (q, v) in enumerate(zip(questions, vectors, strict=True))],
+            [
+                (entry_id, start + i, q, encoder, to_blob(v))
+                for i, (q, v) in enumerate(zip(questions, vectors, strict=True))
+            ],
         )
-        await self._bump()
-        return entry_id
 
     async def add_questions(self, entry_id: int, questions: Sequence[str], vectors: Vectors, encoder: str) -> None:
         async with self.db.transaction():
             start = await self.db.fetchval(
                 "SELECT COALESCE(MAX(position), -1) + 1 FROM faq_variants WHERE entry_id = ?", (entry_id,)
             )
-            await self.db.executemany(
-                "INSERT INTO faq_variants (entry_id, position, text, encoder, embedding) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (entry_id, int(start) + i, q, encoder, to_blob(v))
-                    for i, (q, v) in enumerate(zip(questions, vectors, strict=True))
-                ],
-            )
+            await self._add_variants(entry_id, int(start), questions, vectors, encoder)
             await self.db.execute("UPDATE faq_entries SET updated_at = ? WHERE id = ?", (epoch_now(), entry_id))
             await self._bump()
 
     async def set_answer(self, entry_id: int, answer: str) -> bool:
         """False when the entry no longer exists."""
-        changed = await self.db.execute(
+        changed = await self.db.changed(
             "UPDATE faq_entries SET answer = ?, updated_at = ? WHERE id = ?", (answer, epoch_now(), entry_id)
         )
         await self._bump()
-        return changed > 0
+        return changed
 
     async def set_enabled(self, entry_id: int, enabled: bool) -> None:
         await self.db.execute(
@@ -305,9 +233,9 @@ class FaqRepository:
         await self._bump()
 
     async def delete(self, entry_id: int) -> bool:
-        changed = await self.db.execute("DELETE FROM faq_entries WHERE id = ?", (entry_id,))
+        changed = await self.db.changed("DELETE FROM faq_entries WHERE id = ?", (entry_id,))
         await self._bump()
-        return changed > 0
+        return changed
 
     async def stale_variants(self, encoder: str) -> list[tuple[int, str]]:
         rows = await self.db.fetchall("SELECT id, text FROM faq_variants WHERE encoder != ?", (encoder,))
@@ -348,25 +276,24 @@ class FaqRepository:
         await self.db.execute("DELETE FROM faq_answers WHERE id = ?", (answer_id,))
 
     async def get_answer(self, answer_id: int) -> AnswerRecord | None:
-        row = await self.db.fetchone("SELECT * FROM faq_answers WHERE id = ?", (answer_id,))
-        return None if row is None else _answer(row)
+        return await self.db.fetchone("SELECT * FROM faq_answers WHERE id = ?", (answer_id,), into=_answer)
 
     async def recent_answer(self, chat_id: int, entry_id: int, since: int) -> AnswerRecord | None:
         """The latest real answer (not a cooldown note) of an entry in a chat since ``since``."""
-        row = await self.db.fetchone(
+        return await self.db.fetchone(
             "SELECT * FROM faq_answers WHERE chat_id = ? AND entry_id = ? AND created_at >= ?"
             " AND how IN ('answer', 'pick') AND message_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
             (chat_id, entry_id, since),
+            into=_answer,
         )
-        return None if row is None else _answer(row)
 
     async def answered_question(self, chat_id: int, question_message_id: int) -> AnswerRecord | None:
-        row = await self.db.fetchone(
+        return await self.db.fetchone(
             "SELECT * FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how IN ('answer', 'pick')"
             " ORDER BY id LIMIT 1",
             (chat_id, question_message_id),
+            into=_answer,
         )
-        return None if row is None else _answer(row)
 
     async def claim_pick(
         self, *, chat_id: int, entry_id: int, thread_id: int | None, question_message_id: int, user_id: int, at: int
@@ -377,17 +304,16 @@ class FaqRepository:
         question here: a forged press) or "already" (it is answered, or another press got there first).
         The check and the insert share one transaction, so two quick presses cannot both win."""
         async with self.db.transaction():
-            suggested = await self.db.fetchval(
+            question = (chat_id, question_message_id)
+            if not await self.db.exists(
                 "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how = 'suggestion'",
-                (chat_id, question_message_id),
-            )
-            if suggested is None:
+                question,
+            ):
                 return "unsuggested"
-            answered = await self.db.fetchval(
+            if await self.db.exists(
                 "SELECT 1 FROM faq_answers WHERE chat_id = ? AND question_message_id = ? AND how IN ('answer', 'pick')",
-                (chat_id, question_message_id),
-            )
-            if answered is not None:
+                question,
+            ):
                 return "already"
             return await self.db.insert(
                 "INSERT INTO faq_answers (chat_id, entry_id, thread_id, question_message_id, user_id, score, how,"
@@ -396,11 +322,9 @@ class FaqRepository:
             )
 
     async def member_replies_since(self, chat_id: int, user_id: int, since: int) -> int:
-        return int(
-            await self.db.fetchval(
-                "SELECT COUNT(*) FROM faq_answers WHERE chat_id = ? AND user_id = ? AND created_at >= ?",
-                (chat_id, user_id, since),
-            )
+        return await self.db.fetchcount(
+            "SELECT COUNT(*) FROM faq_answers WHERE chat_id = ? AND user_id = ? AND created_at >= ?",
+            (chat_id, user_id, since),
         )
 
     async def vote(self, answer_id: int, user_id: int, vote: int, at: int) -> tuple[int, int]:
@@ -423,10 +347,9 @@ class FaqRepository:
     async def entry_votes(self, entry_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         if not entry_ids:
             return {}
-        marks = ",".join("?" for _ in entry_ids)
         rows = await self.db.fetchall(
             "SELECT a.entry_id, COALESCE(SUM(v.vote = 1), 0) AS up, COALESCE(SUM(v.vote = -1), 0) AS down"  # noqa: S608
-            f" FROM faq_votes v JOIN faq_answers a ON a.id = v.answer_id WHERE a.entry_id IN ({marks})"
+            f" FROM faq_votes v JOIN faq_answers a ON a.id = v.answer_id WHERE a.entry_id IN ({marks(entry_ids)})"
             " GROUP BY a.entry_id",
             tuple(entry_ids),
         )
@@ -469,24 +392,17 @@ class FaqRepository:
         )
 
     async def open_unanswered(self, chat_id: int, *, limit: int = 500) -> list[Unanswered]:
-        rows = await self.db.fetchall(
+        return await self.db.fetchall(
             "SELECT * FROM faq_unanswered WHERE chat_id = ? AND status = 'open' ORDER BY created_at DESC LIMIT ?",
             (chat_id, limit),
+            into=_unanswered,
         )
-        return [
-            Unanswered(
-                id=int(r["id"]),
-                chat_id=int(r["chat_id"]),
-                message_id=int(r["message_id"]),
-                thread_id=r["thread_id"],
-                user_id=int(r["user_id"]),
-                text=str(r["text"]),
-                created_at=int(r["created_at"]),
-                vector=None if r["embedding"] is None else from_blob(r["embedding"]),
-                encoder=r["encoder"],
-            )
-            for r in rows
-        ]
+
+    async def is_unanswered(self, chat_id: int, message_id: int) -> bool:
+        """Whether this message was recorded as an unanswered question (open or not)."""
+        return await self.db.exists(
+            "SELECT 1 FROM faq_unanswered WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
 
     async def unanswered_by_ids(self, chat_id: int, ids: Sequence[int]) -> list[Unanswered]:
         wanted = set(ids)
@@ -497,17 +413,3 @@ class FaqRepository:
             "UPDATE faq_unanswered SET status = ?, entry_id = ? WHERE chat_id = ? AND id = ?",
             [(status, entry_id, chat_id, i) for i in ids],
         )
-
-
-def _answer(row: aiosqlite.Row) -> AnswerRecord:
-    return AnswerRecord(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        entry_id=row["entry_id"],
-        message_id=row["message_id"],
-        thread_id=row["thread_id"],
-        question_message_id=row["question_message_id"],
-        user_id=int(row["user_id"]),
-        how=str(row["how"]),
-        created_at=int(row["created_at"]),
-    )

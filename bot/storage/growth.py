@@ -2,68 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bot.domain.growth import Campaign, CampaignFigures, RecordedEvent, WelcomeRecord
+from bot.storage.db import Repository
+from bot.storage.rows import mapper
 
-import aiosqlite
-
-from bot.storage.db import Database
+__all__ = ["DUPLICATE_WINDOW_S", "Campaign", "CampaignFigures", "GrowthRepository", "RecordedEvent", "WelcomeRecord"]
 
 # A join reported by both the chat_member update and the service message is one join when
 # the two reports are this close.
 DUPLICATE_WINDOW_S = 120
 
-
-@dataclass(frozen=True, slots=True)
-class Campaign:
-    id: int
-    chat_id: int
-    name: str
-    invite_link: str
-    created_by: int | None
-    created_at: int
-    revoked_at: int | None = None
+_campaign = mapper(Campaign)
+_figures = mapper(CampaignFigures, campaign=_campaign)
+_welcome = mapper(WelcomeRecord)
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignFigures:
-    campaign: Campaign
-    joins: int
-    leaves: int  # of the members who joined through it
-    still_members: int
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """What recording a join or leave did."""
-
-    event_id: int
-    is_new: bool  # False: a second report of an event we already had
-    campaign: Campaign | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WelcomeRecord:
-    chat_id: int
-    message_id: int
-    delete_at: int | None
-
-
-def _campaign(row: aiosqlite.Row) -> Campaign:
-    return Campaign(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        name=str(row["name"]),
-        invite_link=str(row["invite_link"]),
-        created_by=row["created_by"],
-        created_at=int(row["created_at"]),
-        revoked_at=row["revoked_at"],
-    )
-
-
-class GrowthRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class GrowthRepository(Repository):
     # --- campaigns -------------------------------------------------------------------
 
     async def add_campaign(
@@ -76,17 +30,19 @@ class GrowthRepository:
         return Campaign(campaign_id, chat_id, name, invite_link, created_by, at)
 
     async def campaign_by_name(self, chat_id: int, name: str) -> Campaign | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM invite_campaigns WHERE chat_id = ? AND name = ? COLLATE NOCASE", (chat_id, name)
+        return await self.db.fetchone(
+            "SELECT * FROM invite_campaigns WHERE chat_id = ? AND name = ? COLLATE NOCASE",
+            (chat_id, name),
+            into=_campaign,
         )
-        return None if row is None else _campaign(row)
 
     async def campaign_by_link(self, invite_link: str) -> Campaign | None:
-        row = await self.db.fetchone("SELECT * FROM invite_campaigns WHERE invite_link = ?", (invite_link,))
-        return None if row is None else _campaign(row)
+        return await self.db.fetchone(
+            "SELECT * FROM invite_campaigns WHERE invite_link = ?", (invite_link,), into=_campaign
+        )
 
     async def campaigns(self, chat_id: int) -> list[CampaignFigures]:
-        rows = await self.db.fetchall(
+        return await self.db.fetchall(
             """
             SELECT c.*,
                    (SELECT COUNT(*) FROM member_events j
@@ -103,11 +59,8 @@ class GrowthRepository:
              ORDER BY c.created_at, c.id
             """,
             (chat_id,),
+            into=_figures,
         )
-        return [
-            CampaignFigures(_campaign(row), int(row["joins"]), int(row["leaves"]), int(row["still_members"]))
-            for row in rows
-        ]
 
     # --- joins and leaves ------------------------------------------------------------
 
@@ -151,6 +104,15 @@ class GrowthRepository:
             )
             return RecordedEvent(event_id, True, campaign)
 
+    async def campaign_of_join(self, chat_id: int, user_id: int) -> str | None:
+        """The name of a campaign through which this member joined the chat, if any."""
+        name = await self.db.fetchval(
+            "SELECT c.name FROM member_events e JOIN invite_campaigns c ON c.id = e.campaign_id"
+            " WHERE e.chat_id = ? AND e.user_id = ? LIMIT 1",
+            (chat_id, user_id),
+        )
+        return None if name is None else str(name)
+
     async def _set_member_link(self, chat_id: int, user_id: int, invite_link: str) -> None:
         await self.db.execute(
             "UPDATE members SET invite_link = ? WHERE chat_id = ? AND user_id = ?", (invite_link, chat_id, user_id)
@@ -175,11 +137,8 @@ class GrowthRepository:
         await self.db.executemany("UPDATE member_events SET welcomed = 1 WHERE id = ?", [(i,) for i in event_ids])
 
     async def join_count(self, chat_id: int, *, since: int = 0) -> int:
-        return int(
-            await self.db.fetchval(
-                "SELECT COUNT(*) FROM member_events WHERE chat_id = ? AND kind = 'join' AND at >= ?",
-                (chat_id, since),
-            )
+        return await self.db.fetchcount(
+            "SELECT COUNT(*) FROM member_events WHERE chat_id = ? AND kind = 'join' AND at >= ?", (chat_id, since)
         )
 
     # --- welcome messages ------------------------------------------------------------
@@ -194,13 +153,13 @@ class GrowthRepository:
         )
 
     async def due_welcomes(self, now: int, *, limit: int = 100) -> list[WelcomeRecord]:
-        rows = await self.db.fetchall(
+        return await self.db.fetchall(
             "SELECT chat_id, message_id, delete_at FROM welcome_messages"
             " WHERE deleted_at IS NULL AND delete_at IS NOT NULL AND delete_at <= ?"
             " ORDER BY delete_at LIMIT ?",
             (now, limit),
+            into=_welcome,
         )
-        return [WelcomeRecord(int(r["chat_id"]), int(r["message_id"]), r["delete_at"]) for r in rows]
 
     async def welcome_deleted(self, chat_id: int, message_id: int, at: int) -> None:
         await self.db.execute(

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from bot.domain import Author
-from bot.storage.db import Database
+from bot.storage.db import Repository
 from bot.timeutil import epoch_now
 
 
-class MemberRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MemberRepository(Repository):
     async def seen(self, chat_id: int, author: Author, at: int) -> None:
         await self.db.execute(
             """
@@ -56,10 +53,7 @@ class MemberRepository:
         )
 
 
-class ManagerRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ManagerRepository(Repository):
     async def started_private_chat(self, author: Author) -> None:
         await self.db.execute(
             """
@@ -82,11 +76,8 @@ class ManagerRepository:
         return None if value is None else str(value)
 
 
-class StateRepository:
+class StateRepository(Repository):
     """Small key/value facts that must survive a restart."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def get(self, key: str) -> str | None:
         value = await self.db.fetchval("SELECT value FROM state WHERE key = ?", (key,))
@@ -100,4 +91,4 @@ class StateRepository:
 
     async def set_if_absent(self, key: str, value: str) -> bool:
         """Return True when this call stored the key (used for once-only notices)."""
-        return await self.db.execute("INSERT OR IGNORE INTO state (key, value) VALUES (?, ?)", (key, value)) > 0
+        return await self.db.changed("INSERT OR IGNORE INTO state (key, value) VALUES (?, ?)", (key, value))

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import aiosqlite
-
 from bot.domain import IncomingMessage, Sentiment
-from bot.storage.db import Database
+from bot.domain.messages import StoredMessage, own_thread_key
+from bot.storage.db import Repository
+from bot.storage.rows import mapper
 from bot.timeutil import epoch_now, to_epoch
 
+__all__ = ["MessageRepository", "StoredMessage", "own_thread_key"]
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    chat_id: int
-    message_id: int
-    thread_key: str
-    user_id: int
-    text: str
-    date: int
-    reply_to_message_id: int | None
-    reply_to_user_id: int | None
-    thread_id: int | None
-    sentiment_label: str | None
-    sentiment_score: float | None
+_stored = mapper(StoredMessage)
 
 
-def own_thread_key(msg: IncomingMessage) -> str:
-    """The key a message has on its own: its forum topic, or itself as a new root."""
-    if msg.thread_id is not None and msg.is_topic_message:
-        return f"t:{msg.thread_id}"
-    return f"m:{msg.message_id}"
-
-
-class MessageRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MessageRepository(Repository):
     async def record(self, msg: IncomingMessage, sentiment: Sentiment | None, *, is_question: bool) -> tuple[str, bool]:
         """Insert (or, for an edit, update) the message in one statement.
 
@@ -90,18 +67,18 @@ class MessageRepository:
         return str(row[0]), int(row[1]) == 1
 
     async def get(self, chat_id: int, message_id: int) -> StoredMessage | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM messages WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        return await self.db.fetchone(
+            "SELECT * FROM messages WHERE chat_id = ? AND message_id = ?", (chat_id, message_id), into=_stored
         )
-        return None if row is None else _to_stored(row)
 
     async def thread_window(self, chat_id: int, thread_key: str, *, since: int, limit: int = 50) -> list[StoredMessage]:
         rows = await self.db.fetchall(
             "SELECT * FROM messages WHERE chat_id = ? AND thread_key = ? AND date >= ?"
             " ORDER BY date DESC, message_id DESC LIMIT ?",
             (chat_id, thread_key, since, limit),
+            into=_stored,
         )
-        return [_to_stored(row) for row in reversed(rows)]
+        return rows[::-1]
 
     async def forget_texts(self, before: int, *, batch: int = 5000) -> int:
         """Blank the text of messages sent before ``before`` (unix seconds); the rows stay, with their date,
@@ -118,23 +95,14 @@ class MessageRepository:
             if changed < batch:
                 return total
 
+    async def sentiment_counts(self, chat_id: int) -> dict[str | None, int]:
+        """Messages of a chat by sentiment label (None: not classified)."""
+        rows = await self.db.fetchall(
+            "SELECT sentiment_label, COUNT(*) FROM messages WHERE chat_id = ? GROUP BY sentiment_label", (chat_id,)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
     async def count(self, chat_id: int | None = None) -> int:
         if chat_id is None:
-            return int(await self.db.fetchval("SELECT COUNT(*) FROM messages"))
-        return int(await self.db.fetchval("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (chat_id,)))
-
-
-def _to_stored(row: aiosqlite.Row) -> StoredMessage:
-    return StoredMessage(
-        chat_id=int(row["chat_id"]),
-        message_id=int(row["message_id"]),
-        thread_key=str(row["thread_key"]),
-        user_id=int(row["user_id"]),
-        text=str(row["text"]),
-        date=int(row["date"]),
-        reply_to_message_id=row["reply_to_message_id"],
-        reply_to_user_id=row["reply_to_user_id"],
-        thread_id=row["thread_id"],
-        sentiment_label=row["sentiment_label"],
-        sentiment_score=row["sentiment_score"],
-    )
+            return await self.db.fetchcount("SELECT COUNT(*) FROM messages")
+        return await self.db.fetchcount("SELECT COUNT(*) FROM messages WHERE chat_id = ?", (chat_id,))

@@ -3,85 +3,40 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
 from typing import Any
 
-import aiosqlite
+from bot.domain.posts import (
+    ALL_STATUSES,
+    CANCELLED,
+    FAILED,
+    MISSED,
+    OPEN_STATUSES,
+    PAUSED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    Post,
+    PostRun,
+)
+from bot.storage.db import Repository
+from bot.storage.rows import Row, mapper, marks
 
-from bot.domain import Button, Keyboard
-from bot.storage.db import Database
-
-# Statuses of a post row.
-PENDING = "pending"
-SENDING = "sending"
-PAUSED = "paused"
-SENT = "sent"
-FAILED = "failed"
-MISSED = "missed"
-UNCERTAIN = "uncertain"
-CANCELLED = "cancelled"
-OPEN_STATUSES = (PENDING, SENDING, PAUSED, UNCERTAIN)
-ALL_STATUSES = (PENDING, SENDING, PAUSED, SENT, FAILED, MISSED, UNCERTAIN, CANCELLED)
-
-
-@dataclass(frozen=True)
-class Post:
-    """One post and its schedule. ``due_at`` is the next fire (unix seconds UTC)."""
-
-    chat_id: int
-    text: str = ""
-    thread_id: int | None = None
-    media_kind: str | None = None  # None | "photo" | "document"
-    media: str | None = None  # file_id or URL
-    buttons: list[list[dict[str, str]]] = field(default_factory=list)
-    pin: bool = False
-    unpin_after_min: int | None = None
-    silent: bool = False
-    protect: bool = False
-    at_local: str | None = None
-    cron: str | None = None
-    timezone: str = "UTC"
-    lateness_s: int = 3600
-    due_at: int | None = None
-    status: str = PENDING
-    id: int = 0
-    claimed_at: int | None = None
-    last_error: str | None = None
-    source: str = "dialog"
-    feed_item_id: int | None = None
-    created_by: int | None = None
-    created_at: int = 0
-    updated_at: int = 0
-
-    @property
-    def recurring(self) -> bool:
-        return self.cron is not None
-
-    @property
-    def keyboard(self) -> Keyboard | None:
-        rows = [[Button(b["text"], url=b["url"]) for b in row] for row in self.buttons if row]
-        return rows or None
-
-    def with_(self, **changes: Any) -> Post:
-        return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class PostRun:
-    id: int
-    post_id: int
-    due_at: int
-    status: str
-    chat_id: int
-    thread_id: int | None
-    message_id: int | None
-    error: str | None
-    late_s: int
-    unpin_at: int | None
-    replies: int
-    reactions: int
-    created_at: int
-
+__all__ = [
+    "ALL_STATUSES",
+    "CANCELLED",
+    "FAILED",
+    "MISSED",
+    "OPEN_STATUSES",
+    "PAUSED",
+    "PENDING",
+    "SENDING",
+    "SENT",
+    "UNCERTAIN",
+    "Post",
+    "PostRepository",
+    "PostRun",
+]
 
 _POST_COLUMNS = (
     "chat_id",
@@ -108,61 +63,19 @@ _POST_COLUMNS = (
 )
 
 
-def _row_to_post(row: aiosqlite.Row) -> Post:
+def _buttons(row: Row) -> list[list[dict[str, str]]]:
     try:
         buttons = json.loads(row["buttons"] or "[]")
     except ValueError:
         buttons = []
-    return Post(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        thread_id=row["thread_id"],
-        text=str(row["text"]),
-        media_kind=row["media_kind"],
-        media=row["media"],
-        buttons=buttons if isinstance(buttons, list) else [],
-        pin=bool(row["pin"]),
-        unpin_after_min=row["unpin_after_min"],
-        silent=bool(row["silent"]),
-        protect=bool(row["protect"]),
-        at_local=row["at_local"],
-        cron=row["cron"],
-        timezone=str(row["timezone"]),
-        lateness_s=int(row["lateness_s"]),
-        due_at=row["due_at"],
-        status=str(row["status"]),
-        claimed_at=row["claimed_at"],
-        last_error=row["last_error"],
-        source=str(row["source"]),
-        feed_item_id=row["feed_item_id"],
-        created_by=row["created_by"],
-        created_at=int(row["created_at"]),
-        updated_at=int(row["updated_at"]),
-    )
+    return buttons if isinstance(buttons, list) else []
 
 
-def _row_to_run(row: aiosqlite.Row) -> PostRun:
-    return PostRun(
-        id=int(row["id"]),
-        post_id=int(row["post_id"]),
-        due_at=int(row["due_at"]),
-        status=str(row["status"]),
-        chat_id=int(row["chat_id"]),
-        thread_id=row["thread_id"],
-        message_id=row["message_id"],
-        error=row["error"],
-        late_s=int(row["late_s"]),
-        unpin_at=row["unpin_at"],
-        replies=int(row["replies"]),
-        reactions=int(row["reactions"]),
-        created_at=int(row["created_at"]),
-    )
+_post = mapper(Post, buttons=_buttons)
+_run = mapper(PostRun)
 
 
-class PostRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class PostRepository(Repository):
     def _values(self, post: Post) -> tuple[Any, ...]:
         return (
             post.chat_id,
@@ -189,26 +102,21 @@ class PostRepository:
         )
 
     async def add(self, post: Post) -> Post:
-        placeholders = ", ".join("?" for _ in _POST_COLUMNS)
         new_id = await self.db.insert(
-            f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - fixed names
+            f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({marks(_POST_COLUMNS)})",  # noqa: S608 - fixed names
             self._values(post),
         )
         return post.with_(id=new_id)
 
     async def count_scheduled(self, chat_id: int) -> int:
         """Posts of a community still to go out (pending, being sent, paused or uncertain)."""
-        marks = ", ".join("?" for _ in OPEN_STATUSES)
-        return int(
-            await self.db.fetchval(
-                f"SELECT COUNT(*) FROM posts WHERE chat_id = ? AND status IN ({marks})",  # noqa: S608 - placeholders
-                (chat_id, *OPEN_STATUSES),
-            )
+        return await self.db.fetchcount(
+            f"SELECT COUNT(*) FROM posts WHERE chat_id = ? AND status IN ({marks(OPEN_STATUSES)})",  # noqa: S608 - placeholders
+            (chat_id, *OPEN_STATUSES),
         )
 
     async def get(self, post_id: int) -> Post | None:
-        row = await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,))
-        return None if row is None else _row_to_post(row)
+        return await self.db.fetchone("SELECT * FROM posts WHERE id = ?", (post_id,), into=_post)
 
     async def list_posts(
         self, *, statuses: tuple[str, ...] | None = None, chat_id: int | None = None, limit: int = 1000
@@ -216,14 +124,14 @@ class PostRepository:
         sql = "SELECT * FROM posts WHERE 1 = 1"
         params: list[Any] = []
         if statuses is not None:
-            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            sql += f" AND status IN ({marks(statuses)})"
             params.extend(statuses)
         if chat_id is not None:
             sql += " AND chat_id = ?"
             params.append(chat_id)
         sql += " ORDER BY COALESCE(due_at, 9223372036854775807), id LIMIT ?"
         params.append(limit)
-        return [_row_to_post(row) for row in await self.db.fetchall(sql, params)]
+        return await self.db.fetchall(sql, params, into=_post)
 
     async def update_content(self, post: Post, now: int, *, expect: Post) -> bool:
         """Rewrite a post's content and schedule, only if its status and due time are still those of
@@ -235,12 +143,11 @@ class PostRepository:
             if c not in ("created_at", "created_by", "source")
         ]
         values[-1] = now  # updated_at
-        changed = await self.db.execute(
+        return await self.db.changed(
             f"UPDATE posts SET {sets} WHERE id = ? AND status != 'sending'"  # noqa: S608 - fixed names
             " AND status = ? AND due_at IS ?",
             (*values, post.id, expect.status, expect.due_at),
         )
-        return changed > 0
 
     async def set_status(
         self,
@@ -266,18 +173,17 @@ class PostRepository:
         sql = f"UPDATE posts SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed column names
         params.append(post_id)
         if expect is not None:
-            sql += f" AND status IN ({', '.join('?' for _ in expect)})"
+            sql += f" AND status IN ({marks(expect)})"
             params.extend(expect)
-        return await self.db.execute(sql, params) > 0
+        return await self.db.changed(sql, params)
 
     async def claim(self, post_id: int, due_at: int, now: int) -> bool:
         """pending → sending for exactly this fire; False if someone else changed the row."""
-        changed = await self.db.execute(
+        return await self.db.changed(
             "UPDATE posts SET status = 'sending', claimed_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'pending' AND due_at = ?",
             (now, now, post_id, due_at),
         )
-        return changed > 0
 
     async def finish_fire(
         self, post_id: int, *, status: str, next_due: int | None, error: str | None, now: int
@@ -288,21 +194,19 @@ class PostRepository:
         )
 
     async def due(self, now: int) -> list[Post]:
-        rows = await self.db.fetchall(
+        return await self.db.fetchall(
             "SELECT * FROM posts WHERE status = 'pending' AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id",
             (now,),
+            into=_post,
         )
-        return [_row_to_post(row) for row in rows]
 
     async def pending(self) -> list[Post]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM posts WHERE status = 'pending' AND due_at IS NOT NULL ORDER BY due_at, id"
+        return await self.db.fetchall(
+            "SELECT * FROM posts WHERE status = 'pending' AND due_at IS NOT NULL ORDER BY due_at, id", into=_post
         )
-        return [_row_to_post(row) for row in rows]
 
     async def stuck_sending(self) -> list[Post]:
-        rows = await self.db.fetchall("SELECT * FROM posts WHERE status = 'sending' ORDER BY id")
-        return [_row_to_post(row) for row in rows]
+        return await self.db.fetchall("SELECT * FROM posts WHERE status = 'sending' ORDER BY id", into=_post)
 
     async def busy_slots(self, chat_id: int, start: int, end: int) -> set[int]:
         rows = await self.db.fetchall(
@@ -346,38 +250,32 @@ class PostRepository:
         )
 
     async def runs(self, post_id: int) -> list[PostRun]:
-        rows = await self.db.fetchall("SELECT * FROM post_runs WHERE post_id = ? ORDER BY id", (post_id,))
-        return [_row_to_run(row) for row in rows]
+        return await self.db.fetchall("SELECT * FROM post_runs WHERE post_id = ? ORDER BY id", (post_id,), into=_run)
 
     async def all_runs(self) -> list[PostRun]:
-        rows = await self.db.fetchall("SELECT * FROM post_runs ORDER BY id")
-        return [_row_to_run(row) for row in rows]
+        return await self.db.fetchall("SELECT * FROM post_runs ORDER BY id", into=_run)
 
     async def pending_unpins(self) -> list[PostRun]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM post_runs WHERE unpin_at IS NOT NULL AND unpinned = 0 AND message_id IS NOT NULL"
+        return await self.db.fetchall(
+            "SELECT * FROM post_runs WHERE unpin_at IS NOT NULL AND unpinned = 0 AND message_id IS NOT NULL", into=_run
         )
-        return [_row_to_run(row) for row in rows]
 
     async def mark_reported(self, run_id: int) -> None:
         await self.db.execute("UPDATE post_runs SET reported = 1 WHERE id = ?", (run_id,))
 
     async def unreported(self) -> list[PostRun]:
         """Bad news the managers have not received yet (the bot stopped before the receipt went out)."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM post_runs WHERE reported = 0 AND status IN ('uncertain', 'missed', 'failed') ORDER BY id"
+        return await self.db.fetchall(
+            "SELECT * FROM post_runs WHERE reported = 0 AND status IN ('uncertain', 'missed', 'failed') ORDER BY id",
+            into=_run,
         )
-        return [_row_to_run(row) for row in rows]
 
     async def resolve_uncertain(self, post_id: int, status: str) -> bool:
         """A manager said what happened to the latest uncertain run of this post."""
-        return (
-            await self.db.execute(
-                "UPDATE post_runs SET status = ?, error = 'confirmed by a manager' WHERE id = ("
-                " SELECT id FROM post_runs WHERE post_id = ? AND status = 'uncertain' ORDER BY id DESC LIMIT 1)",
-                (status, post_id),
-            )
-            > 0
+        return await self.db.changed(
+            "UPDATE post_runs SET status = ?, error = 'confirmed by a manager' WHERE id = ("
+            " SELECT id FROM post_runs WHERE post_id = ? AND status = 'uncertain' ORDER BY id DESC LIMIT 1)",
+            (status, post_id),
         )
 
     async def mark_unpinned(self, run_id: int) -> None:
@@ -387,11 +285,11 @@ class PostRepository:
         await self.db.execute("UPDATE post_runs SET status = ? WHERE id = ?", (status, run_id))
 
     async def run_for_message(self, chat_id: int, message_id: int) -> PostRun | None:
-        row = await self.db.fetchone(
+        return await self.db.fetchone(
             "SELECT * FROM post_runs WHERE chat_id = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
             (chat_id, message_id),
+            into=_run,
         )
-        return None if row is None else _row_to_run(row)
 
     async def add_reply(self, run_id: int) -> None:
         await self.db.execute("UPDATE post_runs SET replies = replies + 1 WHERE id = ?", (run_id,))

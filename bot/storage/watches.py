@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bot.domain.cases import Watch
+from bot.storage.db import Repository
+from bot.storage.rows import mapper
 
-import aiosqlite
+__all__ = ["Watch", "WatchRepository"]
 
-from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Watch:
-    chat_id: int
-    thread_key: str
-    topic_id: int | None
-    due_at: int
-    first_message_id: int
-    last_message_id: int
-    detail: str
-    created_at: int
+_watch = mapper(Watch)
 
 
-def _watch(row: aiosqlite.Row) -> Watch:
-    return Watch(
-        int(row["chat_id"]),
-        str(row["thread_key"]),
-        row["topic_id"],
-        int(row["due_at"]),
-        int(row["first_message_id"]),
-        int(row["last_message_id"]),
-        str(row["detail"]),
-        int(row["created_at"]),
-    )
-
-
-class WatchRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class WatchRepository(Repository):
     async def upsert(
         self,
         *,
@@ -64,22 +38,19 @@ class WatchRepository:
         )
 
     async def get(self, chat_id: int, thread_key: str) -> Watch | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM escalation_watch WHERE chat_id = ? AND thread_key = ?", (chat_id, thread_key)
+        return await self.db.fetchone(
+            "SELECT * FROM escalation_watch WHERE chat_id = ? AND thread_key = ?", (chat_id, thread_key), into=_watch
         )
-        return None if row is None else _watch(row)
 
     async def due(self, now: int, limit: int = 200) -> list[Watch]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM escalation_watch WHERE due_at <= ? ORDER BY due_at LIMIT ?", (now, limit)
+        return await self.db.fetchall(
+            "SELECT * FROM escalation_watch WHERE due_at <= ? ORDER BY due_at LIMIT ?", (now, limit), into=_watch
         )
-        return [_watch(row) for row in rows]
 
     async def delete(self, chat_id: int, thread_key: str) -> bool:
-        changed = await self.db.execute(
+        return await self.db.changed(
             "DELETE FROM escalation_watch WHERE chat_id = ? AND thread_key = ?", (chat_id, thread_key)
         )
-        return changed > 0
 
     async def count(self) -> int:
-        return int(await self.db.fetchval("SELECT COUNT(*) FROM escalation_watch"))
+        return await self.db.fetchcount("SELECT COUNT(*) FROM escalation_watch")

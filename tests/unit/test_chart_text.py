@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.analyze.cli import run_analyze
+from bot.domain.analytics import DayFigures, Growth, SourceFigures
 from bot.services import charts
-from bot.storage.analytics import DayFigures, Growth, SourceFigures
 from tests.fakes import FakeClassifier
 from tests.unit.test_analyze import FakeEncoder
 

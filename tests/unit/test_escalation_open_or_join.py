@@ -4,8 +4,8 @@ thread's case) and card extensions (extra lines and button rows on a card)."""
 from __future__ import annotations
 
 from bot.domain import Button, Keyboard
+from bot.domain.cases import Case
 from bot.services.escalation import CaseReason
-from bot.storage.cases import Case
 from tests.unit.test_escalation_service import World, open_pile_on, world  # noqa: F401 - the fixture
 
 

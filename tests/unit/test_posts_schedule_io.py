@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
+from bot.domain.posts import Post
 from bot.posts_io import ImportError_, export_posts, import_file, post_to_toml
 from bot.services.schedule import Cron, ScheduleError, friendly_to_cron, parse_at, parse_schedule
-from bot.storage.posts import Post
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
