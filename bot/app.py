@@ -30,6 +30,7 @@ from bot.domain import ChatInfo
 from bot.services.access import AccessService
 from bot.services.cas import CasClient
 from bot.services.community import CommunityService
+from bot.services.community_settings import CommunitySettingsService
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
 from bot.services.feeds import FeedService
@@ -199,6 +200,7 @@ class Steward:
             default_language=settings.community.language,
             default_timezone=settings.community.timezone,
         )
+        self.community_settings = CommunitySettingsService(self.communities, self.community_service)
         self.outbox = Outbox(self.bot, on_forbidden=self._on_forbidden, on_migrated=self._on_migrated)
         self.desk = ManagerDesk(
             self.bot,
@@ -414,6 +416,7 @@ class Steward:
             "gate": self.gate,
             "cases": self.cases,
             "community_service": self.community_service,
+            "community_settings": self.community_settings,
             "communities": self.communities,
             "managers": self.managers,
             "state": self.state,

@@ -20,11 +20,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Button, Keyboard, Priority
-from bot.services.community import CommunityService
+from bot.services.community_settings import CommunitySettingsService
 from bot.services.faq import MODES, FaqService
 from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
-from bot.storage.communities import CommunityRepository
 from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox
 from handlers import rights
@@ -32,6 +31,7 @@ from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, 
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
 from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
 from handlers.replies import answer_button
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -321,13 +321,12 @@ def build_router() -> Router:
         command: CommandObject,
         faq: FaqService,
         roles: RoleService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
-        community_service: CommunityService,
     ) -> None:
         mode = (command.args or "").strip().lower()
         if mode not in MODES:
-            community = await communities.get(message.chat.id)
+            community = await community_settings.get(message.chat.id)
             current = community.settings.get("faq.mode", faq.settings.mode) if community else faq.settings.mode
             await _reply(
                 outbox,
@@ -339,8 +338,10 @@ def build_router() -> Router:
                 ).format(mode=html.escape(str(current))),
             )
             return
-        await communities.update_settings(message.chat.id, {"faq.mode": mode})
-        community_service.invalidate(message.chat.id)
+        changed = await community_settings.set(message.chat.id, "faq.mode", mode)
+        if not changed.ok:
+            await _reply(outbox, message, refusal_text(changed))
+            return
         await _reply(outbox, message, _("FAQ mode is now <b>{mode}</b>.").format(mode=mode))
 
     @router.message(Command("faq_thresholds"), group, flags=rights.FAQ)
@@ -349,20 +350,21 @@ def build_router() -> Router:
         command: CommandObject,
         faq: FaqService,
         roles: RoleService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
-        community_service: CommunityService,
     ) -> None:
         args = (command.args or "").split()
         keys = ("faq.answer_threshold", "faq.suggest_threshold", "faq.margin")
+        changes: dict[str, object] = {}
         if args == ["reset"]:
-            await communities.update_settings(message.chat.id, dict.fromkeys(keys))
+            changes = dict.fromkeys(keys)
         elif args:
             try:
                 values = [float(a.replace(",", ".")) for a in args[:3]]
-                if len(values) < 2 or not all(0 <= v <= 1 for v in values) or values[1] > values[0]:
-                    raise ValueError
             except ValueError:
+                values = []
+            changes = dict(zip(keys, values, strict=False))
+            if len(values) < 2 or not community_settings.check(changes).ok:
                 await _reply(
                     outbox,
                     message,
@@ -373,9 +375,11 @@ def build_router() -> Router:
                     ),
                 )
                 return
-            await communities.update_settings(message.chat.id, dict(zip(keys, values, strict=False)))
-        community_service.invalidate(message.chat.id)
-        community = await communities.get(message.chat.id)
+        community = (
+            (await community_settings.change(message.chat.id, changes)).community
+            if changes
+            else await community_settings.get(message.chat.id)
+        )
         s = faq.settings
         own = community.settings if community else {}
         current = [

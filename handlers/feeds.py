@@ -20,13 +20,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.domain import Priority
 from bot.services.community import CommunityService
+from bot.services.community_settings import CommunitySettingsService
 from bot.services.feeds import FeedError, FeedService
 from bot.services.roles import RoleService
-from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox
 from handlers import rights
 from handlers.callbacks import FeedButton
 from handlers.rights import addressed_community
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def build_router() -> Router:
     @router.message(Command("feeds"), flags=rights.FEEDS)
     async def feed_list(message: Message, outbox: Outbox, roles: RoleService, feeds: FeedService) -> None:
         chat_id = message.chat.id if message.chat.type in GROUPS else None
-        items = await feeds.repo.list_feeds(chat_id)
+        items = await feeds.list_feeds(chat_id)
         if not items:
             await _reply(outbox, message, _("No feeds yet. Add one with /feed_add URL."))
             return
@@ -110,7 +111,7 @@ def build_router() -> Router:
     ) -> None:
         arg = (command.args or "").strip().lstrip("#")
         # ASCII digits within SQLite's 64-bit integers ("²".isdigit() is True; 10**20 overflows SQLite).
-        feed = await feeds.repo.get(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
+        feed = await feeds.get_feed(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
         if feed is None or (message.chat.type in GROUPS and feed.chat_id != message.chat.id):
             await _reply(outbox, message, _("Usage: /feed_remove N (the number from /feeds)."))
             return
@@ -119,7 +120,11 @@ def build_router() -> Router:
 
     @router.message(Command(*LIST_KEYS, "feed_autopost"), flags=rights.FEEDS)
     async def feed_setting(
-        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, communities: CommunityRepository
+        message: Message,
+        outbox: Outbox,
+        command: CommandObject,
+        roles: RoleService,
+        community_settings: CommunitySettingsService,
     ) -> None:
         if message.chat.type not in GROUPS:
             await _reply(outbox, message, _("Send this command in the group it is for."))
@@ -130,26 +135,28 @@ def build_router() -> Router:
             if raw not in ("on", "off"):
                 await _reply(outbox, message, _("Usage: /feed_autopost on|off"))
                 return
-            await communities.update_settings(message.chat.id, {"scheduler.feed_auto_post": raw == "on"})
-            await _reply(outbox, message, _("Auto-post is {state}.").format(state=raw))
-            return
-        words = [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
-        if raw == "-":
-            words = []
-        elif not words:
-            community = await communities.get(message.chat.id)
-            current = community.settings.get(f"scheduler.{LIST_KEYS[name]}") if community else None
-            shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
-            await _reply(
-                outbox,
-                message,
-                _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)").format(
-                    words=html.escape(shown or "—"), cmd=name
-                ),
-            )
-            return
-        await communities.update_settings(message.chat.id, {f"scheduler.{LIST_KEYS[name]}": words})
-        await _reply(outbox, message, _("Saved: {words}").format(words=html.escape(", ".join(words) or "—")))
+            changed = await community_settings.set(message.chat.id, "scheduler.feed_auto_post", raw == "on")
+            done = _("Auto-post is {state}.").format(state=raw)
+        else:
+            key = f"scheduler.{LIST_KEYS[name]}"
+            words = [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
+            if raw == "-":
+                words = []
+            elif not words:
+                community = await community_settings.get(message.chat.id)
+                current = community.settings.get(key) if community else None
+                shown = ", ".join(str(w) for w in current) if isinstance(current, list) else ""
+                await _reply(
+                    outbox,
+                    message,
+                    _("Current: {words}\nSet with /{cmd} word, another phrase  (or /{cmd} - to clear)").format(
+                        words=html.escape(shown or "—"), cmd=name
+                    ),
+                )
+                return
+            changed = await community_settings.set(message.chat.id, key, words)
+            done = _("Saved: {words}").format(words=html.escape(", ".join(words) or "—"))
+        await _reply(outbox, message, done if changed.ok else refusal_text(changed))
 
     # ------------------------------------------------------------------ draft buttons
 
@@ -168,8 +175,8 @@ def build_router() -> Router:
         elif callback_data.action == "skip":
             await query.answer(await feeds.skip(callback_data.id, by=query.from_user.id, by_name=name))
         elif callback_data.action == "edit":
-            item = await feeds.repo.get_item(callback_data.id)
-            if item is None or item.status != "draft":
+            item = await feeds.draft(callback_data.id)
+            if item is None:
                 await query.answer(_("Already decided."), show_alert=True)
                 return
             await state.set_state(FeedEdit.text)

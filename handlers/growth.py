@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -17,27 +18,25 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.domain import Author, Community
 from bot.services.community import CommunityService
+from bot.services.community_settings import CommunityLookup, CommunitySettingsService
 from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
 from bot.services.roles import RoleService
-from bot.services.settings import community_setting
 from bot.services.stats import StatsService, Target
-from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
 from handlers import rights
 from handlers.convert import GROUP_TYPES, chat_info
 from handlers.rights import addressed_community
+from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
 
 PRESENT = {"member", "administrator", "creator"}
 COMMAND_PREFIX = compile_pattern(r"^\s*/\S+\s*", name="growth.command_prefix")
-_RULES_URL = compile_pattern(r"(https?://|tg://)\S+", name="growth.rules_url")
 _CHAT_ID = compile_pattern(r"-\d{5,20}", name="growth.chat_id")
 _DAYS = compile_pattern(r"(\d{1,3})d?", name="growth.days")
 _WEEKS = compile_pattern(r"(\d{1,2})w", name="growth.weeks")
 _MINUTES = compile_pattern(r"\d{1,5}", name="growth.minutes")
-MAX_WELCOME = 3000
 MAX_REPORTS = 10
 
 
@@ -125,7 +124,7 @@ def build_router() -> Router:
         command: CommandObject,
         growth: GrowthService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         community = await community_service.community_for(chat_info(message.chat))
@@ -136,24 +135,14 @@ def build_router() -> Router:
         elif args.lower() == "reset":
             changes["growth.welcome_text"] = None
         elif args:
-            text = _rest_html(message)
-            if len(text) > MAX_WELCOME:
-                await outbox.send_message(
-                    message.chat.id,
-                    _("That welcome is too long ({length} characters); keep it under {limit}.").format(
-                        length=len(text), limit=MAX_WELCOME
-                    ),
-                    reply_to=message.message_id,
-                    thread_id=message.message_thread_id,
-                    priority=Priority.REPLY,
-                )
-                return
-            changes["growth.welcome_text"] = text
+            changes["growth.welcome_text"] = _rest_html(message)
             changes["growth.welcome_enabled"] = True
         if changes:
-            await communities.update_settings(community.chat_id, changes)
-            community_service.invalidate(community.chat_id)
-            community = await communities.get(community.chat_id) or community
+            changed = await community_settings.change(community.chat_id, changes)
+            if not changed.ok:
+                await _welcome_reply(message, outbox, refusal_text(changed))
+                return
+            community = changed.community or community
         await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
 
     @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), flags=rights.GROUP_QUIET)
@@ -161,75 +150,50 @@ def build_router() -> Router:
         message: Message,
         command: CommandObject,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         args = _args(command)
         community = await community_service.community_for(chat_info(message.chat))
-        if args.lower() == "off":
-            value: str | None = ""
-            text = _("The welcome has no rules button now.")
-        elif _RULES_URL.fullmatch(args):
-            value = args
+        value = "" if args.lower() == "off" else args
+        changed = await community_settings.set(community.chat_id, "growth.rules_url", value) if value or args else None
+        if changed is None or not changed.ok:
+            text = _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)")
+        elif value:
             text = _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
         else:
-            await outbox.send_message(
-                message.chat.id,
-                _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)"),
-                reply_to=message.message_id,
-                thread_id=message.message_thread_id,
-                priority=Priority.REPLY,
-            )
-            return
-        await communities.update_settings(community.chat_id, {"growth.rules_url": value})
-        community_service.invalidate(community.chat_id)
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id,
-            priority=Priority.REPLY,
-        )
+            text = _("The welcome has no rules button now.")
+        await _welcome_reply(message, outbox, text)
 
     @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), flags=rights.GROUP_QUIET)
     async def welcome_delete(
         message: Message,
         command: CommandObject,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
         args = _args(command)
         community = await community_service.community_for(chat_info(message.chat))
-        if not _MINUTES.fullmatch(args) or int(args) > 10_080:
+        minutes = int(args) if _MINUTES.fullmatch(args) else -1
+        changed = await community_settings.set(community.chat_id, "growth.welcome_delete_minutes", minutes)
+        if not changed.ok:
             text = _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
+        elif minutes == 0:
+            text = _("Welcomes now stay in the chat.")
         else:
-            minutes = int(args)
-            await communities.update_settings(community.chat_id, {"growth.welcome_delete_minutes": minutes})
-            community_service.invalidate(community.chat_id)
-            text = (
-                _("Welcomes now stay in the chat.")
-                if minutes == 0
-                else _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
-            )
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id,
-            priority=Priority.REPLY,
-        )
+            text = _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
+        await _welcome_reply(message, outbox, text)
 
     # --- invite campaigns ---
 
-    @router.message(Command("invite_new"))
-    async def invite_new(
+    @router.message(Command("invite_new", "invites"))
+    async def campaigns(
         message: Message,
         command: CommandObject,
         growth: GrowthService,
         roles: RoleService,
         community_service: CommunityService,
-        communities: CommunityRepository,
         outbox: Outbox,
         settings: Settings,
     ) -> None:
@@ -238,80 +202,11 @@ def build_router() -> Router:
         )
         if target is None:
             return
-        community, name = target
-        reply = _reply_in(message, outbox)
-        if not name:
-            await reply(_("Usage: /invite_new CAMPAIGN (for example /invite_new spring_newsletter)"))
-            return
-        try:
-            campaign, created = await growth.create_campaign(
-                community.chat_id, name, created_by=message.from_user.id if message.from_user else None
-            )
-        except CampaignError as exc:
-            if exc.code == "bad_name":
-                await reply(_("A campaign name has 1 to 32 letters, digits, spaces, dots, dashes or underscores."))
-            else:
-                await reply(_("Invite links cannot be created here."))
-            return
-        except InviteLinkError as exc:
-            if exc.no_rights:
-                await reply(_("I need to be an admin with the right to invite users to create invite links."))
-            else:
-                await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
-            return
-        if created:
-            text = _(
-                "New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
-                "Joins through it are counted in /stats and /invites."
-            )
+        community, rest = target
+        if command.command == "invite_new":
+            await _invite_new(message, growth, community, rest, _reply_in(message, outbox))
         else:
-            text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
-        await reply(
-            text.format(
-                name=html.escape(campaign.name),
-                chat=html.escape(community.title),
-                link=html.escape(campaign.invite_link),
-            )
-        )
-
-    @router.message(Command("invites"))
-    async def invites(
-        message: Message,
-        command: CommandObject,
-        growth: GrowthService,
-        roles: RoleService,
-        community_service: CommunityService,
-        communities: CommunityRepository,
-        outbox: Outbox,
-        settings: Settings,
-    ) -> None:
-        target = await addressed_community(
-            message, _args(command), roles, community_service, outbox, settings.managers.chat_id
-        )
-        if target is None:
-            return
-        community, _rest = target
-        figures = await growth.campaigns(community.chat_id)
-        reply = _reply_in(message, outbox)
-        if not figures:
-            await reply(
-                _("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
-                    chat=html.escape(community.title)
-                )
-            )
-            return
-        lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
-        for f in figures:
-            lines.append(
-                _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
-                    name=html.escape(f.campaign.name),
-                    joins=f.joins,
-                    leaves=f.leaves,
-                    still=f.still_members,
-                    link=html.escape(f.campaign.invite_link),
-                )
-            )
-        await reply("\n".join(lines))
+            await _invites(growth, community, _reply_in(message, outbox))
 
     # --- /stats ---
 
@@ -321,25 +216,92 @@ def build_router() -> Router:
         command: CommandObject,
         roles: RoleService,
         stats_service: StatsService,
+        growth: GrowthService,
         community_service: CommunityService,
-        communities: CommunityRepository,
+        community_settings: CommunitySettingsService,
         settings: Settings,
         outbox: Outbox,
     ) -> None:
-        await _stats(message, _args(command), roles, stats_service, community_service, communities, settings, outbox)
+        services = _StatsServices(stats_service, growth, community_service, community_settings)
+        await _stats(message, _args(command), roles, services, settings, outbox)
 
     return router
 
 
+async def _invite_new(
+    message: Message, growth: GrowthService, community: Community, name: str, reply: Callable[[str], Awaitable[None]]
+) -> None:
+    if not name:
+        await reply(_("Usage: /invite_new CAMPAIGN (for example /invite_new spring_newsletter)"))
+        return
+    try:
+        campaign, created = await growth.create_campaign(
+            community.chat_id, name, created_by=message.from_user.id if message.from_user else None
+        )
+    except CampaignError as exc:
+        if exc.code == "bad_name":
+            await reply(_("A campaign name has 1 to 32 letters, digits, spaces, dots, dashes or underscores."))
+        else:
+            await reply(_("Invite links cannot be created here."))
+        return
+    except InviteLinkError as exc:
+        if exc.no_rights:
+            await reply(_("I need to be an admin with the right to invite users to create invite links."))
+        else:
+            await reply(_("Telegram refused to create the link: {error}").format(error=html.escape(exc.detail)))
+        return
+    if created:
+        text = _(
+            "New invite link for the campaign <b>{name}</b> in {chat}:\n{link}\n\n"
+            "Joins through it are counted in /stats and /invites."
+        )
+    else:
+        text = _("The campaign <b>{name}</b> in {chat} already has a link:\n{link}")
+    await reply(
+        text.format(
+            name=html.escape(campaign.name),
+            chat=html.escape(community.title),
+            link=html.escape(campaign.invite_link),
+        )
+    )
+
+
+async def _invites(growth: GrowthService, community: Community, reply: Callable[[str], Awaitable[None]]) -> None:
+    figures = await growth.campaigns(community.chat_id)
+    if not figures:
+        await reply(
+            _("No invite campaigns in {chat} yet. Create one with /invite_new CAMPAIGN.").format(
+                chat=html.escape(community.title)
+            )
+        )
+        return
+    lines = [_("Invite campaigns in <b>{chat}</b>:").format(chat=html.escape(community.title))]
+    for f in figures:
+        lines.append(
+            _("• <b>{name}</b>: {joins} joined, {leaves} left, {still} still here\n  {link}").format(
+                name=html.escape(f.campaign.name),
+                joins=f.joins,
+                leaves=f.leaves,
+                still=f.still_members,
+                link=html.escape(f.campaign.invite_link),
+            )
+        )
+    await reply("\n".join(lines))
+
+
+async def _answer(message: Message, outbox: Outbox, text: str, *, thread_id: int | None) -> None:
+    await outbox.send_message(
+        message.chat.id, text, reply_to=message.message_id, thread_id=thread_id, priority=Priority.REPLY
+    )
+
+
+async def _welcome_reply(message: Message, outbox: Outbox, text: str) -> None:
+    await _answer(message, outbox, text, thread_id=message.message_thread_id)
+
+
 def _reply_in(message: Message, outbox: Outbox) -> Callable[[str], Awaitable[None]]:
     async def reply(text: str) -> None:
-        await outbox.send_message(
-            message.chat.id,
-            text,
-            reply_to=message.message_id,
-            thread_id=message.message_thread_id if message.is_topic_message else None,
-            priority=Priority.REPLY,
-        )
+        await _answer(message, outbox, text, thread_id=message.message_thread_id if message.is_topic_message else None)
 
     return reply
 
@@ -363,16 +325,22 @@ def _parse_stats_args(args: str) -> tuple[int, int | None] | None:
     return days, chat_id
 
 
+class _StatsServices(NamedTuple):
+    stats: StatsService
+    growth: GrowthService
+    community: CommunityService
+    communities: CommunityLookup
+
+
 async def _stats(
     message: Message,
     args: str,
     roles: RoleService,
-    stats_service: StatsService,
-    community_service: CommunityService,
-    communities: CommunityRepository,
+    services: _StatsServices,
     settings: Settings,
     outbox: Outbox,
 ) -> None:
+    stats_service, growth, community_service, communities = services
     user = message.from_user
     if user is None:
         return
@@ -405,8 +373,7 @@ async def _stats(
         if chat_id is not None and chat_id != community.chat_id:
             await reply(_("Ask for another group's figures in private or in the managers' chat."))
             return
-        allowed = community_setting(community, "growth.stats_in_group", settings.growth.stats_in_group)
-        if allowed:
+        if growth.stats_in_group(community):
             await stats_service.send(here, community, days, locale=locale)
             return
         if sender_chat_id is not None:
@@ -451,10 +418,7 @@ async def _stats(
 async def _describe_welcome(
     message: Message, community: Community, growth: GrowthService, outbox: Outbox, *, saved: bool
 ) -> None:
-    settings = growth.settings
-    enabled = community_setting(community, "growth.welcome_enabled", settings.welcome_enabled)
-    minutes = community_setting(community, "growth.welcome_delete_minutes", settings.welcome_delete_minutes)
-    rules = community_setting(community, "growth.rules_url", settings.rules_url)
+    enabled, minutes, rules = growth.welcome_settings(community)
     lines = [_("Saved.") if saved else _("Welcome settings for this group:")]
     lines.append(_("Welcomes are on.") if enabled else _("Welcomes are off (/welcome on to turn them on)."))
     lines.append(

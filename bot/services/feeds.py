@@ -198,6 +198,18 @@ class FeedService:
     async def remove_feed(self, feed_id: int) -> bool:
         return await self.repo.deactivate(feed_id)
 
+    async def list_feeds(self, chat_id: int | None = None) -> list[Feed]:
+        """The active feeds of one community (None: of every community)."""
+        return await self.repo.list_feeds(chat_id)
+
+    async def get_feed(self, feed_id: int) -> Feed | None:
+        return await self.repo.get(feed_id)
+
+    async def draft(self, item_id: int) -> FeedItem | None:
+        """The item if it is still a draft waiting for the managers' decision."""
+        item = await self.repo.get_item(item_id)
+        return item if item is not None and item.status == "draft" else None
+
     # ------------------------------------------------------------------ polling
 
     def start(self) -> None:
@@ -285,19 +297,7 @@ class FeedService:
                 continue
             if first and index >= FIRST_POLL_ITEMS:
                 outcome = "old"
-                await self.repo.add_item(
-                    feed,
-                    guid=entry.guid,
-                    link=entry.link,
-                    title=entry.title,
-                    summary=entry.summary,
-                    published_at=entry.published_at,
-                    score=None,
-                    status="old",
-                    reason="older than the subscription",
-                    duplicate_of=None,
-                    now=now,
-                )
+                await self._store(feed, entry, now, "old", "older than the subscription")
             else:
                 outcome = await self._consider(feed, community, entry, now)
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -369,25 +369,38 @@ class FeedService:
         best = int(np.argmax(sims))
         return max(0.0, float(sims[best])), f"close to {topics[best][:60]!r}"
 
+    async def _store(
+        self,
+        feed: Feed,
+        entry: Entry,
+        now: int,
+        status: str,
+        reason: str | None,
+        score: float | None = None,
+        duplicate_of: int | None = None,
+    ) -> FeedItem | None:
+        """Remember an item of ``feed`` with its outcome (None: another poll stored it first)."""
+        return await self.repo.add_item(
+            feed,
+            guid=entry.guid,
+            link=entry.link,
+            title=entry.title,
+            summary=entry.summary,
+            published_at=entry.published_at,
+            score=score,
+            status=status,
+            reason=reason,
+            duplicate_of=duplicate_of,
+            now=now,
+        )
+
     async def _consider(self, feed: Feed, community: Community | None, entry: Entry, now: int) -> str:
         text = f"{entry.title}\n{entry.summary}"
 
         async def store(
             status: str, reason: str | None, score: float | None = None, duplicate_of: int | None = None
         ) -> FeedItem | None:
-            return await self.repo.add_item(
-                feed,
-                guid=entry.guid,
-                link=entry.link,
-                title=entry.title,
-                summary=entry.summary,
-                published_at=entry.published_at,
-                score=score,
-                status=status,
-                reason=reason,
-                duplicate_of=duplicate_of,
-                now=now,
-            )
+            return await self._store(feed, entry, now, status, reason, score, duplicate_of)
 
         duplicate = await self._duplicate_of(feed, entry.title, now)
         if duplicate is not None:
@@ -486,7 +499,7 @@ class FeedService:
         tz = zone(community.timezone if community else "UTC")
         now = self.now()
         today = from_epoch(now).astimezone(tz).date()
-        busy = await self.posts.repo.busy_slots(chat_id, now, now + 15 * 86400)
+        busy = await self.posts.busy_slots(chat_id, now, now + 15 * 86400)
         for day in range(15):
             for slot in sorted(slots):
                 hour, minute = (int(x) for x in slot.split(":"))

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.domain import Author, Button, ChatInfo, Community, Delivery, Keyboard, Priority
 from bot.i18n import Translator
@@ -67,6 +67,12 @@ class Joiner:
     user_id: int
     name: str
     event_id: int
+
+
+class WelcomeSettings(NamedTuple):
+    enabled: bool
+    delete_minutes: int
+    rules_url: str
 
 
 @dataclass
@@ -219,6 +225,19 @@ class GrowthService:
             name_html=names_list(joiners, t, shown=shown),
             chat_html=html.escape(community.title),
         )
+
+    def welcome_settings(self, community: Community) -> WelcomeSettings:
+        """This community's welcome: its own choices, else the config's."""
+        s = self.settings
+        return WelcomeSettings(
+            community_setting(community, "growth.welcome_enabled", s.welcome_enabled),
+            community_setting(community, "growth.welcome_delete_minutes", s.welcome_delete_minutes),
+            community_setting(community, "growth.rules_url", s.rules_url),
+        )
+
+    def stats_in_group(self, community: Community) -> bool:
+        """Whether /stats answers in the group itself (else in private)."""
+        return community_setting(community, "growth.stats_in_group", self.settings.stats_in_group)
 
     def welcome_keyboard(self, community: Community) -> Keyboard | None:
         url = community_setting(community, "growth.rules_url", self.settings.rules_url).strip()
