@@ -7,8 +7,7 @@ import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Button, Keyboard
-from bot.services.faq import FaqService
-from bot.storage.faq import StoredEntry
+from bot.services.faq import FaqService, StoredEntry
 from handlers.callbacks import FaqEdit, FaqEditAct
 
 
@@ -48,6 +47,16 @@ def edit_keyboard(entry: StoredEntry) -> Keyboard:
             ),
             Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.DELETE, entry_id=entry.id).pack()),
         ],
+    ]
+
+
+def delete_keyboard(entry: StoredEntry) -> Keyboard:
+    """Asks once more before an entry is deleted."""
+    return [
+        [
+            Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()),
+            Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
+        ]
     ]
 
 
