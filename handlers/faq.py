@@ -19,7 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Button, Keyboard, Priority
+from bot.domain import Keyboard, Priority
 from bot.services.community import CommunityService
 from bot.services.faq import GLOBAL, MODES, FaqService, StoredEntry
 from bot.services.quotas import QuotaReached
@@ -28,12 +28,20 @@ from bot.storage.communities import CommunityRepository
 from bot.telegram.outbox import Outbox
 from handlers.callbacks import FaqEdit, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
-from handlers.faq_ui import cut, delete_keyboard, edit_keyboard, entry_card, entry_line, quota_text
+from handlers.faq_ui import (
+    cut,
+    delete_keyboard,
+    edit_keyboard,
+    entries_text,
+    entry_card,
+    pick_text,
+    quota_text,
+    try_again_text,
+    unanswered_view,
+)
 from handlers.replies import toast
 
 log = logging.getLogger(__name__)
-
-MAX_LIST = 60
 
 
 class FaqDialog(StatesGroup):
@@ -87,12 +95,6 @@ async def _prompt(outbox: Outbox, msg: Message, text: str) -> None:
 async def _begin(state: FSMContext, step: State, **data: Any) -> None:
     await state.set_state(step)
     await state.update_data(**data)
-
-
-def _try_again(exc: Exception) -> str:
-    return _("That did not work: {why}. Send the answer again, or /cancel.").format(
-        why=html.escape(str(exc).strip("'\""))
-    )
 
 
 async def _may_manage(message: Message, roles: RoleService) -> bool:
@@ -249,7 +251,7 @@ def build_router() -> Router:
             await _reply(outbox, message, quota_text(faq))
             return
         except (ValueError, KeyError) as exc:
-            await _reply(outbox, message, _try_again(exc))
+            await _reply(outbox, message, try_again_text(exc))
             return
         except Exception:
             log.exception("faq: saving an entry failed")
@@ -297,7 +299,7 @@ def build_router() -> Router:
             await _reply(outbox, message, _("That entry no longer exists."))
             return
         except ValueError as exc:
-            await _reply(outbox, message, _try_again(exc))
+            await _reply(outbox, message, try_again_text(exc))
             return
         await state.clear()
         await _reply(outbox, message, _("FAQ #{id} has a new answer.").format(id=entry_id))
@@ -319,10 +321,7 @@ def build_router() -> Router:
                 ).format(chat=message.chat.id),
             )
             return
-        lines = [entry_line(e, votes) for e, votes in entries[:MAX_LIST]]
-        if len(entries) > MAX_LIST:
-            lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
-        await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
+        await _reply(outbox, message, entries_text(entries))
 
     @router.message(Command("faq_edit"), group)
     async def faq_edit(
@@ -434,20 +433,8 @@ def build_router() -> Router:
         if not groups:
             await _reply(outbox, message, _("No unanswered questions recorded."))
             return
-        lines, keyboard = [], []
-        for n, g in enumerate(groups[:10], start=1):
-            sample = "\n".join(f"   • {html.escape(cut(u.text, 120))}" for u in g[:3])
-            more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
-            lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
-            keyboard.append(
-                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=FaqGroup(unanswered_id=g[0].id).pack())]
-            )
-        await _reply(
-            outbox,
-            message,
-            _("Unanswered questions, most asked first:") + "\n\n" + "\n\n".join(lines),
-            keyboard=keyboard,
-        )
+        text, keyboard = unanswered_view(groups)
+        await _reply(outbox, message, text, keyboard=keyboard)
 
     @router.message(
         Command("faq_add", "faq_list", "faq_edit", "faq_del", "faq_mode", "faq_thresholds", "unanswered"),
@@ -480,13 +467,7 @@ def build_router() -> Router:
             user_id=query.from_user.id,
             language_code=query.from_user.language_code,
         )
-        texts = {
-            "posted": "",
-            "already": _("That question has been answered already."),
-            "gone": _("That entry is no longer available."),
-            "failed": _("I could not post the answer; please try again."),
-        }
-        await toast(outbox, query, texts.get(status, ""))
+        await toast(outbox, query, pick_text(status))
 
     @router.callback_query(FaqVote.filter())
     async def on_vote(query: CallbackQuery, callback_data: FaqVote, faq: FaqService, outbox: Outbox) -> None:

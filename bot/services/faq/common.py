@@ -52,9 +52,6 @@ class StoredMessageLike(Protocol):
     @property
     def user_id(self) -> int: ...
 
-    @property
-    def thread_id(self) -> int | None: ...
-
 
 @dataclass
 class Outcome:

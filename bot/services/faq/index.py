@@ -36,24 +36,16 @@ class CachedIndex:
     expires: int | None = None  # epoch seconds; a provisional index after a failed training is retried then
 
 
+@dataclass(eq=False)
 class IndexCache:
-    def __init__(
-        self,
-        repo: FaqRepository,
-        settings: FaqSettings,
-        runtime: EncoderRuntime,
-        adapters: AdapterStore,
-        background: Background,
-        params: MatcherParams,
-    ) -> None:
-        self.repo = repo
-        self.settings = settings
-        self.runtime = runtime
-        self.adapters = adapters
-        self.background = background
-        self.params = params
-        self._cache: dict[int, CachedIndex] = {}
-        self._serving: dict[int, str] = {}  # the adapter behind each community's last complete index
+    repo: FaqRepository
+    settings: FaqSettings
+    runtime: EncoderRuntime
+    adapters: AdapterStore
+    background: Background
+    params: MatcherParams
+    _cache: dict[int, CachedIndex] = field(default_factory=dict, init=False)
+    _serving: dict[int, str] = field(default_factory=dict, init=False)  # the adapter of each one's last full index
 
     def clear(self) -> None:
         self._cache.clear()

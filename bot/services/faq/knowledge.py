@@ -11,6 +11,7 @@ import html
 import logging
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,21 +29,13 @@ _SLUG_WORD = compile_pattern(r"[a-z0-9]+", name="faq.slug_word")
 QUESTIONS_FROM_UNANSWERED = 20  # phrasings an entry takes from a group of unanswered questions at most
 
 
+@dataclass(eq=False)
 class KnowledgeBase:
-    def __init__(
-        self,
-        repo: FaqRepository,
-        runtime: EncoderRuntime,
-        messages: Messages,
-        *,
-        changed: Callable[[int | None], None],
-        max_entries: int | None,
-    ) -> None:
-        self.repo = repo
-        self.runtime = runtime
-        self.messages = messages
-        self.changed = changed
-        self.max_entries = max_entries  # per community ([quotas] faq_entries); None: no limit
+    repo: FaqRepository
+    runtime: EncoderRuntime
+    messages: Messages
+    changed: Callable[[int | None], None]
+    max_entries: int | None  # per community ([quotas] faq_entries); None: no limit
 
     async def reembed_stale(self, encoder: TextEncoder, tag: str) -> None:
         """Re-embed the phrasings saved with another encoder than ``tag`` (on the encoder thread)."""

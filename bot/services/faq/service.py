@@ -63,9 +63,7 @@ class FaqService:
         self.indexes = IndexCache(
             repo, settings, self.runtime, self.adapters, self.background, params or MatcherParams()
         )
-        self.knowledge = KnowledgeBase(
-            repo, self.runtime, messages, changed=self.indexes.knowledge_changed, max_entries=max_entries
-        )
+        self.knowledge = KnowledgeBase(repo, self.runtime, messages, self.indexes.knowledge_changed, max_entries)
         self.responder = Responder(
             repo,
             settings,
@@ -78,16 +76,33 @@ class FaqService:
             clock=clock,
             bot_username=bot_username,
         )
-        # What callers and tests reach through the facade.
-        kb, rs, ix = self.knowledge, self.responder, self.indexes
-        self.entries_for, self.entries_with_votes, self.entry_of = kb.entries_for, kb.entries_with_votes, kb.entry_of
-        self.entries_left, self.new_key, self.save_draft = kb.entries_left, kb.new_key, kb.save_draft
-        self.import_drafts, self.add_entry, self.add_questions = kb.import_drafts, kb.add_entry, kb.add_questions
-        self.set_answer, self.set_enabled, self.delete = kb.set_answer, kb.set_enabled, kb.delete
-        self.entry_from_unanswered, self.save_from_reply = kb.entry_from_unanswered, kb.save_from_reply
-        self.handle, self.answer_text, self.pick, self.vote = rs.handle, rs.answer_text, rs.pick, rs.vote
-        self.index_for, self.thresholds, self.match = ix.index_for, ix.thresholds, ix.match
-        self.embed_plain, self.encode_questions = self.runtime.embed_plain, self.runtime.encode
+        # The calls the front-ends make, each answered by one part.
+        kb = self.knowledge  # entries, import, quota, unanswered questions (no rights checks)
+        self.entries_for = kb.entries_for
+        self.entries_with_votes = kb.entries_with_votes
+        self.entry_of = kb.entry_of
+        self.entries_left = kb.entries_left
+        self.new_key = kb.new_key
+        self.save_draft = kb.save_draft
+        self.import_drafts = kb.import_drafts
+        self.add_entry = kb.add_entry
+        self.add_questions = kb.add_questions
+        self.set_answer = kb.set_answer
+        self.set_enabled = kb.set_enabled
+        self.delete = kb.delete
+        self.entry_from_unanswered = kb.entry_from_unanswered
+        self.save_from_reply = kb.save_from_reply
+        rs = self.responder  # a member's question, the answer's text, picks and votes
+        self.handle = rs.handle
+        self.answer_text = rs.answer_text
+        self.pick = rs.pick
+        self.vote = rs.vote
+        ix = self.indexes  # each community's index and matching
+        self.index_for = ix.index_for
+        self.thresholds = ix.thresholds
+        self.match = ix.match
+        self.embed_plain = self.runtime.embed_plain  # vectors for escalation's signals
+        self.encode_questions = self.runtime.encode
 
     # --- lifecycle -------------------------------------------------------------------------
 
