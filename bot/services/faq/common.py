@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from bot.domain import Delivery
 from bot.services.faq_matcher import Match, TextEncoder
+from bot.storage.messages import StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,9 @@ class Roles(Protocol):
 
 
 class Messages(Protocol):
-    async def get(self, chat_id: int, message_id: int) -> StoredMessageLike | None: ...
+    """The stored group messages (bot.storage.messages.MessageRepository)."""
 
-
-class StoredMessageLike(Protocol):
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def user_id(self) -> int: ...
+    async def get(self, chat_id: int, message_id: int) -> StoredMessage | None: ...
 
 
 @dataclass
