@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import replace
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -19,23 +20,30 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import Button, Keyboard, Priority
+from bot.domain import Keyboard, Priority
 from bot.services.community_settings import CommunitySettingsService
-from bot.services.faq import MODES, FaqService
+from bot.services.faq import GLOBAL, MODES, FaqService, StoredEntry
 from bot.services.quotas import QuotaReached
 from bot.services.roles import RoleService
-from bot.storage.faq import GLOBAL, StoredEntry
 from bot.telegram.outbox import Outbox
 from handlers import rights
-from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup, FaqPick, FaqSave, FaqVote
+from handlers.callbacks import FaqEdit, FaqGroup, FaqPick, FaqSave, FaqVote
 from handlers.convert import GROUP_ANONYMOUS_BOT_ID, GROUP_TYPES
-from handlers.faq_ui import cut, edit_keyboard, entry_card, entry_line, quota_text
-from handlers.replies import answer_button
+from handlers.faq_ui import (
+    cut,
+    delete_keyboard,
+    edit_keyboard,
+    entries_text,
+    entry_card,
+    pick_text,
+    quota_text,
+    try_again_text,
+    unanswered_view,
+)
+from handlers.replies import toast
 from handlers.settings_reply import refusal_text
 
 log = logging.getLogger(__name__)
-
-MAX_LIST = 60
 
 
 class FaqDialog(StatesGroup):
@@ -81,8 +89,14 @@ async def _reply(outbox: Outbox, message: Message, text: str, *, keyboard: Keybo
         log.warning("faq: could not reply in %s: %s", message.chat.id, delivery.error)
 
 
-async def _toast(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    await answer_button(outbox, query, text, alert=alert)
+async def _prompt(outbox: Outbox, msg: Message, text: str) -> None:
+    """The next step of a dialog begun by a button, in the button's chat and topic."""
+    await outbox.send_message(msg.chat.id, text, thread_id=_topic(msg), priority=Priority.REPLY)
+
+
+async def _begin(state: FSMContext, step: State, **data: Any) -> None:
+    await state.set_state(step)
+    await state.update_data(**data)
 
 
 def _entry_id(command: CommandObject) -> int | None:
@@ -95,13 +109,7 @@ async def _own_entry(
     faq: FaqService, chat_id: int, entry_id: int, roles: RoleService, user_id: int
 ) -> StoredEntry | None:
     """An entry this chat may change: its own, or a global one for the configured managers."""
-    entry = await faq.repo.get(entry_id)
-    if entry is None:
-        return None
-    # A global entry belongs to no community: only the managers may change it.
-    if entry.chat_id == chat_id or (entry.is_global and await roles.can_manage(None, user_id)):
-        return entry
-    return None
+    return await faq.entry_of(chat_id, entry_id, global_too=await roles.can_manage(None, user_id))
 
 
 async def _entry_for_command(
@@ -210,13 +218,7 @@ def build_router() -> Router:
             await _reply(outbox, message, quota_text(faq))
             return
         except (ValueError, KeyError) as exc:
-            await _reply(
-                outbox,
-                message,
-                _("That did not work: {why}. Send the answer again, or /cancel.").format(
-                    why=html.escape(str(exc).strip("'\""))
-                ),
-            )
+            await _reply(outbox, message, try_again_text(exc))
             return
         except Exception:
             log.exception("faq: saving an entry failed")
@@ -260,11 +262,7 @@ def build_router() -> Router:
             await _reply(outbox, message, _("That entry no longer exists."))
             return
         except ValueError as exc:
-            await _reply(
-                outbox,
-                message,
-                _("That did not work: {why}. Send the answer again, or /cancel.").format(why=html.escape(str(exc))),
-            )
+            await _reply(outbox, message, try_again_text(exc))
             return
         await state.clear()
         await _reply(outbox, message, _("FAQ #{id} has a new answer.").format(id=entry_id))
@@ -273,7 +271,7 @@ def build_router() -> Router:
 
     @router.message(Command("faq_list"), group, flags=rights.FAQ)
     async def faq_list(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
-        entries = await faq.entries_for(message.chat.id)
+        entries = await faq.entries_with_votes(message.chat.id)
         if not entries:
             await _reply(
                 outbox,
@@ -284,11 +282,7 @@ def build_router() -> Router:
                 ).format(chat=message.chat.id),
             )
             return
-        votes = await faq.repo.entry_votes([e.id for e in entries])
-        lines = [entry_line(e, votes.get(e.id)) for e in entries[:MAX_LIST]]
-        if len(entries) > MAX_LIST:
-            lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
-        await _reply(outbox, message, _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines))
+        await _reply(outbox, message, entries_text(entries))
 
     @router.message(Command("faq_edit"), group, flags=rights.FAQ)
     async def faq_edit(
@@ -307,13 +301,9 @@ def build_router() -> Router:
         entry = await _entry_for_command(message, command, faq, roles, outbox, usage)
         if entry is None:
             return
-        keyboard: Keyboard = [
-            [
-                Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()),
-                Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
-            ]
-        ]
-        await _reply(outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=keyboard)
+        await _reply(
+            outbox, message, _("Delete this entry?") + "\n\n" + entry_card(entry), keyboard=delete_keyboard(entry)
+        )
 
     @router.message(Command("faq_mode"), group, flags=rights.FAQ)
     async def faq_mode(
@@ -402,20 +392,8 @@ def build_router() -> Router:
         if not groups:
             await _reply(outbox, message, _("No unanswered questions recorded."))
             return
-        lines, keyboard = [], []
-        for n, g in enumerate(groups[:10], start=1):
-            sample = "\n".join(f"   • {html.escape(cut(u.text, 120))}" for u in g[:3])
-            more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
-            lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
-            keyboard.append(
-                [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=FaqGroup(unanswered_id=g[0].id).pack())]
-            )
-        await _reply(
-            outbox,
-            message,
-            _("Unanswered questions, most asked first:") + "\n\n" + "\n\n".join(lines),
-            keyboard=keyboard,
-        )
+        text, keyboard = unanswered_view(groups)
+        await _reply(outbox, message, text, keyboard=keyboard)
 
     @router.message(
         Command("faq_add", "faq_list", "faq_edit", "faq_del", "faq_mode", "faq_thresholds", "unanswered"),
@@ -437,7 +415,7 @@ def build_router() -> Router:
     async def on_pick(query: CallbackQuery, callback_data: FaqPick, faq: FaqService, outbox: Outbox) -> None:
         msg = query.message
         if not isinstance(msg, Message):
-            await _toast(outbox, query, _("This button has expired."))
+            await toast(outbox, query, _("This button has expired."))
             return
         status = await faq.pick(
             chat_id=msg.chat.id,
@@ -448,22 +426,16 @@ def build_router() -> Router:
             user_id=query.from_user.id,
             language_code=query.from_user.language_code,
         )
-        texts = {
-            "posted": "",
-            "already": _("That question has been answered already."),
-            "gone": _("That entry is no longer available."),
-            "failed": _("I could not post the answer; please try again."),
-        }
-        await _toast(outbox, query, texts.get(status, ""))
+        await toast(outbox, query, pick_text(status))
 
     @router.callback_query(FaqVote.filter())
     async def on_vote(query: CallbackQuery, callback_data: FaqVote, faq: FaqService, outbox: Outbox) -> None:
         chat_id = query.message.chat.id if query.message is not None else None
         counts = await faq.vote(callback_data.answer_id, query.from_user.id, callback_data.up, chat_id=chat_id)
         if counts is None:
-            await _toast(outbox, query, _("This answer is no longer on record."))
+            await toast(outbox, query, _("This answer is no longer on record."))
             return
-        await _toast(
+        await toast(
             outbox, query, _("Thanks for the feedback! 👍 {up} · 👎 {down}").format(up=counts[0], down=counts[1])
         )
 
@@ -472,7 +444,7 @@ def build_router() -> Router:
         query: CallbackQuery, callback_data: FaqSave, faq: FaqService, roles: RoleService, outbox: Outbox
     ) -> None:
         if not await roles.can_manage(callback_data.chat_id, query.from_user.id):
-            await _toast(
+            await toast(
                 outbox, query, _("Only the managers and the admins of that chat can change its FAQ."), alert=True
             )
             return
@@ -481,12 +453,12 @@ def build_router() -> Router:
                 callback_data.chat_id, callback_data.question, callback_data.answer, user_id=query.from_user.id
             )
         except QuotaReached:
-            await _toast(outbox, query, quota_text(faq), alert=True)
+            await toast(outbox, query, quota_text(faq), alert=True)
             return
         except (KeyError, ValueError) as exc:
-            await _toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
+            await toast(outbox, query, _("Could not save it: {why}").format(why=str(exc).strip("'\"")), alert=True)
             return
-        await _toast(outbox, query, _("Saved as FAQ #{id}.").format(id=entry.id))
+        await toast(outbox, query, _("Saved as FAQ #{id}.").format(id=entry.id))
         if isinstance(query.message, Message):
             await outbox.edit_keyboard(query.message.chat.id, query.message.message_id, None)
 
@@ -502,69 +474,49 @@ def build_router() -> Router:
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
-            await _toast(
+            await toast(
                 outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
             )
             return
         entry = await _own_entry(faq, msg.chat.id, callback_data.entry_id, roles, query.from_user.id)
         if entry is None:
-            await _toast(outbox, query, _("That entry no longer exists."))
+            await toast(outbox, query, _("That entry no longer exists."))
             return
         action = callback_data.action
         if action in ("add", "answer"):
             state = await _dialog_of(query, state, bot)
         if action == "add":
-            await state.set_state(FaqDialog.add_questions)
-            await state.update_data(entry_id=entry.id)
-            await _toast(outbox, query, "")
-            await outbox.send_message(
-                msg.chat.id,
-                _("Send the new phrasings for FAQ #{id}, one per line (/cancel stops).").format(id=entry.id),
-                thread_id=_topic(msg),
-                priority=Priority.REPLY,
-            )
+            await _begin(state, FaqDialog.add_questions, entry_id=entry.id)
+            await toast(outbox, query, "")
+            text = _("Send the new phrasings for FAQ #{id}, one per line (/cancel stops).").format(id=entry.id)
+            await _prompt(outbox, msg, text)
         elif action == "answer":
-            await state.set_state(FaqDialog.new_answer)
-            await state.update_data(entry_id=entry.id)
-            await _toast(outbox, query, "")
-            await outbox.send_message(
-                msg.chat.id,
-                _("Send the new answer for FAQ #{id} (/cancel stops).").format(id=entry.id),
-                thread_id=_topic(msg),
-                priority=Priority.REPLY,
-            )
+            await _begin(state, FaqDialog.new_answer, entry_id=entry.id)
+            await toast(outbox, query, "")
+            await _prompt(outbox, msg, _("Send the new answer for FAQ #{id} (/cancel stops).").format(id=entry.id))
         elif action == "toggle":
-            await faq.set_enabled(entry.id, not entry.enabled)
-            updated = await faq.repo.get(entry.id)
-            await _toast(outbox, query, _("Turned on.") if not entry.enabled else _("Turned off."))
+            updated = await faq.set_enabled(entry.id, not entry.enabled)
+            await toast(outbox, query, _("Turned on.") if not entry.enabled else _("Turned off."))
             if updated is not None:
                 await outbox.edit_text(
                     msg.chat.id, msg.message_id, entry_card(updated), keyboard=edit_keyboard(updated)
                 )
         elif action == "delete":
-            keyboard: Keyboard = [
-                [
-                    Button(
-                        _("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()
-                    ),
-                    Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
-                ]
-            ]
-            await _toast(outbox, query, "")
-            await outbox.edit_keyboard(msg.chat.id, msg.message_id, keyboard)
+            await toast(outbox, query, "")
+            await outbox.edit_keyboard(msg.chat.id, msg.message_id, delete_keyboard(entry))
         elif action == "really_delete":
             await faq.delete(entry.id)
-            await _toast(outbox, query, _("Deleted."))
+            await toast(outbox, query, _("Deleted."))
             await outbox.edit_text(
                 msg.chat.id,
                 msg.message_id,
                 _("FAQ #{id} <code>{key}</code> was deleted.").format(id=entry.id, key=html.escape(entry.key)),
             )
         elif action == "keep":
-            await _toast(outbox, query, _("Kept."))
+            await toast(outbox, query, _("Kept."))
             await outbox.edit_keyboard(msg.chat.id, msg.message_id, None)
         else:
-            await _toast(outbox, query, _("This button has expired."))
+            await toast(outbox, query, _("This button has expired."))
 
     @router.callback_query(FaqGroup.filter())
     async def on_group(
@@ -578,28 +530,21 @@ def build_router() -> Router:
     ) -> None:
         msg = query.message
         if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
-            await _toast(
+            await toast(
                 outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
             )
             return
-        groups = await faq.unanswered_groups(msg.chat.id)
-        group_items = next((g for g in groups if any(u.id == callback_data.unanswered_id for u in g)), None)
+        group_items = await faq.unanswered_group(msg.chat.id, callback_data.unanswered_id)
         if group_items is None:
-            await _toast(outbox, query, _("Those questions are no longer open."))
+            await toast(outbox, query, _("Those questions are no longer open."))
             return
         state = await _dialog_of(query, state, bot)
-        await state.set_state(FaqDialog.answer)
-        await state.update_data(questions=[u.text for u in group_items], unanswered=[u.id for u in group_items])
-        await _toast(outbox, query, "")
+        questions, ids = [u.text for u in group_items], [u.id for u in group_items]
+        await _begin(state, FaqDialog.answer, questions=questions, unanswered=ids)
+        await toast(outbox, query, "")
         sample = "\n".join(f"• {html.escape(cut(u.text, 120))}" for u in group_items[:5])
-        await outbox.send_message(
-            msg.chat.id,
-            _("New FAQ entry from {n} unanswered questions:\n{sample}\n\nNow send the answer (/cancel stops).").format(
-                n=len(group_items), sample=sample
-            ),
-            thread_id=_topic(msg),
-            priority=Priority.REPLY,
-        )
+        text = _("New FAQ entry from {n} unanswered questions:\n{sample}\n\nNow send the answer (/cancel stops).")
+        await _prompt(outbox, msg, text.format(n=len(group_items), sample=sample))
 
     return router
 

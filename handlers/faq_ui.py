@@ -7,9 +7,11 @@ import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain import Button, Keyboard
-from bot.services.faq import FaqService
-from bot.storage.faq import StoredEntry
-from handlers.callbacks import FaqEdit, FaqEditAct
+from bot.services.faq import FaqService, StoredEntry, Unanswered
+from handlers.callbacks import FaqEdit, FaqEditAct, FaqGroup
+
+MAX_LIST = 60  # entries /faq_list shows
+MAX_GROUPS = 10  # groups of unanswered questions /unanswered shows
 
 
 def entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
@@ -25,6 +27,14 @@ def entry_line(entry: StoredEntry, votes: tuple[int, int] | None = None) -> str:
         extra.append(f"👍{votes[0]} 👎{votes[1]}")
     tail = f" <i>({', '.join(extra)})</i>" if extra else ""
     return f"<b>#{entry.id}</b> <code>{html.escape(entry.key)}</code>: {first}{tail}"
+
+
+def entries_text(entries: list[tuple[StoredEntry, tuple[int, int] | None]]) -> str:
+    """/faq_list: the first MAX_LIST entries, each with its votes."""
+    lines = [entry_line(e, votes) for e, votes in entries[:MAX_LIST]]
+    if len(entries) > MAX_LIST:
+        lines.append(_("… and {n} more (steward faq export shows them all).").format(n=len(entries) - MAX_LIST))
+    return _("FAQ entries ({n}):").format(n=len(entries)) + "\n" + "\n".join(lines)
 
 
 def entry_card(entry: StoredEntry) -> str:
@@ -49,6 +59,46 @@ def edit_keyboard(entry: StoredEntry) -> Keyboard:
             Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.DELETE, entry_id=entry.id).pack()),
         ],
     ]
+
+
+def delete_keyboard(entry: StoredEntry) -> Keyboard:
+    """Asks once more before an entry is deleted."""
+    return [
+        [
+            Button(_("🗑 Delete"), callback_data=FaqEdit(action=FaqEditAct.REALLY_DELETE, entry_id=entry.id).pack()),
+            Button(_("Keep it"), callback_data=FaqEdit(action=FaqEditAct.KEEP, entry_id=entry.id).pack()),
+        ]
+    ]
+
+
+def unanswered_view(groups: list[list[Unanswered]]) -> tuple[str, Keyboard]:
+    """/unanswered: the most asked groups, a few questions of each, and a button to answer each group."""
+    lines, keyboard = [], []
+    for n, g in enumerate(groups[:MAX_GROUPS], start=1):
+        sample = "\n".join(f"   • {html.escape(cut(u.text, 120))}" for u in g[:3])
+        more = _(" (+{n} similar)").format(n=len(g) - 3) if len(g) > 3 else ""
+        lines.append(f"<b>{n}.</b> " + _("asked {n} times").format(n=len(g)) + more + "\n" + sample)
+        keyboard.append(
+            [Button(_("➕ FAQ from group {n}").format(n=n), callback_data=FaqGroup(unanswered_id=g[0].id).pack())]
+        )
+    return _("Unanswered questions, most asked first:") + "\n\n" + "\n\n".join(lines), keyboard
+
+
+def pick_text(status: str) -> str:
+    """The toast after a "Did you mean" press (FaqService.pick's status)."""
+    texts = {
+        "posted": "",
+        "already": _("That question has been answered already."),
+        "gone": _("That entry is no longer available."),
+        "failed": _("I could not post the answer; please try again."),
+    }
+    return texts.get(status, "")
+
+
+def try_again_text(exc: Exception) -> str:
+    return _("That did not work: {why}. Send the answer again, or /cancel.").format(
+        why=html.escape(str(exc).strip("'\""))
+    )
 
 
 def quota_text(faq: FaqService) -> str:

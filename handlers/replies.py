@@ -40,3 +40,8 @@ async def answer_button(outbox: Outbox, query: CallbackQuery, text: str, *, aler
         log.warning("could not answer a button press: %s", exc)
         return False
     return True
+
+
+async def toast(outbox: Outbox, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
+    """A short toast under a button (an alert only when asked): :func:`answer_button` with the other default."""
+    await answer_button(outbox, query, text, alert=alert)

@@ -5,13 +5,17 @@ passed, then run as one call of ``fn`` on a single dedicated thread: fast tokeni
 thread-safe ("Already borrowed"), and one thread that owns the model is the simplest way to
 respect that. The queue is bounded: when it is full, ``submit`` raises ``BatcherOverloaded``
 at once, so a flood never grows memory and the caller can mark the item unclassified.
+
+``group_by``: items whose keys differ never share a call of ``fn`` (say, texts for different models);
+a batch runs as one call per key, in the order the keys first came, and an error fails only its group.
+``max_wait_ms=0`` batches only what queued up while the previous batch ran: no item waits for company.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Generic, TypeVar
@@ -40,6 +44,7 @@ class MicroBatcher(Generic[T, R]):
         max_wait_ms: float = 5.0,
         max_queue: int = 1024,
         name: str = "inference",
+        group_by: Callable[[T], Hashable] | None = None,
     ) -> None:
         if max_batch < 1 or max_queue < 1:
             raise ValueError("max_batch and max_queue must be at least 1")
@@ -48,6 +53,7 @@ class MicroBatcher(Generic[T, R]):
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
         self.name = name
+        self._group_by = group_by
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -60,6 +66,11 @@ class MicroBatcher(Generic[T, R]):
     @property
     def pending(self) -> int:
         return 0 if self._queue is None else self._queue.qsize()
+
+    @property
+    def running(self) -> bool:
+        """Started and not closed: ``submit`` and ``run_in_thread`` take work."""
+        return self._worker is not None and not self._closed
 
     async def start(self) -> None:
         if self._worker is not None:
@@ -114,27 +125,36 @@ class MicroBatcher(Generic[T, R]):
                 self._idle.set()
 
     async def _run_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        loop = asyncio.get_running_loop()
         live = [(item, future) for item, future in batch if not future.cancelled()]
-        if live:
-            items = [item for item, _ in live]
-            try:
-                assert self._executor is not None
-                results = await loop.run_in_executor(self._executor, self._fn, items)
-                if len(results) != len(items):
-                    raise RuntimeError(f"{self.name}: model returned {len(results)} results for {len(items)} inputs")
-            except Exception as exc:
-                # Every waiter of this batch learns of the error; the batcher stays up.
-                log.warning("%s batch of %d failed: %s", self.name, len(items), exc)
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-            self.batches += 1
-            self.items += len(items)
-            for (_, future), result in zip(live, results, strict=True):
+        if self._group_by is None:
+            groups = [live] if live else []
+        else:
+            by_key: dict[Hashable, list[tuple[T, asyncio.Future[R]]]] = {}
+            for entry in live:
+                by_key.setdefault(self._group_by(entry[0]), []).append(entry)
+            groups = list(by_key.values())
+        for group in groups:
+            await self._run_group(group)
+
+    async def _run_group(self, live: list[tuple[T, asyncio.Future[R]]]) -> None:
+        items = [item for item, _ in live]
+        try:
+            assert self._executor is not None
+            results = await asyncio.get_running_loop().run_in_executor(self._executor, self._fn, items)
+            if len(results) != len(items):
+                raise RuntimeError(f"{self.name}: model returned {len(results)} results for {len(items)} inputs")
+        except Exception as exc:
+            # Every waiter of this batch learns of the error; the batcher stays up.
+            log.warning("%s batch of %d failed: %s", self.name, len(items), exc)
+            for _, future in live:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.items += len(items)
+        for (_, future), result in zip(live, results, strict=True):
+            if not future.done():
+                future.set_result(result)
 
     async def close(self) -> None:
         """Stop taking work, let the batch in flight finish, fail what is still queued, stop the thread."""

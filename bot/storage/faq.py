@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -197,6 +198,22 @@ class FaqRepository(Repository):
             await self._add_variants(entry_id, 0, questions, vectors, encoder)
             await self._bump()
             return entry_id
+
+    async def save_many(self, chat_id: int, entries: Sequence[Mapping[str, Any]], *, encoder: str) -> tuple[int, int]:
+        """Create or replace every entry (the keyword arguments of :meth:`save` but ``chat_id`` and
+        ``encoder``) in one transaction: all or nothing. Returns (created, updated)."""
+        created = updated = 0
+        async with self.db.transaction():
+            for fields in entries:
+                existing = await self.db.fetchval(
+                    "SELECT id FROM faq_entries WHERE chat_id = ? AND key = ?", (chat_id, fields["key"])
+                )
+                await self.save(chat_id=chat_id, encoder=encoder, in_transaction=True, **fields)
+                if existing is None:
+                    created += 1
+                else:
+                    updated += 1
+        return created, updated
 
     async def _add_variants(
         self, entry_id: int, start: int, questions: Sequence[str], vectors: Vectors, encoder: str

@@ -21,7 +21,7 @@ from tokenizers.normalizers import Lowercase
 from tokenizers.pre_tokenizers import Whitespace
 from transformers import BertConfig, BertModel
 
-import bot.services.faq as faq_module
+import bot.services.faq.adapters as faq_module
 import models.faq_adapter as faq_adapter
 from bot.config import FaqSettings
 from bot.services.faq import FaqService

@@ -3,6 +3,7 @@ votes, cooldown, the per-member limit, modes, languages, unanswered grouping, im
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import pytest
 
 from bot.config import FaqSettings
 from bot.domain import Author, Community, Delivery, IncomingMessage, MessageContext, Sentiment
-from bot.services.faq import FaqService
+from bot.services.faq import GLOBAL, FaqService
 from bot.services.faq_io import FaqDraft
 from bot.services.questions import is_question
 from bot.storage.db import Database
@@ -259,3 +260,63 @@ async def test_a_forged_or_repeated_did_you_mean_press_posts_at_most_one_answer(
     assert sorted(results) == ["already", "already", "posted"], results
     assert len(sender.sent) == 1 and sender.sent[0].kwargs["reply_to"] == 77
     assert await press(77) == "already" and len(sender.sent) == 1
+
+
+# --- the calls the FAQ handlers make, one per step (no handler reaches into the repository) ---
+
+
+async def test_entries_with_votes_pairs_each_entry_with_its_counts(env: Any) -> None:
+    service, _, _ = env
+    assert (await service.handle(ctx("I forgot my password, how do I reset it?"))).action == "answer"
+    answer_id = int(await service.repo.db.fetchval("SELECT MAX(id) FROM faq_answers WHERE how = 'answer'"))
+    await service.vote(answer_id, ANN, True)
+    await service.vote(answer_id, BOB, False)
+    listed = {entry.key: votes for entry, votes in await service.entries_with_votes(CHAT)}
+    assert listed == {"password": (1, 1), "schedule": None}
+
+
+async def test_entry_of_gives_a_chat_its_own_entries_and_global_ones_only_when_asked(env: Any) -> None:
+    service: FaqService = env[0]
+    own = next(e for e in await service.entries_for(CHAT) if e.key == "password")
+    await service.import_drafts(GLOBAL, [FaqDraft("rules", ("Where are the rules?",), "Pinned.")])
+    shared = next(e for e in await service.entries_for(CHAT) if e.key == "rules")
+    assert shared.is_global
+    assert (await service.entry_of(CHAT, own.id, global_too=False)) == own
+    assert await service.entry_of(-100999, own.id, global_too=True) is None  # another chat's entry
+    assert await service.entry_of(CHAT, shared.id, global_too=False) is None
+    assert (await service.entry_of(CHAT, shared.id, global_too=True)) == shared
+    assert await service.entry_of(CHAT, 999_999, global_too=True) is None
+
+
+async def test_set_enabled_returns_the_entry_as_it_is_now(env: Any) -> None:
+    service: FaqService = env[0]
+    entry = next(e for e in await service.entries_for(CHAT) if e.key == "schedule")
+    off = await service.set_enabled(entry.id, False)
+    assert off is not None and off.id == entry.id and not off.enabled
+    assert (await service.handle(ctx("When does the next course start?"))).action != "answer"
+    on = await service.set_enabled(entry.id, True)
+    assert on is not None and on.enabled
+    await service.delete(entry.id)
+    assert await service.set_enabled(entry.id, True) is None
+
+
+async def test_unanswered_group_finds_the_group_of_one_question(env: Any) -> None:
+    service: FaqService = env[0]
+    for text in ["Is there parking near the venue?", "is there any parking near the venue?", "Any hoodies left?"]:
+        assert (await service.handle(ctx(text))).action == "abstain"
+    groups = await service.unanswered_groups(CHAT)
+    assert groups
+    for group in groups:
+        for item in group:
+            found = await service.unanswered_group(CHAT, item.id)
+            assert found is not None and [u.id for u in found] == [u.id for u in group]
+    assert await service.unanswered_group(CHAT, 999_999) is None
+
+
+def test_the_faq_handlers_reach_the_faq_only_through_its_service() -> None:
+    for name in ("handlers/faq.py", "handlers/faq_ui.py"):
+        tree = ast.parse((Path(__file__).resolve().parents[2] / name).read_text("utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "bot.storage.faq" not in imported, name
+        repo_reads = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "repo"]
+        assert repo_reads == [], f"{name} reads .repo at lines {repo_reads}"
