@@ -10,8 +10,9 @@ import pytest
 from aiogram import F, Router
 from aiogram.fsm.state import State, StatesGroup
 
-from bot.app import Steward, feed_raw_update, inline_magic_filters
+from bot.app import Steward, feed_raw_update
 from bot.config import Settings
+from bot.telegram.inline_filters import inline_magic_filters
 from tests.fakes import FakeClassifier, HashingEncoder
 from tests.mocked_bot import MockedBot
 
