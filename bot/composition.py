@@ -218,8 +218,9 @@ class Services:
         self.gate = GateService(
             settings.moderation, self.moderation, self.moderation_repo, self.desk, buttons=BUTTONS, raids=self.raids
         )
+        self.faq_repo = FaqRepository(self.db)
         self.faq = FaqService(
-            FaqRepository(self.db),
+            self.faq_repo,
             settings.faq,
             sender=telegram.sender,
             buttons=BUTTONS,
@@ -293,7 +294,7 @@ class Services:
             manager_ids=settings.manager_ids,
             managers_chat_id=settings.managers.chat_id,
         )
-        self.retention = Retention(self.messages, FaqRepository(self.db), settings.database.retain_days)
+        self.retention = Retention(self.messages, self.faq_repo, settings.database.retain_days)
 
     def _escalation(self, locale: str, *, thread_policy: bool) -> EscalationService:
         """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread
@@ -326,7 +327,7 @@ class Services:
 
     async def _faq_questions(self, chat_id: int) -> list[str]:
         """The community's FAQ questions (and the global ones): what news relevance is measured against."""
-        entries = await self.faq.repo.list_entries([chat_id, GLOBAL], enabled_only=True)
+        entries = await self.faq_repo.list_entries([chat_id, GLOBAL], enabled_only=True)
         return [question for entry in entries for question in entry.questions]
 
 

@@ -425,6 +425,14 @@ class CaseRepository:
         rows = await self.db.fetchall(sql + " ORDER BY opened_at", params)
         return [_case(row) for row in rows]
 
+    async def opened_since(self, since: int, *, include_closed: bool) -> list[Case]:
+        """Cases opened at or after ``since`` (only those not closed yet, unless ``include_closed``), newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE opened_at >= ? AND (? OR closed_at IS NULL) ORDER BY opened_at DESC, id DESC",
+            (since, int(include_closed)),
+        )
+        return [_case(row) for row in rows]
+
     async def count(self, *, state: str | None = None) -> int:
         if state is None:
             return int(await self.db.fetchval("SELECT COUNT(*) FROM cases"))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.posts import import_file
 from bot.config import Settings
-from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.analyze.cli import run_analyze
+from bot.cli.analyze import run_analyze
 from bot.services import charts
 from bot.storage.analytics import DayFigures, Growth, SourceFigures
 from tests.fakes import FakeClassifier

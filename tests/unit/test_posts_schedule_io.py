@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli.posts import export_posts, import_file
 from bot.config import Settings
-from bot.posts_io import ImportError_, export_posts, import_file, post_to_toml
+from bot.services.posts_io import ImportError_, post_to_toml
 from bot.services.schedule import Cron, ScheduleError, friendly_to_cron, parse_at, parse_schedule
 from bot.storage.posts import Post
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.analyze.engine import (
     DEFAULT_BATCH,
@@ -21,9 +21,7 @@ from bot.analyze.engine import (
 )
 from bot.analyze.export import ExportError, load_export
 from bot.analyze.report import ReportFiles, write_faq_candidates, write_report
-
-if TYPE_CHECKING:
-    from bot.__main__ import Registrar  # noqa: F401
+from bot.cli.common import SubParsers, add_command
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_MODEL = 1
@@ -173,10 +171,11 @@ def _positive(text: str) -> int:
     return value
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
         "analyze",
-        parents=[common],
         help="analyse a Telegram Desktop chat export (result.json) offline into an HTML report",
         description="Reads a Telegram Desktop chat export (JSON), runs sentiment and question detection over "
         "the history and writes report.html with charts. The last line printed is the report's path.",

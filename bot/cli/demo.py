@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import SubParsers, add_command
+
 __all__ = ["cmd_demo", "register"]
 
 
@@ -50,10 +52,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
         "demo",
-        parents=[common],
         help="run the real bot against a local sandbox Telegram on a scripted community (no token needed)",
         description="Runs Steward (real polling loop, bundled model, fresh SQLite) against the sandbox Bot API "
         "on 127.0.0.1 and prints a transcript. The database and the charts stay in the output folder; the last "

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Settings, load_settings
+from bot.cli.common import SubParsers, add_command, complain, no_database, offline_services, settings_of
+from bot.config import Settings
 from bot.textsafety import compile_pattern
 
-EXIT_INPUT = 1
-_PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="stats_cli.period")
-_DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="stats_cli.date")
+_PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="cli.stats.period")
+_DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="cli.stats.date")
 
 
 class InputError(ValueError):
@@ -70,24 +69,20 @@ async def run_stats(
 ) -> int:
     from bot.i18n import Translator
     from bot.services.stats import build_report, export_csv, plain_text, summary_text
-    from bot.storage.communities import CommunityRepository
-    from bot.storage.db import Database
 
     def say(text: str) -> None:
-        print(text, file=sys.stdout)
+        print(text)
 
     def fail(text: str) -> int:
-        print(f"steward stats: {text}", file=sys.stderr)
-        return EXIT_INPUT
+        return complain("stats", text)
 
-    path = settings.database.path
-    if not await asyncio.to_thread(Path(path).exists):
-        return fail(f"no database at {path} (set database.path in the config or use --config)")
-    db = Database(path)
-    await db.open()
-    try:
-        communities = CommunityRepository(db)
-        known = await communities.list(active_only=False)
+    if (
+        missing := await no_database(settings, "stats", hint="set database.path in the config or use --config")
+    ) is not None:
+        return missing
+    async with offline_services(settings, "stats") as services:
+        path = settings.database.path
+        known = await services.communities.list(active_only=False)
         if chat_id is None:
             listing = "".join(f"\n  {c.chat_id}  {c.title}{'' if c.is_active else '  (inactive)'}" for c in known)
             return fail("name the group with --chat ID. Groups in this database:" + (listing or " none"))
@@ -107,7 +102,7 @@ async def run_stats(
         if end <= start:
             return fail("--until must be after --since")
         report = await build_report(
-            db, chat_id, since=start, until=end, timezone=community.timezone, title=community.title
+            services.db, chat_id, since=start, until=end, timezone=community.timezone, title=community.title
         )
         say(plain_text(summary_text(report, Translator(language or community.language))))
         if csv_dir is not None:
@@ -120,12 +115,10 @@ async def run_stats(
             for written in await asyncio.to_thread(render_report, report, charts_dir, locale=chart_locale):
                 say(f"wrote {written}")
         return 0
-    finally:
-        await db.close()
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = settings_of(args)
     return asyncio.run(
         run_stats(
             settings,
@@ -139,14 +132,14 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     )
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """The ``stats`` subcommand (see bot.__main__.feature_commands)."""
-    stats = sub.add_parser(
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    stats = add_command(
+        sub,
+        common,
         "stats",
-        parents=[common],
         help="a community's figures (the same as /stats) as text, CSV files and PNG charts",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        verbatim=True,
     )
     stats.add_argument("--chat", type=int, default=None, help="the group's chat id (omit to list the groups)")
     stats.add_argument("--since", default="7d", help="7d, 4w, 2026-11-01 or an ISO date-time (default 7d)")
