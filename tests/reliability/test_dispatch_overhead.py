@@ -37,6 +37,32 @@ def test_inline_magic_filters_changes_f_and_state_filters() -> None:
     assert inline_magic_filters(dp) == 0  # already inline
 
 
+async def test_aiogram_internals_the_patch_relies_on_are_still_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bot/telegram/inline_filters.py reaches into aiogram: this fails when aiogram changes underneath it."""
+    import dataclasses
+
+    from aiogram.dispatcher.event.handler import CallableObject, FilterObject
+    from aiogram.dispatcher.event.telegram import TelegramEventObserver
+
+    assert {"callback", "awaitable", "magic"} <= {f.name for f in dataclasses.fields(FilterObject)}
+    assert FilterObject(F.text).magic is not None and FilterObject(F.text).awaitable is False
+    observer = Router().message
+    assert isinstance(observer, TelegramEventObserver)
+    assert isinstance(observer.handlers, list) and observer._handler.filters == []
+    # The reason for the patch: a synchronous filter still goes to a thread. If aiogram stops doing
+    # that, this assertion fails and the patch can be deleted.
+    threaded: list[Any] = []
+    real = asyncio.to_thread
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        threaded.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    assert await CallableObject(lambda: True).call() is True
+    assert len(threaded) == 1
+
+
 async def test_group_messages_cause_no_to_thread_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(
         telegram={"token": "42:TEST"},
