@@ -25,7 +25,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import TelegramObject, Update
 
-from bot.composition import BOT, ClassifierLoader, EncoderLoader, Services, TelegramPorts
+from bot.composition import BOT, ClassifierLoader, EncoderLoader, Loaders, Services, TelegramPorts
 from bot.config import Settings
 from bot.domain import ChatInfo
 from bot.i18n import pick_locale
@@ -104,13 +104,8 @@ class Steward(Services):
     ) -> None:
         self.bot = bot if bot is not None else build_bot(settings, session)
         self.outbox = Outbox(self.bot, on_forbidden=self._on_forbidden, on_migrated=self._on_migrated)
-        super().__init__(
-            settings,
-            telegram_ports(settings, self.bot, self.outbox),
-            front_end=BOT,
-            classifier_loader=classifier_loader,
-            faq_encoder_loader=faq_encoder_loader,
-        )
+        ports = telegram_ports(settings, self.bot, self.outbox)
+        super().__init__(settings, ports, front_end=BOT, loaders=Loaders(classifier_loader, faq_encoder_loader))
         self._posts_catch_up: asyncio.Task[Any] | None = None
         self.ledger = UpdateLedger(self.state)
         self.in_flight = InFlight(self.ledger)

@@ -79,6 +79,14 @@ class FrontEnd:
     locale: str | None  # the services' texts: None for the configured community language
 
 
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    """Model loaders a test brings instead of the configured models (None: the configured one)."""
+
+    classifier: ClassifierLoader | None = None
+    faq_encoder: EncoderLoader | None = None
+
+
 BOT = FrontEnd(timers=True, quotas=True, faq_adapters=True, locale=None)
 # The command line imports, exports and reports; it prints English, as the rest of its output.
 COMMAND_LINE = FrontEnd(timers=False, quotas=False, faq_adapters=False, locale="en")
@@ -141,14 +149,9 @@ class Services:
     """Every repository and service, built in one place (through :func:`build_services`)."""
 
     def __init__(
-        self,
-        settings: Settings,
-        telegram: TelegramPorts,
-        *,
-        front_end: FrontEnd = BOT,
-        classifier_loader: ClassifierLoader | None = None,
-        faq_encoder_loader: EncoderLoader | None = None,
+        self, settings: Settings, telegram: TelegramPorts, *, front_end: FrontEnd = BOT, loaders: Loaders | None = None
     ) -> None:
+        classifier_loader, faq_encoder_loader = (loaders.classifier, loaders.faq_encoder) if loaders else (None, None)
         self.settings = settings
         self.telegram = telegram
         locale = front_end.locale or settings.community.language
@@ -332,18 +335,7 @@ class Services:
 
 
 def build_services(
-    settings: Settings,
-    telegram: TelegramPorts,
-    *,
-    front_end: FrontEnd = BOT,
-    classifier_loader: ClassifierLoader | None = None,
-    faq_encoder_loader: EncoderLoader | None = None,
+    settings: Settings, telegram: TelegramPorts, *, front_end: FrontEnd = BOT, loaders: Loaders | None = None
 ) -> Services:
     """Steward's services for one front-end (none started: ``services.db.open()`` and each one's ``start``)."""
-    return Services(
-        settings,
-        telegram,
-        front_end=front_end,
-        classifier_loader=classifier_loader,
-        faq_encoder_loader=faq_encoder_loader,
-    )
+    return Services(settings, telegram, front_end=front_end, loaders=loaders)

@@ -22,6 +22,7 @@ from bot.csvsafe import SafeDictWriter
 from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
+HELP = "escalation cases and response times, as a table or CSV"
 _SINCE = compile_pattern(r"(\d{1,4})([dh])", name="cli.cases.since")
 COLUMNS = [
     "id",
@@ -124,14 +125,7 @@ def _cmd_cases(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    cases = add_command(
-        sub,
-        common,
-        "cases",
-        help="escalation cases and response times, as a table or CSV",
-        description=__doc__,
-        verbatim=True,
-    )
+    cases = add_command(sub, common, "cases", HELP, __doc__, verbatim=True)
     cases.add_argument("--all", action="store_true", help="include resolved, dismissed and expired cases")
     cases.add_argument("--since", default="30d", help="how far back: 24h, 7d, 30d (default 30d)")
     cases.add_argument("--csv", type=Path, default=None, metavar="FILE", help="write the cases to this CSV file")

@@ -126,5 +126,5 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    check = add_command(sub, common, "check", help="validate the config, the database and the bot's rights")
+    check = add_command(sub, common, "check", "validate the config, the database and the bot's rights")
     check.set_defaults(func=_cmd_check)

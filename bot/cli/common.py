@@ -29,9 +29,9 @@ def add_command(
     sub: SubParsers,
     common: argparse.ArgumentParser,
     name: str,
-    *,
     help: str,
     description: str | None = None,
+    *,
     verbatim: bool = False,
 ) -> argparse.ArgumentParser:
     """A subcommand that takes ``--config`` and ``-v`` too; ``verbatim`` keeps the description's layout."""
@@ -71,14 +71,10 @@ async def offline_services(
 ) -> AsyncIterator[Services]:
     """The bot's services (bot.composition) on an open database, with no Telegram behind them."""
     from bot.cli.offline import offline_ports
-    from bot.composition import COMMAND_LINE, build_services
+    from bot.composition import COMMAND_LINE, Loaders, build_services
 
-    services = build_services(
-        settings,
-        offline_ports(command, managers_chat_id=settings.managers.chat_id),
-        front_end=COMMAND_LINE,
-        faq_encoder_loader=faq_encoder_loader,
-    )
+    ports = offline_ports(command, managers_chat_id=settings.managers.chat_id)
+    services = build_services(settings, ports, front_end=COMMAND_LINE, loaders=Loaders(faq_encoder=faq_encoder_loader))
     await services.db.open()
     try:
         yield services

@@ -21,6 +21,8 @@ from bot.cli.common import (
 )
 from bot.config import Settings
 
+HELP = "list communities, approve or revoke them ([access] communities = approved)"
+
 
 async def run_communities(settings: Settings, action: str, chat_id: int | None) -> int:
     if (missing := await no_database(settings, "communities")) is not None:
@@ -64,14 +66,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    parser = add_command(
-        sub,
-        common,
-        "communities",
-        help="list communities, approve or revoke them ([access] communities = approved)",
-        description=__doc__,
-        verbatim=True,
-    )
+    parser = add_command(sub, common, "communities", HELP, __doc__, verbatim=True)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", parents=[common], help="every community and whether it is approved")
     for name, text in (("approve", "serve this group"), ("revoke", "stop serving this group")):

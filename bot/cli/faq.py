@@ -116,7 +116,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    faq = add_command(sub, common, "faq", help="import or export FAQ entries (TOML, see docs/faq.md)")
+    faq = add_command(sub, common, "faq", "import or export FAQ entries (TOML, see docs/faq.md)")
     faq_sub = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
     for name, help_text in (("import", "import entries from a TOML file"), ("export", "print entries as TOML")):
         p = faq_sub.add_parser(name, parents=[common], help=help_text)

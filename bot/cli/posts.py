@@ -82,7 +82,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    posts = add_command(sub, common, "posts", help="import or export scheduled posts (TOML)")
+    posts = add_command(sub, common, "posts", "import or export scheduled posts (TOML)")
     actions = posts.add_subparsers(dest="posts_command", metavar="ACTION", required=True)
     imp = actions.add_parser("import", parents=[common], help="schedule the posts in a TOML file")
     imp.add_argument("file", type=Path)

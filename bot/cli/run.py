@@ -40,5 +40,5 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    run = add_command(sub, common, "run", help="run the bot (long polling or webhook, as configured)")
+    run = add_command(sub, common, "run", "run the bot (long polling or webhook, as configured)")
     run.set_defaults(func=cmd_run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from bot.cli.common import SubParsers, add_command, complain, no_database, offli
 from bot.config import Settings
 from bot.textsafety import compile_pattern
 
+HELP = "a community's figures (the same as /stats) as text, CSV files and PNG charts"
 _PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="cli.stats.period")
 _DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="cli.stats.date")
 
@@ -46,15 +48,10 @@ def parse_moment(value: str, *, zone: str, now: datetime, end_of_day: bool) -> i
         if end_of_day:
             day += timedelta(days=1)
         return int(datetime.combine(day, time(0), tz).timestamp())
-    try:
+    with suppress(ValueError):
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{value!r} is not a span (7d, 4w), a date (2026-11-01) or a date-time (2026-11-01T09:00+02:00)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return int(moment.timestamp())
+        return int((moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)).timestamp())
+    raise InputError(f"{value!r} is not a span (7d, 4w), a date (2026-11-01) or a date-time (2026-11-01T09:00+02:00)")
 
 
 async def run_stats(
@@ -118,33 +115,29 @@ async def run_stats(
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    settings = settings_of(args)
-    return asyncio.run(
-        run_stats(
-            settings,
-            chat_id=args.chat,
-            since=args.since,
-            until=args.until,
-            csv_dir=args.csv,
-            charts_dir=args.charts,
-            language=args.lang,
-        )
-    )
+    options = {name: getattr(args, name) for name in ("chat_id", "since", "until", "csv_dir", "charts_dir", "language")}
+    return asyncio.run(run_stats(settings_of(args), **options))
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    stats = add_command(
-        sub,
-        common,
-        "stats",
-        help="a community's figures (the same as /stats) as text, CSV files and PNG charts",
-        description=__doc__,
-        verbatim=True,
+    stats = add_command(sub, common, "stats", HELP, __doc__, verbatim=True)
+    stats.add_argument(
+        "--chat",
+        dest="chat_id",
+        metavar="CHAT",
+        type=int,
+        default=None,
+        help="the group's chat id (omit to list the groups)",
     )
-    stats.add_argument("--chat", type=int, default=None, help="the group's chat id (omit to list the groups)")
     stats.add_argument("--since", default="7d", help="7d, 4w, 2026-11-01 or an ISO date-time (default 7d)")
     stats.add_argument("--until", default=None, help="a date (inclusive) or an ISO date-time (default: now)")
-    stats.add_argument("--csv", type=Path, default=None, metavar="DIR", help="write the figures as CSV files here")
-    stats.add_argument("--charts", type=Path, default=None, metavar="DIR", help="write the PNG charts here")
-    stats.add_argument("--lang", default=None, help="language of the text summary (en, ru, he)")
+    stats.add_argument(
+        "--csv", dest="csv_dir", type=Path, default=None, metavar="DIR", help="write the figures as CSV files here"
+    )
+    stats.add_argument(
+        "--charts", dest="charts_dir", type=Path, default=None, metavar="DIR", help="write the PNG charts here"
+    )
+    stats.add_argument(
+        "--lang", dest="language", metavar="LANG", default=None, help="language of the text summary (en, ru, he)"
+    )
     stats.set_defaults(func=_cmd_stats)

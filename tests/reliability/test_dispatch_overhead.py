@@ -21,6 +21,19 @@ class _Dialog(StatesGroup):
     step = State()
 
 
+def count_to_thread(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every function handed to asyncio.to_thread from now on (they still run)."""
+    calls: list[Any] = []
+    real = asyncio.to_thread
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    return calls
+
+
 def test_inline_magic_filters_changes_f_and_state_filters() -> None:
     from aiogram import Dispatcher
 
@@ -51,14 +64,7 @@ async def test_aiogram_internals_the_patch_relies_on_are_still_there(monkeypatch
     assert isinstance(observer.handlers, list) and observer._handler.filters == []
     # The reason for the patch: a synchronous filter still goes to a thread. If aiogram stops doing
     # that, this assertion fails and the patch can be deleted.
-    threaded: list[Any] = []
-    real = asyncio.to_thread
-
-    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        threaded.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counting)
+    threaded = count_to_thread(monkeypatch)
     assert await CallableObject(lambda: True).call() is True
     assert len(threaded) == 1
 
@@ -78,14 +84,7 @@ async def test_group_messages_cause_no_to_thread_calls(tmp_path: Path, monkeypat
         faq_encoder_loader=lambda: (encoder, f"hash:{encoder.dim}"),
     )
     await app.start()
-    calls: list[Any] = []
-    real = asyncio.to_thread
-
-    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counting)
+    calls = count_to_thread(monkeypatch)
     try:
         for i in range(5):
             await feed_raw_update(
