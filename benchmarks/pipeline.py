@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import gc
 import itertools
 import json
@@ -52,6 +53,7 @@ from aiogram.types import ChatFullInfo, Message, Update, User  # noqa: E402
 from benchmarks.traffic import SEED_FAQ, Traffic  # noqa: E402
 from bot.app import Steward  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.sandbox import CHAT_INFO_DEFAULTS  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 MANAGERS_CHAT = -1003000000000
@@ -80,15 +82,7 @@ class InstantSession(BaseSession):
                 id=int(method.chat_id),
                 type="supergroup",
                 title="Managers",
-                accent_color_id=0,
-                max_reaction_count=11,
-                accepted_gift_types={
-                    "unlimited_gifts": False,
-                    "limited_gifts": False,
-                    "unique_gifts": False,
-                    "premium_subscription": False,
-                    "gifts_from_channels": False,
-                },
+                **copy.deepcopy(CHAT_INFO_DEFAULTS),
             )
         if returning is Message:
             chat_id = getattr(method, "chat_id", 0)

@@ -15,8 +15,11 @@ Quick tour::
             call = await api.wait_for("sendMessage", chat_id=-1001)  # journaled Call
         api.inject("sendMessage", Fault.retry_after(3), chat_id=-1001)
 
-Layout: :mod:`.core` (HTTP front, Bot API methods, journal, faults, flood limits, webhook delivery),
-:mod:`.api` (:class:`SandboxBotAPI`: user-side helpers and aiogram glue), :mod:`.state` (chats, members,
+Layout. The bot's side: :mod:`.core` (state, and the one path every call takes), :mod:`.http` (the HTTP
+front), :mod:`.methods` (the Bot API methods, one module per family, gathered in one ``REGISTRY``),
+:mod:`.journal` (the journal, faults, flood limits), :mod:`.params` (request parameters). The users' side:
+:mod:`.api` (:class:`SandboxBotAPI` and the aiogram glue) over :mod:`.membership` and :mod:`.posting` (helpers
+that act as members) over :mod:`.world` (users, chats, delivery). Shared: :mod:`.state` (chats, members,
 ``Call``), :mod:`.faults` (``Fault``, ``Injection``, ``ApiError``), :mod:`.entities` (UTF-16 entities, HTML).
 
 Realism on purpose (each can surprise a handler written against a too-friendly fake):
@@ -35,11 +38,13 @@ Realism on purpose (each can surprise a handler written against a too-friendly f
 from bot.sandbox.api import SandboxBotAPI
 from bot.sandbox.core import DEFAULT_UPDATE_TYPES
 from bot.sandbox.faults import ApiError, Fault, Injection
+from bot.sandbox.methods.chats import CHAT_INFO_DEFAULTS
 from bot.sandbox.state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, Call, ChatState, Member
 
 __all__ = [
     "ANONYMOUS_ADMIN_ID",
     "CHANNEL_BOT_ID",
+    "CHAT_INFO_DEFAULTS",
     "DEFAULT_UPDATE_TYPES",
     "ApiError",
     "Call",

@@ -20,11 +20,17 @@ __all__ = [
 
 JSON = dict[str, Any]
 
+
+def present(**values: Any) -> JSON:
+    """The values that are set (truthy): the optional fields of a Bot API object, in the order given."""
+    return {key: value for key, value in values.items() if value}
+
+
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: the "from" of messages sent by anonymous admins
 CHANNEL_BOT_ID = 136817688  # Channel_Bot: the "from" of messages sent on behalf of a channel
 
-# Every flag ChatMemberAdministrator carries (aiogram 3.31 requires the first group).
-ADMIN_RIGHTS: tuple[str, ...] = (
+# The flags aiogram's ChatMemberAdministrator requires (3.31), then every other flag it carries.
+REQUIRED_ADMIN_RIGHTS: tuple[str, ...] = (
     "can_manage_chat",
     "can_delete_messages",
     "can_manage_video_chats",
@@ -36,9 +42,8 @@ ADMIN_RIGHTS: tuple[str, ...] = (
     "can_edit_stories",
     "can_delete_stories",
     "can_send_welcome_messages",
-    "can_pin_messages",
-    "can_manage_topics",
 )
+ADMIN_RIGHTS: tuple[str, ...] = (*REQUIRED_ADMIN_RIGHTS, "can_pin_messages", "can_manage_topics")
 CHANNEL_ADMIN_RIGHTS: tuple[str, ...] = ("can_post_messages", "can_edit_messages")
 
 RESTRICTED_PERMISSIONS: tuple[str, ...] = (
@@ -181,6 +186,15 @@ class ChatState:
 
     def member(self, user_id: int) -> Member:
         return self.members.get(user_id) or Member(user_id, "left")
+
+    def topic_of(self, thread_id: int | None, reply_to: JSON | None) -> int | None:
+        """The forum topic a new message goes to: the one named, else the replied-to message's (None: the
+        General topic, also when ``thread_id`` is 1). Raises ``KeyError`` for a topic this forum lacks."""
+        if thread_id in (None, 1):
+            return reply_to.get("message_thread_id") if reply_to and reply_to.get("is_topic_message") else None
+        if thread_id not in self.topics:
+            raise KeyError(thread_id)
+        return thread_id
 
     def take_message_id(self) -> int:
         mid = self.next_message_id

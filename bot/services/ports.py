@@ -9,68 +9,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from bot.domain import Delivery, Keyboard, Priority
 
 
+class SendOptions(TypedDict, total=False):
+    """What every send takes besides the chat and the content (defaults: :meth:`Outbox.send_message`)."""
+
+    thread_id: int | None  # the forum topic
+    reply_to: int | None  # a message id in the same chat
+    keyboard: Keyboard | None
+    parse_mode: str | None  # "HTML" unless told
+    silent: bool
+    protect: bool
+    priority: Priority  # NORMAL unless told
+
+
+class TextOptions(SendOptions, total=False):
+    disable_preview: bool  # True unless told
+
+
+class MediaOptions(SendOptions, total=False):
+    caption: str | None
+
+
+class EditOptions(TypedDict, total=False):
+    keyboard: Keyboard | None
+    parse_mode: str | None
+    disable_preview: bool
+    priority: Priority  # REPLY unless told
+
+
 class Sender(Protocol):
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = "HTML",
-        silent: bool = False,
-        protect: bool = False,
-        disable_preview: bool = True,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
+    async def send_message(self, chat_id: int, text: str, **options: Unpack[TextOptions]) -> Delivery: ...
 
-    async def send_photo(
-        self,
-        chat_id: int,
-        photo: str | Path,
-        *,
-        caption: str | None = None,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = "HTML",
-        silent: bool = False,
-        protect: bool = False,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
+    async def send_photo(self, chat_id: int, photo: str | Path, **options: Unpack[MediaOptions]) -> Delivery: ...
 
-    async def send_document(
-        self,
-        chat_id: int,
-        document: str | Path,
-        *,
-        caption: str | None = None,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = "HTML",
-        silent: bool = False,
-        protect: bool = False,
-        priority: Priority = Priority.NORMAL,
-    ) -> Delivery: ...
+    async def send_document(self, chat_id: int, document: str | Path, **options: Unpack[MediaOptions]) -> Delivery: ...
 
-    async def edit_text(
-        self,
-        chat_id: int,
-        message_id: int,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = "HTML",
-        disable_preview: bool = True,
-        priority: Priority = Priority.REPLY,
-    ) -> Delivery: ...
+    async def edit_text(self, chat_id: int, message_id: int, text: str, **options: Unpack[EditOptions]) -> Delivery: ...
 
     async def edit_keyboard(
         self, chat_id: int, message_id: int, keyboard: Keyboard | None, *, priority: Priority = Priority.REPLY
@@ -98,6 +76,12 @@ class PostedLike(Protocol):
     def thread_id(self) -> int | None: ...
 
 
+class PostOptions(TypedDict, total=False):
+    keyboard: Keyboard | None
+    thread_id: int | None  # a topic of the managers' forum
+    priority: Priority  # NORMAL unless told
+
+
 class Desk(Protocol):
     chat_id: int | None
 
@@ -105,11 +89,4 @@ class Desk(Protocol):
 
     async def open_topic(self, name: str) -> int | None: ...
 
-    async def post(
-        self,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        thread_id: int | None = None,
-        priority: Priority = Priority.NORMAL,
-    ) -> Sequence[PostedLike]: ...
+    async def post(self, text: str, **options: Unpack[PostOptions]) -> Sequence[PostedLike]: ...

@@ -1,18 +1,6 @@
-"""Everything that talks to Telegram on the services' behalf: the outbox, links, splitting."""
+"""Everything that talks to Telegram on the services' behalf: the outbox, links, splitting.
 
-from bot.telegram.links import message_link, message_link_or_none
-from bot.telegram.outbox import Delivery, ErrorKind, Outbox, OutboxError, OutboxMetrics, Priority
-from bot.telegram.split import split_html, split_text
-
-__all__ = [
-    "Delivery",
-    "ErrorKind",
-    "Outbox",
-    "OutboxError",
-    "OutboxMetrics",
-    "Priority",
-    "message_link",
-    "message_link_or_none",
-    "split_html",
-    "split_text",
-]
+This package's ``__init__`` imports nothing, on purpose: services import :mod:`bot.telegram.links` and
+:mod:`bot.telegram.split` (plain text helpers), and must not drag aiogram in through
+:mod:`bot.telegram.outbox`. Import the submodule you need.
+"""

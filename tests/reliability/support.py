@@ -19,6 +19,8 @@ from aiogram.types import ChatFullInfo, ChatInviteLink, ChatMemberAdministrator,
 
 from bot.app import Steward, feed_raw_update
 from bot.config import Settings
+from bot.sandbox import CHAT_INFO_DEFAULTS
+from bot.sandbox.state import REQUIRED_ADMIN_RIGHTS
 from tests.fakes import FakeClassifier, HashingEncoder
 from tests.mocked_bot import MockedBot, MockedSession
 
@@ -28,19 +30,7 @@ ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot
 TELEGRAM = 777000  # the linked channel's automatic forwards come "from" Telegram
 DATE = 1_767_225_600
 BOT_ID = 42  # the token below is "42:TEST"
-ADMIN_RIGHT_FIELDS = (
-    "can_manage_chat",
-    "can_delete_messages",
-    "can_manage_video_chats",
-    "can_restrict_members",
-    "can_promote_members",
-    "can_change_info",
-    "can_invite_users",
-    "can_post_stories",
-    "can_edit_stories",
-    "can_delete_stories",
-    "can_send_welcome_messages",
-)
+ADMIN_RIGHT_FIELDS = REQUIRED_ADMIN_RIGHTS  # what the bot, an admin, has in every chat
 
 
 class AdminsSession(MockedSession):
@@ -79,15 +69,7 @@ class AdminsSession(MockedSession):
                     "id": int(method.chat_id),
                     "type": "supergroup",
                     "title": "A group",
-                    "accent_color_id": 0,
-                    "max_reaction_count": 11,
-                    "accepted_gift_types": {
-                        "unlimited_gifts": False,
-                        "limited_gifts": False,
-                        "unique_gifts": False,
-                        "premium_subscription": False,
-                        "gifts_from_channels": False,
-                    },
+                    **CHAT_INFO_DEFAULTS,
                 }
             )
             return Response[Any](ok=True, result=info)
