@@ -179,8 +179,8 @@ async def replay(
         _Sentiments(verdicts),
         default_language="en",
         default_timezone="UTC",
+        listeners=[service],
     )
-    community_service.add_listener(service)
     results: list[ThreadResult] = []
     next_id = 1
     for index, t in enumerate(threads):

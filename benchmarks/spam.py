@@ -139,17 +139,14 @@ def compare_routes(model: SpamModel, examples: list[Example]) -> dict[str, objec
     import numpy as np
     import torch
 
+    from models._runtime import limit_torch_threads
     from models.encoder import load_default_encoder
     from models.spam_head import out_of_fold_vectors, train_head
 
     devside = [e for e in examples if e.split in ("train", "dev")]  # the same rows, in the same order, as fit()
     test = [e for e in examples if e.split == "test"]
     labels = [e.label for e in devside]
-    # As the bot's model threads (bot.app.torch_threads): half the cores, STEWARD_TORCH_THREADS overrides.
-    configured = os.environ.get("STEWARD_TORCH_THREADS", "").strip()
-    torch.set_num_threads(
-        int(configured) if configured.isdigit() and int(configured) > 0 else max(1, (os.cpu_count() or 1) // 2)
-    )
+    limit_torch_threads()  # as the bot's model threads: half the cores, STEWARD_TORCH_THREADS overrides
     started = time.perf_counter()
     encoder = load_default_encoder()
     load_s = time.perf_counter() - started

@@ -30,6 +30,26 @@ def set_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
+def torch_threads() -> int:
+    """Intra-op threads for each model thread: half the cores (1 on a 2-core server).
+
+    The sentiment thread, the FAQ encoder thread, the event loop and SQLite share the machine;
+    torch's default (every core per call) oversubscribes it, and OpenMP workers then spin while
+    waiting for each other. STEWARD_TORCH_THREADS overrides it.
+    """
+    configured = os.environ.get("STEWARD_TORCH_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def limit_torch_threads() -> None:
+    """Call on the thread that runs the model (torch keeps the setting per thread)."""
+    import torch
+
+    torch.set_num_threads(torch_threads())
+
+
 def quiet_transformers() -> None:
     """No progress bars or load reports from transformers on stderr."""
     from transformers.utils import logging as hf_logging

@@ -2,5 +2,5 @@
 
 :mod:`.runner` plays the scenes and checks each outcome, :mod:`.transcript` prints what people and the
 bot did, :mod:`.stand_ins` holds the small keyword model used with ``--fast`` (or when the bundled model
-cannot load), :mod:`.cli` is the command.
+cannot load); the command is :mod:`bot.cli.demo`.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from bot.domain import ChatInfo, Community, IncomingMessage, MessageContext, Sentiment
@@ -34,6 +34,25 @@ class MessageListener(Protocol):
     async def on_message(self, ctx: MessageContext) -> Literal["removed"] | None: ...
 
 
+class CommunityCache:
+    """The community rows this process has read, one per chat.
+
+    Shared by every service that changes a community's settings: each drops the row it changed.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, Community] = {}
+
+    def get(self, chat_id: int) -> Community | None:
+        return self._known.get(chat_id)
+
+    def put(self, community: Community) -> None:
+        self._known[community.chat_id] = community
+
+    def invalidate(self, chat_id: int) -> None:
+        self._known.pop(chat_id, None)
+
+
 class CommunityService:
     def __init__(
         self,
@@ -45,6 +64,8 @@ class CommunityService:
         default_language: str,
         default_timezone: str,
         question_detector: Callable[[str], bool] | None = None,
+        cache: CommunityCache | None = None,
+        listeners: Sequence[MessageListener] = (),
     ) -> None:
         self.communities = communities
         self.messages = messages
@@ -53,13 +74,11 @@ class CommunityService:
         self.default_language = default_language
         self.default_timezone = default_timezone
         self.question_detector = question_detector
-        self.listeners: list[MessageListener] = []
-        self._known: dict[int, Community] = {}
+        # Each recorded group message goes to these, in this order (see REMOVED).
+        self.listeners: list[MessageListener] = list(listeners)
+        self.cache = cache if cache is not None else CommunityCache()
         # Members seen by this process: their row is written once, not on every message.
         self._seen_members: OrderedDict[tuple[int, int], None] = OrderedDict()
-
-    def add_listener(self, listener: MessageListener) -> None:
-        self.listeners.append(listener)
 
     async def register(self, chat: ChatInfo, *, bot_status: str = "member", added_by: int | None = None) -> Community:
         community = await self.communities.upsert(
@@ -73,12 +92,12 @@ class CommunityService:
             bot_status=bot_status,
             added_by=added_by,
         )
-        self._known[chat.chat_id] = community
+        self.cache.put(community)
         return community
 
     async def community_for(self, chat: ChatInfo) -> Community:
         """The community row, registering a chat we first meet through a message."""
-        known = self._known.get(chat.chat_id)
+        known = self.cache.get(chat.chat_id)
         if known is not None and known.is_forum == chat.is_forum and known.title == chat.title:
             return known
         existing = await self.communities.get(chat.chat_id)
@@ -88,7 +107,7 @@ class CommunityService:
             and existing.is_forum == chat.is_forum
             and existing.title == chat.title
         ):
-            self._known[chat.chat_id] = existing
+            self.cache.put(existing)
             return existing
         log.info("registering community %s (%s) from a message", chat.chat_id, chat.title)
         return await self.register(chat)
@@ -98,10 +117,10 @@ class CommunityService:
         return self.cached(chat_id) or await self.communities.get(chat_id)
 
     def cached(self, chat_id: int) -> Community | None:
-        return self._known.get(chat_id)
+        return self.cache.get(chat_id)
 
     def invalidate(self, chat_id: int) -> None:
-        self._known.pop(chat_id, None)
+        self.cache.invalidate(chat_id)
 
     async def deactivate(self, chat_id: int, *, bot_status: str) -> None:
         await self.communities.set_active(chat_id, False, bot_status=bot_status)

@@ -132,8 +132,6 @@ def word_overlap(a: str, b: str) -> float:
 
 
 class FeedService:
-    max_feeds: int | None = None  # per community ([quotas] feeds); None: no limit
-
     def __init__(
         self,
         repo: FeedRepository,
@@ -149,7 +147,9 @@ class FeedService:
         clock: Callable[[], datetime] = utc_clock,
         locale: str = "en",
         scheduler: Any = None,
+        max_feeds: int | None = None,
     ) -> None:
+        self.max_feeds = max_feeds  # per community ([quotas] feeds); None: no limit
         self.repo = repo
         self.communities = communities
         self.posts = posts

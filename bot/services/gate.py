@@ -23,6 +23,7 @@ from bot.domain.buttons import ButtonPort
 from bot.services.escalation import Outcome
 from bot.services.moderation import ModerationService
 from bot.services.ports import Desk
+from bot.services.raids import RaidMode
 from bot.storage.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ class GateService:
         desk: Desk,
         *,
         buttons: ButtonPort,
+        raids: RaidMode,
     ) -> None:
         self.settings, self.moderation, self.repo, self.desk, self.buttons = settings, moderation, repo, desk, buttons
         self._joins: dict[int, deque[tuple[int, int, str]]] = {}  # chat → (at, user id, name) of recent joins
-        self._raids: dict[int, int] = {}  # chat → raid end (epoch)
-        moderation.quiet = self.in_raid
+        self.raids = raids  # moderation reads the same raid mode (no group notices during a raid)
 
     def _on(self, community: object, key: str) -> bool:
         return bool(self.moderation.setting(community, key, getattr(self.settings, key)))  # type: ignore[arg-type]
@@ -114,8 +115,7 @@ class GateService:
     # ------------------------------------------------------------------ raid mode
 
     def in_raid(self, chat_id: int) -> bool:
-        end = self._raids.get(chat_id)
-        return end is not None and end > self.moderation.clock()
+        return self.raids.active(chat_id, self.moderation.clock())
 
     async def on_member_joined(self, chat_id: int, user_id: int, name: str) -> None:
         moderation = self.moderation
@@ -134,7 +134,7 @@ class GateService:
         if len(joins) < self._int(community, "raid_joins"):
             return
         end = now + 60 * self._int(community, "raid_minutes")
-        self._raids[chat_id] = end
+        self.raids.start(chat_id, end)
         held = await self._hold(chat_id, [(uid, who) for _, uid, who in joins])
         t = moderation.t
         text = t(
@@ -153,7 +153,7 @@ class GateService:
 
     async def _hold(self, chat_id: int, people: list[tuple[int, str]]) -> str | None:
         """Text only until the raid ends. Returns a problem to tell the managers, if any."""
-        end = self._raids.get(chat_id, self.moderation.clock())
+        end = self.raids.end(chat_id, self.moderation.clock())
         missing = await self.moderation.missing_right(chat_id, "restrict", "")
         if missing is not None:
             return missing

@@ -46,6 +46,7 @@ from bot.services.moderation_types import (
     TargetMessage,
 )
 from bot.services.ports import Sender
+from bot.services.raids import RaidMode
 from bot.services.settings import community_setting
 from bot.storage.cases import Case
 from bot.storage.communities import CommunityRepository
@@ -67,7 +68,7 @@ class Roles(Protocol):
 
 
 class VerdictSink(Protocol):
-    """The spam detector learns from the managers' Spam / Not spam (bot.services.spam.SpamService)."""
+    """The spam detector learns from the managers' Spam / Not spam (bot.services.spam.SpamMemory)."""
 
     async def learn(self, chat_id: int, text: str, label: str) -> None: ...
 
@@ -88,12 +89,14 @@ class ModerationService:
         locale: str = "en",
         buttons: ButtonPort,
         clock: Callable[[], int] = epoch_now,
+        learner: VerdictSink | None = None,
+        raids: RaidMode | None = None,
     ) -> None:
         self.settings, self.repo, self.messages, self.communities = settings, repo, messages, communities
         self.roles, self.outbox, self.api, self.escalation = roles, outbox, api, escalation
         self.bot_id, self.t, self.clock = bot_id, Translator(locale), clock
-        self.learner: VerdictSink | None = None
-        self.quiet: Callable[[int], bool] = lambda chat_id: False  # raid mode: no group notices
+        self.learner = learner  # the spam detector learns from the managers' verdicts
+        self.raids = raids or RaidMode()  # raid mode (the join gate starts it): no group notices
         self._reporter_locks = KeyedLocks()  # one report at a time per member: the hourly limit holds
         self.card = ModerationCard(settings, repo, communities, self.t, buttons=buttons)
         escalation.card_extensions.append(self.card)
@@ -551,7 +554,7 @@ class ModerationService:
         self, chat_id: int, text: str, *, thread_id: int | None = None, community: Community | None = None
     ) -> None:
         """A short notice in the group that deletes itself after ``notice_seconds``."""
-        if self.quiet(chat_id):
+        if self.raids.active(chat_id, self.clock()):
             return
         seconds = int(self.setting(community, "notice_seconds", self.settings.notice_seconds))
         delivery = await self.outbox.send_message(

@@ -7,7 +7,7 @@ managers marked as spam; a message similar to one they marked "not spam" is let 
 
 Per community ``moderation.spam_policy``: ``observe`` (the default: a card, nothing else), ``delete`` (delete
 and a card whose "Not spam" restores it) or ``delete_and_mute``. Spam / Not spam on the card teach the model
-and the similarity index (:meth:`learn`). Every action goes through ModerationService.act.
+and the similarity index (:meth:`SpamMemory.learn`). Every action goes through ModerationService.act.
 """
 
 from __future__ import annotations
@@ -101,29 +101,18 @@ class Verdict:
     is_spam: bool
 
 
-class SpamService:
-    def __init__(
-        self,
-        settings: ModerationSettings,
-        moderation: ModerationService,
-        repo: ModerationRepository,
-        load_model: Callable[[], Scorer],
-        *,
-        managers_chat_id: int | None,
-        bot_username: Callable[[], str | None] = lambda: None,
-        cas: CasLookup | None = None,
-    ) -> None:
-        self.settings = settings
-        self.moderation = moderation
+class SpamMemory:
+    """What the spam check has learned: the model (loaded on start) and this deployment's marked messages.
+
+    Moderation teaches it (a manager's Spam / Not spam on a card, through :meth:`learn`); the spam check
+    reads it. Both receive it through their constructors.
+    """
+
+    def __init__(self, repo: ModerationRepository, load_model: Callable[[], Scorer]) -> None:
         self.repo = repo
         self._load_model = load_model
         self.model: Scorer | None = None
-        self.managers_chat_id = managers_chat_id
-        self.bot_username = bot_username
-        self._marks: list[tuple[frozenset[str], str]] = []
-        self._staff_cache: dict[int, tuple[int, frozenset[str]]] = {}
-        self.cas = cas
-        moderation.learner = self
+        self.marks: list[tuple[frozenset[str], str]] = []
 
     async def start(self) -> None:
         """Load the model (off the event loop), then replay this deployment's marks into it and the index."""
@@ -138,14 +127,43 @@ class SpamService:
     def _remember(self, text: str, label: str) -> None:
         grams = shingles(text)
         if grams:
-            self._marks.append((grams, label))
-            del self._marks[:-MAX_MARKS]
+            self.marks.append((grams, label))
+            del self.marks[:-MAX_MARKS]
         if self.model is not None and text.strip():
             self.model.learn(text, label)
 
     async def learn(self, chat_id: int, text: str, label: str) -> None:
         self._remember(text, label)
         log.info("spam detector learned a %s example from chat %s", label, chat_id)
+
+
+class SpamService:
+    def __init__(
+        self,
+        settings: ModerationSettings,
+        moderation: ModerationService,
+        repo: ModerationRepository,
+        memory: SpamMemory,
+        *,
+        managers_chat_id: int | None,
+        bot_username: Callable[[], str | None] = lambda: None,
+        cas: CasLookup | None = None,
+    ) -> None:
+        self.settings = settings
+        self.moderation = moderation
+        self.repo = repo
+        self.memory = memory
+        self.managers_chat_id = managers_chat_id
+        self.bot_username = bot_username
+        self._staff_cache: dict[int, tuple[int, frozenset[str]]] = {}
+        self.cas = cas
+
+    @property
+    def model(self) -> Scorer | None:
+        return self.memory.model
+
+    async def start(self) -> None:
+        await self.memory.start()
 
     # ------------------------------------------------------------------ settings
 
@@ -207,8 +225,8 @@ class SpamService:
     def judge(self, text: str, reasons: list[str], threshold: float) -> Verdict:
         model = self.model.score(text) if self.model is not None else 0.0
         grams = shingles(text)
-        spam_sim = max((similarity(grams, g) for g, label in self._marks if label == "spam"), default=0.0)
-        ham_sim = max((similarity(grams, g) for g, label in self._marks if label == "ham"), default=0.0)
+        spam_sim = max((similarity(grams, g) for g, label in self.memory.marks if label == "spam"), default=0.0)
+        ham_sim = max((similarity(grams, g) for g, label in self.memory.marks if label == "ham"), default=0.0)
         score = model
         why = list(reasons)
         if spam_sim >= self.settings.similar_spam and spam_sim > ham_sim:

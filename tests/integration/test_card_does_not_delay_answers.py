@@ -11,7 +11,7 @@ import io
 import time
 from pathlib import Path
 
-from bot.faq_cli import run_import
+from bot.cli.faq import run_import
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.fakes import HashingEncoder, loader_of
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, running_bot

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import run_check
+from bot.cli.check import run_check
 from bot.config import Settings
 from bot.sandbox import SandboxBotAPI
 from bot.storage.communities import CommunityRepository

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli.main import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SECTIONS = [

@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from bot.faq_cli import run_import
+from bot.cli.faq import run_import
 from bot.sandbox import SandboxBotAPI
 from tests.fakes import HashingEncoder, loader_of
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN, Harness, buttons, message_now, running_bot

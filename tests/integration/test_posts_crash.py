@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.posts import import_file
 from bot.config import Settings
-from bot.posts_io import import_file
 from bot.sandbox import Fault, SandboxBotAPI
 from tests.harness import ADMIN_ID, MANAGER_ID, TOKEN
 from tests.processes import bot_processes, steward_env

@@ -119,7 +119,7 @@ async def test_the_answer_does_not_wait_for_the_rest_of_the_handling(tmp_path: P
         class Stuck:
             on_message = staticmethod(stuck_listener)
 
-        app.community_service.add_listener(Stuck())
+        app.community_service.listeners.append(Stuck())  # a feature that never finishes
         response = await asyncio.wait_for(
             client.post(app.settings.telegram.webhook_path, json=update(8, 8, "slow feature"), headers=HEADERS), 5
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analyze.cli import run_analyze
+from bot.cli.analyze import run_analyze
 
 pytestmark = pytest.mark.model
 

@@ -103,7 +103,7 @@ async def test_open_mode_serves_every_group(tmp_path: Path) -> None:
 async def test_steward_communities_list_and_approve(tmp_path: Path, capsys: Any) -> None:
     import asyncio
 
-    from bot.__main__ import main
+    from bot.cli.main import main
 
     async with steward(tmp_path, ADMINS, access={"communities": "approved"}) as app:
         await feed(app, added(G, STRANGER))

@@ -355,7 +355,7 @@ def test_faq_files_with_errors_are_reported_not_raised(text: str) -> None:
 
 
 async def test_post_files_with_errors_are_reported_and_store_nothing(tmp_path: Path) -> None:
-    from bot.posts_io import ImportError_, parse_file
+    from bot.services.posts_io import ImportError_, parse_file
 
     async with steward(tmp_path, {G: {ADMIN}}) as app:
         now = datetime.now(UTC)

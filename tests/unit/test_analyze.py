@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from bot.__main__ import main
-from bot.analyze.cli import run_analyze
 from bot.analyze.engine import analyze, cluster_questions
 from bot.analyze.export import Export, ExportError, load_export, parse_export, plain_text
 from bot.analyze.report import PLACEHOLDER_ANSWER
+from bot.cli.analyze import run_analyze
+from bot.cli.main import main
 from bot.services.faq_io import parse_toml
 from tests.fakes import FakeClassifier, loader_of
 
@@ -343,7 +343,7 @@ def test_faq_candidates_file_is_accepted_by_the_faq_import_and_stays_disabled(tm
 def test_command_prints_the_report_path_last(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.analyze import cli
+    from bot.cli import analyze as cli
 
     monkeypatch.setattr(cli, "_load_models", lambda: (FakeClassifier(), FakeEncoder()))
     out = tmp_path / "rep"
@@ -356,8 +356,8 @@ def test_command_prints_the_report_path_last(
 async def test_faq_candidates_import_with_steward_faq_import_as_disabled_entries(tmp_path: Path) -> None:
     import io
 
+    from bot.cli.faq import run_import
     from bot.config import Settings
-    from bot.faq_cli import run_import
     from bot.storage.db import Database
     from tests.fakes import HashingEncoder
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.analyze.cli import run_analyze
+from bot.cli.analyze import run_analyze
 from bot.domain.analytics import DayFigures, Growth, SourceFigures
 from bot.services import charts
 from tests.fakes import FakeClassifier

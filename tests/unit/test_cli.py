@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.__main__ import build_parser, requested_command
+from bot.cli.main import build_parser, requested_command
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli.main import main
 from bot.csvsafe import safe_cell
 from bot.services.stats import build_report, export_csv
 from bot.storage.cases import CaseRepository

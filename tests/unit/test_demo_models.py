@@ -59,7 +59,7 @@ def test_stand_ins_behave() -> None:
 def test_a_demo_that_cannot_start_says_why_and_still_ends_with_the_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.__main__ import main
+    from bot.cli.main import main
     from bot.demo import runner
 
     async def broken(*args: object, **kwargs: object) -> object:

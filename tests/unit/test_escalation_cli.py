@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli.main import main
 from bot.storage.cases import CaseRepository
 from bot.timeutil import epoch_now
 from tests.builders import add_supergroup, open_pile_on_case, opened_db

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli.main import main
 from bot.storage.db import Database
 from bot.storage.growth import GrowthRepository
 from bot.timeutil import epoch_now

@@ -19,21 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # Modules under handlers/ that still import bot.storage (issue 14 point 2 removes them).
-PENDING_HANDLER_STORAGE = {
-    "handlers/common.py",
-    "handlers/faq.py",
-    "handlers/faq_ui.py",
-    "handlers/feeds.py",
-    "handlers/growth.py",
-    "handlers/posts.py",
-}
+PENDING_HANDLER_STORAGE: set[str] = set()
 
 # Modules outside bot/storage that still hold SQL.
-PENDING_SQL = {
-    "bot/escalation_cli.py",
-    "bot/faq_cli.py",
-    "bot/services/faq.py",
-}
+PENDING_SQL: set[str] = set()
 
 # Uppercase keywords, as every statement in this tree is written; [^;]* keeps each match inside one statement.
 SQL = re.compile(

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli.posts import export_posts, import_file
 from bot.config import Settings
 from bot.domain.posts import Post
-from bot.posts_io import ImportError_, export_posts, import_file, post_to_toml
+from bot.services.posts_io import ImportError_, post_to_toml
 from bot.services.schedule import Cron, ScheduleError, friendly_to_cron, parse_at, parse_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,7 +7,7 @@ from typing import Literal
 import pytest
 
 from bot.domain import Author, ChatInfo, IncomingMessage, MessageContext, Sentiment, SentimentLabel
-from bot.services.community import CommunityService
+from bot.services.community import CommunityService, MessageListener
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database, load_migrations
 from bot.storage.members import MemberRepository, StateRepository
@@ -48,8 +48,7 @@ async def db(tmp_path: Path) -> Database:
     await database.close()
 
 
-@pytest.fixture
-def service(db: Database) -> CommunityService:
+def community_service(db: Database, *listeners: MessageListener) -> CommunityService:
     return CommunityService(
         CommunityRepository(db),
         MessageRepository(db),
@@ -57,7 +56,13 @@ def service(db: Database) -> CommunityService:
         StaticSentiment(),
         default_language="en",
         default_timezone="Europe/Berlin",
+        listeners=listeners,
     )
+
+
+@pytest.fixture
+def service(db: Database) -> CommunityService:
+    return community_service(db)
 
 
 async def test_migrations_are_numbered_and_tracked(db: Database) -> None:
@@ -147,8 +152,7 @@ async def test_listener_failure_does_not_lose_the_message(service: CommunityServ
         async def on_message(self, ctx: object) -> None:
             seen.append(ctx.msg.message_id)  # type: ignore[attr-defined]
 
-    service.add_listener(Broken())
-    service.add_listener(Recorder())
+    service = community_service(service.messages.db, Broken(), Recorder())
     await service.on_message(GROUP, message(GROUP, 70, "hi"))
     assert seen == [70]
     assert await service.messages.get(GROUP.chat_id, 70) is not None
@@ -176,7 +180,7 @@ async def test_redelivered_message_does_not_reach_listeners_twice(service: Commu
         async def on_message(self, ctx: object) -> None:
             seen.append(ctx.msg.message_id)  # type: ignore[attr-defined]
 
-    service.add_listener(Recorder())
+    service = community_service(service.messages.db, Recorder())
     await service.on_message(GROUP, message(GROUP, 80, "question?"))
     await service.on_message(GROUP, message(GROUP, 80, "question?"))  # Telegram resends after a crash
     assert seen == [80]
@@ -224,8 +228,7 @@ async def test_a_listener_that_removed_the_message_stops_the_later_ones(service:
         async def on_message(self, ctx: MessageContext) -> None:
             seen.append("faq")
 
-    service.add_listener(Remover())
-    service.add_listener(Answerer())
+    service = community_service(service.messages.db, Remover(), Answerer())
     await service.on_message(GROUP, message(GROUP, 1, "how do I reset my password?"))
     await service.on_message(GROUP, message(GROUP, 2, "buy cheap followers now"))
     assert seen == ["spam", "faq", "spam"]  # the deleted message reached nobody after the spam check

@@ -1,4 +1,4 @@
-"""``steward posts import FILE`` and ``steward posts export``: scheduled posts as TOML.
+"""Scheduled posts as TOML: the file ``steward posts import`` reads and ``steward posts export`` writes.
 
 The format (see docs/posts.md)::
 
@@ -23,21 +23,14 @@ Import is all-or-nothing: every entry is checked first and each error names the 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 import tomllib
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from bot.services.posts import PostError, PostService
 from bot.services.schedule import ScheduleError
 from bot.storage.posts import PAUSED, Post
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.services.ports import Desk, Sender
 
 KNOWN_KEYS = {
     "chat",
@@ -67,16 +60,6 @@ class ImportError_(Exception):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
-
-
-class _Offline:
-    """Import and export need no Telegram: any attempt to send or notify is a bug."""
-
-    def __getattr__(self, name: str) -> Any:
-        async def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError(f"offline: {name} was called during a posts import or export")
-
-        return refuse
 
 
 def _buttons(value: Any) -> list[list[dict[str, str]]]:
@@ -217,28 +200,6 @@ def post_to_toml(post: Post) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _open(settings: Settings) -> tuple[Any, PostService]:
-    from bot.storage.communities import CommunityRepository
-    from bot.storage.db import Database
-    from bot.storage.posts import PostRepository
-    from handlers.callbacks import BUTTONS
-
-    db = Database(settings.database.path)
-    await db.open()
-    offline = _Offline()
-    service = PostService(
-        PostRepository(db),
-        CommunityRepository(db),
-        cast("Sender", offline),
-        cast("Desk", offline),
-        None,
-        buttons=BUTTONS,
-        lateness_s=settings.scheduler.lateness_minutes * 60,
-        default_timezone=settings.community.timezone,
-    )
-    return db, service
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -248,90 +209,3 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ImportError_([f"{path}: not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ImportError_([f"{path}: not valid TOML: {exc}"]) from None
-
-
-async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> list[Post]:
-    data = await asyncio.to_thread(read_toml, path)
-    db, service = await _open(settings)
-    try:
-        posts = await parse_file(service, data, now=datetime.now(UTC))
-        entries = data.get("post", [])
-        ids = [e.get("id") if isinstance(e.get("id"), int) else None for e in entries]
-        known = {c.chat_id for c in await service.communities.list(active_only=False)}
-        for chat in sorted({p.chat_id for p in posts} - known):
-            print(
-                f"steward: note: chat {chat} is not a community the bot knows yet; "
-                f"using the default timezone {settings.community.timezone}",
-                file=sys.stderr,
-            )
-        if dry_run:
-            return posts
-        stored = []
-        async with db.transaction():
-            for post, entry_id in zip(posts, ids, strict=True):
-                if entry_id is not None and await service.repo.get(entry_id) is not None:
-                    print(f"steward: note: post #{entry_id} is already scheduled here; skipped", file=sys.stderr)
-                    continue
-                stored.append(await service.repo.add(post))
-        return stored
-    finally:
-        await db.close()
-
-
-async def export_posts(settings: Settings, *, include_all: bool = False) -> str:
-    db, service = await _open(settings)
-    try:
-        posts = await service.repo.list_posts(statuses=None if include_all else EXPORT_STATUSES, limit=100_000)
-    finally:
-        await db.close()
-    header = (
-        "# Steward scheduled posts (steward posts export). Re-import with: steward posts import FILE\n"
-        "# Times are local to each post's timezone. An entry whose id already exists is skipped on import.\n\n"
-    )
-    return header + "\n".join(post_to_toml(p) for p in posts)
-
-
-def _cmd_import(args: argparse.Namespace) -> int:
-    from bot.config import load_settings
-
-    settings = load_settings(args.config)
-    try:
-        posts = asyncio.run(import_file(settings, args.file, dry_run=args.dry_run))
-    except ImportError_ as exc:
-        for line in exc.errors:
-            print(f"steward: {line}", file=sys.stderr)
-        print("steward: nothing was imported; fix the lines above and run again", file=sys.stderr)
-        return 1
-    verb = "would import" if args.dry_run else "imported"
-    print(
-        f"{verb} {len(posts)} post(s)"
-        + ("" if args.dry_run else f": #{', #'.join(str(p.id) for p in posts)}" if posts else "")
-    )
-    return 0
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    from bot.config import load_settings
-
-    settings = load_settings(args.config)
-    text = asyncio.run(export_posts(settings, include_all=args.all))
-    if args.out is None or str(args.out) == "-":
-        sys.stdout.write(text)
-    else:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"exported to {args.out}")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """The ``posts`` subcommand (see bot.__main__.feature_commands)."""
-    posts = sub.add_parser("posts", parents=[common], help="import or export scheduled posts (TOML)")
-    actions = posts.add_subparsers(dest="posts_command", metavar="ACTION", required=True)
-    imp = actions.add_parser("import", parents=[common], help="schedule the posts in a TOML file")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--dry-run", action="store_true", help="check the file, change nothing")
-    imp.set_defaults(func=_cmd_import)
-    exp = actions.add_parser("export", parents=[common], help="write scheduled posts as TOML")
-    exp.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
-    exp.add_argument("--all", action="store_true", help="also sent and cancelled posts")
-    exp.set_defaults(func=_cmd_export)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.analyze.engine import (
     DEFAULT_BATCH,
@@ -21,14 +21,18 @@ from bot.analyze.engine import (
 )
 from bot.analyze.export import ExportError, load_export
 from bot.analyze.report import ReportFiles, write_faq_candidates, write_report
-
-if TYPE_CHECKING:
-    from bot.__main__ import Registrar  # noqa: F401
+from bot.cli.common import SubParsers, add_command
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_MODEL = 1
 
 __all__ = ["AnalyzeResult", "register", "run_analyze"]
+
+HELP = "analyse a Telegram Desktop chat export (result.json) offline into an HTML report"
+DESCRIPTION = (
+    "Reads a Telegram Desktop chat export (JSON), runs sentiment and question detection over "
+    "the history and writes report.html with charts. The last line printed is the report's path."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,19 +137,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    options = {name: getattr(args, name) for name in ("faq_out", "timezone", "similarity", "min_count", "batch_size")}
     try:
-        result = run_analyze(
-            export_path,
-            out_dir,
-            faq_out=args.faq_out,
-            timezone=args.timezone,
-            similarity=args.similarity,
-            min_count=args.min_count,
-            batch_size=args.batch_size,
-            locale=args.lang,
-            progress=not args.no_progress,
-            log=log,
-        )
+        result = run_analyze(export_path, out_dir, locale=args.lang, progress=not args.no_progress, log=log, **options)
     except ExportError as exc:
         print(f"steward analyze: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -173,14 +167,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "analyze",
-        parents=[common],
-        help="analyse a Telegram Desktop chat export (result.json) offline into an HTML report",
-        description="Reads a Telegram Desktop chat export (JSON), runs sentiment and question detection over "
-        "the history and writes report.html with charts. The last line printed is the report's path.",
-    )
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(sub, common, "analyze", HELP, DESCRIPTION)
     p.add_argument("export", type=Path, metavar="EXPORT.json", help="the export's result.json")
     p.add_argument(
         "--out", type=Path, default=None, help="folder for report.html and the charts (default: ./<export name>-report)"

@@ -9,7 +9,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import SubParsers, add_command
+
 __all__ = ["cmd_demo", "register"]
+
+HELP = "run the real bot against a local sandbox Telegram on a scripted community (no token needed)"
+DESCRIPTION = (
+    "Runs Steward (real polling loop, bundled model, fresh SQLite) against the sandbox Bot API "
+    "on 127.0.0.1 and prints a transcript. The database and the charts stay in the output folder; the last "
+    "line printed is that folder."
+)
 
 
 def _default_out() -> Path:
@@ -50,15 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="run the real bot against a local sandbox Telegram on a scripted community (no token needed)",
-        description="Runs Steward (real polling loop, bundled model, fresh SQLite) against the sandbox Bot API "
-        "on 127.0.0.1 and prints a transcript. The database and the charts stay in the output folder; the last "
-        "line printed is that folder.",
-    )
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(sub, common, "demo", HELP, DESCRIPTION)
     p.add_argument("--out", type=Path, default=None, help="output folder (default demo-output/<UTC timestamp>)")
     p.add_argument("--fast", action="store_true", help="keyword stand-ins instead of the bundled models (seconds)")
     p.set_defaults(func=cmd_demo)

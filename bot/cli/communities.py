@@ -9,56 +9,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from datetime import UTC, datetime
-from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.cli.common import (
+    SubParsers,
+    add_command,
+    complain,
+    no_database,
+    offline_services,
+    settings_of,
+    utc_text,
+)
+from bot.config import Settings
 
-EXIT_INPUT = 1
+HELP = "list communities, approve or revoke them ([access] communities = approved)"
 
 
 async def run_communities(settings: Settings, action: str, chat_id: int | None) -> int:
-    from bot.services.access import AccessService
-    from bot.storage.communities import CommunityRepository
-    from bot.storage.db import Database
-
-    path = settings.database.path
-    if not await asyncio.to_thread(Path(path).exists):
-        print(f"steward communities: no database at {path} (set database.path or use --config)", file=sys.stderr)
-        return EXIT_INPUT
-    db = Database(path)
-    await db.open()
-    try:
-        repo = CommunityRepository(db)
-        access = AccessService(
-            repo, settings.access, manager_ids=settings.manager_ids, managers_chat_id=settings.managers.chat_id
-        )
+    if (missing := await no_database(settings, "communities")) is not None:
+        return missing
+    async with offline_services(settings, "communities") as services:
         if action == "list":
             print(f"access mode: {settings.access.communities}")
-            for c in await repo.list(active_only=False):
+            for c in await services.communities.list(active_only=False):
                 if c.chat_id > 0:
                     continue
-                since = datetime.fromtimestamp(c.approved_at, UTC).strftime("%Y-%m-%d") if c.approved_at else ""
+                since = utc_text(c.approved_at, "%Y-%m-%d") if c.approved_at else ""
                 status = f"approved {since}" if c.approved_at else "waiting for approval"
                 active = "" if c.is_active else "  (bot not in the group)"
                 print(f"{c.chat_id}  {status:<21} {c.title}{active}")
             return 0
         assert chat_id is not None
         if action == "approve":
-            community = await access.approve(chat_id, None)
+            community = await services.access.approve(chat_id, None)
             if community is None:
-                print(f"steward communities: unknown chat {chat_id}; add the bot to it first", file=sys.stderr)
-                return EXIT_INPUT
+                return complain("communities", f"unknown chat {chat_id}; add the bot to it first")
             print(f"approved {chat_id} {community.title}")
             return 0
-        if not await access.revoke(chat_id):
-            print(f"steward communities: unknown chat {chat_id}", file=sys.stderr)
-            return EXIT_INPUT
+        if not await services.access.revoke(chat_id):
+            return complain("communities", f"unknown chat {chat_id}")
         print(f"revoked {chat_id}: it waits for approval again")
         return 0
-    finally:
-        await db.close()
 
 
 def _chat_id(value: str) -> int:
@@ -72,19 +62,11 @@ def _chat_id(value: str) -> int:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    return asyncio.run(run_communities(settings, args.action, getattr(args, "chat_id", None)))
+    return asyncio.run(run_communities(settings_of(args), args.action, getattr(args, "chat_id", None)))
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """The ``communities`` subcommand (see bot.__main__.feature_commands)."""
-    parser = sub.add_parser(
-        "communities",
-        parents=[common],
-        help="list communities, approve or revoke them ([access] communities = approved)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    parser = add_command(sub, common, "communities", HELP, __doc__, verbatim=True)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", parents=[common], help="every community and whether it is approved")
     for name, text in (("approve", "serve this group"), ("revoke", "stop serving this group")):

@@ -1,17 +1,19 @@
-"""`steward check`: validate the config, the database and the rights that can be verified."""
+"""`steward check`: validate the config, the database and the rights that can be verified.
+
+A core command: importing this module stays light (aiogram and the storage load when it runs), so a
+config error is reported at once.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from pathlib import Path
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
-
+from bot.cli.common import SubParsers, add_command, settings_of
 from bot.config import Settings
 from bot.domain import Community
 from bot.logs import redact
-from bot.storage.communities import CommunityRepository
-from bot.storage.db import Database
 
 
 class Report:
@@ -35,6 +37,9 @@ class Report:
 
 
 async def run_check(settings: Settings, config_path: Path | None) -> int:
+    from bot.storage.communities import CommunityRepository
+    from bot.storage.db import Database
+
     report = Report()
     report.section("Configuration")
     report.ok(f"loaded from {config_path}" if config_path else "loaded from defaults and environment")
@@ -85,6 +90,9 @@ async def run_check(settings: Settings, config_path: Path | None) -> int:
 
 
 async def _check_telegram(settings: Settings, communities: list[Community], report: Report) -> None:
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+    from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
+
     from bot.app import build_bot
 
     bot = build_bot(settings)
@@ -111,3 +119,12 @@ async def _check_telegram(settings: Settings, communities: list[Community], repo
         report.fail(f"the Bot API refused the token: {exc.message}")
     finally:
         await bot.session.close()
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    return asyncio.run(run_check(settings_of(args), args.config))
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    check = add_command(sub, common, "check", "validate the config, the database and the bot's rights")
+    check.set_defaults(func=_cmd_check)

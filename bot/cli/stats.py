@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Settings, load_settings
+from bot.cli.common import SubParsers, add_command, complain, no_database, offline_services, settings_of
+from bot.config import Settings
 from bot.textsafety import compile_pattern
 
-EXIT_INPUT = 1
-_PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="stats_cli.period")
-_DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="stats_cli.date")
+HELP = "a community's figures (the same as /stats) as text, CSV files and PNG charts"
+_PERIOD = compile_pattern(r"(\d{1,4})([dw])", name="cli.stats.period")
+_DATE = compile_pattern(r"\d{4}-\d{2}-\d{2}", name="cli.stats.date")
 
 
 class InputError(ValueError):
@@ -47,15 +48,10 @@ def parse_moment(value: str, *, zone: str, now: datetime, end_of_day: bool) -> i
         if end_of_day:
             day += timedelta(days=1)
         return int(datetime.combine(day, time(0), tz).timestamp())
-    try:
+    with suppress(ValueError):
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{value!r} is not a span (7d, 4w), a date (2026-11-01) or a date-time (2026-11-01T09:00+02:00)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return int(moment.timestamp())
+        return int((moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)).timestamp())
+    raise InputError(f"{value!r} is not a span (7d, 4w), a date (2026-11-01) or a date-time (2026-11-01T09:00+02:00)")
 
 
 async def run_stats(
@@ -70,24 +66,20 @@ async def run_stats(
 ) -> int:
     from bot.i18n import Translator
     from bot.services.stats import build_report, export_csv, plain_text, summary_text
-    from bot.storage.communities import CommunityRepository
-    from bot.storage.db import Database
 
     def say(text: str) -> None:
-        print(text, file=sys.stdout)
+        print(text)
 
     def fail(text: str) -> int:
-        print(f"steward stats: {text}", file=sys.stderr)
-        return EXIT_INPUT
+        return complain("stats", text)
 
-    path = settings.database.path
-    if not await asyncio.to_thread(Path(path).exists):
-        return fail(f"no database at {path} (set database.path in the config or use --config)")
-    db = Database(path)
-    await db.open()
-    try:
-        communities = CommunityRepository(db)
-        known = await communities.list(active_only=False)
+    if (
+        missing := await no_database(settings, "stats", hint="set database.path in the config or use --config")
+    ) is not None:
+        return missing
+    async with offline_services(settings, "stats") as services:
+        path = settings.database.path
+        known = await services.communities.list(active_only=False)
         if chat_id is None:
             listing = "".join(f"\n  {c.chat_id}  {c.title}{'' if c.is_active else '  (inactive)'}" for c in known)
             return fail("name the group with --chat ID. Groups in this database:" + (listing or " none"))
@@ -107,7 +99,7 @@ async def run_stats(
         if end <= start:
             return fail("--until must be after --since")
         report = await build_report(
-            db, chat_id, since=start, until=end, timezone=community.timezone, title=community.title
+            services.db, chat_id, since=start, until=end, timezone=community.timezone, title=community.title
         )
         say(plain_text(summary_text(report, Translator(language or community.language))))
         if csv_dir is not None:
@@ -120,38 +112,32 @@ async def run_stats(
             for written in await asyncio.to_thread(render_report, report, charts_dir, locale=chart_locale):
                 say(f"wrote {written}")
         return 0
-    finally:
-        await db.close()
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    return asyncio.run(
-        run_stats(
-            settings,
-            chat_id=args.chat,
-            since=args.since,
-            until=args.until,
-            csv_dir=args.csv,
-            charts_dir=args.charts,
-            language=args.lang,
-        )
-    )
+    options = {name: getattr(args, name) for name in ("chat_id", "since", "until", "csv_dir", "charts_dir", "language")}
+    return asyncio.run(run_stats(settings_of(args), **options))
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """The ``stats`` subcommand (see bot.__main__.feature_commands)."""
-    stats = sub.add_parser(
-        "stats",
-        parents=[common],
-        help="a community's figures (the same as /stats) as text, CSV files and PNG charts",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    stats = add_command(sub, common, "stats", HELP, __doc__, verbatim=True)
+    stats.add_argument(
+        "--chat",
+        dest="chat_id",
+        metavar="CHAT",
+        type=int,
+        default=None,
+        help="the group's chat id (omit to list the groups)",
     )
-    stats.add_argument("--chat", type=int, default=None, help="the group's chat id (omit to list the groups)")
     stats.add_argument("--since", default="7d", help="7d, 4w, 2026-11-01 or an ISO date-time (default 7d)")
     stats.add_argument("--until", default=None, help="a date (inclusive) or an ISO date-time (default: now)")
-    stats.add_argument("--csv", type=Path, default=None, metavar="DIR", help="write the figures as CSV files here")
-    stats.add_argument("--charts", type=Path, default=None, metavar="DIR", help="write the PNG charts here")
-    stats.add_argument("--lang", default=None, help="language of the text summary (en, ru, he)")
+    stats.add_argument(
+        "--csv", dest="csv_dir", type=Path, default=None, metavar="DIR", help="write the figures as CSV files here"
+    )
+    stats.add_argument(
+        "--charts", dest="charts_dir", type=Path, default=None, metavar="DIR", help="write the PNG charts here"
+    )
+    stats.add_argument(
+        "--lang", dest="language", metavar="LANG", default=None, help="language of the text summary (en, ru, he)"
+    )
     stats.set_defaults(func=_cmd_stats)

@@ -12,20 +12,14 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from bot.config import Settings, load_settings
+from bot.cli.common import SubParsers, add_command, offline_services, settings_of
+from bot.config import Settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-
-
-class _Unused:
-    """The CLI never sends anything; a call here would be a bug."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"the faq CLI does not use {name}")
 
 
 def _scope(args: argparse.Namespace) -> int | None:
@@ -34,26 +28,6 @@ def _scope(args: argparse.Namespace) -> int | None:
     if args.global_:
         return GLOBAL
     return int(args.chat) if args.chat is not None else None
-
-
-async def _service(settings: Settings, encoder_loader: Any = None) -> Any:
-    from bot.services.faq import FaqService
-    from bot.storage.db import Database
-    from bot.storage.faq import FaqRepository
-    from handlers.callbacks import BUTTONS
-
-    db = Database(settings.database.path)
-    await db.open()
-    service = FaqService(
-        FaqRepository(db),
-        settings.faq,
-        sender=cast(Any, _Unused()),
-        buttons=BUTTONS,
-        roles=cast(Any, _Unused()),
-        messages=cast(Any, _Unused()),
-        encoder_loader=encoder_loader,
-    )
-    return service
 
 
 async def run_import(
@@ -86,25 +60,22 @@ async def run_import(
     if not drafts:
         print("no valid entries; nothing was imported", file=out)
         return EXIT_INVALID
-    service = await _service(settings, encoder_loader)
-    try:
-        await service.start()
-        if not await service.ensure_encoder():
-            print(
-                f"steward faq import: the encoder {settings.faq.encoder!r} could not be loaded (see the log); "
-                "nothing was imported",
-                file=out,
-            )
-            return EXIT_USAGE
-        if (
-            chat_id != 0
-            and await service.repo.db.fetchval("SELECT 1 FROM communities WHERE chat_id = ?", (chat_id,)) is None
-        ):
-            print(f"note: the bot has not seen chat {chat_id} yet; the entries will apply once it does", file=out)
-        created, updated = await service.import_drafts(chat_id, drafts)
-    finally:
-        await service.close()
-        await service.repo.db.close()
+    async with offline_services(settings, "faq import", faq_encoder_loader=encoder_loader) as services:
+        service = services.faq
+        try:
+            await service.start()
+            if not await service.ensure_encoder():
+                print(
+                    f"steward faq import: the encoder {settings.faq.encoder!r} could not be loaded (see the log); "
+                    "nothing was imported",
+                    file=out,
+                )
+                return EXIT_USAGE
+            if chat_id != 0 and await services.communities.get(chat_id) is None:
+                print(f"note: the bot has not seen chat {chat_id} yet; the entries will apply once it does", file=out)
+            created, updated = await service.import_drafts(chat_id, drafts)
+        finally:
+            await service.close()
     skipped = f", skipped {len({p.position for p in problems})} broken" if problems else ""
     scope = "the global set" if chat_id == 0 else f"chat {chat_id}"
     print(f"imported {len(drafts)} entries into {scope}: {created} new, {updated} replaced{skipped}", file=out)
@@ -113,15 +84,9 @@ async def run_import(
 
 async def run_export(settings: Settings, chat_id: int, output: Path | None, *, out: Any = sys.stdout) -> int:
     from bot.services.faq_io import FaqDraft, dump_toml
-    from bot.storage.db import Database
-    from bot.storage.faq import FaqRepository
 
-    db = Database(settings.database.path)
-    await db.open()
-    try:
-        entries = await FaqRepository(db).list_entries([chat_id])
-    finally:
-        await db.close()
+    async with offline_services(settings, "faq export") as services:
+        entries = await services.faq_repo.list_entries([chat_id])
     drafts = [
         FaqDraft(e.key, e.questions, e.answer, e.enabled, e.thread_id, e.buttons, dict(e.answers)) for e in entries
     ]
@@ -140,7 +105,7 @@ async def run_export(settings: Settings, chat_id: int, output: Path | None, *, o
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = settings_of(args)
     chat_id = _scope(args)
     if chat_id is None:
         print("steward faq: give --chat ID (the group's id) or --global", file=sys.stderr)
@@ -150,8 +115,8 @@ def _cmd(args: argparse.Namespace) -> int:
     return asyncio.run(run_export(settings, chat_id, Path(args.output) if args.output else None))
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    faq = sub.add_parser("faq", parents=[common], help="import or export FAQ entries (TOML, see docs/faq.md)")
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    faq = add_command(sub, common, "faq", "import or export FAQ entries (TOML, see docs/faq.md)")
     faq_sub = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
     for name, help_text in (("import", "import entries from a TOML file"), ("export", "print entries as TOML")):
         p = faq_sub.add_parser(name, parents=[common], help=help_text)

@@ -13,17 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.cli.common import SubParsers, add_command, complain, no_database, offline_services, settings_of
+from bot.cli.common import utc_text as _utc
+from bot.config import Settings
 from bot.csvsafe import SafeDictWriter
 from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now
 
-EXIT_INPUT = 1
-_SINCE = compile_pattern(r"(\d{1,4})([dh])", name="escalation_cli.since")
+HELP = "escalation cases and response times, as a table or CSV"
+_SINCE = compile_pattern(r"(\d{1,4})([dh])", name="cli.cases.since")
 COLUMNS = [
     "id",
     "chat_id",
@@ -42,10 +42,6 @@ COLUMNS = [
 ]
 
 
-def _utc(seconds: int | None) -> str:
-    return "" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
-
-
 def parse_since(value: str, now: int) -> int:
     match = _SINCE.fullmatch(value.strip())
     if not match:
@@ -55,36 +51,18 @@ def parse_since(value: str, now: int) -> int:
 
 
 async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv_path: Path | None) -> int:
-    from bot.storage.cases import CaseRepository
-    from bot.storage.communities import CommunityRepository
-    from bot.storage.db import Database
-
-    path = settings.database.path
-    if not await asyncio.to_thread(Path(path).exists):
-        print(f"steward cases: no database at {path} (set database.path or use --config)", file=sys.stderr)
-        return EXIT_INPUT
+    if (missing := await no_database(settings, "cases")) is not None:
+        return missing
     try:
         start = parse_since(since, epoch_now())
     except ValueError as exc:
-        print(f"steward cases: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    db = Database(path)
-    await db.open()
-    try:
-        cases = CaseRepository(db)
-        communities = CommunityRepository(db)
-        rows = await db.fetchall(
-            "SELECT id FROM cases WHERE opened_at >= ? AND (? OR closed_at IS NULL) ORDER BY opened_at DESC, id DESC",
-            (start, int(include_closed)),
-        )
+        return complain("cases", str(exc))
+    async with offline_services(settings, "cases") as services:
         titles: dict[int, str] = {}
         table: list[dict[str, object]] = []
-        for row in rows:
-            case = await cases.get(int(row["id"]))
-            if case is None:
-                continue
+        for case in await services.cases.opened_since(start, include_closed=include_closed):
             if case.chat_id not in titles:
-                community = await communities.get(case.chat_id)
+                community = await services.communities.get(case.chat_id)
                 titles[case.chat_id] = community.title if community is not None else str(case.chat_id)
             table.append(
                 {
@@ -104,9 +82,7 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
                     "closed_at_utc": _utc(case.closed_at),
                 }
             )
-        feedback = await cases.all_feedback()
-    finally:
-        await db.close()
+        feedback = await services.cases.all_feedback()
     if csv_path is not None:
 
         def write() -> None:
@@ -118,8 +94,7 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
         try:
             await asyncio.to_thread(write)
         except OSError as exc:
-            print(f"steward cases: cannot write {csv_path}: {exc.strerror}", file=sys.stderr)
-            return EXIT_INPUT
+            return complain("cases", f"cannot write {csv_path}: {exc.strerror}")
         print(f"wrote {len(table)} cases to {csv_path}")
         return 0
     if not table:
@@ -145,19 +120,12 @@ async def run_cases(settings: Settings, *, include_closed: bool, since: str, csv
 
 
 def _cmd_cases(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = settings_of(args)
     return asyncio.run(run_cases(settings, include_closed=args.all, since=args.since, csv_path=args.csv))
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """The ``cases`` subcommand (see bot.__main__.feature_commands)."""
-    cases = sub.add_parser(
-        "cases",
-        parents=[common],
-        help="escalation cases and response times, as a table or CSV",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    cases = add_command(sub, common, "cases", HELP, __doc__, verbatim=True)
     cases.add_argument("--all", action="store_true", help="include resolved, dismissed and expired cases")
     cases.add_argument("--since", default="30d", help="how far back: 24h, 7d, 30d (default 30d)")
     cases.add_argument("--csv", type=Path, default=None, metavar="FILE", help="write the cases to this CSV file")
