@@ -73,7 +73,7 @@ def test_collaborators_arrive_through_constructors(tmp_path: Path) -> None:
     assert not hasattr(CommunityService, "add_listener")
     assert app.community_service.question_detector is not None
     assert app.community_service.cache is app.community_cache
-    assert app.escalation.settings_cache is app.community_cache
+    assert app.escalation.tuning.settings_cache is app.community_cache
     assert app.moderation.learner is app.spam_memory and app.spam.memory is app.spam_memory
     assert app.gate.raids is app.moderation.raids
     assert app.feeds.max_feeds == app.settings.quotas.feeds
