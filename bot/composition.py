@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.domain.faq import GLOBAL
 from bot.services.access import AccessService
 from bot.services.cas import CasClient
 from bot.services.community import CommunityCache, CommunityService
@@ -42,7 +43,7 @@ from bot.services.stats import StatsService
 from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.db import Database
-from bot.storage.faq import GLOBAL, FaqRepository
+from bot.storage.faq import FaqRepository
 from bot.storage.feeds import FeedRepository
 from bot.storage.growth import GrowthRepository
 from bot.storage.members import ManagerRepository, MemberRepository, StateRepository

@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 
 
 def _scope(args: argparse.Namespace) -> int | None:
-    from bot.storage.faq import GLOBAL
+    from bot.domain.faq import GLOBAL
 
     if args.global_:
         return GLOBAL

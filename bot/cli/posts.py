@@ -13,8 +13,8 @@ from pathlib import Path
 
 from bot.cli.common import SubParsers, add_command, offline_services, settings_of
 from bot.config import Settings
+from bot.domain.posts import Post
 from bot.services.posts_io import EXPORT_STATUSES, ImportError_, parse_file, post_to_toml, read_toml
-from bot.storage.posts import Post
 
 
 async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> list[Post]:

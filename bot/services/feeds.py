@@ -29,6 +29,7 @@ import numpy as np
 
 from bot.domain import Button, Community, Keyboard
 from bot.domain.buttons import ButtonPort, FeedAct
+from bot.domain.feeds import Feed, FeedItem
 from bot.i18n import Translator
 from bot.services.feed_fetch import MAX_BODY as MAX_BODY
 from bot.services.feed_fetch import MAX_REDIRECTS as MAX_REDIRECTS
@@ -38,7 +39,7 @@ from bot.services.feed_fetch import HttpFetcher as HttpFetcher
 from bot.services.posts import PostError, PostService, utc_clock
 from bot.services.schedule import local_to_utc, zone
 from bot.services.settings import community_setting
-from bot.storage.feeds import Feed, FeedItem, FeedRepository
+from bot.storage.feeds import FeedRepository
 from bot.textsafety import SafePattern, compile_pattern, compiled_cached, escape
 from bot.timeutil import from_epoch, to_epoch
 

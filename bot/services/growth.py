@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from bot.domain import Author, Button, ChatInfo, Community, Delivery, Keyboard, Priority
+from bot.domain.growth import Campaign, CampaignFigures
 from bot.i18n import Translator
 from bot.services.ports import Sender
 from bot.services.settings import community_setting
-from bot.storage.growth import Campaign, CampaignFigures, GrowthRepository
+from bot.storage.growth import GrowthRepository
 from bot.storage.members import MemberRepository
 from bot.textsafety import compile_pattern
 from bot.timeutil import epoch_now

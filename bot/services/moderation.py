@@ -19,6 +19,8 @@ from typing import Any, Protocol
 from bot.config import ModerationSettings
 from bot.domain import Community, MessageContext, Priority
 from bot.domain.buttons import ButtonPort
+from bot.domain.cases import Case
+from bot.domain.moderation import Subject
 from bot.i18n import Translator
 from bot.services.escalation import Actor, CaseReason, EscalationService, Outcome
 from bot.services.locks import KeyedLocks
@@ -48,10 +50,9 @@ from bot.services.moderation_types import (
 from bot.services.ports import Sender
 from bot.services.raids import RaidMode
 from bot.services.settings import community_setting
-from bot.storage.cases import Case
 from bot.storage.communities import CommunityRepository
 from bot.storage.messages import MessageRepository
-from bot.storage.moderation import ModerationRepository, Subject
+from bot.storage.moderation import ModerationRepository
 from bot.timeutil import epoch_now
 
 log = logging.getLogger(__name__)

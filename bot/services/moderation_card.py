@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from bot.config import ModerationSettings
 from bot.domain import Button, Keyboard
 from bot.domain.buttons import ButtonPort, ModAct
+from bot.domain.cases import Case
+from bot.domain.moderation import ModAction, Subject
 from bot.i18n import Translator
 from bot.services.escalation.base import title_of
 from bot.services.moderation_types import (
@@ -27,9 +29,8 @@ from bot.services.moderation_types import (
     UNMUTE,
     WARN,
 )
-from bot.storage.cases import Case
 from bot.storage.communities import CommunityRepository
-from bot.storage.moderation import ModAction, ModerationRepository, Subject
+from bot.storage.moderation import ModerationRepository
 
 
 class ModerationCard:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain import Community, MessageContext
+from bot.domain.posts import CANCELLED, FAILED, MISSED, PAUSED, PENDING, SENT, UNCERTAIN, Post, PostRun
 from bot.services.posts_core import KeyValue as KeyValue
 from bot.services.posts_core import log
 from bot.services.posts_receipts import PostReceipts
@@ -40,17 +41,6 @@ from bot.services.posts_rules import validate
 from bot.services.posts_sending import PostSending
 from bot.services.posts_timer import PostTimer
 from bot.services.schedule import Cron, parse_schedule, zone
-from bot.storage.posts import (
-    CANCELLED,
-    FAILED,
-    MISSED,
-    PAUSED,
-    PENDING,
-    SENT,
-    UNCERTAIN,
-    Post,
-    PostRun,
-)
 from bot.timeutil import from_epoch, to_epoch
 
 OPEN_STATUSES = (PENDING, PAUSED, UNCERTAIN, FAILED, MISSED)

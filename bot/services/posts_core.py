@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Keyboard
 from bot.domain.buttons import ButtonPort
+from bot.domain.posts import Post, PostRun
 from bot.i18n import Translator
 from bot.services.ports import Desk, Sender
 from bot.services.posts_rules import Clock, utc_clock
 from bot.services.schedule import Cron, ScheduleError, zone
-from bot.storage.posts import Post, PostRepository, PostRun
+from bot.storage.posts import PostRepository
 from bot.timeutil import from_epoch, to_epoch
 
 if TYPE_CHECKING:

@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.domain.posts import PAUSED, Post
 from bot.services.posts import PostError, PostService
 from bot.services.schedule import ScheduleError
-from bot.storage.posts import PAUSED, Post
 
 KNOWN_KEYS = {
     "chat",

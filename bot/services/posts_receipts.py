@@ -7,11 +7,11 @@ import html
 
 from bot.domain import Button, Community, Keyboard
 from bot.domain.buttons import PostAct
+from bot.domain.posts import FAILED, MISSED, SENT, UNCERTAIN, Post, PostRun
 from bot.services.posts_core import RECEIPTS_KEY, PostCore, log
 from bot.services.posts_rules import PostError
 from bot.services.schedule import zone
 from bot.services.settings import community_setting
-from bot.storage.posts import FAILED, MISSED, SENT, UNCERTAIN, Post, PostRun
 from bot.telegram.links import message_link_or_none
 from bot.timeutil import from_epoch
 

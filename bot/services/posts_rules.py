@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
+from bot.domain.posts import Post
 from bot.services.schedule import Cron, ScheduleError
-from bot.storage.posts import Post
 
 Clock = Callable[[], datetime]
 MAX_TEXT = 4096

@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from bot.domain import Delivery, ErrorKind, Priority
+from bot.domain.posts import FAILED, MISSED, PENDING, SENT, UNCERTAIN, Post, PostRun
 from bot.services.posts_core import PostCore, log
-from bot.storage.posts import FAILED, MISSED, PENDING, SENT, UNCERTAIN, Post, PostRun
 
 
 class PostSending(PostCore):

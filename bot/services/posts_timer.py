@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import ErrorKind, Priority
+from bot.domain.posts import PENDING, Post, PostRun
 from bot.services.posts_core import PostCore, log
-from bot.storage.posts import PENDING, Post, PostRun
 from bot.timeutil import from_epoch, to_epoch
 
 

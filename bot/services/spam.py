@@ -22,11 +22,11 @@ from typing import Any, Literal, Protocol
 
 from bot.config import ModerationSettings
 from bot.domain import Community, MessageContext
+from bot.domain.cases import Case
 from bot.services.community import REMOVED
 from bot.services.escalation import CaseReason
 from bot.services.moderation import ModerationService
 from bot.services.moderation_types import DELETE
-from bot.storage.cases import Case
 from bot.storage.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ import html
 import logging
 
 from bot.domain import Priority
+from bot.domain.cases import Case, PendingReply
 from bot.services.escalation.base import Actor, Outcome, title_of
 from bot.services.escalation.cards import CaseCards
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.tuning import Tuning
-from bot.storage.cases import Case, PendingReply
 from bot.telegram.links import message_link_or_none
 
 log = logging.getLogger(__name__)

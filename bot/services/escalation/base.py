@@ -8,7 +8,7 @@ from typing import Protocol
 
 from bot.domain import Community, Keyboard
 from bot.domain.buttons import CaseAct
-from bot.storage.cases import Case
+from bot.domain.cases import Case
 
 EpochClock = Callable[[], int]
 DescribeChat = Callable[[int], Awaitable[str | None]]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from bot.domain import Button, Community, Keyboard, Priority
 from bot.domain.buttons import ButtonPort
+from bot.domain.cases import CardCopy, Case
 from bot.services.escalation.base import (
     DISMISS,
     REPLY,
@@ -28,7 +29,6 @@ from bot.services.escalation.base import (
 )
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import case_priority, priority_label
-from bot.storage.cases import CardCopy, Case
 from bot.telegram.links import message_link_or_none
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from dataclasses import replace
 from typing import TypeVar
 
 from bot.domain import MessageContext
+from bot.domain.cases import Case
 from bot.services.escalation.cards import CaseCards
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.opening import CaseOpener
 from bot.services.escalation.policy import Decision, EscalationPolicy, PolicySettings, WindowMessage
 from bot.services.escalation.thread import ThreadEscalation
 from bot.services.locks import KeyedLocks
-from bot.storage.cases import Case
 from bot.timeutil import to_epoch
 
 log = logging.getLogger(__name__)

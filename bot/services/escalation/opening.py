@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Community, MessageContext
+from bot.domain.cases import Case
 from bot.services.escalation.base import Roles
 from bot.services.escalation.cards import CaseCards
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.judge import Contribution
 from bot.services.escalation.policy import ANONYMOUS_ADMIN_ID, Decision
-from bot.storage.cases import Case
 
 log = logging.getLogger(__name__)
 

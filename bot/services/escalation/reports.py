@@ -6,12 +6,12 @@ import html
 from datetime import UTC, datetime
 
 from bot.domain import Community
+from bot.domain.cases import Case
 from bot.services.escalation.base import title_of
 from bot.services.escalation.cards import priority_of, thread_link
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import priority_label
 from bot.services.escalation.thread import ThreadEscalation
-from bot.storage.cases import Case
 
 _PRIORITY_ICON = {"high": "🔥", "medium": "⚠️", "low": "·"}
 

@@ -27,6 +27,7 @@ from typing import Any
 from bot.config import EscalationSettings
 from bot.domain import Community, Keyboard, MessageContext, Priority
 from bot.domain.buttons import ButtonPort
+from bot.domain.cases import Case, PendingReply
 from bot.i18n import Translator
 from bot.services.escalation.actions import CaseActions
 from bot.services.escalation.base import (
@@ -50,7 +51,7 @@ from bot.services.escalation.thread import Embedder, ThreadEscalation
 from bot.services.escalation.tuning import Tuning
 from bot.services.escalation.words import Words
 from bot.services.ports import Desk, Sender
-from bot.storage.cases import Case, CaseRepository, PendingReply
+from bot.storage.cases import CaseRepository
 from bot.storage.communities import CommunityRepository
 from bot.storage.messages import MessageRepository
 from bot.timeutil import epoch_now

@@ -11,11 +11,11 @@ import html
 import logging
 
 from bot.domain import Community, Priority
+from bot.domain.cases import Case
 from bot.services.escalation.base import title_of
 from bot.services.escalation.cards import CaseCards
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.thread import ThreadEscalation
-from bot.storage.cases import Case
 
 log = logging.getLogger(__name__)
 

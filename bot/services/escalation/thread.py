@@ -20,13 +20,14 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Community, MessageContext
+from bot.domain.cases import Watch
+from bot.domain.messages import StoredMessage
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.judge import Judgment, ThreadJudge, ThreadMessage, ThreadSettings
 from bot.services.escalation.opening import CaseOpener, CaseReason
 from bot.services.escalation.signals import CLASSES, MessageSignals, SignalModel, prototype_texts
 from bot.services.faq import EncoderUnsuitable
-from bot.storage.messages import StoredMessage
-from bot.storage.watches import Watch, WatchRepository
+from bot.storage.watches import WatchRepository
 
 log = logging.getLogger(__name__)
 

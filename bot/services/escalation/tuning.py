@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from bot.domain import Priority
+from bot.domain.cases import Case, Feedback, TuningChange
 from bot.services.escalation.base import Actor, Outcome, SettingsCache
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.policy import Reason
 from bot.services.escalation.settings import parse_setting, shown
-from bot.storage.cases import Case, Feedback, TuningChange
 
 log = logging.getLogger(__name__)
 

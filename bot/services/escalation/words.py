@@ -9,10 +9,10 @@ import html
 import json
 from typing import Any
 
+from bot.domain.cases import Case
 from bot.i18n import Translator
 from bot.services.escalation.judge import NEED_WORDS
 from bot.services.escalation.policy import Reason
-from bot.storage.cases import Case
 
 
 class Words:

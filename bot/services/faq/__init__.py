@@ -22,6 +22,8 @@ callback data through the :class:`~bot.domain.buttons.ButtonPort` that the front
 
 from __future__ import annotations
 
+# The FAQ's domain types, for the front-ends (they stay in bot.storage.faq until bot/domain takes them).
+from bot.domain.faq import GLOBAL, StoredEntry, Unanswered
 from bot.services.faq.adapters import AdapterKeys, AdapterStore
 from bot.services.faq.common import (
     LOAD_RETRY_S,
@@ -38,9 +40,6 @@ from bot.services.faq.knowledge import KnowledgeBase
 from bot.services.faq.responder import Responder, mention_pattern
 from bot.services.faq.runtime import EncoderRuntime
 from bot.services.faq.service import FaqService
-
-# The FAQ's domain types, for the front-ends (they stay in bot.storage.faq until bot/domain takes them).
-from bot.storage.faq import GLOBAL, StoredEntry, Unanswered
 
 __all__ = [
     "GLOBAL",

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Delivery
+from bot.domain.messages import StoredMessage
 from bot.services.faq_matcher import Match, TextEncoder
-from bot.storage.messages import StoredMessage
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,13 @@ import numpy as np
 
 from bot.config import FaqSettings
 from bot.domain import MessageContext
+from bot.domain.faq import GLOBAL, StoredEntry
 from bot.services.faq.adapters import Adapter, AdapterStore
 from bot.services.faq.common import Background, Vectors
 from bot.services.faq.runtime import EncoderRuntime
 from bot.services.faq_matcher import FaqIndex, IndexedEntry, Match, MatcherParams, TextEncoder, Thresholds
 from bot.services.settings import community_setting
-from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry
+from bot.storage.faq import FaqRepository
 from models.faq_adapter import TwoViewAdapter
 
 

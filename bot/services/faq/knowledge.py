@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from bot.domain.faq import GLOBAL, StoredEntry, Unanswered
 from bot.services.faq.common import Messages, Vectors
 from bot.services.faq.runtime import EncoderRuntime
 from bot.services.faq_io import FaqDraft, validate_answer_html
 from bot.services.faq_matcher import TextEncoder
 from bot.services.quotas import QuotaReached
-from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry, Unanswered
+from bot.storage.faq import FaqRepository
 from bot.textsafety import compile_pattern
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.config import FaqSettings
 from bot.domain import Button, Delivery, IncomingMessage, Keyboard, MessageContext, Priority
 from bot.domain.buttons import ButtonPort
+from bot.domain.faq import GLOBAL, StoredEntry
 from bot.i18n import Translator
 from bot.services.faq.common import (
     MODES,
@@ -31,7 +32,7 @@ from bot.services.faq_matcher import Match
 from bot.services.ports import Sender
 from bot.services.questions import is_question, is_small_talk
 from bot.services.settings import community_setting
-from bot.storage.faq import GLOBAL, FaqRepository, StoredEntry
+from bot.storage.faq import FaqRepository
 from bot.telegram.links import message_link_or_none
 from bot.textsafety import SafePattern, compiled_cached, escape
 

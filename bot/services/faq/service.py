@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import FaqSettings
 from bot.domain import MessageContext
 from bot.domain.buttons import ButtonPort
+from bot.domain.faq import Unanswered
 from bot.services.faq.adapters import Adapter, AdapterStore
 from bot.services.faq.common import Background, Messages, Roles, load_encoder
 from bot.services.faq.index import IndexCache
@@ -18,7 +19,7 @@ from bot.services.faq.responder import Responder
 from bot.services.faq.runtime import EncoderRuntime
 from bot.services.faq_matcher import MatcherParams, TextEncoder
 from bot.services.ports import Sender
-from bot.storage.faq import FaqRepository, Unanswered
+from bot.storage.faq import FaqRepository
 from bot.timeutil import epoch_now
 from models.faq_adapter import AdapterRecipe
 
