@@ -141,11 +141,11 @@ def build_router() -> Router:
         await message_reply(message, escalation, outcome.text)
 
     @router.message(Command("queue"), InDesk(), flags=rights.DESK)
-    async def queue(message: Message, escalation: EscalationService, roles: RoleService) -> None:
+    async def queue(message: Message, escalation: EscalationService) -> None:
         await message_reply(message, escalation, await escalation.queue_text())
 
     @router.message(Command("case"), InDesk(), flags=rights.DESK)
-    async def case(message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService) -> None:
+    async def case(message: Message, command: CommandObject, escalation: EscalationService) -> None:
         arg, _sep, rest = (command.args or "").strip().lstrip("#").partition(" ")
         why = rest.strip().lower() == "why"
         if not (arg.isascii() and arg.isdigit()) or len(arg) > 18 or (rest.strip() and not why):
@@ -164,9 +164,7 @@ def build_router() -> Router:
             await message_reply(message, escalation, outcome.text)
 
     @router.message(Command("shadow_report"), InDesk(), flags=rights.DESK)
-    async def shadow_report(
-        message: Message, command: CommandObject, escalation: EscalationService, roles: RoleService
-    ) -> None:
+    async def shadow_report(message: Message, command: CommandObject, escalation: EscalationService) -> None:
         arg = (command.args or "").strip()
         valid = arg.isascii() and arg.isdigit() and len(arg) <= 3 and 1 <= int(arg) <= 365
         days = int(arg) if valid else 7

@@ -134,7 +134,7 @@ def build_router() -> Router:
     # --- /faq_add: questions → /next → answer ----------------------------------------------
 
     @router.message(Command("faq_add"), group, flags=rights.FAQ)
-    async def faq_add(message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
+    async def faq_add(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         await state.clear()
         if await faq.entries_left(message.chat.id) == 0:
             await _reply(outbox, message, quota_text(faq))
@@ -167,7 +167,7 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Cancelled; nothing was changed."))
 
     @router.message(Command("next"), group, FaqDialog.questions, flags=rights.FAQ_STEP)
-    async def to_answer(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+    async def to_answer(message: Message, state: FSMContext, outbox: Outbox) -> None:
         questions = (await state.get_data()).get("questions") or []
         if not questions:
             await _reply(outbox, message, _("Send at least one question first."))
@@ -180,7 +180,7 @@ def build_router() -> Router:
         )
 
     @router.message(group, FaqDialog.questions, F.text, flags=rights.FAQ_STEP)
-    async def got_questions(message: Message, state: FSMContext, roles: RoleService, outbox: Outbox) -> None:
+    async def got_questions(message: Message, state: FSMContext, outbox: Outbox) -> None:
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         for line in (message.text or "").splitlines():
@@ -195,9 +195,7 @@ def build_router() -> Router:
         )
 
     @router.message(group, FaqDialog.answer, F.text, flags=rights.FAQ_STEP)
-    async def got_answer(
-        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
-    ) -> None:
+    async def got_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         data = await state.get_data()
         questions: list[str] = list(data.get("questions") or [])
         answer = message.html_text
@@ -236,9 +234,7 @@ def build_router() -> Router:
         )
 
     @router.message(group, FaqDialog.add_questions, F.text, flags=rights.FAQ_STEP)
-    async def got_more_questions(
-        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
-    ) -> None:
+    async def got_more_questions(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         entry_id = int((await state.get_data()).get("entry_id", 0))
         lines = [ln for ln in (message.text or "").splitlines() if ln.strip()]
         try:
@@ -251,9 +247,7 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Added {n} phrasings to FAQ #{id}.").format(n=added, id=entry_id))
 
     @router.message(group, FaqDialog.new_answer, F.text, flags=rights.FAQ_STEP)
-    async def got_new_answer(
-        message: Message, state: FSMContext, faq: FaqService, roles: RoleService, outbox: Outbox
-    ) -> None:
+    async def got_new_answer(message: Message, state: FSMContext, faq: FaqService, outbox: Outbox) -> None:
         entry_id = int((await state.get_data()).get("entry_id", 0))
         try:
             await faq.set_answer(entry_id, message.html_text)
@@ -270,7 +264,7 @@ def build_router() -> Router:
     # --- /faq_list, /faq_edit, /faq_del, /faq_mode ----------------------------------------
 
     @router.message(Command("faq_list"), group, flags=rights.FAQ)
-    async def faq_list(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
+    async def faq_list(message: Message, faq: FaqService, outbox: Outbox) -> None:
         entries = await faq.entries_with_votes(message.chat.id)
         if not entries:
             await _reply(
@@ -310,7 +304,6 @@ def build_router() -> Router:
         message: Message,
         command: CommandObject,
         faq: FaqService,
-        roles: RoleService,
         community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
@@ -339,7 +332,6 @@ def build_router() -> Router:
         message: Message,
         command: CommandObject,
         faq: FaqService,
-        roles: RoleService,
         community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
@@ -387,7 +379,7 @@ def build_router() -> Router:
     # --- /unanswered ----------------------------------------------------------------------
 
     @router.message(Command("unanswered"), group, flags=rights.FAQ)
-    async def unanswered(message: Message, faq: FaqService, roles: RoleService, outbox: Outbox) -> None:
+    async def unanswered(message: Message, faq: FaqService, outbox: Outbox) -> None:
         groups = await faq.unanswered_groups(message.chat.id)
         if not groups:
             await _reply(outbox, message, _("No unanswered questions recorded."))

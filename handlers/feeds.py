@@ -90,7 +90,7 @@ def build_router() -> Router:
         )
 
     @router.message(Command("feeds"), flags=rights.FEEDS)
-    async def feed_list(message: Message, outbox: Outbox, roles: RoleService, feeds: FeedService) -> None:
+    async def feed_list(message: Message, outbox: Outbox, feeds: FeedService) -> None:
         chat_id = message.chat.id if message.chat.type in GROUPS else None
         items = await feeds.list_feeds(chat_id)
         if not items:
@@ -106,9 +106,7 @@ def build_router() -> Router:
         await _reply(outbox, message, "\n".join(lines))
 
     @router.message(Command("feed_remove"), flags=rights.FEEDS)
-    async def feed_remove(
-        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, feeds: FeedService
-    ) -> None:
+    async def feed_remove(message: Message, outbox: Outbox, command: CommandObject, feeds: FeedService) -> None:
         arg = (command.args or "").strip().lstrip("#")
         # ASCII digits within SQLite's 64-bit integers ("²".isdigit() is True; 10**20 overflows SQLite).
         feed = await feeds.get_feed(int(arg)) if arg.isascii() and arg.isdigit() and len(arg) <= 18 else None
@@ -123,7 +121,6 @@ def build_router() -> Router:
         message: Message,
         outbox: Outbox,
         command: CommandObject,
-        roles: RoleService,
         community_settings: CommunitySettingsService,
     ) -> None:
         if message.chat.type not in GROUPS:
@@ -165,7 +162,6 @@ def build_router() -> Router:
         query: CallbackQuery,
         outbox: Outbox,
         callback_data: FeedButton,
-        roles: RoleService,
         feeds: FeedService,
         state: FSMContext,
     ) -> None:
@@ -199,9 +195,7 @@ def build_router() -> Router:
         await _reply(outbox, message, _("Stopped. The draft is unchanged."))
 
     @router.message(FeedEdit.text, F.text, flags=rights.DESK_QUIET)
-    async def edit_text(
-        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, feeds: FeedService
-    ) -> None:
+    async def edit_text(message: Message, outbox: Outbox, state: FSMContext, feeds: FeedService) -> None:
         item_id = int((await state.get_data()).get("item_id", 0))
         await state.clear()
         item = await feeds.edit(item_id, message.html_text)

@@ -21,7 +21,6 @@ from bot.services.gate import GateService
 from bot.services.moderation import ModerationService
 from bot.services.moderation_settings import set_setting, settings_text
 from bot.services.moderation_types import TargetMessage, parse_duration
-from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
 from handlers import rights
 from handlers.callbacks import GateButton, ModButton
@@ -86,9 +85,7 @@ def build_router() -> Router:
         await message_reply(message, escalation, await moderation.modlog_text([message.chat.id]))
 
     @router.message(Command("modlog"), InDesk(), flags=rights.DESK)
-    async def modlog_all(
-        message: Message, moderation: ModerationService, escalation: EscalationService, roles: RoleService
-    ) -> None:
+    async def modlog_all(message: Message, moderation: ModerationService, escalation: EscalationService) -> None:
         await message_reply(message, escalation, await moderation.modlog_text(None))
 
     @router.message(Command("mute"), InDesk(), flags=rights.DESK)
@@ -97,7 +94,6 @@ def build_router() -> Router:
         command: CommandObject,
         moderation: ModerationService,
         escalation: EscalationService,
-        roles: RoleService,
     ) -> None:
         user = message.from_user
         assert user is not None  # the rights flag let a manager through

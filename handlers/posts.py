@@ -17,7 +17,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.community_settings import TIMEZONE, CommunitySettingsService
 from bot.services.posts import PostService
-from bot.services.roles import RoleService
 from bot.telegram.outbox import Outbox
 from handlers import rights
 from handlers.posts_cards import register_cards
@@ -40,7 +39,6 @@ def build_router() -> Router:
         message: Message,
         outbox: Outbox,
         command: CommandObject,
-        roles: RoleService,
         community_settings: CommunitySettingsService,
     ) -> None:
         community = await community_settings.get(message.chat.id)

@@ -12,7 +12,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.posts import PostError, PostService
-from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError
 from bot.telegram.outbox import Outbox
 from handlers import posts_ui as ui
@@ -22,9 +21,7 @@ from handlers.callbacks import PostButton, PostCardButton
 
 def register_cards(router: Router) -> None:
     @router.message(Command("receipts"), ui.PRIVATE, flags=rights.POSTS)
-    async def receipts(
-        message: Message, outbox: Outbox, command: CommandObject, roles: RoleService, posts: PostService
-    ) -> None:
+    async def receipts(message: Message, outbox: Outbox, command: CommandObject, posts: PostService) -> None:
         choice = (command.args or "").strip().lower()
         if choice in ("all", "failures"):
             await posts.set_receipts_mode(choice)
@@ -40,7 +37,7 @@ def register_cards(router: Router) -> None:
         await ui.reply_in(outbox, message, text + "\n" + _("Change with /receipts all or /receipts failures."))
 
     @router.message(Command("posts"), ui.PRIVATE, flags=rights.POSTS)
-    async def list_posts(message: Message, outbox: Outbox, roles: RoleService, posts: PostService) -> None:
+    async def list_posts(message: Message, outbox: Outbox, posts: PostService) -> None:
         items = await posts.open_posts(limit=50)
         if not items:
             await ui.reply_in(outbox, message, _("No scheduled posts. Create one with /newpost."))
@@ -60,7 +57,6 @@ def register_cards(router: Router) -> None:
         message: Message,
         outbox: Outbox,
         command: CommandObject,
-        roles: RoleService,
         posts: PostService,
     ) -> None:
         arg = (command.args or "").strip().lstrip("#")
@@ -82,7 +78,6 @@ def register_cards(router: Router) -> None:
         outbox: Outbox,
         callback_data: PostButton | PostCardButton,
         state: FSMContext,
-        roles: RoleService,
         posts: PostService,
     ) -> None:
         post = await posts.get(callback_data.id)
@@ -142,9 +137,7 @@ def register_cards(router: Router) -> None:
             await ui.say_in(outbox, query, html.escape(done))
 
     @router.message(ui.PostDialog.edit_text, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_edit_text(
-        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
-    ) -> None:
+    async def got_edit_text(message: Message, outbox: Outbox, state: FSMContext, posts: PostService) -> None:
         content = ui.content_of(message)
         if content is None:
             await ui.reply_in(
@@ -170,9 +163,7 @@ def register_cards(router: Router) -> None:
         )
 
     @router.message(ui.PostDialog.edit_when, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_edit_when(
-        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
-    ) -> None:
+    async def got_edit_when(message: Message, outbox: Outbox, state: FSMContext, posts: PostService) -> None:
         try:
             stored = await posts.reschedule(
                 int((await state.get_data()).get("edit_id", 0)), (message.text or "").strip()

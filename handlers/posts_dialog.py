@@ -12,7 +12,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.services.posts import PostError, PostService
-from bot.services.roles import RoleService
 from bot.services.schedule import ScheduleError
 from bot.telegram.outbox import Outbox
 from handlers import posts_ui as ui
@@ -22,7 +21,7 @@ from handlers.callbacks import DialogButton
 
 def register_dialog(router: Router) -> None:
     @router.message(Command("cancel"), ui.PRIVATE, StateFilter(ui.PostDialog), flags=rights.POSTS)
-    async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+    async def cancel_dialog(message: Message, outbox: Outbox, state: FSMContext) -> None:
         await state.clear()
         await ui.reply_in(outbox, message, _("Stopped. Nothing was changed."))
 
@@ -31,7 +30,6 @@ def register_dialog(router: Router) -> None:
         message: Message,
         outbox: Outbox,
         state: FSMContext,
-        roles: RoleService,
         posts: PostService,
         settings: Settings,
     ) -> None:
@@ -65,7 +63,6 @@ def register_dialog(router: Router) -> None:
         outbox: Outbox,
         callback_data: DialogButton,
         state: FSMContext,
-        roles: RoleService,
         posts: PostService,
     ) -> None:
         community = await posts.community(callback_data.value)
@@ -89,7 +86,7 @@ def register_dialog(router: Router) -> None:
             await ui.say_in(outbox, query, ui.content_prompt())
 
     @router.message(ui.PostDialog.topic, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_topic(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+    async def got_topic(message: Message, outbox: Outbox, state: FSMContext) -> None:
         text = (message.text or "").strip()
         if text == "/skip":
             await state.update_data(thread_id=None)
@@ -102,7 +99,7 @@ def register_dialog(router: Router) -> None:
         await ui.reply_in(outbox, message, ui.content_prompt())
 
     @router.message(ui.PostDialog.content, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_content(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+    async def got_content(message: Message, outbox: Outbox, state: FSMContext) -> None:
         content = ui.content_of(message)
         if content is None:
             await ui.reply_in(
@@ -121,7 +118,7 @@ def register_dialog(router: Router) -> None:
         )
 
     @router.message(ui.PostDialog.buttons, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_buttons(message: Message, outbox: Outbox, state: FSMContext, roles: RoleService) -> None:
+    async def got_buttons(message: Message, outbox: Outbox, state: FSMContext) -> None:
         text = (message.text or "").strip()
         if text == "/skip":
             buttons: list[list[dict[str, str]]] = []
@@ -145,9 +142,7 @@ def register_dialog(router: Router) -> None:
         StateFilter(ui.PostDialog.options),
         flags=rights.MANAGERS_BUTTON,
     )
-    async def toggled(
-        query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext, roles: RoleService
-    ) -> None:
+    async def toggled(query: CallbackQuery, outbox: Outbox, callback_data: DialogButton, state: FSMContext) -> None:
         data = await state.get_data()
         if callback_data.action == "next":
             await query.answer()
@@ -171,9 +166,7 @@ def register_dialog(router: Router) -> None:
             )
 
     @router.message(ui.PostDialog.when, ui.PRIVATE, ui.ANSWER, flags=rights.POSTS)
-    async def got_when(
-        message: Message, outbox: Outbox, state: FSMContext, roles: RoleService, posts: PostService
-    ) -> None:
+    async def got_when(message: Message, outbox: Outbox, state: FSMContext, posts: PostService) -> None:
         data = await state.get_data()
         try:
             post = await ui.post_from_data(posts, data, (message.text or "").strip(), message.from_user)
@@ -207,7 +200,6 @@ def register_dialog(router: Router) -> None:
         outbox: Outbox,
         callback_data: DialogButton,
         state: FSMContext,
-        roles: RoleService,
         posts: PostService,
     ) -> None:
         data = await state.get_data()
@@ -234,6 +226,6 @@ def register_dialog(router: Router) -> None:
         )
 
     @router.callback_query(DialogButton.filter(), flags=rights.MANAGERS_BUTTON)
-    async def ended(query: CallbackQuery, roles: RoleService) -> None:
+    async def ended(query: CallbackQuery) -> None:
         """A dialog button pressed when its step is over (or never began for this person)."""
         await query.answer(_("This dialog has ended; start again with /newpost."), show_alert=True)

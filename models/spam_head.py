@@ -9,12 +9,13 @@ the caller's job (the FAQ's encoder thread in the bot, ``encode_queries`` like t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from models._adam import Adam, balanced_weights
 
 Vectors = npt.NDArray[np.float32]
 
@@ -49,26 +50,15 @@ def train_head(
     y = np.asarray(labels, dtype=np.float64)
     if x.ndim != 2 or len(x) != len(y) or len(y) == 0:
         raise ValueError(f"need (n, dim) vectors and n labels, got {x.shape} and {len(y)}")
-    pos = max(float(y.sum()), 1.0)
-    neg = max(float(len(y) - y.sum()), 1.0)
-    weight = np.where(y > 0, len(y) / (2 * pos), len(y) / (2 * neg))
+    weight = balanced_weights(y)
     w = np.zeros(x.shape[1])
     b = 0.0
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    mb = vb = 0.0
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    adam = Adam(w)
     for step in range(1, epochs + 1):
         p = _sigmoid(x @ w + b)
         err = (p - y) * weight / len(y)
         grad = x.T @ err + l2 * w
-        gb = float(err.sum())
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad * grad
-        w -= rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
-        mb = beta1 * mb + (1 - beta1) * gb
-        vb = beta2 * vb + (1 - beta2) * gb * gb
-        b -= rate * (mb / (1 - beta1**step)) / (math.sqrt(vb / (1 - beta2**step)) + eps)
+        b = adam.step(w, b, grad, float(err.sum()), step, rate)
     return EmbeddingHead(w.astype(np.float32), float(b))
 
 

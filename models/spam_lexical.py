@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models._adam import Adam, balanced_weights
+
 DIM_BITS = 18
 DIM = 1 << DIM_BITS
 NGRAMS = (1, 2, 3, 4, 5)
@@ -150,25 +152,14 @@ def train(
     rows = np.repeat(np.arange(len(feats)), lengths)
     cols = np.concatenate([i for i, _ in feats]) if feats else np.zeros(0, dtype=np.int64)
     vals = np.concatenate([v for _, v in feats]) if feats else np.zeros(0, dtype=np.float32)
-    pos = max(float(y.sum()), 1.0)
-    neg = max(float(len(y) - y.sum()), 1.0)
-    weight = np.where(y > 0, len(y) / (2 * pos), len(y) / (2 * neg)).astype(np.float32)
+    weight = balanced_weights(y).astype(np.float32)
     w = np.zeros(DIM, dtype=np.float32)
     b = 0.0
-    m: np.ndarray = np.zeros_like(w)
-    v: np.ndarray = np.zeros_like(w)
-    mb = vb = 0.0
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    adam = Adam(w)
     for step in range(1, epochs + 1):
         z = np.bincount(rows, weights=w[cols] * vals, minlength=len(feats)) + b
         p = _sigmoid(z)
         err = (p - y) * weight / len(y)
         grad = np.bincount(cols, weights=err[rows] * vals, minlength=DIM).astype(np.float32) + l2 * w
-        gb = float(err.sum())
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad * grad
-        w -= rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
-        mb = beta1 * mb + (1 - beta1) * gb
-        vb = beta2 * vb + (1 - beta2) * gb * gb
-        b -= rate * (mb / (1 - beta1**step)) / (math.sqrt(vb / (1 - beta2**step)) + eps)
+        b = adam.step(w, b, grad, float(err.sum()), step, rate)
     return SpamModel(w.astype(np.float32), float(b), threshold)

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.services.posts_rules import TELEGRAM_TAGS
 from bot.telegram.split import visible_html_len
 from bot.textsafety import compile_pattern
 
@@ -45,24 +46,7 @@ MAX_BUTTONS = 6
 LANGUAGE_RE = compile_pattern(r"^[a-z]{2}$", name="faq_io.language")
 URL_RE = compile_pattern(r"^(https?|tg)://\S+$", name="faq_io.url", engine="re", why="a literal, then one class")
 KNOWN_FIELDS = {"id", "questions", "answer", "enabled", "topic", "buttons", "answers"}
-_ALLOWED_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "a",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
+_ALLOWED_TAGS = TELEGRAM_TAGS | {"blockquote", "tg-emoji"}  # answers may also quote and use custom emoji
 # Answers come from import files and admins: RE2, so "<a<a<a…" with no ">" cannot take quadratic time.
 _TAG_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z-]+)([^>]*)>", name="faq_io.tag")
 # No answer this long can fit a message; refuse it before looking at its tags.
