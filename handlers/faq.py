@@ -464,11 +464,8 @@ def build_router() -> Router:
         outbox: Outbox,
         bot: Bot,
     ) -> None:
-        msg = query.message
-        if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
-            await toast(
-                outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
-            )
+        msg = await _managed_button_chat(query, roles, outbox)
+        if msg is None:
             return
         entry = await _own_entry(faq, msg.chat.id, callback_data.entry_id, roles, query.from_user.id)
         if entry is None:
@@ -520,11 +517,8 @@ def build_router() -> Router:
         outbox: Outbox,
         bot: Bot,
     ) -> None:
-        msg = query.message
-        if not isinstance(msg, Message) or not await roles.can_manage(msg.chat.id, query.from_user.id):
-            await toast(
-                outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True
-            )
+        msg = await _managed_button_chat(query, roles, outbox)
+        if msg is None:
             return
         group_items = await faq.unanswered_group(msg.chat.id, callback_data.unanswered_id)
         if group_items is None:
@@ -539,6 +533,15 @@ def build_router() -> Router:
         await _prompt(outbox, msg, text.format(n=len(group_items), sample=sample))
 
     return router
+
+
+async def _managed_button_chat(query: CallbackQuery, roles: RoleService, outbox: Outbox) -> Message | None:
+    """The message under an entry button, when its presser may manage that chat's FAQ; else refused."""
+    msg = query.message
+    if isinstance(msg, Message) and await roles.can_manage(msg.chat.id, query.from_user.id):
+        return msg
+    await toast(outbox, query, _("Only the managers and the admins of this chat can change the FAQ."), alert=True)
+    return None
 
 
 __all__ = ["GLOBAL", "build_router"]
