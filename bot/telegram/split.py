@@ -49,6 +49,15 @@ _TOKEN_RE = compile_pattern(
     max_len=1 << 20,
     why="a tag body is one class that stops at the next < or >, an entity is bounded, else one character",
 )
+# The same tokens, but a run of plain text is one match: measuring a text that fits needs no per-character work.
+_RUN_RE = compile_pattern(
+    r"<[a-zA-Z/][^<>]*>|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});|[^<&]+|.",
+    name="split.run",
+    engine="re",
+    dotall=True,
+    max_len=1 << 20,
+    why="as split.token; a plain run is one negated class, so the engine never backtracks into it",
+)
 _TAG_NAME_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z][\w-]*)", name="split.tag_name")
 
 _TEXT, _OPEN, _CLOSE, _ENTITY = 0, 1, 2, 3
@@ -81,8 +90,8 @@ def _tokenize_html(text: str) -> list[_Tok]:
         raw = m.group(0)
         if len(raw) > 1 and raw[0] == "<":
             nm = _TAG_NAME_RE.match(raw)
-            if nm is None:  # pragma: no cover - the token regex guarantees a name
-                toks.append(_Tok(raw, utf16_len(raw), _TEXT))
+            if nm is None:  # "</ …>" has no name: it is text, one token per character like any other text
+                toks.extend(_Tok(ch, utf16_len(ch), _TEXT) for ch in raw)
                 continue
             kind = _CLOSE if nm.group(1) else _OPEN
             toks.append(_Tok(raw, 0, kind, nm.group(2).lower()))
@@ -97,9 +106,25 @@ def _tokenize_plain(text: str) -> list[_Tok]:
     return [_Tok(ch, utf16_len(ch), _TEXT) for ch in text]
 
 
+def _measure_html(text: str) -> tuple[int, bool]:
+    """Visible width in UTF-16 units and whether any visible non-space text is there."""
+    width, content = 0, False
+    for m in _RUN_RE.finditer(text):
+        raw = m.group(0)
+        if raw[0] == "<" and len(raw) > 1 and _TAG_NAME_RE.match(raw) is not None:
+            continue  # a tag (one without a name, such as "</>", is text as in _tokenize_html)
+        if raw[0] == "&" and len(raw) > 1:
+            width += _entity_width(raw)
+            content = True
+        else:
+            width += utf16_len(raw)
+            content = content or not raw.isspace()
+    return width, content
+
+
 def visible_html_len(text: str) -> int:
     """Visible length of an HTML text in UTF-16 units (tags count zero)."""
-    return sum(t.width for t in _tokenize_html(text))
+    return _measure_html(text)[0]
 
 
 def _apply(stack: list[_Tok], tok: _Tok) -> None:
@@ -150,6 +175,10 @@ def _split_tokens(toks: list[_Tok], limit: int) -> list[str]:
             _apply(stack, tok)
             width += tok.width
             j += 1
+        if j == i:  # cannot happen (no token is wider than 2 units), but a split must always move on
+            _apply(stack, toks[j])
+            width += toks[j].width
+            j += 1
         here = _Cut(j, j, width, tuple(stack))  # the end of the text, or a hard cut
         cut = here if j >= n else (_choose(best, limit) or here)
         body = toks[i : cut.end]
@@ -181,12 +210,12 @@ def _choose(best: list[_Cut | None], limit: int) -> _Cut | None:
 
 def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split an HTML-formatted text into balanced parts of at most ``limit`` visible units."""
-    toks = _tokenize_html(text)
-    if not _has_content(toks):
+    width, content = _measure_html(text)
+    if not content:
         return []
-    if sum(t.width for t in toks) <= limit:
+    if width <= limit:
         return [text]
-    return _split_tokens(toks, limit)
+    return _split_tokens(_tokenize_html(text), limit)
 
 
 def split_plain(text: str, limit: int = TEXT_LIMIT) -> list[str]:

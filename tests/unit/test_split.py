@@ -242,3 +242,32 @@ def test_caption_limit() -> None:
 def test_limit_must_be_sane() -> None:
     with pytest.raises(ValueError):
         split_plain("x" * 100, 4)
+
+
+def _split_in_a_thread(text: str, limit: int) -> list[str]:
+    """split_html where a regression to an endless loop fails the test instead of hanging the run."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        return pool.submit(split_html, text, limit).result(timeout=10)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+@pytest.mark.parametrize("limit", [16, TEXT_LIMIT])
+def test_a_nameless_tag_wider_than_the_limit_is_split_as_text(limit: int) -> None:
+    # "</ …>" has the shape of a tag but no name: it is text. It was one token wider than any limit, and the
+    # splitter looped for ever on it (a manager's post or FAQ answer could stall the bot).
+    text = "</ " + "1word " * (limit // 4) + ">"
+    parts = _split_in_a_thread(text, limit)
+    assert len(parts) >= 2
+    assert all(visible_html_len(p) <= limit for p in parts)
+    assert "".join(parts).replace(" ", "") == text.replace(" ", "")
+
+
+def test_visible_length_counts_tags_as_zero_and_entities_as_what_they_decode_to() -> None:
+    assert visible_html_len("</>&lt; & ") == 7  # a nameless "tag" is text: 3 + 1 + 3
+    assert visible_html_len("<b>bold</b> &amp; &#128512; 😀") == 12  # 4 + 1 + 1 + 1 + 2 + 1 + 2
+    assert visible_html_len("<b></b> \n") == 2
+    assert split_html("<b></b> \n") == []
