@@ -22,6 +22,17 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One entry as read from a feed, before it is stored as a :class:`FeedItem`."""
+
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    published_at: int | None
+
+
+@dataclass(frozen=True)
 class FeedItem:
     id: int
     feed_id: int

@@ -29,7 +29,7 @@ import numpy as np
 
 from bot.domain import Button, Community, Keyboard
 from bot.domain.buttons import ButtonPort, FeedAct
-from bot.domain.feeds import Feed, FeedItem
+from bot.domain.feeds import Entry, Feed, FeedItem
 from bot.i18n import Translator
 from bot.services.feed_fetch import MAX_BODY as MAX_BODY
 from bot.services.feed_fetch import MAX_REDIRECTS as MAX_REDIRECTS
@@ -58,15 +58,6 @@ TopicTexts = Callable[[int], Awaitable[list[str]]]
 
 class FeedError(ValueError):
     """A feed URL that cannot be used; the message says why in plain words."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    guid: str
-    link: str | None
-    title: str
-    summary: str
-    published_at: int | None
 
 
 # Feed text comes from any server on the internet: a summary of "<<<<…" took quadratic time under
@@ -382,17 +373,7 @@ class FeedService:
     ) -> FeedItem | None:
         """Remember an item of ``feed`` with its outcome (None: another poll stored it first)."""
         return await self.repo.add_item(
-            feed,
-            guid=entry.guid,
-            link=entry.link,
-            title=entry.title,
-            summary=entry.summary,
-            published_at=entry.published_at,
-            score=score,
-            status=status,
-            reason=reason,
-            duplicate_of=duplicate_of,
-            now=now,
+            feed, entry, score=score, status=status, reason=reason, duplicate_of=duplicate_of, now=now
         )
 
     async def _consider(self, feed: Feed, community: Community | None, entry: Entry, now: int) -> str:
@@ -510,17 +491,31 @@ class FeedService:
                     return local.strftime("%Y-%m-%d %H:%M")
         return "now"
 
-    async def approve(self, item_id: int, *, by: int | None, by_name: str = "") -> str:
-        """Turn a draft into a post. Returns a short outcome for the person who pressed the button."""
+    async def _claim(self, item_id: int, status: str, by: int | None) -> _Draft | str:
+        """Decide a draft as ``status``: the draft with its feed and community, or why it cannot be decided."""
         item = await self.repo.get_item(item_id)
         if item is None:
             return self.t("That draft no longer exists.")
-        if not await self.repo.decide(item.id, "approved", by=by, now=self.now()):
+        if not await self.repo.decide(item.id, status, by=by, now=self.now()):
             return self.t("Already decided.")
-        feed = await self.repo.get(item.feed_id)
-        community = await self.communities.get(item.chat_id)
+        return await self._draft(item)
+
+    async def _draft(self, item: FeedItem) -> _Draft:
+        return _Draft(item, await self.repo.get(item.feed_id), await self.communities.get(item.chat_id))
+
+    async def _close_cards(self, draft: _Draft, verdict: str) -> None:
+        """Show who decided on every copy of the draft's card, and take its buttons away."""
+        text = self._card_text(draft.item, draft.feed, draft.community) + "\n\n" + verdict
+        await self._update_cards(draft.item, text, None)
+
+    async def approve(self, item_id: int, *, by: int | None, by_name: str = "") -> str:
+        """Turn a draft into a post. Returns a short outcome for the person who pressed the button."""
+        draft = await self._claim(item_id, "approved", by)
+        if isinstance(draft, str):
+            return draft
+        item, feed = draft.item, draft.feed
         try:
-            when = await self.next_slot(community, item.chat_id)
+            when = await self.next_slot(draft.community, item.chat_id)
             post = await self.posts.build(
                 chat_id=item.chat_id,
                 thread_id=feed.thread_id if feed else None,
@@ -541,28 +536,15 @@ class FeedService:
             else self.t("Scheduled as post #{id} for {when}.", id=stored.id, when=when)
         )
         if by is not None:
-            text = (
-                self._card_text(item, feed, community)
-                + "\n\n"
-                + self.t("✅ Approved by {name}. {outcome}", name=html.escape(by_name or str(by)), outcome=outcome)
-            )
-            await self._update_cards(item, text, None)
+            name = html.escape(by_name or str(by))
+            await self._close_cards(draft, self.t("✅ Approved by {name}. {outcome}", name=name, outcome=outcome))
         return outcome
 
     async def skip(self, item_id: int, *, by: int, by_name: str = "") -> str:
-        item = await self.repo.get_item(item_id)
-        if item is None:
-            return self.t("That draft no longer exists.")
-        if not await self.repo.decide(item.id, "skipped", by=by, now=self.now()):
-            return self.t("Already decided.")
-        feed = await self.repo.get(item.feed_id)
-        community = await self.communities.get(item.chat_id)
-        text = (
-            self._card_text(item, feed, community)
-            + "\n\n"
-            + self.t("✖ Skipped by {name}.", name=html.escape(by_name or str(by)))
-        )
-        await self._update_cards(item, text, None)
+        draft = await self._claim(item_id, "skipped", by)
+        if isinstance(draft, str):
+            return draft
+        await self._close_cards(draft, self.t("✖ Skipped by {name}.", name=html.escape(by_name or str(by))))
         return self.t("Skipped.")
 
     async def edit(self, item_id: int, text: str) -> FeedItem | None:
@@ -572,10 +554,18 @@ class FeedService:
         item = await self.repo.get_item(item_id)
         if item is None:
             return None
-        feed = await self.repo.get(item.feed_id)
-        community = await self.communities.get(item.chat_id)
-        await self._update_cards(item, self._card_text(item, feed, community), self._card_keyboard(item))
+        draft = await self._draft(item)
+        await self._update_cards(item, self._card_text(item, draft.feed, draft.community), self._card_keyboard(item))
         return item
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A draft with what its card shows: the feed it came from and the community it is for."""
+
+    item: FeedItem
+    feed: Feed | None
+    community: Community | None
 
 
 @dataclass(frozen=True)

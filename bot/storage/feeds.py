@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.domain.feeds import Feed, FeedItem
+from bot.domain.feeds import Entry, Feed, FeedItem
 from bot.storage.db import Repository
 from bot.storage.rows import Row, mapper
 
@@ -102,12 +102,8 @@ class FeedRepository(Repository):
     async def add_item(
         self,
         feed: Feed,
+        entry: Entry,
         *,
-        guid: str,
-        link: str | None,
-        title: str,
-        summary: str,
-        published_at: int | None,
         score: float | None,
         status: str,
         reason: str | None,
@@ -115,10 +111,11 @@ class FeedRepository(Repository):
         now: int,
     ) -> FeedItem | None:
         """Insert once per (chat, guid); None when it is already there (another poll got it first)."""
+        read = (entry.guid, entry.link, entry.title, entry.summary, entry.published_at)
         item_id = await self.db.insert(
             "INSERT OR IGNORE INTO feed_items (feed_id, chat_id, guid, link, title, summary, published_at, score,"
             " status, reason, duplicate_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (feed.id, feed.chat_id, guid, link, title, summary, published_at, score, status, reason, duplicate_of, now),
+            (feed.id, feed.chat_id, *read, score, status, reason, duplicate_of, now),
         )
         if not item_id:
             return None

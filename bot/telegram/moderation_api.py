@@ -38,6 +38,11 @@ _TEXT_ONLY = {**_NONE, "can_send_messages": True, "can_react_to_messages": True}
 Result = tuple[bool, str | None]
 
 
+def _moment(until: int | None) -> datetime | None:
+    """An epoch second as Telegram's ``until_date``; None (or 0) means for ever."""
+    return datetime.fromtimestamp(until, UTC) if until else None
+
+
 class TelegramModeration:
     def __init__(self, outbox: Outbox, bot_id: int) -> None:
         self.outbox = outbox
@@ -86,35 +91,29 @@ class TelegramModeration:
             ok, error = ok and done, error or problem
         return ok, error
 
-    async def mute(self, chat_id: int, user_id: int, until: int | None) -> Result:
+    async def _restrict(self, chat_id: int, user_id: int, permissions: dict[str, bool], until: int | None) -> Result:
+        """Set a member's permissions, one by one (``use_independent_chat_permissions``); until None: for ever."""
         return await self._call(
             chat_id,
             RestrictChatMember(
                 chat_id=chat_id,
                 user_id=user_id,
-                permissions=ChatPermissions(**_NONE),
+                permissions=ChatPermissions(**permissions),
                 use_independent_chat_permissions=True,
-                until_date=datetime.fromtimestamp(until, UTC) if until else None,
+                until_date=_moment(until),
             ),
         )
 
+    async def mute(self, chat_id: int, user_id: int, until: int | None) -> Result:
+        return await self._restrict(chat_id, user_id, _NONE, until)
+
     async def unmute(self, chat_id: int, user_id: int) -> Result:
-        return await self._call(
-            chat_id,
-            RestrictChatMember(
-                chat_id=chat_id,
-                user_id=user_id,
-                permissions=ChatPermissions(**_ALL),
-                use_independent_chat_permissions=True,
-            ),
-        )
+        return await self._restrict(chat_id, user_id, _ALL, None)
 
     async def ban(self, chat_id: int, user_id: int, until: int | None) -> Result:
         return await self._call(
             chat_id,
-            BanChatMember(
-                chat_id=chat_id, user_id=user_id, until_date=datetime.fromtimestamp(until, UTC) if until else None
-            ),
+            BanChatMember(chat_id=chat_id, user_id=user_id, until_date=_moment(until)),
         )
 
     async def unban(self, chat_id: int, user_id: int) -> Result:
@@ -127,16 +126,7 @@ class TelegramModeration:
         return await self._call(chat_id, UnbanChatSenderChat(chat_id=chat_id, sender_chat_id=sender_chat_id))
 
     async def hold_media(self, chat_id: int, user_id: int, until: int) -> Result:
-        return await self._call(
-            chat_id,
-            RestrictChatMember(
-                chat_id=chat_id,
-                user_id=user_id,
-                permissions=ChatPermissions(**_TEXT_ONLY),
-                use_independent_chat_permissions=True,
-                until_date=datetime.fromtimestamp(until, UTC),
-            ),
-        )
+        return await self._restrict(chat_id, user_id, _TEXT_ONLY, until)
 
     async def approve_join(self, chat_id: int, user_id: int) -> Result:
         return await self._call(chat_id, ApproveChatJoinRequest(chat_id=chat_id, user_id=user_id))
