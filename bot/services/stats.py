@@ -12,10 +12,10 @@ import html
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.csvsafe import SafeWriter
@@ -198,43 +198,33 @@ def summary_text(report: Report, t: Translator) -> str:
         )
     else:
         lines.append(t("❓ Questions: none asked"))
-    if r.faq.available:
-        lines.append(
-            t(
-                "📚 FAQ: {answered} answered, {suggested} suggested, {unanswered} unanswered · helpful {rate}",
-                answered=r.faq.answered,
-                suggested=r.faq.suggested,
-                unanswered=r.faq.unanswered,
-                rate=percent(r.faq.helpful_rate),
-            )
+    # Each figures record names its fields as its template's placeholders; a database without that
+    # feature's tables says so instead.
+    lines.append(
+        t(
+            "📚 FAQ: {answered} answered, {suggested} suggested, {unanswered} unanswered · helpful {rate}",
+            **_fields(r.faq),
+            rate=percent(r.faq.helpful_rate),
         )
-    else:
-        lines.append(t("📚 FAQ: not available (no FAQ data in this database)"))
-    if r.cases.available:
-        lines.append(
-            t(
-                "🚨 Cases: {opened} opened, {resolved} resolved, {dismissed} dismissed · median first response"
-                " {first}, resolution {resolution}",
-                opened=r.cases.opened,
-                resolved=r.cases.resolved,
-                dismissed=r.cases.dismissed,
-                first=duration(r.cases.median_first_response_s, t),
-                resolution=duration(r.cases.median_resolution_s, t),
-            )
+        if r.faq.available
+        else t("📚 FAQ: not available (no FAQ data in this database)")
+    )
+    lines.append(
+        t(
+            "🚨 Cases: {opened} opened, {resolved} resolved, {dismissed} dismissed · median first response"
+            " {first}, resolution {resolution}",
+            **_fields(r.cases),
+            first=duration(r.cases.median_first_response_s, t),
+            resolution=duration(r.cases.median_resolution_s, t),
         )
-    else:
-        lines.append(t("🚨 Cases: not available (no case data in this database)"))
-    if r.posts.available:
-        lines.append(
-            t(
-                "📣 Posts: {sent} sent · {replies} replies within 24 h, {reactions} reactions",
-                sent=r.posts.sent,
-                replies=r.posts.replies,
-                reactions=r.posts.reactions,
-            )
-        )
-    else:
-        lines.append(t("📣 Posts: not available (no post data in this database)"))
+        if r.cases.available
+        else t("🚨 Cases: not available (no case data in this database)")
+    )
+    lines.append(
+        t("📣 Posts: {sent} sent · {replies} replies within 24 h, {reactions} reactions", **_fields(r.posts))
+        if r.posts.available
+        else t("📣 Posts: not available (no post data in this database)")
+    )
     if r.helpers:
         names = ", ".join(f"{html.escape(h.name)} ({h.answers})" for h in r.helpers)
         lines.append(t("🤝 Top helpers: {names}", names=names))
@@ -250,6 +240,11 @@ def summary_text(report: Report, t: Translator) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _fields(figures: Any) -> dict[str, Any]:
+    """A figures dataclass as template values, field by field (not deep-copied like ``asdict``)."""
+    return {f.name: getattr(figures, f.name) for f in fields(figures)}
 
 
 _TAG = compile_pattern(r"<[^>]+>", name="stats.tag", max_len=1 << 20)
