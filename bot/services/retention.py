@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from bot.storage.faq import FaqRepository
 from bot.storage.messages import MessageRepository
@@ -17,19 +18,13 @@ log = logging.getLogger(__name__)
 DAY = 86400
 
 
+@dataclass(eq=False)
 class Retention:
-    def __init__(
-        self,
-        messages: MessageRepository,
-        faq: FaqRepository,
-        retain_days: int,
-        *,
-        clock: Callable[[], int] = epoch_now,
-    ) -> None:
-        self.messages = messages
-        self.faq = faq
-        self.retain_days = retain_days
-        self.clock = clock
+    messages: MessageRepository
+    faq: FaqRepository
+    retain_days: int
+    _: KW_ONLY
+    clock: Callable[[], int] = epoch_now
 
     @property
     def enabled(self) -> bool:

@@ -12,7 +12,7 @@ import html
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -389,26 +389,18 @@ def digest_trigger_args(settings: GrowthSettings) -> dict[str, object]:
     return {"day_of_week": settings.digest_day, "hour": hour, "minute": minute, "timezone": settings.digest_timezone}
 
 
+@dataclass(eq=False)
 class StatsService:
-    def __init__(
-        self,
-        db: Database,
-        communities: CommunityRepository,
-        outbox: Sender,
-        desk: Desk,
-        state: StateRepository,
-        *,
-        now: Callable[[], int] = epoch_now,
-    ) -> None:
-        self.db = db
-        self.communities = communities
-        self.outbox = outbox
-        self.desk = desk
-        self.state = state
-        self._now = now
+    db: Database
+    communities: CommunityRepository
+    outbox: Sender
+    desk: Desk
+    state: StateRepository
+    _: KW_ONLY
+    now: Callable[[], int] = epoch_now
 
     async def report(self, community: Community, days: int) -> Report:
-        return await community_report(self.db, community, days=days, now=self._now())
+        return await community_report(self.db, community, days=days, now=self.now())
 
     async def send(self, target: Target, community: Community, days: int, *, locale: str) -> bool:
         """The summary, then its charts, to one chat. Returns whether the summary arrived."""
@@ -445,7 +437,7 @@ class StatsService:
     async def send_digest(self, *, force: bool = False) -> int:
         """The last 7 days of every active community to the managers' destination, once a week.
         Returns the number of communities reported."""
-        now = self._now()
+        now = self.now()
         week = datetime.fromtimestamp(now, ZoneInfo("UTC")).isocalendar()
         key = f"growth.digest.{week.year}-W{week.week:02d}"
         if not force and not await self.state.set_if_absent(key, str(now)):
