@@ -132,18 +132,9 @@ def compile_pattern(
     return pattern
 
 
-@lru_cache(maxsize=256)
-def compiled_cached(
-    source: str,
-    *,
-    name: str,
-    engine: Engine = "re2",
-    ignorecase: bool = False,
-    max_len: int = DEFAULT_MAX_LEN,
-    why: str = "",
-) -> SafePattern:
-    """``compile_pattern`` for patterns built at run time (a bot username, a feed's keyword)."""
-    return compile_pattern(source, name=name, engine=engine, ignorecase=ignorecase, max_len=max_len, why=why)
+# ``compile_pattern`` for patterns built at run time (a bot username, a feed's keyword): the same
+# source and options give the same compiled pattern.
+compiled_cached = lru_cache(maxsize=256)(compile_pattern)
 
 
 def escape(text: str) -> str:

@@ -95,6 +95,26 @@ def _rest_html(message: Message) -> str:
     return COMMAND_PREFIX.sub("", message.html_text or "", count=1).strip()
 
 
+async def _welcome_rules(args: str, chat_id: int, community_settings: CommunitySettingsService) -> str:
+    value = "" if args.lower() == "off" else args
+    changed = await community_settings.set(chat_id, "growth.rules_url", value) if value or args else None
+    if changed is None or not changed.ok:
+        return _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)")
+    if value:
+        return _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
+    return _("The welcome has no rules button now.")
+
+
+async def _welcome_delete(args: str, chat_id: int, community_settings: CommunitySettingsService) -> str:
+    minutes = int(args) if _MINUTES.fullmatch(args) else -1
+    changed = await community_settings.set(chat_id, "growth.welcome_delete_minutes", minutes)
+    if not changed.ok:
+        return _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
+    if minutes == 0:
+        return _("Welcomes now stay in the chat.")
+    return _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
+
+
 def build_router() -> Router:
     router = Router(name="growth")
 
@@ -145,44 +165,18 @@ def build_router() -> Router:
             community = changed.community or community
         await _describe_welcome(message, community, growth, outbox, saved=bool(changes))
 
-    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules"), flags=rights.GROUP_QUIET)
-    async def welcome_rules(
+    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_rules", "welcome_delete"), flags=rights.GROUP_QUIET)
+    async def welcome_option(
         message: Message,
         command: CommandObject,
         community_service: CommunityService,
         community_settings: CommunitySettingsService,
         outbox: Outbox,
     ) -> None:
-        args = _args(command)
+        """/welcome_rules and /welcome_delete: each sets one option of the welcome and says what it did."""
         community = await community_service.community_for(chat_info(message.chat))
-        value = "" if args.lower() == "off" else args
-        changed = await community_settings.set(community.chat_id, "growth.rules_url", value) if value or args else None
-        if changed is None or not changed.ok:
-            text = _("Usage: /welcome_rules https://example.org/rules (or /welcome_rules off)")
-        elif value:
-            text = _("The welcome now has a rules button linking to {url}.").format(url=html.escape(args))
-        else:
-            text = _("The welcome has no rules button now.")
-        await _welcome_reply(message, outbox, text)
-
-    @router.message(F.chat.type.in_(GROUP_TYPES), Command("welcome_delete"), flags=rights.GROUP_QUIET)
-    async def welcome_delete(
-        message: Message,
-        command: CommandObject,
-        community_service: CommunityService,
-        community_settings: CommunitySettingsService,
-        outbox: Outbox,
-    ) -> None:
-        args = _args(command)
-        community = await community_service.community_for(chat_info(message.chat))
-        minutes = int(args) if _MINUTES.fullmatch(args) else -1
-        changed = await community_settings.set(community.chat_id, "growth.welcome_delete_minutes", minutes)
-        if not changed.ok:
-            text = _("Usage: /welcome_delete MINUTES (0 keeps welcomes; at most 10080, one week)")
-        elif minutes == 0:
-            text = _("Welcomes now stay in the chat.")
-        else:
-            text = _("Welcomes now delete themselves after {minutes} min.").format(minutes=minutes)
+        option = _welcome_rules if command.command == "welcome_rules" else _welcome_delete
+        text = await option(_args(command), community.chat_id, community_settings)
         await _welcome_reply(message, outbox, text)
 
     # --- invite campaigns ---

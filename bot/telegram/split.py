@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from bot.textsafety import compile_pattern
+from bot.textsafety import SafePattern, compile_pattern
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -36,27 +36,28 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 _MIN_LIMIT = 16
 
-# A tag, or an entity Telegram decodes, or one character.
+# A tag (Telegram's HTML has no comments or doctypes) or an entity Telegram decodes.
+_TAG_OR_ENTITY = r"<[a-zA-Z/][^<>]*>|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
+
+
+def _scanner(source: str, name: str, why: str) -> SafePattern:
+    """A pattern that walks a whole message text: Python's engine, newlines included, up to 1 MiB."""
+    return compile_pattern(source, name=name, engine="re", dotall=True, max_len=1 << 20, why=why)
+
+
+# A tag, or an entity, or one character.
 # One match per character of text: Python's engine is much faster here than RE2's per-match cost, and
 # the pattern cannot backtrack far (a tag's body stops at the next "<" or ">", an entity is bounded).
-_TOKEN_RE = compile_pattern(
-    r"<[a-zA-Z/][^<>]*>"  # a tag (Telegram's HTML has no comments or doctypes)
-    r"|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
-    r"|.",
-    name="split.token",
-    engine="re",
-    dotall=True,
-    max_len=1 << 20,
-    why="a tag body is one class that stops at the next < or >, an entity is bounded, else one character",
+_TOKEN_RE = _scanner(
+    _TAG_OR_ENTITY + r"|.",
+    "split.token",
+    "a tag body is one class that stops at the next < or >, an entity is bounded, else one character",
 )
 # The same tokens, but a run of plain text is one match: measuring a text that fits needs no per-character work.
-_RUN_RE = compile_pattern(
-    r"<[a-zA-Z/][^<>]*>|&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});|[^<&]+|.",
-    name="split.run",
-    engine="re",
-    dotall=True,
-    max_len=1 << 20,
-    why="as split.token; a plain run is one negated class, so the engine never backtracks into it",
+_RUN_RE = _scanner(
+    _TAG_OR_ENTITY + r"|[^<&]+|.",
+    "split.run",
+    "as split.token; a plain run is one negated class, so the engine never backtracks into it",
 )
 _TAG_NAME_RE = compile_pattern(r"<\s*(/?)\s*([a-zA-Z][\w-]*)", name="split.tag_name")
 
