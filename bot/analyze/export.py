@@ -145,38 +145,41 @@ def parse_export(data: Any) -> Export:
             continue
         kind = item.get("type", "message")
         if kind == "service":
-            members = item.get("members")
-            export.events.append(
-                ServiceEvent(
-                    id=mid,
-                    at=at,
-                    action=_str(item.get("action")),
-                    actor_id=_str(item.get("actor_id")),
-                    members=tuple(_str(m) for m in members) if isinstance(members, list) else (),
-                )
-            )
-            continue
-        if kind != "message":
+            export.events.append(_service_event(item, mid, at))
+        elif kind == "message":
+            export.messages.append(_message(item, mid, at))
+        else:
             export.skipped += 1
-            continue
-        reply_to = _int(item.get("reply_to_message_id"))
-        text = plain_text(item.get("text"))
-        if not text.strip():
-            text = plain_text(item.get("caption"))
-        export.messages.append(
-            ExportMessage(
-                id=mid,
-                at=at,
-                author_id=_str(item.get("from_id")),
-                author=_str(item.get("from")),
-                text=text.strip(),
-                reply_to=reply_to if reply_to else None,
-                media=any(item.get(key) for key in MEDIA_KEYS),
-                forwarded=bool(item.get("forwarded_from")),
-            )
-        )
     export.messages.sort(key=lambda m: (m.at, m.id))
     return export
+
+
+def _service_event(item: dict[str, Any], mid: int, at: datetime) -> ServiceEvent:
+    members = item.get("members")
+    return ServiceEvent(
+        id=mid,
+        at=at,
+        action=_str(item.get("action")),
+        actor_id=_str(item.get("actor_id")),
+        members=tuple(_str(m) for m in members) if isinstance(members, list) else (),
+    )
+
+
+def _message(item: dict[str, Any], mid: int, at: datetime) -> ExportMessage:
+    reply_to = _int(item.get("reply_to_message_id"))
+    text = plain_text(item.get("text"))
+    if not text.strip():
+        text = plain_text(item.get("caption"))
+    return ExportMessage(
+        id=mid,
+        at=at,
+        author_id=_str(item.get("from_id")),
+        author=_str(item.get("from")),
+        text=text.strip(),
+        reply_to=reply_to if reply_to else None,
+        media=any(item.get(key) for key in MEDIA_KEYS),
+        forwarded=bool(item.get("forwarded_from")),
+    )
 
 
 def load_export(path: Path) -> Export:

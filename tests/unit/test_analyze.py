@@ -62,6 +62,18 @@ def chat_export(name: str, *messages: object) -> Export:
     return parse_export({"name": name, "messages": list(messages)})
 
 
+def said(
+    mid: int, at: int, author_id: str, text: str, *, name: str | None = None, reply_to: int | None = None
+) -> dict[str, object]:
+    """One plain message as the export's JSON has it (``name``: its "from", the author's display name)."""
+    item: dict[str, object] = {"id": mid, "date_unixtime": str(at), "from_id": author_id, "text": text}
+    if name is not None:
+        item["from"] = name
+    if reply_to is not None:
+        item["reply_to_message_id"] = reply_to
+    return item
+
+
 def _analysis():  # type: ignore[no-untyped-def]
     return analyze(load_export(EXAMPLE), FakeClassifier(), FakeEncoder(), zone=ZoneInfo("UTC"), similarity=0.8)
 
@@ -241,16 +253,10 @@ def test_cluster_questions_groups_by_centroid() -> None:
 def test_reply_cycles_and_missing_parents_do_not_hang() -> None:
     export = chat_export(
         "x",
-        {
-            "id": 1,
-            "date_unixtime": "1",
-            "from_id": "user1",
-            "text": "This is terrible",
-            "reply_to_message_id": 2,
-        },
-        {"id": 2, "date_unixtime": "2", "from_id": "user2", "text": "awful indeed", "reply_to_message_id": 1},
-        {"id": 3, "date_unixtime": "3", "from_id": "user3", "text": "bad", "reply_to_message_id": 77},
-        {"id": 4, "date_unixtime": "4", "from_id": "user1", "text": "hate it", "reply_to_message_id": 3},
+        said(1, 1, "user1", "This is terrible", reply_to=2),
+        said(2, 2, "user2", "awful indeed", reply_to=1),
+        said(3, 3, "user3", "bad", reply_to=77),
+        said(4, 4, "user1", "hate it", reply_to=3),
     )
     a = analyze(export, FakeClassifier(), None, zone=ZoneInfo("UTC"))
     assert sorted((t.root.id, t.messages) for t in a.negative_threads) in ([(1, 2), (3, 2)], [(2, 2), (3, 2)])
@@ -301,21 +307,8 @@ def test_member_text_is_escaped_in_the_report(tmp_path: Path) -> None:
             {
                 "name": "<b>Club</b>",
                 "messages": [
-                    {
-                        "id": 1,
-                        "date_unixtime": "100",
-                        "from": "<i>Eve</i>",
-                        "from_id": "user1",
-                        "text": "<script>alert(1)</script> this is terrible, why?",
-                    },
-                    {
-                        "id": 2,
-                        "date_unixtime": "200",
-                        "from": "Bob",
-                        "from_id": "user2",
-                        "text": "awful",
-                        "reply_to_message_id": 1,
-                    },
+                    said(1, 100, "user1", "<script>alert(1)</script> this is terrible, why?", name="<i>Eve</i>"),
+                    said(2, 200, "user2", "awful", name="Bob", reply_to=1),
                 ],
             }
         ),
