@@ -28,13 +28,11 @@ from bot.sandbox.methods.checks import call_chat_id
 from bot.sandbox.methods.updates import DEFAULT_UPDATE_TYPES
 from bot.sandbox.params import TOKEN, Ctx, Params, Upload
 from bot.sandbox.pulse import Pulse
-from bot.sandbox.state import ADMIN_RIGHTS, CHANNEL_ADMIN_RIGHTS, Call, ChatState, Member
+from bot.sandbox.state import ADMIN_RIGHTS, CHANNEL_ADMIN_RIGHTS, JSON, Call, ChatState, Member
 
 __all__ = ["DEFAULT_UPDATE_TYPES", "SandboxCore"]
 
 log = logging.getLogger("bot.sandbox")
-
-JSON = dict[str, Any]
 
 
 class SandboxCore(Journal):

@@ -16,13 +16,12 @@ from aiohttp import web
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods import REGISTRY
 from bot.sandbox.params import JSON_FIELDS, TOKEN, Upload, coerce_form_value
+from bot.sandbox.state import JSON
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
 __all__ = ["make_app"]
-
-JSON = dict[str, Any]
 
 
 def make_app(sb: SandboxCore) -> web.Application:

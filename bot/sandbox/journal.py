@@ -14,11 +14,9 @@ from bot.sandbox.faults import ApiError, Fault, Injection
 from bot.sandbox.methods import REGISTRY
 from bot.sandbox.params import Upload
 from bot.sandbox.pulse import Pulse
-from bot.sandbox.state import Call, ChatState
+from bot.sandbox.state import JSON, Call, ChatState
 
 __all__ = ["Journal"]
-
-JSON = dict[str, Any]
 
 
 def _matches(call: Call, method: str | None, chat_id: int | None, ok: bool | None) -> bool:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
 
 from bot.sandbox.methods.invites import make_invite_link
-from bot.sandbox.state import ChatState, Member
+from bot.sandbox.state import JSON, ChatState, Member
 from bot.sandbox.world import World
 
 __all__ = ["Membership"]
-
-JSON = dict[str, Any]
 
 
 class Membership(World):

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from bot.sandbox.faults import ApiError
+from bot.sandbox.state import JSON
 
 __all__ = ["JSON_FIELDS", "STRING_FIELDS", "TOKEN", "Ctx", "Params", "Upload", "coerce_form_value"]
 
-JSON = dict[str, Any]
 
 TOKEN = re.compile(r"(\d+):[A-Za-z0-9_\-:.~]+")  # a bot token; group 1 is the bot's id
 

@@ -11,12 +11,10 @@ from typing import Any
 from bot.sandbox.entities import detect_entities
 from bot.sandbox.methods.compose import content_of
 from bot.sandbox.methods.files import media_object, new_file
-from bot.sandbox.state import ChatState
+from bot.sandbox.state import JSON, ChatState
 from bot.sandbox.world import ANONYMOUS_ADMIN, CHANNEL_BOT, TELEGRAM_USER, World
 
 __all__ = ["Posting"]
-
-JSON = dict[str, Any]
 
 
 class Posting(World):

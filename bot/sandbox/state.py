@@ -18,7 +18,7 @@ __all__ = [
     "Member",
 ]
 
-JSON = dict[str, Any]
+JSON = dict[str, Any]  # a Bot API object as JSON, the one alias of the whole sandbox
 
 
 def present(**values: Any) -> JSON:

@@ -15,11 +15,18 @@ from bot.sandbox.core import SandboxCore
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.invites import make_invite_link
 from bot.sandbox.methods.topics import make_topic
-from bot.sandbox.state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, RESTRICTED_PERMISSIONS, ChatState, Member, present
+from bot.sandbox.state import (
+    ANONYMOUS_ADMIN_ID,
+    CHANNEL_BOT_ID,
+    JSON,
+    RESTRICTED_PERMISSIONS,
+    ChatState,
+    Member,
+    present,
+)
 
 __all__ = ["ANONYMOUS_ADMIN", "CHANNEL_BOT", "TELEGRAM_SERVICE_ID", "TELEGRAM_USER", "World"]
 
-JSON = dict[str, Any]
 
 TELEGRAM_SERVICE_ID = 777000  # "Telegram": the "from" of automatic forwards from a linked channel
 ANONYMOUS_ADMIN: JSON = {

@@ -12,7 +12,7 @@ import html
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,6 +257,27 @@ def plain_text(html_text: str) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
+# The summary rows of the features a database may lack: (metric, the figures record's field).
+_FEATURE_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "faq": (
+        ("faq_answered", "answered"),
+        ("faq_suggested", "suggested"),
+        ("faq_unanswered", "unanswered"),
+        ("faq_helpful", "helpful"),
+        ("faq_unhelpful", "unhelpful"),
+        ("faq_helpful_rate", "helpful_rate"),
+    ),
+    "cases": (
+        ("cases_opened", "opened"),
+        ("cases_resolved", "resolved"),
+        ("cases_dismissed", "dismissed"),
+        ("cases_median_first_response_seconds", "median_first_response_s"),
+        ("cases_median_resolution_seconds", "median_resolution_s"),
+    ),
+    "posts": (("posts_sent", "sent"), ("posts_replies_24h", "replies"), ("posts_reactions", "reactions")),
+}
+
+
 def export_csv(report: Report, out_dir: Path) -> list[Path]:
     """Write the report as CSV files (UTF-8, comma-separated, one header row each)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -294,35 +315,11 @@ def export_csv(report: Report, out_dir: Path) -> list[Path]:
         ["questions_answered_by_bot", r.questions.by_bot],
         ["median_answer_seconds", opt(r.questions.median_answer_s)],
     ]
-    if r.faq.available:
-        summary += [
-            ["faq_answered", r.faq.answered],
-            ["faq_suggested", r.faq.suggested],
-            ["faq_unanswered", r.faq.unanswered],
-            ["faq_helpful", r.faq.helpful],
-            ["faq_unhelpful", r.faq.unhelpful],
-            ["faq_helpful_rate", opt(r.faq.helpful_rate)],
-        ]
-    else:
-        summary.append(["faq", "not available"])
-    if r.cases.available:
-        summary += [
-            ["cases_opened", r.cases.opened],
-            ["cases_resolved", r.cases.resolved],
-            ["cases_dismissed", r.cases.dismissed],
-            ["cases_median_first_response_seconds", opt(r.cases.median_first_response_s)],
-            ["cases_median_resolution_seconds", opt(r.cases.median_resolution_s)],
-        ]
-    else:
-        summary.append(["cases", "not available"])
-    if r.posts.available:
-        summary += [
-            ["posts_sent", r.posts.sent],
-            ["posts_replies_24h", r.posts.replies],
-            ["posts_reactions", r.posts.reactions],
-        ]
-    else:
-        summary.append(["posts", "not available"])
+    for feature, figures in (("faq", r.faq), ("cases", r.cases), ("posts", r.posts)):
+        if figures.available:
+            summary += [[metric, opt(getattr(figures, name))] for metric, name in _FEATURE_METRICS[feature]]
+        else:
+            summary.append([feature, "not available"])
     write("summary.csv", ["metric", "value"], summary)
     write(
         "daily.csv",
@@ -389,18 +386,26 @@ def digest_trigger_args(settings: GrowthSettings) -> dict[str, object]:
     return {"day_of_week": settings.digest_day, "hour": hour, "minute": minute, "timezone": settings.digest_timezone}
 
 
-@dataclass(eq=False)
 class StatsService:
-    db: Database
-    communities: CommunityRepository
-    outbox: Sender
-    desk: Desk
-    state: StateRepository
-    _: KW_ONLY
-    now: Callable[[], int] = epoch_now
+    def __init__(
+        self,
+        db: Database,
+        communities: CommunityRepository,
+        outbox: Sender,
+        desk: Desk,
+        state: StateRepository,
+        *,
+        now: Callable[[], int] = epoch_now,
+    ) -> None:
+        self.db = db
+        self.communities = communities
+        self.outbox = outbox
+        self.desk = desk
+        self.state = state
+        self._now = now
 
     async def report(self, community: Community, days: int) -> Report:
-        return await community_report(self.db, community, days=days, now=self.now())
+        return await community_report(self.db, community, days=days, now=self._now())
 
     async def send(self, target: Target, community: Community, days: int, *, locale: str) -> bool:
         """The summary, then its charts, to one chat. Returns whether the summary arrived."""
@@ -437,7 +442,7 @@ class StatsService:
     async def send_digest(self, *, force: bool = False) -> int:
         """The last 7 days of every active community to the managers' destination, once a week.
         Returns the number of communities reported."""
-        now = self.now()
+        now = self._now()
         week = datetime.fromtimestamp(now, ZoneInfo("UTC")).isocalendar()
         key = f"growth.digest.{week.year}-W{week.week:02d}"
         if not force and not await self.state.set_if_absent(key, str(now)):

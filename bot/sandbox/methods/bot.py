@@ -14,7 +14,6 @@ from bot.sandbox.params import Ctx, Params
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("the bot")
 

@@ -18,12 +18,11 @@ from bot.sandbox.methods.checks import (
 )
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState, Member
+from bot.sandbox.state import JSON, ChatState, Member
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("chats")
 

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.faults import ApiError
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState
+from bot.sandbox.state import JSON, ChatState
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
-
-JSON = dict[str, Any]
 
 
 def resolve_chat(sb: SandboxCore, p: Params, key: str = "chat_id") -> ChatState:

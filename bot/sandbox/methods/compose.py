@@ -11,12 +11,11 @@ from bot.sandbox.entities import EntityParseError, detect_entities, parse_html
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.checks import call_chat_id
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState
+from bot.sandbox.state import JSON, ChatState
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 MEDIA_KINDS = ("photo", "document", "video", "audio", "animation", "voice", "video_note", "sticker")
 

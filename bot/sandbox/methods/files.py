@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params, Upload
+from bot.sandbox.state import JSON
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("files")
 

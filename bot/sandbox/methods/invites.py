@@ -10,12 +10,11 @@ from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.checks import check_admin_right, reachable_chat
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState, Member, present
+from bot.sandbox.state import JSON, ChatState, Member, present
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("invite links and join requests")
 

@@ -22,12 +22,11 @@ from bot.sandbox.methods.compose import (
 from bot.sandbox.methods.files import file_for, media_object
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params
-from bot.sandbox.state import ChatState
+from bot.sandbox.state import JSON, ChatState
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("messages")
 

@@ -13,7 +13,6 @@ from bot.sandbox.state import RESTRICTED_PERMISSIONS, ChatState, Member
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
-JSON = dict[str, Any]
 
 METHODS = Family("moderation")
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from bot.sandbox.faults import ApiError
 from bot.sandbox.methods.registry import Family
 from bot.sandbox.params import Ctx, Params, Upload, coerce_form_value
+from bot.sandbox.state import JSON
 
 if TYPE_CHECKING:
     from bot.sandbox.core import SandboxCore
 
 __all__ = ["ALL_UPDATE_TYPES", "DEFAULT_UPDATE_TYPES", "METHODS"]
 
-JSON = dict[str, Any]
 
 # Update types Telegram sends when ``allowed_updates`` was never set (or set to an empty list).
 ALL_UPDATE_TYPES: tuple[str, ...] = (
