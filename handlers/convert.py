@@ -26,20 +26,18 @@ def chat_info(chat: Chat) -> ChatInfo:
     )
 
 
+def author(user: User, sender_chat_id: int | None = None) -> Author:
+    """A Telegram user as the services know them (``sender_chat_id``: the chat they wrote as, if any)."""
+    return Author(user.id, user.first_name, user.username, user.language_code, user.is_bot, sender_chat_id)
+
+
 def author_of(message: Message) -> Author:
     user: User | None = message.from_user
     sender_chat_id = message.sender_chat.id if message.sender_chat is not None else None
     if user is None:
         # Channel posts carry no user: attribute them to the channel.
         return Author(user_id=sender_chat_id or 0, first_name=message.chat.title or "", sender_chat_id=sender_chat_id)
-    return Author(
-        user_id=user.id,
-        first_name=user.first_name,
-        username=user.username,
-        language_code=user.language_code,
-        is_bot=user.is_bot,
-        sender_chat_id=sender_chat_id,
-    )
+    return author(user, sender_chat_id)
 
 
 def message_text(message: Message) -> str:

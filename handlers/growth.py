@@ -11,12 +11,12 @@ from typing import NamedTuple
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import ChatMemberUpdated, Message, User
+from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.domain import Author, Community
+from bot.domain import Community
 from bot.services.community import CommunityService
 from bot.services.community_settings import CommunityLookup, CommunitySettingsService
 from bot.services.growth import CampaignError, GrowthService, InviteLinkError, Joiner
@@ -25,7 +25,7 @@ from bot.services.stats import StatsService, Target
 from bot.telegram.outbox import Outbox, Priority
 from bot.textsafety import compile_pattern
 from handlers import rights
-from handlers.convert import GROUP_TYPES, chat_info
+from handlers.convert import GROUP_TYPES, author, chat_info
 from handlers.rights import addressed_community
 from handlers.settings_reply import refusal_text
 
@@ -38,10 +38,6 @@ _DAYS = compile_pattern(r"(\d{1,3})d?", name="growth.days")
 _WEEKS = compile_pattern(r"(\d{1,2})w", name="growth.weeks")
 _MINUTES = compile_pattern(r"\d{1,5}", name="growth.minutes")
 MAX_REPORTS = 10
-
-
-def _author(user: User) -> Author:
-    return Author(user.id, user.first_name, user.username, user.language_code, user.is_bot)
 
 
 def _is_present(member: object) -> bool:
@@ -73,10 +69,10 @@ async def handle_chat_member(event: ChatMemberUpdated, growth: GrowthService) ->
             via = "added"
         else:
             via = "self"
-        await growth.on_join(chat, _author(user), at, source="chat_member", invite_link=link, via=via)
+        await growth.on_join(chat, author(user), at, source="chat_member", invite_link=link, via=via)
     else:
         status = "kicked" if str(event.new_chat_member.status) == "kicked" else "left"
-        await growth.on_leave(chat, _author(user), at, source="chat_member", status=status)
+        await growth.on_leave(chat, author(user), at, source="chat_member", status=status)
 
 
 def _current_locale() -> str:
@@ -126,7 +122,7 @@ def build_router() -> Router:
         adder = message.from_user
         for user in message.new_chat_members or []:
             via = "self" if adder is None or adder.id == user.id else "added"
-            await growth.on_join(chat_info(message.chat), _author(user), at, source="service", via=via)
+            await growth.on_join(chat_info(message.chat), author(user), at, source="service", via=via)
 
     @router.message(F.chat.type.in_(GROUP_TYPES), F.left_chat_member)
     async def member_left(message: Message, growth: GrowthService) -> None:
@@ -134,7 +130,7 @@ def build_router() -> Router:
         if user is None:
             return
         at = int(message.date.timestamp())
-        await growth.on_leave(chat_info(message.chat), _author(user), at, source="service")
+        await growth.on_leave(chat_info(message.chat), author(user), at, source="service")
 
     # --- welcome settings (in the group, by its admins and the managers) ---
 
