@@ -160,9 +160,15 @@ async def main() -> None:
     )
     parser.add_argument("--negative", type=float, default=0.2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--embed-cache",
+        type=Path,
+        default=None,
+        help="a file that remembers message vectors between runs (the encoder is deterministic; saves CPU)",
+    )
     args = parser.parse_args()
     if not args.threads.isdigit():
-        await quality(Path(args.threads), args.policies.split(","), args.json, args.read)
+        await quality(Path(args.threads), args.policies.split(","), args.json, args.read, args.embed_cache)
         return
     args.threads = int(args.threads)
     work = workload(args.messages, args.threads, args.negative)
@@ -198,7 +204,26 @@ def _failure(f: dict[str, Any]) -> str:
     return "false alarm" if not f["needs_manager"] else f"{f['cases']} cases"
 
 
-async def quality(path: Path, policies: list[str], as_json: bool, read: str = "two_pass") -> None:
+class CachedEncoder:
+    """``encode_queries`` through a dict of remembered vectors (kept in a pickle between runs)."""
+
+    def __init__(self, encoder: Any, cache: dict[str, Any]) -> None:
+        self.encoder = encoder
+        self.cache = cache
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            for text, vector in zip(todo, self.encoder.encode_queries(todo), strict=True):
+                self.cache[text] = np.asarray(vector, dtype=np.float32)
+        return np.stack([self.cache[t] for t in texts])
+
+
+async def quality(
+    path: Path, policies: list[str], as_json: bool, read: str = "two_pass", cache_file: Path | None = None
+) -> None:
     from benchmarks.escalation_replay import classify_all, load_threads, replay, summarise, table
     from models.encoder import E5Encoder
 
@@ -207,13 +232,24 @@ async def quality(path: Path, policies: list[str], as_json: bool, read: str = "t
     threads = load_threads(path)
     verdicts = classify_all(threads)
     # The full multilingual e5 and its int8 copy, as Steward reads messages (bot/services/escalation/thread.py).
-    encoder = (E5Encoder(), E5Encoder(quantize=True)) if "thread" in policies else None
+    encoder: Any = (E5Encoder(), E5Encoder(quantize=True)) if "thread" in policies else None
+    caches: dict[str, dict[str, Any]] = {"full": {}, "cheap": {}}
+    if cache_file is not None and cache_file.is_file():
+        import pickle
+
+        caches = pickle.loads(cache_file.read_bytes())  # our own file, written below
+    if encoder is not None and cache_file is not None:
+        encoder = (CachedEncoder(encoder[0], caches["full"]), CachedEncoder(encoder[1], caches["cheap"]))
     summaries: dict[str, Any] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for policy in policies:
             results, stats = await replay(threads, policy, Path(tmp), verdicts, encoder, read)
             summaries[policy] = summarise(results) | {"encoder": stats}
+    if cache_file is not None:
+        import pickle
+
+        cache_file.write_bytes(pickle.dumps(caches))
     print(f"{path}: {len(threads)} threads; replayed in {time.perf_counter() - started:.0f} s")
     print(table(summaries))
     for policy, summary in summaries.items():

@@ -179,11 +179,17 @@ class EscalationSettings(Section):
     wait_minutes: int = Field(default=3, ge=0, le=1440)
     # A case opens when the signals add up to this score (see /case ID why).
     open_score: float = Field(default=1.0, gt=0, le=5)
-    # A need must beat ordinary talk by this e5 cosine margin; an urgent one opens at once above urgent_margin.
-    need_margin: float = Field(default=0.0125, ge=0, le=0.2)
-    urgent_margin: float = Field(default=0.02, ge=0, le=0.2)
+    # A need must beat ordinary talk by this margin (the escalation head's probability of the need minus
+    # that of ordinary talk; e5 cosine margin without the head); an urgent one opens at once above urgent_margin.
+    need_margin: float = Field(default=0.1, ge=0, le=1)
+    urgent_margin: float = Field(default=0.5, ge=0, le=1)
+    # The same two margins when the head's file is absent and the prototypes decide (e5 cosine margins).
+    prototype_need_margin: float = Field(default=0.0125, ge=0, le=0.2)
+    prototype_urgent_margin: float = Field(default=0.02, ge=0, le=0.2)
     # Messages shorter than this (in words) join their parent's matter instead of raising their own.
     min_words: int = Field(default=4, ge=1, le=50)
+    # A raiser's calm reply to a peer's answer of at most this many words ("will do") settles the matter.
+    ack_words: int = Field(default=5, ge=0, le=50)
     # Weights of the signals (docs/escalation.md explains each).
     weight_urgent: float = Field(default=1.0, ge=0, le=5)
     weight_need: float = Field(default=0.7, ge=0, le=5)

@@ -93,7 +93,7 @@ def parse(path: Path) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    for name in ("dev", "val", "test"):
+    for name in ("dev", "val", "test", "test2"):
         threads = parse(HERE / f"{name}.txt")
         ids = [t["id"] for t in threads]
         if len(ids) != len(set(ids)):

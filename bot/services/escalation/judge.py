@@ -79,9 +79,11 @@ class ThreadSettings:
     wait_seconds: int = 180
     window_seconds: int = 3600
     open_score: float = 1.0
-    need_margin: float = 0.0125  # a need must beat ordinary talk by this much (e5 cosine)
+    need_margin: float = 0.1  # a need must beat ordinary talk by this much (head probability difference)
+    prototype_need_margin: float = 0.0125  # the same without the head (e5 cosine over ordinary talk)
+    prototype_urgent_margin: float = 0.02
     min_words: int = 4  # shorter messages do not carry a need of their own; they join their parent's
-    urgent_margin: float = 0.02  # an urgent need opens at once only this clear; less clear ones wait
+    urgent_margin: float = 0.5  # an urgent need opens at once only this clear; less clear ones wait
     repeat_seconds: int = 300  # the same member writing again this much later (no staff reply) repeats it
     weight_urgent: float = 1.0
     weight_need: float = 0.7
@@ -94,6 +96,7 @@ class ThreadSettings:
     weight_resolved: float = 1.5  # subtracted when the raiser thanked a peer's answer
     weight_staff_replied: float = 1.5  # subtracted when staff answered in the thread
     positive_thanks: float = 0.6  # a positive message at or above this after a peer's reply settles it
+    ack_words: int = 5  # a raiser's calm reply to a peer's answer this short ("will do") settles it too
     about: TermMatcher | None = None  # the community's own words
     outside: TermMatcher | None = None  # outside topics (weather, traffic …)
 
@@ -137,6 +140,7 @@ class _Raise:
     strength: float
     joined: bool = False
     negative: float = 0.0
+    clear: bool = False  # read clearly enough for an urgent need to open at once (urgent_margin)
 
 
 @dataclass(slots=True)
@@ -203,7 +207,7 @@ class ThreadJudge:
         # The main matter: urgent first, then the strongest.
         main = max(raises, key=lambda r: (r.need in URGENT_NEEDS, not r.joined, r.strength))
         need = main.need
-        urgent = need in URGENT_NEEDS and main.strength >= settings.urgent_margin
+        urgent = need in URGENT_NEEDS and main.clear
         first = min(raises, key=lambda r: (r.date, r.message_id))
         raisers = sorted({r.user_id for r in raises})
         contributions: list[Contribution] = []
@@ -232,6 +236,7 @@ class ThreadJudge:
             any(len(rs) > 1 and rs[-1].date - rs[0].date >= 60 for rs in by_member.values())
             or any(r.need == Need.CHASING for r in raises if r is not main)
             or self._wrote_again(msgs, raisers, first, settings)
+            or (main.need == Need.CHASING and self._asked_before(msgs, main))
         )
         if repeated:
             contributions.append(Contribution("repeat", settings.weight_repeat, "raised again by the same member"))
@@ -253,7 +258,9 @@ class ThreadJudge:
             )
         elif self._thanked(msgs, raisers, first, settings, set(state.need_of)):
             settled = "resolved"
-            contributions.append(Contribution("resolved", -settings.weight_resolved, "a peer's answer was thanked"))
+            contributions.append(
+                Contribution("resolved", -settings.weight_resolved, "a peer's answer was thanked or taken up")
+            )
         due_at = first.date + settings.wait_seconds
         if staff_reply is None and now >= due_at:
             minutes = max(1, (now - first.date) // 60)
@@ -328,15 +335,17 @@ class ThreadJudge:
         need: str | None = None
         joined = False
         strength = 0.0
+        need_margin, urgent_margin = self.margins(m.signals, settings)
         if m.signals is not None and not short:
-            if m.signals.need is not None and m.signals.margin >= settings.need_margin:
+            if m.signals.need is not None and m.signals.margin >= need_margin:
                 need, strength = m.signals.need, m.signals.margin
-            elif m.signals.chasing_margin >= settings.need_margin and (
+            elif m.signals.chasing_margin >= need_margin and (
                 msgs[0].message_id == m.message_id or m.user_id in authors
             ):
                 # "Still no answer": counts from the thread's first message or someone who wrote before.
                 need, strength = Need.CHASING.value, m.signals.chasing_margin
-        if need is not None and not self._tone_fits(need, m):
+        head = m.signals is not None and m.signals.scale == "head"
+        if need is not None and not self._tone_fits(need, m, strength >= urgent_margin, head, self._chain(m, by_id)):
             need = None
         if (
             need is not None
@@ -363,17 +372,47 @@ class ThreadJudge:
         state.need_of[m.message_id] = need
         if outside and need not in _BETWEEN_MEMBERS:  # abuse or danger here is ours, whatever the topic
             state.outside_ids.add(m.message_id)
-        state.raises.append(_Raise(need, m.user_id, m.date, m.message_id, strength, joined, m.negative_score))
+        state.raises.append(
+            _Raise(need, m.user_id, m.date, m.message_id, strength, joined, m.negative_score, strength >= urgent_margin)
+        )
         return True
 
     @staticmethod
-    def _tone_fits(need: str, m: ThreadMessage) -> bool:
-        """A need said laughing is a joke; harassment is never said calmly."""
+    def _chain(m: ThreadMessage, by_id: dict[int, ThreadMessage], depth: int = 3) -> list[ThreadMessage]:
+        """The messages ``m`` replies to, nearest first, up to ``depth`` of them."""
+        out: list[ThreadMessage] = []
+        at = m
+        while len(out) < depth and at.reply_to_message_id is not None and at.reply_to_message_id in by_id:
+            at = by_id[at.reply_to_message_id]
+            out.append(at)
+        return out
+
+    @staticmethod
+    def margins(signals: MessageSignals | None, settings: ThreadSettings) -> tuple[float, float]:
+        """(need_margin, urgent_margin) on the scale the message was read on: the head's probability
+        differences, or the prototypes' cosine margins when the head is absent."""
+        if signals is not None and signals.scale == "head":
+            return settings.need_margin, settings.urgent_margin
+        return settings.prototype_need_margin, settings.prototype_urgent_margin
+
+    @staticmethod
+    def _tone_fits(need: str, m: ThreadMessage, clear: bool, head: bool, chain: Sequence[ThreadMessage] = ()) -> bool:
+        """A need said laughing is a joke, and so is one that carries on the same member's joke up the
+        reply chain. Harassment must read clearly: with the head, as clear as an urgent need must
+        (``urgent_margin``), whatever the tone model says (mockery with a "lol" is still abuse); with
+        the prototypes alone, in a negative voice."""
+        if need == Need.HARASSMENT:
+            return clear if head else m.label == "negative"
         if laughs(m.text):
             return False
-        if need == Need.HARASSMENT:  # abuse is never said calmly
-            return m.label == "negative"
-        return True
+        return not any(p.user_id == m.user_id and laughs(p.text) for p in chain)
+
+    @staticmethod
+    def _asked_before(msgs: Sequence[ThreadMessage], chasing: _Raise) -> bool:
+        """The member who says "asked again" wrote earlier in this thread (the repeat is visible here)."""
+        return any(
+            m.user_id == chasing.user_id and (m.date, m.message_id) < (chasing.date, chasing.message_id) for m in msgs
+        )
 
     @staticmethod
     def _wrote_again(
@@ -395,18 +434,24 @@ class ThreadJudge:
         settings: ThreadSettings,
         raising: set[int],
     ) -> bool:
-        """A peer answered after the matter was raised and a raiser then said something positive."""
+        """A peer answered after the matter was raised and a raiser then said something positive, or
+        replied to that answer briefly and calmly, without a question or a need of its own."""
         peer_answered = False
+        answers: set[int] = set()
         for m in msgs:
             if (m.date, m.message_id) <= (first.date, first.message_id):
                 continue
             if m.user_id not in raisers:
                 peer_answered = True
-            elif (
-                peer_answered
-                and m.label == "positive"
-                and (m.score or 0.0) >= settings.positive_thanks
-                and m.message_id not in raising
-            ):  # "yes, still empty" is no thanks, however it scores
-                return True
+                answers.add(m.message_id)
+            elif peer_answered and m.message_id not in raising:  # "yes, still empty" is no thanks
+                if m.label == "positive" and (m.score or 0.0) >= settings.positive_thanks:
+                    return True
+                if (
+                    m.reply_to_message_id in answers
+                    and m.label != "negative"
+                    and _words(m.text) <= settings.ack_words
+                    and "?" not in m.text
+                ):  # "will do", "сделаю", "רעיון טוב": the raiser took the peer's answer
+                    return True
         return False

@@ -70,7 +70,10 @@ class EscalationConfig:
             open_score=f("open_score"),
             need_margin=f("need_margin"),
             urgent_margin=f("urgent_margin"),
+            prototype_need_margin=f("prototype_need_margin"),
+            prototype_urgent_margin=f("prototype_urgent_margin"),
             min_words=int(self.value(community, "min_words")),
+            ack_words=int(self.value(community, "ack_words")),
             weight_urgent=f("weight_urgent"),
             weight_need=f("weight_need"),
             weight_question=f("weight_question"),
@@ -124,7 +127,7 @@ def parse_setting(t: Translator, key: str, raw: str) -> Any:
         return raw.lower()
     if key in ("open_score", "need_margin", "urgent_margin"):
         value = round(float(raw.replace(",", ".")), 3)
-        top = 5.0 if key == "open_score" else 0.2
+        top = 5.0 if key == "open_score" else 1.0
         if not 0.0 < value <= top:
             raise ValueError(t("use a number above 0 and at most {top}").format(top=top))
         return value

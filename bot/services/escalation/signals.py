@@ -12,6 +12,12 @@ lists in three languages make each class robust, they are not translations that 
 step. The prototypes describe kinds of messages in general words; they are not the benchmark's
 threads.
 
+When the trained head (``models/escalation_head.py``: a softmax layer on the same vectors, trained on
+the prototypes and the development threads) is present, it decides instead: a message's *margin* is
+then the head's probability of its likeliest need minus that of ordinary talk (or of an outside
+topic), so ``need_margin`` and ``urgent_margin`` are probability differences. Without the head file
+the prototype cosines above decide, as before.
+
 No I/O here: :class:`SignalModel` gets the prototype vectors from whoever owns the encoder.
 """
 
@@ -20,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "HEAD_CLASSES",
     "NEEDS",
     "ORDINARY",
     "URGENT_NEEDS",
@@ -259,6 +267,22 @@ ORDINARY_PROTOTYPES: dict[str, tuple[str, ...]] = {
 NEEDS: tuple[Need, ...] = tuple(NEED_PROTOTYPES)
 ORDINARY: tuple[str, ...] = tuple(ORDINARY_PROTOTYPES)
 CLASSES: tuple[str, ...] = tuple(n.value for n in NEEDS) + ORDINARY
+# The trained head's classes: every need, an outside topic, and all other ordinary talk.
+HEAD_CLASSES: tuple[str, ...] = (*(n.value for n in NEEDS), "outside", "ordinary")
+# The quantized read sends a message to the full read when its margin is at least this (per scale).
+CHEAP_MARGIN_COSINE = -0.01
+CHEAP_MARGIN_HEAD = -0.6
+
+
+class Head(Protocol):
+    """What :class:`SignalModel` needs of ``models.escalation_head.EscalationHead``."""
+
+    classes: list[str]
+
+    @property
+    def dim(self) -> int: ...
+
+    def probabilities(self, vectors: Vectors) -> Vectors: ...
 
 
 def prototype_texts() -> list[tuple[str, str]]:
@@ -278,6 +302,7 @@ class MessageSignals:
     ordinary: str  # the best ordinary class
     outside: bool  # the best class overall is "outside"
     chasing_margin: float = -1.0  # "I asked before, no answer" minus the best ordinary class
+    scale: str = "cosine"  # "cosine": prototype margins; "head": the trained head's probability differences
 
     @staticmethod
     def none() -> MessageSignals:
@@ -287,9 +312,12 @@ class MessageSignals:
 class SignalModel:
     """Prototype vectors by class; ``signals(vectors)`` scores embedded messages."""
 
-    def __init__(self, vectors: Vectors, classes: Sequence[str], *, top: int = 2) -> None:
+    def __init__(self, vectors: Vectors, classes: Sequence[str], *, top: int = 2, head: Head | None = None) -> None:
         self.classes = list(classes)
         self.top = top
+        fits = head is not None and set(head.classes) == set(HEAD_CLASSES) and head.dim == np.shape(vectors)[-1]
+        self.head = head if fits else None  # a head for another encoder (or a test's toy vectors) is ignored
+        self.cheap_margin = CHEAP_MARGIN_HEAD if self.head is not None else CHEAP_MARGIN_COSINE
         vectors = np.asarray(vectors, dtype=np.float32)
         self._by_class: dict[str, Vectors] = {}
         for name in dict.fromkeys(self.classes):
@@ -304,6 +332,8 @@ class SignalModel:
         return out
 
     def signals(self, vector: Vectors, *, need_margin: float, need_floor: float) -> MessageSignals:
+        if self.head is not None:
+            return self._head_signals(np.asarray(vector, dtype=np.float32), need_margin)
         scores = self.class_scores(np.asarray(vector, dtype=np.float32))
         # "Asked again" is how a matter is raised, not what it is: the concrete need is chosen without it.
         need_name = max((n.value for n in NEEDS if n is not Need.CHASING), key=lambda n: scores[n])
@@ -318,4 +348,29 @@ class SignalModel:
             ordinary_name,
             ordinary_name == "outside" and max(margin, chasing) < 0,
             round(chasing, 4),
+        )
+
+    def _head_signals(self, vector: Vectors, need_margin: float) -> MessageSignals:
+        """The head's reading: margins are probability differences (need minus ordinary or outside)."""
+        assert self.head is not None
+        row = self.head.probabilities(vector[None, :])[0]
+        p = {name: float(row[i]) for i, name in enumerate(self.head.classes)}
+        need_name = max((n.value for n in NEEDS if n is not Need.CHASING), key=lambda n: p[n])
+        ordinary_p = max(p["outside"], p["ordinary"])
+        margin = p[need_name] - ordinary_p
+        chasing = p[Need.CHASING.value] - ordinary_p
+        outside = p["outside"] >= max(p.values())
+        if outside:
+            ordinary_name = "outside"
+        else:  # which kind of ordinary talk, for the record: the nearest prototypes say
+            scores = self.class_scores(vector)
+            ordinary_name = max((o for o in ORDINARY if o != "outside"), key=lambda n: scores[n])
+        return MessageSignals(
+            need_name if margin >= need_margin else None,
+            round(p[need_name], 4),
+            round(margin, 4),
+            ordinary_name,
+            outside,
+            round(chasing, 4),
+            "head",
         )

@@ -25,9 +25,17 @@ from bot.domain.messages import StoredMessage
 from bot.services.escalation.context import Context, Part
 from bot.services.escalation.judge import Judgment, ThreadJudge, ThreadMessage, ThreadSettings
 from bot.services.escalation.opening import CaseOpener, CaseReason
-from bot.services.escalation.signals import CLASSES, MessageSignals, SignalModel, prototype_texts
+from bot.services.escalation.signals import (
+    CHEAP_MARGIN_COSINE,
+    CLASSES,
+    Head,
+    MessageSignals,
+    SignalModel,
+    prototype_texts,
+)
 from bot.services.faq import EncoderUnsuitable
 from bot.storage.watches import WatchRepository
+from models.escalation_head import load_head
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +48,18 @@ RETRY_SECONDS = 60  # a thread the encoder could not read yet is judged again th
 SIGNAL_CACHE = 20_000  # messages whose signals are remembered
 # The gate: a member message of at least min_words words that is not confidently positive is embedded.
 GATE_POSITIVE = 0.98
-# Two reads: the quantized encoder first; only messages it finds at least this close to a need (margin
-# over ordinary talk) are read again by the full encoder, whose margins the thresholds are set on.
-CHEAP_MARGIN = -0.01
+# Two reads: the quantized encoder first; only messages it finds at least ``SignalModel.cheap_margin``
+# close to a need (margin over ordinary talk) are read again by the full encoder, whose margins the
+# thresholds are set on.
+CHEAP_MARGIN = CHEAP_MARGIN_COSINE  # the prototypes' scale (kept for callers that read it)
 
 
 class ThreadSignals:
     """Per-message encoder signals with a cheap gate and a cache."""
 
-    def __init__(self, embed: Embedder | None, *, full_read: bool = True) -> None:
+    def __init__(self, embed: Embedder | None, *, full_read: bool = True, head: Head | None = None) -> None:
         self.embed = embed
+        self.head = head  # the trained head (models/escalation_head.py), or None: the prototypes decide
         self.full_read = full_read  # False: the quantized read decides alone (escalation.read = "quantized")
         self._models: dict[bool, SignalModel] = {}
         self._model_lock = asyncio.Lock()
@@ -73,7 +83,7 @@ class ThreadSignals:
                 vectors = await self.embed([text for _, text in pairs], cheap)
                 if vectors is None:
                     return None
-                model = SignalModel(vectors, [name for name, _ in pairs])
+                model = SignalModel(vectors, [name for name, _ in pairs], head=self.head)
                 assert set(model.classes) == set(CLASSES)
                 self._models[cheap] = model
         return self._models[cheap]
@@ -91,7 +101,7 @@ class ThreadSignals:
                 todo = []
                 for i, vector in enumerate(cheap_vectors):
                     first = cheap_model.signals(vector, need_margin=0.0, need_floor=0.0)
-                    if self.full_read and first.margin >= CHEAP_MARGIN:
+                    if self.full_read and first.margin >= cheap_model.cheap_margin:
                         todo.append(i)
                     else:
                         out[i] = first  # plainly ordinary talk
@@ -154,11 +164,21 @@ class ThreadSignals:
 class ThreadEscalation(Part):
     """Thread judgment for EscalationService (``service.thread``)."""
 
-    def __init__(self, ctx: Context, opener: CaseOpener, *, bot_id: int | None, embed: Embedder | None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        opener: CaseOpener,
+        *,
+        bot_id: int | None,
+        embed: Embedder | None,
+        head: Head | bool | None = True,
+    ) -> None:
         super().__init__(ctx)
         self.opener = opener
         self.bot_id = bot_id
-        self.signals = ThreadSignals(embed, full_read=ctx.config.settings.read != "quantized")
+        # head=True: the shipped trained head when its file is there; False: the prototypes alone.
+        chosen = (load_head() if embed is not None else None) if head is True else (head or None)
+        self.signals = ThreadSignals(embed, full_read=ctx.config.settings.read != "quantized", head=chosen)
         self.judge = ThreadJudge()
         self.watches = WatchRepository(ctx.cases.db)
 
