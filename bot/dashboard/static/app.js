@@ -2,6 +2,14 @@
 (function () {
   "use strict";
   var KEY = "steward.initData";
+  // Refusals (401, 403, 404) and failed actions are pages too: show them instead of dropping them.
+  if (window.htmx) {
+    window.htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[2345]..", swap: true },
+      { code: "...", swap: false }
+    ];
+  }
 
   // Inside Telegram the Mini App's initData comes in the URL fragment (tgWebAppData=…) and, once
   // telegram-web-app.js has loaded, as Telegram.WebApp.initData. Outside Telegram there is none.
