@@ -221,6 +221,8 @@ async def test_dashboard_command_gives_a_link_to_managers_and_admins_only(dash: 
     reply = await h.say(MANAGER_ID, MANAGER_ID, "/dashboard")
     text = str(reply.params["text"])
     assert "/app/signin?t=" in text
+    # No link preview: a preview fetcher opening the link first would use it up.
+    assert (reply.params.get("link_preview_options") or {}).get("is_disabled") is True, reply.params
     link = text.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     async with aiohttp.ClientSession() as client, client.get(link, allow_redirects=False) as response:
         assert response.status == 303

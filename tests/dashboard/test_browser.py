@@ -79,7 +79,7 @@ def wait_css(driver: Any, css: str, text: str | None = None, timeout: float = 10
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def found(d: Any) -> dict[str, str] | bool:
+    def found(d: Any) -> Any:
         for element in d.find_elements(By.CSS_SELECTOR, css):
             seen = element.text
             if text is None or text in seen:
@@ -87,7 +87,8 @@ def wait_css(driver: Any, css: str, text: str | None = None, timeout: float = 10
         return False
 
     wait = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
-    return wait.until(found)  # type: ignore[no-any-return]
+    result: dict[str, str] = wait.until(found)
+    return result
 
 
 def click(driver: Any, css: str) -> None:
