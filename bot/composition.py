@@ -312,7 +312,9 @@ class Services:
             session_s=settings.dashboard.session_hours * 3600,
             base_url=settings.dashboard.base_url(),
         )
-        self.dashboard = DashboardService(self.roles, self.communities, self.escalation, self.dashboard_auth)
+        self.dashboard = DashboardService(
+            self.roles, self.communities, self.escalation, self.dashboard_auth, self.community_settings
+        )
 
     def _escalation(self, locale: str, *, thread_policy: bool) -> EscalationService:
         """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from bot.domain import Community
 from bot.domain.cases import Case, CaseEvent, ThreadLine
+from bot.services.community_settings import SPECS, TIMEZONE, CommunitySettingsService, SettingChange, SettingSpec
 from bot.services.dashboard_auth import DashboardAuth
 from bot.services.escalation import EscalationService
 from bot.services.escalation.base import Actor, Outcome
@@ -35,6 +36,30 @@ class CaseAction(StrEnum):
 
 
 STATUSES = ("open", "taken", "answered", "snoozed")
+# The settings page's keys, in its order (all validated by CommunitySettingsService).
+SETTING_KEYS = (
+    "faq.mode",
+    "faq.answer_threshold",
+    "faq.suggest_threshold",
+    "faq.margin",
+    "growth.welcome_enabled",
+    "growth.welcome_text",
+    "managers.receipts",
+    TIMEZONE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRow:
+    key: str
+    spec: SettingSpec
+    value: object  # as stored; None: the config file's default
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsView:
+    community: Community
+    rows: list[SettingRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +92,7 @@ class DashboardService:
         communities: CommunityRepository,
         escalation: EscalationService,
         auth: DashboardAuth,
+        settings: CommunitySettingsService,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -74,6 +100,7 @@ class DashboardService:
         self.communities = communities
         self.escalation = escalation
         self.auth = auth
+        self.settings = settings
         self._clock = clock
 
     async def sign_in_link(self, user_id: int, lang: str | None = None) -> SignIn | None:
@@ -150,3 +177,25 @@ class DashboardService:
             return Outcome(False, esc.t("The answer is too long (at most {n} characters).").format(n=MAX_REPLY_CHARS))
         # The dashboard's text is plain: escaped into the HTML the outbox sends.
         return await esc.reply_now(case_id, actor, html.escape(text, quote=False))
+
+    # ------------------------------------------------------------------ settings
+
+    async def settings_view(self, user_id: int, community_id: int) -> SettingsView | None:
+        """The community's settings page; None when it is unknown or not the user's to manage."""
+        if not await self.roles.can_manage(community_id, user_id):
+            return None
+        community = await self.settings.get(community_id)
+        if community is None:
+            return None
+        rows = [
+            SettingRow(key, SPECS[key], community.timezone if key == TIMEZONE else community.settings.get(key))
+            for key in SETTING_KEYS
+        ]
+        return SettingsView(community, rows)
+
+    async def change_setting(self, user_id: int, community_id: int, key: str, value: object) -> SettingChange | None:
+        """One setting changed through CommunitySettingsService (which validates it and explains a refusal);
+        None when the community is not the user's to manage. Only the settings page's keys."""
+        if key not in SETTING_KEYS or not await self.roles.can_manage(community_id, user_id):
+            return None
+        return await self.settings.set(community_id, key, value)

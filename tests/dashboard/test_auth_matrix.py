@@ -31,8 +31,12 @@ ROUTES = {
     ("GET", "/case/{case_id}"): True,
     ("GET", "/case/{case_id}/body"): True,
     ("POST", "/case/{case_id}/{action}"): True,
+    ("GET", "/settings"): True,
+    ("GET", "/settings/{community_id}"): True,
+    ("POST", "/settings/{community_id}"): True,
     ("GET", "/static"): False,
 }
+SETTING = {"key": "faq.mode", "value": "off"}
 
 
 def telegram_init_data(user_id: int, *, auth_date: int, token: str = TOKEN, first_name: str = "Mia") -> str:
@@ -57,9 +61,16 @@ def case_requests(case_id: int) -> list[tuple[str, str]]:
     ]
 
 
+def settings_requests(chat_id: int) -> list[tuple[str, str]]:
+    return [("GET", f"/app/settings/{chat_id}"), ("POST", f"/app/settings/{chat_id}")]
+
+
 def all_requests(dash: Dash) -> list[tuple[str, str]]:
     return [
         ("POST", "/app/signout"),
+        ("GET", "/app/settings"),
+        *settings_requests(GROUP_A),
+        *settings_requests(GROUP_B),
         ("GET", "/app/queue"),
         ("GET", f"/app/queue?community={GROUP_A}"),
         ("GET", "/app/queue/rows"),
@@ -71,7 +82,7 @@ def all_requests(dash: Dash) -> list[tuple[str, str]]:
 async def call(
     client: aiohttp.ClientSession, dash: Dash, method: str, path: str, *, csrf: str = "", **kwargs: object
 ) -> tuple[int, str]:
-    data = {"csrf": csrf, "text": "hello from the dashboard"} if method == "POST" else None
+    data = {"csrf": csrf, "text": "hello from the dashboard", **SETTING} if method == "POST" else None
     async with client.request(method, dash.base + path, data=data, allow_redirects=False, **kwargs) as response:  # type: ignore[arg-type]
         return response.status, await response.text()
 
@@ -79,6 +90,11 @@ async def call(
 async def states(dash: Dash) -> tuple[str, str]:
     a, b = await dash.app.cases.get(dash.case_a), await dash.app.cases.get(dash.case_b)
     return a.state, b.state
+
+
+async def faq_modes(dash: Dash) -> tuple[object, object]:
+    a, b = await dash.app.communities.get(GROUP_A), await dash.app.communities.get(GROUP_B)
+    return a.settings.get("faq.mode"), b.settings.get("faq.mode")
 
 
 def test_every_dashboard_route_is_in_the_matrix() -> None:
@@ -129,10 +145,17 @@ async def test_a_member_who_manages_nothing_is_refused(dash: Dash) -> None:
     async with client:
         status, body = await call(client, dash, "GET", "/app/queue")
         assert status == 200 and f"#{dash.case_a}" not in body and "Group A" not in body
-        for method, path in case_requests(dash.case_a) + case_requests(dash.case_b):
+        for method, path in [
+            *case_requests(dash.case_a),
+            *case_requests(dash.case_b),
+            *settings_requests(GROUP_A),
+            *settings_requests(GROUP_B),
+        ]:
             status, body = await call(client, dash, method, path, csrf=csrf)
             assert status == 404, (method, path, status)
             assert "Group" not in body
+        status, body = await call(client, dash, "GET", "/app/settings")
+        assert status == 200 and "Group" not in body
         status, _ = await call(client, dash, "GET", f"/app/queue?community={GROUP_A}")
         assert status == 404
     assert await states(dash) == ("open", "open")
@@ -230,3 +253,33 @@ async def test_dashboard_command_gives_a_link_to_managers_and_admins_only(dash: 
     assert "/app/signin?t=" in str(reply.params["text"])
     reply = await h.say(MEMBER, MEMBER, "/dashboard")
     assert "/app/signin" not in str(reply.params["text"]) and "managers" in str(reply.params["text"])
+
+
+async def test_settings_are_validated_by_the_service_and_a_refusal_is_explained(dash: Dash) -> None:
+    client, csrf = await dash.session_for(MANAGER_ID)
+    path = f"/app/settings/{GROUP_B}"
+
+    async def post(key: str, value: str, status: int = 200) -> str:
+        data = {"csrf": csrf, "key": key, "value": value}
+        async with client.post(dash.base + path, data=data) as response:
+            assert response.status == status
+            return await response.text()
+
+    async with client:
+        body = await post("faq.answer_threshold", "2")
+        assert "Not saved" in body and "must be from 0 to 1" in body
+        body = await post("faq.answer_threshold", "0,6")  # a decimal comma, as people type it
+        assert "Saved." in body
+        body = await post("faq.suggest_threshold", "0.9")
+        assert "must not be above faq.answer_threshold" in body
+        body = await post("timezone", "Mars/Olympus")
+        assert "Not saved" in body
+        body = await post("timezone", "Asia/Jerusalem")
+        assert "Saved." in body
+        body = await post("growth.welcome_enabled", "on")
+        assert "Saved." in body
+        await post("database.path", "/tmp/x", status=404)  # not a key the page offers
+    b = await dash.app.community_settings.get(GROUP_B)
+    assert b.timezone == "Asia/Jerusalem"
+    assert b.settings.get("faq.answer_threshold") == 0.6 and "faq.suggest_threshold" not in b.settings
+    assert b.settings.get("growth.welcome_enabled") is True

@@ -178,6 +178,24 @@ async def test_demo_case_worked_in_the_browser(tmp_path: Path) -> None:
         await eventually(lambda: bool(edits_of(sb, DESK, card, since)))
         assert "resolved" in str(edits_of(sb, DESK, card, since)[-1].params.get("text")).lower()
         await run(shot, driver, "case-resolved")
+        # Settings: a change saved through CommunitySettingsService, and a refusal explained.
+        await run(driver.get, f"{base}/app/settings/{CLUB}")
+        await run(wait_css, driver, "#setting-faq-answer_threshold")
+
+        def set_threshold(value: str) -> None:
+            field = driver.find_element("css selector", "#setting-faq-answer_threshold input[name=value]")
+            field.clear()
+            field.send_keys(value)
+            driver.find_element("css selector", "#setting-faq-answer_threshold button").click()
+
+        await run(set_threshold, "5")
+        await run(wait_css, driver, "#flash.bad", "must be from 0 to 1")
+        await run(shot, driver, "settings-refused")
+        await run(set_threshold, "0.65")
+        await run(wait_css, driver, "#flash.ok")
+        community = await app.community_settings.get(CLUB)
+        assert community.settings.get("faq.answer_threshold") == 0.65
+        await run(shot, driver, "settings")
         # Hebrew lays out right to left.
         await run(driver.get, f"{base}/app/queue?lang=he")
         await run(wait_css, driver, "#queue")
