@@ -313,7 +313,7 @@ class Services:
             base_url=settings.dashboard.base_url(),
         )
         self.dashboard = DashboardService(
-            self.roles, self.communities, self.escalation, self.dashboard_auth, self.community_settings
+            self.roles, self.communities, self.escalation, self.dashboard_auth, self.community_settings, self.faq
         )
 
     def _escalation(self, locale: str, *, thread_policy: bool) -> EscalationService:

@@ -199,7 +199,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
 
 def build_app(deps_: Deps) -> web.Application:
     """The dashboard's pages, mounted under ``/app/`` by :func:`mount`."""
-    from bot.dashboard import views_queue, views_settings
+    from bot.dashboard import views_faq, views_queue, views_settings
 
     app = web.Application(middlewares=[identity], client_max_size=64 * 1024)
     app[DEPS] = deps_
@@ -215,6 +215,7 @@ def build_app(deps_: Deps) -> web.Application:
     app.router.add_post("/signout", signout)
     views_queue.add_routes(app)
     views_settings.add_routes(app)
+    views_faq.add_routes(app)
     app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
     return app
 

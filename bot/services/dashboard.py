@@ -17,10 +17,12 @@ from enum import StrEnum
 
 from bot.domain import Community
 from bot.domain.cases import Case, CaseEvent, ThreadLine
+from bot.domain.faq import StoredEntry
 from bot.services.community_settings import SPECS, TIMEZONE, CommunitySettingsService, SettingChange, SettingSpec
 from bot.services.dashboard_auth import DashboardAuth
 from bot.services.escalation import EscalationService
 from bot.services.escalation.base import Actor, Outcome
+from bot.services.faq import FaqService
 from bot.services.roles import RoleService
 from bot.storage.communities import CommunityRepository
 
@@ -85,6 +87,19 @@ class SignIn:
     mini_app: str | None  # the Mini App's address for a web_app button (Telegram wants https)
 
 
+@dataclass(frozen=True, slots=True)
+class FaqView:
+    community: Community
+    entries: list[tuple[StoredEntry, tuple[int, int] | None]]  # with (helpful, unhelpful) votes
+
+
+@dataclass(frozen=True, slots=True)
+class FaqTry:
+    text: str
+    band: str  # answer, suggest or abstain
+    candidates: list[tuple[float, float, float, StoredEntry | None]]  # score, semantic, lexical, entry
+
+
 class DashboardService:
     def __init__(
         self,
@@ -93,6 +108,7 @@ class DashboardService:
         escalation: EscalationService,
         auth: DashboardAuth,
         settings: CommunitySettingsService,
+        faq: FaqService,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -101,6 +117,7 @@ class DashboardService:
         self.escalation = escalation
         self.auth = auth
         self.settings = settings
+        self.faq = faq
         self._clock = clock
 
     async def sign_in_link(self, user_id: int, lang: str | None = None) -> SignIn | None:
@@ -199,3 +216,47 @@ class DashboardService:
         if key not in SETTING_KEYS or not await self.roles.can_manage(community_id, user_id):
             return None
         return await self.settings.set(community_id, key, value)
+
+    # ------------------------------------------------------------------ knowledge base
+
+    async def _community(self, user_id: int, community_id: int) -> Community | None:
+        if not await self.roles.can_manage(community_id, user_id):
+            return None
+        return await self.communities.get(community_id)
+
+    async def faq_view(self, user_id: int, community_id: int) -> FaqView | None:
+        community = await self._community(user_id, community_id)
+        if community is None:
+            return None
+        own = [(e, v) for e, v in await self.faq.entries_with_votes(community_id) if e.chat_id == community_id]
+        return FaqView(community, own)
+
+    async def faq_add(self, user_id: int, community_id: int, questions: list[str], answer: str) -> str | None:
+        """A new entry of the community ("" when saved, else why not); None: not the user's community."""
+        if await self._community(user_id, community_id) is None:
+            return None
+        if (left := await self.faq.entries_left(community_id)) is not None and left <= 0:
+            return "this community has as many entries as its quota allows"
+        try:
+            await self.faq.add_entry(community_id, questions, answer, created_by=user_id)
+        except ValueError as exc:
+            return str(exc)
+        return ""
+
+    async def faq_delete(self, user_id: int, community_id: int, entry_id: int) -> bool | None:
+        """Delete one of the community's own entries; None: not the user's community or not its entry."""
+        if await self._community(user_id, community_id) is None:
+            return None
+        if await self.faq.entry_of(community_id, entry_id, global_too=False) is None:
+            return None
+        return await self.faq.delete(entry_id)
+
+    async def faq_try(self, user_id: int, community_id: int, text: str) -> FaqTry | None:
+        """What the bot would do with ``text`` in the community, and the top entries with their scores."""
+        community = await self._community(user_id, community_id)
+        if community is None:
+            return None
+        match = await self.faq.try_question(community, text)
+        entries = {e.id: e for e, _votes in await self.faq.entries_with_votes(community_id)}
+        rows = [(c.score, c.semantic, c.lexical, entries.get(c.entry_id)) for c in match.candidates]
+        return FaqTry(text, match.band, rows)

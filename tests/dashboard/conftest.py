@@ -45,6 +45,8 @@ class Dash:
     base: str  # http://127.0.0.1:PORT
     case_a: int
     case_b: int
+    faq_a: int  # an FAQ entry of each group
+    faq_b: int
 
     @property
     def app(self) -> Any:
@@ -82,4 +84,6 @@ async def dash(tmp_path: Path) -> AsyncIterator[Dash]:
         case_a = await app.cases.latest(GROUP_A)
         case_b = await app.cases.latest(GROUP_B)
         assert case_a is not None and case_b is not None
-        yield Dash(harness, f"http://127.0.0.1:{port}", case_a.id, case_b.id)
+        entry_a = await app.faq.add_entry(GROUP_A, ["What is the A wifi password?"], "A-secret", created_by=None)
+        entry_b = await app.faq.add_entry(GROUP_B, ["What is the B wifi password?"], "B-secret", created_by=None)
+        yield Dash(harness, f"http://127.0.0.1:{port}", case_a.id, case_b.id, entry_a.id, entry_b.id)

@@ -34,9 +34,15 @@ ROUTES = {
     ("GET", "/settings"): True,
     ("GET", "/settings/{community_id}"): True,
     ("POST", "/settings/{community_id}"): True,
+    ("GET", "/faq"): True,
+    ("GET", "/faq/{community_id}"): True,
+    ("POST", "/faq/{community_id}/add"): True,
+    ("POST", "/faq/{community_id}/try"): True,
+    ("POST", "/faq/{community_id}/delete/{entry_id}"): True,
     ("GET", "/static"): False,
 }
 SETTING = {"key": "faq.mode", "value": "off"}
+FAQ_FORM = {"questions": "Where is the parking?", "answer": "Behind the building."}
 
 
 def telegram_init_data(user_id: int, *, auth_date: int, token: str = TOKEN, first_name: str = "Mia") -> str:
@@ -65,12 +71,24 @@ def settings_requests(chat_id: int) -> list[tuple[str, str]]:
     return [("GET", f"/app/settings/{chat_id}"), ("POST", f"/app/settings/{chat_id}")]
 
 
+def faq_requests(chat_id: int, entry_id: int) -> list[tuple[str, str]]:
+    return [
+        ("GET", f"/app/faq/{chat_id}"),
+        ("POST", f"/app/faq/{chat_id}/add"),
+        ("POST", f"/app/faq/{chat_id}/try"),
+        ("POST", f"/app/faq/{chat_id}/delete/{entry_id}"),
+    ]
+
+
 def all_requests(dash: Dash) -> list[tuple[str, str]]:
     return [
         ("POST", "/app/signout"),
         ("GET", "/app/settings"),
         *settings_requests(GROUP_A),
         *settings_requests(GROUP_B),
+        ("GET", "/app/faq"),
+        *faq_requests(GROUP_A, dash.faq_a),
+        *faq_requests(GROUP_B, dash.faq_b),
         ("GET", "/app/queue"),
         ("GET", f"/app/queue?community={GROUP_A}"),
         ("GET", "/app/queue/rows"),
@@ -82,7 +100,7 @@ def all_requests(dash: Dash) -> list[tuple[str, str]]:
 async def call(
     client: aiohttp.ClientSession, dash: Dash, method: str, path: str, *, csrf: str = "", **kwargs: object
 ) -> tuple[int, str]:
-    data = {"csrf": csrf, "text": "hello from the dashboard", **SETTING} if method == "POST" else None
+    data = {"csrf": csrf, "text": "hello from the dashboard", **SETTING, **FAQ_FORM} if method == "POST" else None
     async with client.request(method, dash.base + path, data=data, allow_redirects=False, **kwargs) as response:  # type: ignore[arg-type]
         return response.status, await response.text()
 
@@ -90,6 +108,10 @@ async def call(
 async def states(dash: Dash) -> tuple[str, str]:
     a, b = await dash.app.cases.get(dash.case_a), await dash.app.cases.get(dash.case_b)
     return a.state, b.state
+
+
+async def faq_counts(dash: Dash) -> tuple[int, int]:
+    return len(await dash.app.faq.entries_for(GROUP_A)), len(await dash.app.faq.entries_for(GROUP_B))
 
 
 async def faq_modes(dash: Dash) -> tuple[object, object]:
@@ -150,15 +172,19 @@ async def test_a_member_who_manages_nothing_is_refused(dash: Dash) -> None:
             *case_requests(dash.case_b),
             *settings_requests(GROUP_A),
             *settings_requests(GROUP_B),
+            *faq_requests(GROUP_A, dash.faq_a),
+            *faq_requests(GROUP_B, dash.faq_b),
         ]:
             status, body = await call(client, dash, method, path, csrf=csrf)
             assert status == 404, (method, path, status)
-            assert "Group" not in body
-        status, body = await call(client, dash, "GET", "/app/settings")
-        assert status == 200 and "Group" not in body
+            assert "Group" not in body and "wifi" not in body
+        for path in ("/app/settings", "/app/faq"):
+            status, body = await call(client, dash, "GET", path)
+            assert status == 200 and "Group" not in body
         status, _ = await call(client, dash, "GET", f"/app/queue?community={GROUP_A}")
         assert status == 404
     assert await states(dash) == ("open", "open")
+    assert await faq_counts(dash) == (1, 1)
 
 
 async def test_admin_of_group_a_cannot_read_or_change_group_b(dash: Dash) -> None:
@@ -180,6 +206,27 @@ async def test_admin_of_group_a_cannot_read_or_change_group_b(dash: Dash) -> Non
         status, body = await call(client, dash, "POST", f"/app/case/{dash.case_a}/take", csrf=csrf)
         assert status == 200 and "is yours" in body
     assert await states(dash) == ("taken", "open")
+    client, csrf = await dash.session_for(ADMIN_ID)
+    async with client:
+        # Settings: B's by URL and by a forged form are refused; A's are A's admin's to change.
+        for method, path in settings_requests(GROUP_B):
+            status, body = await call(client, dash, method, path, csrf=csrf)
+            assert status == 404 and "Group B" not in body
+        status, body = await call(client, dash, "GET", "/app/settings")
+        assert "Group A" in body and "Group B" not in body
+        status, body = await call(client, dash, "POST", f"/app/settings/{GROUP_A}", csrf=csrf)
+        assert status == 200 and 'id="flash"' in body
+        # The knowledge base: B's by URL, and B's entry through A's URL (a forged form), are refused.
+        for method, path in [
+            *faq_requests(GROUP_B, dash.faq_b),
+            ("POST", f"/app/faq/{GROUP_A}/delete/{dash.faq_b}"),
+        ]:
+            status, body = await call(client, dash, method, path, csrf=csrf)
+            assert status == 404 and "B wifi" not in body, (method, path, status)
+        status, body = await call(client, dash, "GET", f"/app/faq/{GROUP_A}")
+        assert status == 200 and "A wifi" in body and "B wifi" not in body
+    assert await faq_modes(dash) == ("off", None)
+    assert await faq_counts(dash) == (1, 1)
     client, csrf = await dash.session_for(ADMIN_B)
     async with client:
         status, _ = await call(client, dash, "GET", f"/app/case/{dash.case_a}")
@@ -283,3 +330,30 @@ async def test_settings_are_validated_by_the_service_and_a_refusal_is_explained(
     assert b.timezone == "Asia/Jerusalem"
     assert b.settings.get("faq.answer_threshold") == 0.6 and "faq.suggest_threshold" not in b.settings
     assert b.settings.get("growth.welcome_enabled") is True
+
+
+async def test_knowledge_base_add_try_delete(dash: Dash) -> None:
+    client, csrf = await dash.session_for(ADMIN_ID)
+    base = f"/app/faq/{GROUP_A}"
+
+    async def post(path: str, **form: str) -> str:
+        async with client.post(dash.base + base + path, data={"csrf": csrf, **form}) as response:
+            assert response.status == 200
+            return await response.text()
+
+    async with client:
+        body = await post("/add", questions="How do I book the laser cutter?\nWhere do I reserve the laser?", answer="")
+        assert "Not saved" in body
+        body = await post("/add", questions="How do I book the laser cutter?\nWhere do I reserve the laser?",
+                          answer="On the sheet at the front desk.")  # fmt: skip
+        assert "Saved." in body and "front desk" in body
+        entry = next(e for e in await dash.app.faq.entries_for(GROUP_A) if "laser" in e.questions[0])
+        body = await post("/try", text="How do I book the laser cutter?")
+        assert 'data-band="answer"' in body or 'data-band="suggest"' in body
+        top = body.split('id="tried"', 1)[1].split("</li>", 1)[0]
+        assert "laser cutter" in top  # the new entry is the best candidate, with its score
+        body = await post("/try", text="zzqx qwv")
+        assert 'data-band="abstain"' in body
+        body = await post(f"/delete/{entry.id}")
+        assert "laser" not in body.split("<h2>", 3)[-1]
+    assert await faq_counts(dash) == (1, 1)

@@ -196,6 +196,28 @@ async def test_demo_case_worked_in_the_browser(tmp_path: Path) -> None:
         community = await app.community_settings.get(CLUB)
         assert community.settings.get("faq.answer_threshold") == 0.65
         await run(shot, driver, "settings")
+        # Knowledge base: add an entry, and "try a question" finds it.
+        await run(driver.get, f"{base}/app/faq/{CLUB}")
+        await run(wait_css, driver, "#add-questions")
+
+        def add_entry() -> None:
+            driver.find_element("css selector", "#add-questions").send_keys("Is there parking near the space?")
+            driver.find_element("css selector", "#add-answer").send_keys("Yes, behind the building, free after 6 pm.")
+            driver.find_element("css selector", "#do-add").click()
+
+        await run(add_entry)
+        await run(wait_css, driver, "#flash.ok")
+        await run(wait_css, driver, "li.entry", "parking")
+
+        def try_question() -> None:
+            driver.find_element("css selector", "#try-text").send_keys("Is there parking near the space?")
+            driver.find_element("css selector", "#do-try").click()
+
+        await run(try_question)
+        tried = await run(wait_css, driver, "#tried")
+        assert "parking" in tried["text"].split("\n")[1], tried  # the best candidate, with its score
+        assert "stay quiet" not in tried["text"]
+        await run(shot, driver, "knowledge-base")
         # Hebrew lays out right to left.
         await run(driver.get, f"{base}/app/queue?lang=he")
         await run(wait_css, driver, "#queue")
@@ -229,5 +251,6 @@ async def test_demo_case_worked_in_the_browser(tmp_path: Path) -> None:
     result = await run_demo(tmp_path, fast=True, stream=io.StringIO(), dashboard=browse)
     assert outcome.get("ok"), result.problems
     assert result.ok, result.problems
-    for name in ("queue", "case", "case-resolved", "queue-he", "refused-used-link", "mini-app-queue"):
+    pages = ("queue", "case", "case-resolved", "settings", "knowledge-base", "queue-he", "refused-used-link")
+    for name in (*pages, "mini-app-queue"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000
