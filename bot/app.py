@@ -24,6 +24,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import Update
+from aiohttp.web import AppRunner
 
 from bot.composition import BOT, ClassifierLoader, EncoderLoader, Loaders, Services, TelegramPorts
 from bot.config import Settings
@@ -110,6 +111,7 @@ class Steward(Services):
         self._flusher: asyncio.Task[None] | None = None
         self.fsm_storage = self._build_fsm_storage()
         self.dispatcher = self._build_dispatcher()
+        self._dashboard: AppRunner | None = None
         self._started = False
 
     # --- wiring -------------------------------------------------------------------------
@@ -170,6 +172,7 @@ class Steward(Services):
             "feeds": self.feeds,
             "faq": self.faq,
             "access": self.access,
+            "dashboard": self.dashboard,
         }
 
     async def _on_forbidden(self, chat_id: int, description: str) -> None:
@@ -215,6 +218,10 @@ class Steward(Services):
             stuck = await self.posts.resolve_interrupted()
             self._posts_catch_up = asyncio.create_task(self.posts.catch_up(stuck), name="posts-catch-up")
             self.feeds.start()
+        if self.settings.dashboard.enabled and self.settings.telegram.mode == "polling":
+            from bot.dashboard.web import serve
+
+            self._dashboard = await serve(self)  # webhook mode: bot/webhook.py mounts it on its server
         self._started = True
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
@@ -222,6 +229,9 @@ class Steward(Services):
             await self.db.close()
             return
         self._started = False
+        if self._dashboard is not None:
+            await self._dashboard.cleanup()
+            self._dashboard = None
         if not await self.in_flight.wait_idle(drain_timeout):
             log.warning("stopping with %d updates still in flight", self.in_flight.count)
         if self._flusher is not None:
@@ -322,8 +332,19 @@ class Steward(Services):
             await self.bot.set_my_commands(admins, scope=BotCommandScopeAllChatAdministrators())
             for manager_id in await self.managers.reachable_in_private(self.settings.manager_ids):
                 await self.bot.set_my_commands(managers, scope=BotCommandScopeChat(chat_id=manager_id))
+                await self._dashboard_menu_button(manager_id)
         except Exception as exc:  # a menu is a convenience; never stop the bot for it
             log.warning("could not set the command menus: %s", exc)
+
+    async def _dashboard_menu_button(self, manager_id: int) -> None:
+        """The dashboard as the managers' menu button (Telegram opens Mini Apps from https addresses only)."""
+        url = self.settings.dashboard.base_url()
+        if not self.settings.dashboard.enabled or not url.startswith("https://"):
+            return
+        from aiogram.types import MenuButtonWebApp, WebAppInfo
+
+        button = MenuButtonWebApp(text="Dashboard", web_app=WebAppInfo(url=f"{url}/app/"))
+        await self.bot.set_chat_menu_button(chat_id=manager_id, menu_button=button)
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """deleteWebhook, then long polling until SIGINT/SIGTERM or stop_polling()."""

@@ -23,6 +23,8 @@ from bot.services.access import AccessService
 from bot.services.cas import CasClient
 from bot.services.community import CommunityCache, CommunityService
 from bot.services.community_settings import CommunitySettingsService
+from bot.services.dashboard import DashboardService
+from bot.services.dashboard_auth import DashboardAuth
 from bot.services.escalation import EscalationService
 from bot.services.faq import FaqService
 from bot.services.feeds import FeedService
@@ -302,6 +304,17 @@ class Services:
             managers_chat_id=settings.managers.chat_id,
         )
         self.retention = Retention(self.messages, self.faq_repo, settings.database.retain_days)
+        # The managers' dashboard (bot/dashboard): its sign-in, and what it may show each person.
+        self.dashboard_auth = DashboardAuth(
+            settings.require_token,
+            self.state,
+            init_data_max_age_s=settings.dashboard.init_data_max_age_s,
+            session_s=settings.dashboard.session_hours * 3600,
+            base_url=settings.dashboard.base_url(),
+        )
+        self.dashboard = DashboardService(
+            self.roles, self.communities, self.escalation, self.dashboard_auth, self.community_settings, self.faq
+        )
 
     def _escalation(self, locale: str, *, thread_policy: bool) -> EscalationService:
         """``thread_policy``: the FAQ runs its own multilingual-e5 loader (not a stand-in), so the thread

@@ -332,6 +332,33 @@ class GrowthSettings(Section):
         return value
 
 
+class DashboardSettings(Section):
+    """The managers' dashboard (docs/dashboard.md): a Mini App and a web page served by Steward under /app/."""
+
+    enabled: bool = False
+    # Polling mode: the dashboard's own aiohttp server. Webhook mode: the webhook's server.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=1, le=65535)
+    # The address people open (behind a reverse proxy: https://steward.example.org). Sign-in links and the
+    # Mini App button point here; https makes the session cookie Secure. Empty: http://host:port.
+    public_url: str = ""
+    # Telegram's initData older than this is refused (a replayed one stops working).
+    init_data_max_age_s: int = Field(default=3600, ge=60, le=86400)
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test)")
+        return value
+
+    def base_url(self) -> str:
+        """Where the dashboard is reached, without the trailing slash (``/app/`` goes after it)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STEWARD_",
@@ -353,6 +380,7 @@ class Settings(BaseSettings):
     dialogs: DialogSettings = Field(default_factory=DialogSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -50,7 +50,19 @@ def extract() -> Catalog:
             for message, lineno in _missed_by_babel(path):
                 location = (path.relative_to(ROOT).as_posix(), lineno)
                 template.add(message, locations=[location])
+    _extract_templates(template)
     return template
+
+
+def _extract_templates(template: Catalog) -> None:
+    """The dashboard's Jinja2 pages (bot/dashboard/templates): their ``t("...")`` calls."""
+    from jinja2.ext import babel_extract
+
+    for path in sorted((ROOT / "bot" / "dashboard" / "templates").glob("*.html")):
+        with path.open("rb") as handle:
+            for lineno, _function, message, _comments in babel_extract(handle, ["t"], [], {}):
+                if isinstance(message, str) and message.strip():
+                    template.add(message, locations=[(path.relative_to(ROOT).as_posix(), lineno)])
 
 
 def _keyword_call(node: ast.Call) -> str | tuple[str, str] | None:

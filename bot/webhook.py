@@ -120,6 +120,10 @@ def build_web_app(app: Steward) -> web.Application:
         store_timeout=STORE_TIMEOUT_S,
     ).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dispatcher, bot=app.bot)
+    if app.settings.dashboard.enabled:  # the managers' dashboard under /app/ of the same server
+        from bot.dashboard.web import deps_of, mount
+
+        mount(web_app, deps_of(app))
     return web_app
 
 

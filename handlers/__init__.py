@@ -13,6 +13,7 @@ def build_routers() -> list[Router]:
         access,
         common,
         community,
+        dashboard,
         errors,
         escalation,
         fallback,
@@ -28,6 +29,7 @@ def build_routers() -> list[Router]:
     features = [
         common.build_router(),
         access.build_router(),
+        dashboard.build_router(),
         membership.build_router(),
         growth.build_router(),
         posts.build_router(),

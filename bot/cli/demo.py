@@ -26,7 +26,7 @@ def _default_out() -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo.runner import run_demo
+    from bot.demo.runner import hold_forever, run_demo
     from bot.signals import run_until_signalled
 
     out_dir: Path = args.out or _default_out()
@@ -43,7 +43,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok = False
     try:
         # SIGINT / SIGTERM stop the demo cleanly even when it was started with SIGINT ignored (bot.signals).
-        stopped, result = asyncio.run(run_until_signalled(run_demo(out_dir, fast=args.fast, stream=sys.stdout)))
+        stopped, result = asyncio.run(
+            run_until_signalled(
+                run_demo(
+                    out_dir,
+                    fast=args.fast,
+                    stream=sys.stdout,
+                    dashboard=hold_forever if args.dashboard else None,
+                    dashboard_port=args.port,
+                )
+            )
+        )
         if stopped or result is None:
             print("steward demo: stopped by a signal", flush=True)
             print(out_dir.resolve(), flush=True)
@@ -63,4 +73,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = add_command(sub, common, "demo", HELP, DESCRIPTION)
     p.add_argument("--out", type=Path, default=None, help="output folder (default demo-output/<UTC timestamp>)")
     p.add_argument("--fast", action="store_true", help="keyword stand-ins instead of the bundled models (seconds)")
+    p.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="leave the demo's case open, serve the managers' dashboard and keep running; prints 'dashboard: URL'",
+    )
+    p.add_argument("--port", type=int, default=None, help="the dashboard's port with --dashboard (default: a free one)")
     p.set_defaults(func=cmd_demo)

@@ -53,7 +53,7 @@ def build_parser(*, with_features: bool = True) -> argparse.ArgumentParser:
 
 def feature_commands() -> list[Registrar]:
     """The subcommands past the core ones, one module each in bot/cli."""
-    from bot.cli import analyze, cases, communities, demo, faq, posts, stats
+    from bot.cli import analyze, cases, communities, dashboard, demo, faq, posts, stats
 
     return [
         posts.register,
@@ -63,6 +63,7 @@ def feature_commands() -> list[Registrar]:
         demo.register,
         cases.register,
         communities.register,
+        dashboard.register,
     ]
 
 

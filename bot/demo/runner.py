@@ -23,7 +23,7 @@ from bot.demo.stand_ins import HashingEncoder, KeywordClassifier
 from bot.demo.transcript import Transcript, plain
 from bot.sandbox import Call, SandboxBotAPI
 
-__all__ = ["CLUB", "DESK", "DemoResult", "run_demo"]
+__all__ = ["CLUB", "DESK", "MIA", "DemoResult", "hold_forever", "run_demo"]
 
 TOKEN = "7000001:DEMO-sandbox-token"
 CLUB = -1001234567890
@@ -313,6 +313,25 @@ class _Demo:
         self.say(CLUB, CARA, "The money is back on my card. Thanks for sorting it out!")
         await self.settle()
 
+    async def open_case(self) -> None:
+        """``--dashboard``: the pile-on, left open for the manager to work in the dashboard."""
+        tr = self.tr
+        tr.section("4. A complaint pile-on becomes a case, waiting in the dashboard's queue")
+        since = self.sb.mark()
+        root = self.say(CLUB, CARA, "I was charged twice for my membership this month. This is terrible.")
+        rid = root["message_id"]
+        self.say(CLUB, DAN, "Same here, two charges on my card. Awful.", reply_to=rid)
+        self.say(
+            CLUB, BEN, "Me too! Nobody answers the support email, worst support ever. Feels like a scam.", reply_to=rid
+        )
+        card = await self.wait("sendMessage", _is_card, since=since, chat_id=DESK, timeout=15)
+        await self.settle()
+        await self.app.escalation.cards_settled()
+        if card is None:
+            tr.fail("no case card reached the managers' chat")
+        else:
+            tr.ok(f"a case card is in the managers' chat (message {card.result['message_id']})")
+
     async def _case_for(self, root_message_id: int) -> Any:
         return await self.app.cases.latest(CLUB)
 
@@ -427,15 +446,36 @@ async def choose_models(fast: bool, load_model: Callable[[], Any], stream: TextI
     return Models(classifier, faq_loader, description, fast)
 
 
+DashboardHold = Callable[[Any, SandboxBotAPI, str], Awaitable[None]]
+
+
+async def hold_forever(app: Any, sandbox: SandboxBotAPI, url: str) -> None:
+    await asyncio.Event().wait()  # until SIGINT / SIGTERM cancel the demo (bot.signals)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def run_demo(
     out_dir: Path,
     *,
     fast: bool = False,
     stream: TextIO,
     load_model: Callable[[], Any] = _load_real_model,
+    dashboard: DashboardHold | None = None,
+    dashboard_port: int | None = None,
 ) -> DemoResult:
     """Play every scene; the transcript goes to ``stream``. The database and the charts stay in ``out_dir``
-    (which must exist)."""
+    (which must exist).
+
+    ``dashboard``: the demo for the managers' dashboard instead: the community with an open case, the dashboard
+    on 127.0.0.1, one line ``dashboard: <sign-in URL>`` for Mia (a manager), then ``dashboard(app, sandbox, url)``
+    runs (by default: until a signal stops the demo)."""
     from bot.app import Steward
     from bot.config import FaqSettings, Settings
 
@@ -459,6 +499,7 @@ async def run_demo(
         # The shipped FAQ thresholds are calibrated for multilingual-e5 (docs/faq.md); the hashing
         # stand-in spreads its cosines over 0-1, so it needs its own.
         faq=FaqSettings(answer_threshold=0.7, suggest_threshold=0.5, margin=0.05) if fast else FaqSettings(),
+        dashboard={"enabled": dashboard is not None, "port": dashboard_port or _free_port()},
     )
     app = Steward(settings, classifier_loader=lambda: classifier, faq_encoder_loader=faq_loader)
     demo = _Demo(sandbox, app, tr, out_dir, slow=1.0 if fast else 3.0)
@@ -466,6 +507,8 @@ async def run_demo(
         ("setup", demo.setup), ("welcome", demo.welcome), ("questions", demo.questions),
         ("pile-on", demo.pile_on), ("scheduled post", demo.scheduled_post), ("stats", demo.stats),
     ]  # fmt: skip
+    if dashboard is not None:
+        scenes = [("setup", demo.setup), ("questions", demo.questions), ("open case", demo.open_case)]
     played: list[str] = []
     polling: asyncio.Task[None] | None = None
     try:
@@ -480,6 +523,10 @@ async def run_demo(
                 tr.fail(f"scene '{name}' crashed: {type(exc).__name__}: {exc}")
             played.append(name)
         await demo.settle()
+        if dashboard is not None:
+            url = app.dashboard_auth.sign_in_url(MIA)
+            print(f"dashboard: {url}", file=stream, flush=True)
+            await dashboard(app, sandbox, url)
     finally:
         if polling is not None:
             with contextlib.suppress(RuntimeError):

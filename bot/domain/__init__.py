@@ -75,11 +75,12 @@ class IncomingMessage:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button: exactly one of url or callback_data is set."""
+    """An inline button: exactly one of url, callback_data or web_app (a Mini App's URL, private chats only) is set."""
 
     text: str
     url: str | None = None
     callback_data: str | None = None
+    web_app: str | None = None
 
 
 Keyboard = list[list[Button]]

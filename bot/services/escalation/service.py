@@ -27,7 +27,7 @@ from typing import Any
 from bot.config import EscalationSettings
 from bot.domain import Community, Keyboard, MessageContext, Priority
 from bot.domain.buttons import ButtonPort
-from bot.domain.cases import Case, PendingReply
+from bot.domain.cases import Case, CaseEvent, PendingReply, ThreadLine
 from bot.i18n import Translator
 from bot.services.escalation.actions import CaseActions
 from bot.services.escalation.base import (
@@ -264,3 +264,28 @@ class EscalationService:
 
     def duration(self, seconds: float) -> str:
         return self.words.duration(seconds)
+
+    # ------------------------------------------------------------------ the dashboard (bot/dashboard)
+
+    async def thread_lines(self, case: Case, limit: int = 50) -> list[ThreadLine]:
+        """The case's thread, oldest first, each message with its sentiment."""
+        return await self.actions.cases.thread_lines(case.chat_id, case.thread_key, limit=limit)
+
+    async def timeline(self, case_id: int) -> list[CaseEvent]:
+        """What happened to the case, oldest first (opened, taken, answered, snoozed, closed …)."""
+        return await self.actions.cases.events(case_id)
+
+    async def sla_due_at(self, case: Case) -> int:
+        """When the first answer is due (epoch seconds), by the community's SLA setting."""
+        return case.opened_at + self.config.sla_seconds(await self.actions.communities.get(case.chat_id))
+
+    async def reply_now(self, case_id: int, actor: Actor, html_text: str) -> Outcome:
+        """Reply where the answer comes with the press (the dashboard): the same begin and submit as the card's
+        Reply, on the actor's own pending slot for the dashboard (chat 0, which no Telegram chat has)."""
+        begun = await self.actions.begin_reply(case_id, actor, DASHBOARD_CHAT)
+        if not begun.ok:
+            return begun
+        return await self.actions.submit_reply(actor, DASHBOARD_CHAT, html_text)
+
+
+DASHBOARD_CHAT = 0  # the pending-reply slot of an answer written in the dashboard

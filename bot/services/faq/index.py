@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.config import FaqSettings
-from bot.domain import MessageContext
+from bot.domain import Community, MessageContext
 from bot.domain.faq import GLOBAL, StoredEntry
 from bot.services.faq.adapters import Adapter, AdapterStore
 from bot.services.faq.common import Background, Vectors
@@ -115,10 +115,13 @@ class IndexCache:
         return adapted
 
     def thresholds(self, ctx: MessageContext | None = None) -> Thresholds:
+        return self.thresholds_for(ctx.community if ctx is not None else None)
+
+    def thresholds_for(self, community: Community | None) -> Thresholds:
+        """A community's thresholds (its settings over the config's); None: the config's."""
         s = self.settings
-        if ctx is None:
+        if community is None:
             return Thresholds(s.answer_threshold, min(s.suggest_threshold, s.answer_threshold), s.margin)
-        community = ctx.community
         answer = community_setting(community, "faq.answer_threshold", s.answer_threshold)
         suggest = community_setting(community, "faq.suggest_threshold", s.suggest_threshold)
         margin = community_setting(community, "faq.margin", s.margin)

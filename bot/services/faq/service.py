@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import FaqSettings
-from bot.domain import MessageContext
+from bot.domain import Community, MessageContext
 from bot.domain.buttons import ButtonPort
 from bot.domain.faq import Unanswered
 from bot.services.faq.adapters import Adapter, AdapterStore
@@ -17,7 +17,7 @@ from bot.services.faq.index import IndexCache
 from bot.services.faq.knowledge import KnowledgeBase
 from bot.services.faq.responder import Responder
 from bot.services.faq.runtime import EncoderRuntime
-from bot.services.faq_matcher import MatcherParams, TextEncoder
+from bot.services.faq_matcher import Match, MatcherParams, TextEncoder
 from bot.services.ports import Sender
 from bot.storage.faq import FaqRepository
 from bot.timeutil import epoch_now
@@ -166,6 +166,16 @@ class FaqService:
         """The group of :meth:`unanswered_groups` that holds question ``unanswered_id`` (None: not open)."""
         groups = await self.unanswered_groups(chat_id)
         return next((g for g in groups if any(u.id == unanswered_id for u in g)), None)
+
+    # --- the dashboard (bot/dashboard) -------------------------------------------------------
+
+    async def try_question(self, community: Community, text: str) -> Match:
+        """What the bot would do with ``text`` in ``community``: the band (answer, suggest or abstain) and the
+        top entries with their scores, under the community's thresholds. Answers nothing, records nothing."""
+        match, _vector = await self.indexes.match(
+            community.chat_id, text, thresholds=self.indexes.thresholds_for(community)
+        )
+        return match
 
 
 __all__ = ["FaqService"]

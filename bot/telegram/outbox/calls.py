@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, WebAppInfo
 
 from bot.domain import Button, Keyboard
 from bot.telegram.split import utf16_len, visible_html_len
@@ -32,11 +32,12 @@ def keyboard_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 def _button(button: Button) -> InlineKeyboardButton:
     if not button.text:
         raise ValueError("a button needs a text")
-    if (button.url is None) == (button.callback_data is None):
-        raise ValueError(f"button {button.text!r} needs exactly one of url and callback_data")
+    if [button.url, button.callback_data, button.web_app].count(None) != 2:
+        raise ValueError(f"button {button.text!r} needs exactly one of url, callback_data and web_app")
     if button.callback_data is not None and not 1 <= len(button.callback_data.encode()) <= 64:
         raise ValueError(f"callback data of button {button.text!r} must be 1-64 bytes")
-    return InlineKeyboardButton(text=button.text, url=button.url, callback_data=button.callback_data)
+    web_app = WebAppInfo(url=button.web_app) if button.web_app is not None else None
+    return InlineKeyboardButton(text=button.text, url=button.url, callback_data=button.callback_data, web_app=web_app)
 
 
 def reply_parameters(reply_to: int | None) -> ReplyParameters | None:
