@@ -268,15 +268,7 @@ class _Demo:
         if getattr(self.app, "escalation", None) is None:
             tr.absent("escalation to the managers' queue", "no escalation service")
             return
-        since = self.sb.mark()
-        root = self.say(CLUB, CARA, "I was charged twice for my membership this month. This is terrible.")
-        rid = root["message_id"]
-        self.say(CLUB, DAN, "Same here, two charges on my card. Awful.", reply_to=rid)
-        self.say(
-            CLUB, BEN, "Me too! Nobody answers the support email, worst support ever. Feels like a scam.", reply_to=rid
-        )
-        await self.wait("sendMessage", _is_card, since=since, chat_id=DESK, timeout=15)
-        await self.settle()
+        since, rid, _ = await self._complaint_pile_on()
         cards = [c for c in self.sb.calls("sendMessage", chat_id=DESK, ok=True) if c.index >= since and _is_card(c)]
         if not cards:
             tr.fail("no case card reached the managers' chat")
@@ -317,20 +309,26 @@ class _Demo:
         """``--dashboard``: the pile-on, left open for the manager to work in the dashboard."""
         tr = self.tr
         tr.section("4. A complaint pile-on becomes a case, waiting in the dashboard's queue")
+        _, _, card = await self._complaint_pile_on()
+        await self.app.escalation.cards_settled()
+        if card is None:
+            tr.fail("no case card reached the managers' chat")
+        else:
+            tr.ok(f"a case card is in the managers' chat (message {card.result['message_id']})")
+
+    async def _complaint_pile_on(self) -> tuple[int, int, Any]:
+        """Three members complain about a double charge in one thread: (the journal mark before, the root
+        message id, the first case card in the managers' chat or None)."""
         since = self.sb.mark()
         root = self.say(CLUB, CARA, "I was charged twice for my membership this month. This is terrible.")
-        rid = root["message_id"]
+        rid = int(root["message_id"])
         self.say(CLUB, DAN, "Same here, two charges on my card. Awful.", reply_to=rid)
         self.say(
             CLUB, BEN, "Me too! Nobody answers the support email, worst support ever. Feels like a scam.", reply_to=rid
         )
         card = await self.wait("sendMessage", _is_card, since=since, chat_id=DESK, timeout=15)
         await self.settle()
-        await self.app.escalation.cards_settled()
-        if card is None:
-            tr.fail("no case card reached the managers' chat")
-        else:
-            tr.ok(f"a case card is in the managers' chat (message {card.result['message_id']})")
+        return since, rid, card
 
     async def _case_for(self, root_message_id: int) -> Any:
         return await self.app.cases.latest(CLUB)
